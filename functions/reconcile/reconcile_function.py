@@ -1,0 +1,30 @@
+"""Scheduled: repair stale message states via msg_status, sync msg_list_blocked."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from aculab_messaging.logic.reconcile import ReconcileService
+from aculab_messaging.metrics import PowertoolsMetrics
+from aculab_messaging.wiring import build_reconcile_service
+
+logger = Logger()
+metrics = Metrics()
+copy_config_to_registered_loggers(source_logger=logger, include={"aculab_messaging"})
+
+
+@cache
+def service() -> ReconcileService:
+    return build_reconcile_service(metrics=PowertoolsMetrics(metrics))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    report = service().run(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000.0)
+    return asdict(report)

@@ -1,0 +1,39 @@
+"""SQS send/cancel requests -> Aculab msg_send / msg_cancel, with partial batch responses."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from aculab_messaging.logic.sending import RecordNotDone, SendService
+from aculab_messaging.metrics import PowertoolsMetrics
+from aculab_messaging.wiring import build_send_service
+
+logger = Logger()
+metrics = Metrics()
+copy_config_to_registered_loggers(source_logger=logger, include={"aculab_messaging"})
+
+
+@cache
+def service() -> SendService:
+    return build_send_service(metrics=PowertoolsMetrics(metrics))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    outcomes = service().process_batch(event.get("Records", []))
+
+    def settle(record: Any) -> None:
+        outcome = outcomes[record.message_id]
+        if outcome.retry:
+            raise RecordNotDone(outcome.reason or "retry")
+
+    response: dict[str, Any] = process_partial_response(
+        event=event, record_handler=settle, processor=BatchProcessor(event_type=EventType.SQS), context=context
+    )
+    return response

@@ -1,0 +1,1 @@
+"""The domain core shared by the webhook, send and reconcile functions."""

@@ -1,0 +1,178 @@
+"""Request parameters and answers of the four messaging calls, validated before
+anything goes on the wire."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar
+
+from aculab_messaging.aculab.errors import AculabValidationError
+
+_NUMBER_SEPARATORS = re.compile(r"[\s\-().]")
+_DIGITS = re.compile(r"[0-9]{6,15}")
+_ALPHANUMERIC_ID = re.compile(r"[A-Za-z0-9 ]{1,11}")
+_POOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
+
+T = TypeVar("T")
+
+
+class MessageType(str, Enum):
+    SMS = "sms"
+    MMS = "mms"
+
+
+class CancelResult(str, Enum):
+    SUCCESS = "success"
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+
+
+def normalise_number(value: str, *, field_name: str = "number") -> str:
+    """Full international digits without a leading ``+``.
+
+    Accepts ``+44 7700 900123``, ``44-7700-900123`` or ``00447700900123`` and
+    returns ``447700900123``.
+    """
+    if not isinstance(value, str):
+        raise AculabValidationError(f"{field_name} must be a string")
+    compact = _NUMBER_SEPARATORS.sub("", value.strip())
+    if compact.startswith("+"):
+        compact = compact[1:]
+    elif compact.startswith("00"):
+        compact = compact[2:]
+    if not _DIGITS.fullmatch(compact):
+        raise AculabValidationError(
+            f"{field_name} must be a full international number (6 to 15 digits, optional leading +)"
+        )
+    return compact
+
+
+def normalise_sender(value: str) -> str:
+    """A sending number, or the name of a message number pool."""
+    if isinstance(value, str) and _POOL_NAME.fullmatch(value.strip()):
+        return value.strip()
+    return normalise_number(value, field_name="from")
+
+
+def validate_alphanumeric_id(value: str) -> str:
+    if not _ALPHANUMERIC_ID.fullmatch(value):
+        raise AculabValidationError("alphanumeric_id must be 1 to 11 characters of A-Z, a-z, 0-9 and space")
+    return value
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """Split ``items`` into lists of at most ``size``."""
+    if size < 1:
+        raise ValueError("chunk size must be at least 1")
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+@dataclass(frozen=True)
+class SendParams:
+    """Every parameter of msg_send."""
+
+    to: str
+    from_: str
+    type: MessageType = MessageType.SMS
+    content: str | None = None
+    msg_media: tuple[str, ...] = ()
+    request_delivery_report: bool = False
+    status_page: str | None = None
+    status_method: str = "POST"
+    status_authentication_name: str | None = None
+    status_authentication_password: str | None = field(default=None, repr=False)
+    status_ssl_check: bool = False
+    alphanumeric_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "to", normalise_number(self.to, field_name="to"))
+        object.__setattr__(self, "from_", normalise_sender(self.from_))
+        object.__setattr__(self, "type", MessageType(self.type))
+        object.__setattr__(self, "msg_media", tuple(self.msg_media))
+        if self.type is MessageType.SMS:
+            if not self.content:
+                raise AculabValidationError("sms needs content")
+            if self.msg_media:
+                raise AculabValidationError("sms must not have msg_media")
+        elif not self.msg_media:
+            raise AculabValidationError("mms needs at least one msg_media file")
+        if any(not m or "," in m for m in self.msg_media):
+            raise AculabValidationError("msg_media names must be non-empty and contain no comma")
+        method = self.status_method.upper()
+        if method not in ("GET", "POST"):
+            raise AculabValidationError("status_method must be GET or POST")
+        object.__setattr__(self, "status_method", method)
+        if self.alphanumeric_id is not None:
+            validate_alphanumeric_id(self.alphanumeric_id)
+
+    def form(self) -> list[tuple[str, str]]:
+        """The form body: repeated ``msg_media`` fields, booleans as true/false."""
+        fields: list[tuple[str, str]] = [("to", self.to), ("from", self.from_), ("type", self.type.value)]
+        if self.content is not None:
+            fields.append(("content", self.content))
+        fields.extend(("msg_media", m) for m in self.msg_media)
+        fields.append(("request_delivery_report", _bool(self.request_delivery_report)))
+        if self.status_page:
+            fields.append(("status_page", self.status_page))
+            fields.append(("status_method", self.status_method))
+            fields.append(("status_ssl_check", _bool(self.status_ssl_check)))
+            if self.status_authentication_name:
+                fields.append(("status_authentication_name", self.status_authentication_name))
+                fields.append(("status_authentication_password", self.status_authentication_password or ""))
+        if self.alphanumeric_id:
+            fields.append(("alphanumeric_id", self.alphanumeric_id))
+        return fields
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+@dataclass(frozen=True)
+class PartStatus:
+    """One msg_status answer for one msg_ref."""
+
+    msg_ref: str
+    status: str
+    type: str | None = None
+    timestamp: str | None = None
+    aculab_msg_err: str | None = None
+    msg_from: str | None = None
+    multipart_uid: str | None = None
+    multipart_pos: int | None = None
+    multipart_count: int | None = None
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.status == "unknown"
+
+    @classmethod
+    def from_json(cls, msg_ref: str, data: dict[str, Any]) -> PartStatus:
+        def opt_int(key: str) -> int | None:
+            value = data.get(key)
+            return int(value) if value is not None else None
+
+        return cls(
+            msg_ref=msg_ref,
+            status=str(data.get("status", "unknown")),
+            type=data.get("type"),
+            timestamp=data.get("timestamp"),
+            aculab_msg_err=data.get("aculab_msg_err"),
+            msg_from=data.get("msg_from"),
+            multipart_uid=data.get("multipart_uid"),
+            multipart_pos=opt_int("multipart_pos"),
+            multipart_count=opt_int("multipart_count"),
+        )
+
+
+@dataclass(frozen=True)
+class BlockedEntry:
+    """One msg_list_blocked row: ``from_`` is ours, ``to`` the mobile that said STOP."""
+
+    to: str
+    from_: str
+    timestamp: str | None = None

@@ -1,0 +1,130 @@
+"""The events we publish to EventBridge (detail version 1).
+
+Detail-types are fixed strings, never derived from class names. Every message
+event carries: version, eventId (stable for the same fact, so consumers can
+drop repeats of at-least-once delivery), messageId (ours), metadata (the
+producer's), msgRefs, status, providerStatus, isFinal, aculabMsgErr (code and
+meaning), reason and timestamp (ISO 8601 UTC). JSON Schemas: ``schemas/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from aculab_messaging.status import msg_err_meaning
+
+EVENT_VERSION = "1"
+
+MESSAGE_SUBMITTED = "Message Submitted"
+MESSAGE_STATUS_CHANGED = "Message Status Changed"
+MESSAGE_RECEIVED = "Message Received"
+MESSAGE_REJECTED = "Message Rejected"
+MESSAGE_BLOCKED = "Message Blocked"
+MESSAGE_FAILED = "Message Failed"
+MESSAGE_CANCELLED = "Message Cancelled"
+MESSAGE_CANCEL_FAILED = "Message Cancel Failed"
+OPT_OUT_CHANGED = "Opt-Out Changed"
+
+DETAIL_TYPES = (
+    MESSAGE_SUBMITTED,
+    MESSAGE_STATUS_CHANGED,
+    MESSAGE_RECEIVED,
+    MESSAGE_REJECTED,
+    MESSAGE_BLOCKED,
+    MESSAGE_FAILED,
+    MESSAGE_CANCELLED,
+    MESSAGE_CANCEL_FAILED,
+    OPT_OUT_CHANGED,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    detail_type: str
+    detail: Mapping[str, Any]
+
+    def entry(self, bus_name: str, source: str) -> dict[str, Any]:
+        return {
+            "EventBusName": bus_name,
+            "Source": source,
+            "DetailType": self.detail_type,
+            "Detail": json.dumps(self.detail, separators=(",", ":"), default=str),
+        }
+
+
+def utc_now_iso(now: datetime | None = None) -> str:
+    moment = now or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def aculab_time_to_iso(value: str | None) -> str | None:
+    """``2014-07-30_12:48:33`` (UTC) -> ``2014-07-30T12:48:33Z``."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%d_%H:%M:%S")
+    except ValueError:
+        return None
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _event_id(*parts: object) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def message_event(
+    detail_type: str,
+    *,
+    message_id: str,
+    status: str,
+    is_final: bool,
+    metadata: Mapping[str, Any] | None = None,
+    msg_refs: Sequence[str] = (),
+    provider_status: str | None = None,
+    aculab_msg_err: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    identity: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> Event:
+    """A message event. ``identity`` distinguishes facts of the same type and
+    status (e.g. which part changed) in the stable eventId."""
+    detail: dict[str, Any] = {
+        "version": EVENT_VERSION,
+        "eventId": _event_id(detail_type, message_id, status, identity),
+        "messageId": message_id,
+        "metadata": dict(metadata or {}),
+        "msgRefs": list(msg_refs),
+        "status": status,
+        "providerStatus": provider_status,
+        "isFinal": is_final,
+        "aculabMsgErr": (
+            {"code": aculab_msg_err, "meaning": msg_err_meaning(aculab_msg_err)} if aculab_msg_err else None
+        ),
+        "reason": reason,
+        "timestamp": utc_now_iso(now),
+    }
+    if extra:
+        detail.update(extra)
+    return Event(detail_type, detail)
+
+
+def opt_out_event(
+    *, from_: str, to: str, blocked: bool, source: str, keyword: str | None = None, now: datetime | None = None
+) -> Event:
+    detail = {
+        "version": EVENT_VERSION,
+        "eventId": _event_id(OPT_OUT_CHANGED, from_, to, blocked, keyword or source),
+        "from": from_,
+        "to": to,
+        "blocked": blocked,
+        "source": source,
+        "keyword": keyword,
+        "timestamp": utc_now_iso(now),
+    }
+    return Event(OPT_OUT_CHANGED, detail)

@@ -1,0 +1,248 @@
+"""The reconciler: repair what notifications missed.
+
+1. Stale messages (non-final, no activity for the stale age) are read from the
+   sparse ``pending`` GSI only, their refs asked with msg_status in batches, and
+   the answers applied through the same state machine as the webhook.
+   ``unknown`` refs and messages past the give-up age become ``expired``.
+2. Blocked pairs are made equal to Aculab's msg_list_blocked for every
+   sending number.
+
+The run is bounded: it saves a cursor and stops before the Lambda timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from aculab_messaging.aculab import AculabClient, AculabError, PartStatus, chunked
+from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
+from aculab_messaging.logic.tracking import StatusReport, apply_status
+from aculab_messaging.metrics import MetricsSink
+from aculab_messaging.publisher import EventPublisher, PublishError
+from aculab_messaging.status import FINAL_RANK, Status, UnknownStatusError, parse_provider_status
+from aculab_messaging.store import MessageRecord, MessageStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    examined: int = 0
+    changed: int = 0
+    expired: int = 0
+    unchanged: int = 0
+    items_read: int = 0
+    status_calls: int = 0
+    failed_batches: int = 0
+    publish_failures: int = 0
+    blocked_added: int = 0
+    blocked_removed: int = 0
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class ReconcilePolicy:
+    stale_age: timedelta
+    give_up_age: timedelta
+    batch_size: int = 100
+    sending_numbers: tuple[str, ...] = ()
+    time_margin_seconds: float = 10.0
+
+
+@dataclass
+class ReconcileService:
+    store: MessageStore
+    publisher: EventPublisher
+    aculab: AculabClient
+    policy: ReconcilePolicy
+    clock: Callable[[], datetime]
+    metrics: MetricsSink
+
+    def run(self, seconds_left: Callable[[], float]) -> ReconcileReport:
+        report = ReconcileReport()
+        now = self.clock()
+        cursor = self.store.get_cursor() or {}
+        first_shard = int(cursor.get("shard", 0))
+        for shard in range(first_shard, self.store.shard_count):
+            start = cursor.get("key") if shard == first_shard else None
+            pages = self.store.stale_pages(shard, now - self.policy.stale_age, start, self.policy.batch_size)
+            for records, next_key, scanned in pages:
+                report.items_read += scanned
+                self._reconcile_page(records, now, report)
+                if seconds_left() < self.policy.time_margin_seconds:
+                    more = next_key is not None or shard + 1 < self.store.shard_count
+                    if more:
+                        resume = {"shard": shard, "key": next_key} if next_key else {"shard": shard + 1, "key": None}
+                        self.store.put_cursor(resume, now)
+                        report.complete = False
+                        self._finish(report)
+                        return report
+        if cursor:
+            self.store.put_cursor(None, now)
+        if seconds_left() >= self.policy.time_margin_seconds:
+            self._sync_blocked(report, now)
+        else:
+            report.complete = False
+        self._finish(report)
+        return report
+
+    # -- stale messages -------------------------------------------------------
+
+    def _reconcile_page(self, records: list[MessageRecord], now: datetime, report: ReconcileReport) -> None:
+        answers: dict[str, PartStatus] = {}
+        refs = [ref for r in records if r.rank < FINAL_RANK for ref in r.refs]
+        for batch in chunked(refs, self.policy.batch_size):
+            try:
+                answers.update(self.aculab.msg_status(batch))
+                report.status_calls += 1
+            except AculabError as exc:
+                report.failed_batches += 1
+                log.warning("msg_status batch failed", extra={"refs": len(batch), "error": type(exc).__name__})
+        for record in records:
+            report.examined += 1
+            if record.rank >= FINAL_RANK:  # final, back in the index to replay its events
+                self._replay(record, now, report)
+                continue
+            if not all(ref in answers for ref in record.refs):
+                continue  # its batch failed: next run
+            events, advanced = self._apply_answers(record, answers, now)
+            if not advanced and not record.replay:
+                self.store.touch(record.message_id, now)
+                report.unchanged += 1
+                continue
+            report.changed += int(advanced)
+            if any(e.detail.get("status") == Status.EXPIRED.value and e.detail.get("isFinal") for e in events):
+                report.expired += 1
+            self._publish_or_requeue(record, events, now, report)
+
+    def _apply_answers(
+        self, record: MessageRecord, answers: dict[str, PartStatus], now: datetime
+    ) -> tuple[list[Event], bool]:
+        """Events of the changes (and, for a record being replayed, of the
+        current state again), and whether anything changed."""
+        events: list[Event] = []
+        advanced = False
+        given_up = _older_than(record.created_at, now - self.policy.give_up_age)
+        for ref in record.refs:
+            answer = answers[ref]
+            if answer.is_unknown:
+                report = self._report(record, ref, Status.EXPIRED, "unknown", None, "msg_ref unknown to Aculab")
+            else:
+                try:
+                    provider = parse_provider_status(answer.status)
+                except UnknownStatusError:
+                    log.warning("unexpected msg_status answer", extra={"message_id": record.message_id})
+                    continue
+                report = self._report(record, ref, provider.status, provider.raw, answer, provider.reason)
+            applied = apply_status(self.store, report, now)
+            advanced |= applied.advanced
+            if applied.advanced or record.replay:
+                events += applied.events
+        if given_up:
+            fresh = self.store.get_message(record.message_id) or record
+            for ref, part in fresh.parts.items():
+                if int(part.get("rank", 0)) < FINAL_RANK:
+                    report = self._report(fresh, ref, Status.EXPIRED, None, None, "no final status within give-up age")
+                    applied = apply_status(self.store, report, now)
+                    advanced |= applied.advanced
+                    events += applied.events
+        return events, advanced
+
+    @staticmethod
+    def _report(
+        record: MessageRecord,
+        ref: str,
+        status: Status,
+        raw: str | None,
+        answer: PartStatus | None,
+        reason: str | None,
+    ) -> StatusReport:
+        return StatusReport(
+            message_id=record.message_id,
+            msg_ref=ref,
+            status=status,
+            provider_status=raw,
+            aculab_msg_err=answer.aculab_msg_err if answer else None,
+            provider_timestamp=answer.timestamp if answer else None,
+            multipart_count=len(record.refs),
+            delivery_report=record.dlr,
+            reason=reason,
+        )
+
+    def _replay(self, record: MessageRecord, now: datetime, report: ReconcileReport) -> None:
+        events: list[Event] = []
+        for ref, part in record.parts.items():
+            report_ = StatusReport(
+                message_id=record.message_id, msg_ref=ref, status=Status(part["status"]),
+                provider_status=part.get("provider_status"), aculab_msg_err=part.get("aculab_msg_err"),
+                multipart_count=len(record.refs), delivery_report=record.dlr,
+            )
+            events += apply_status(self.store, report_, now).events  # a duplicate: the same event again
+        try:
+            self.publisher.publish(events)
+        except PublishError:
+            report.publish_failures += 1
+            return
+        self.store.clear_pending(record.message_id)
+
+    def _publish_or_requeue(
+        self, record: MessageRecord, events: list[Event], now: datetime, report: ReconcileReport
+    ) -> None:
+        try:
+            self.publisher.publish(events)
+        except PublishError:
+            # stored but not announced: keep it in the index so the next run replays it
+            report.publish_failures += 1
+            self.store.requeue(record.message_id, now)
+            return
+        if record.replay:
+            self.store.touch(record.message_id, now)  # replayed: back to the normal schedule
+
+    # -- blocked pairs --------------------------------------------------------
+
+    def _sync_blocked(self, report: ReconcileReport, now: datetime) -> None:
+        numbers = sorted({n for n in (*self.policy.sending_numbers, *self.store.list_senders()) if n.isdigit()})
+        for from_ in numbers:
+            try:
+                theirs = {entry.to for entry in self.aculab.msg_list_blocked(from_=from_)}
+            except AculabError as exc:
+                report.failed_batches += 1
+                log.warning("msg_list_blocked failed", extra={"error": type(exc).__name__})
+                continue
+            ours = self.store.blocked_for(from_)
+            changes = [(to, True) for to in sorted(theirs - ours)] + [(to, False) for to in sorted(ours - theirs)]
+            if not changes:
+                continue
+            events = [opt_out_event(from_=from_, to=to, blocked=b, source="reconcile", now=now) for to, b in changes]
+            try:
+                self.publisher.publish(events)  # first: a failed publish leaves the diff for the next run
+            except PublishError:
+                report.publish_failures += 1
+                continue
+            stamp = utc_now_iso(now)
+            for to, blocked in changes:
+                if self.store.set_blocked(from_, to, blocked, "reconcile", stamp):
+                    if blocked:
+                        report.blocked_added += 1
+                    else:
+                        report.blocked_removed += 1
+
+    def _finish(self, report: ReconcileReport) -> None:
+        for name, value in asdict(report).items():
+            if isinstance(value, bool):
+                continue
+            self.metrics.count(f"Reconcile_{name}", int(value))
+        log.info("reconcile run", extra=asdict(report))
+
+
+def _older_than(created_at: str | None, cutoff: datetime) -> bool:
+    if not created_at:
+        return False
+    try:
+        return datetime.fromisoformat(created_at) < cutoff
+    except ValueError:
+        return False
+

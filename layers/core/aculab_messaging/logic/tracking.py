@@ -1,0 +1,110 @@
+"""The one state machine for outbound status: used by the webhook, the
+reconciler and cancels alike."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from aculab_messaging.contracts.events import MESSAGE_STATUS_CHANGED, Event, aculab_time_to_iso, message_event
+from aculab_messaging.errors import NotReady, UnknownMessage
+from aculab_messaging.status import Status, derive_message_status, is_final, rank
+from aculab_messaging.store import SENDING, MessageRecord, MessageStore, PartWrite
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One part's status, from a notification, msg_status or our own decision."""
+
+    message_id: str
+    msg_ref: str
+    status: Status
+    provider_status: str | None = None
+    aculab_msg_err: str | None = None
+    provider_timestamp: str | None = None
+    multipart_count: int | None = None
+    delivery_report: bool = True
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """``events`` to publish; ``advanced``: whether anything was stored (False
+    for a duplicate, whose event is returned again, or an older update)."""
+
+    events: list[Event]
+    advanced: bool
+
+
+def apply_status(store: MessageStore, report: StatusReport, now: datetime) -> Applied:
+    """Move a part (and its message) forward; return the events to publish.
+
+    A duplicate of the current state returns the same event again (same
+    eventId), so an update whose first attempt stored but did not publish is
+    still published; an older update returns nothing.
+    """
+    dlr = report.delivery_report
+    write = PartWrite(
+        message_id=report.message_id,
+        msg_ref=report.msg_ref,
+        status=report.status,
+        rank=rank(report.status, delivery_report=dlr),
+        provider_status=report.provider_status,
+        aculab_msg_err=report.aculab_msg_err,
+        provider_timestamp=aculab_time_to_iso(report.provider_timestamp),
+        single_part=(report.multipart_count or 1) == 1,
+    )
+    result = store.write_part(write, now)
+    record = result.record
+    if result.outcome == "missing":
+        if record is None:
+            raise UnknownMessage("no such message")
+        if record.status == SENDING:
+            raise NotReady("message refs not recorded yet")
+        raise UnknownMessage("msg_ref does not belong to this message")
+    assert record is not None
+    if result.outcome == "stale":
+        if record.parts[report.msg_ref].get("status") != report.status.value:
+            return Applied([], advanced=False)  # older than what we have
+        return Applied([_changed_event(record, report, now)], advanced=False)
+    if len(record.parts) > 1:
+        statuses = [Status(p["status"]) for p in record.parts.values()]
+        derived = derive_message_status(statuses, delivery_report=dlr)
+        derived_rank = rank(derived, delivery_report=dlr)
+        if derived_rank > record.rank:
+            store.write_message_status(record.message_id, derived, derived_rank, now)
+            record.status, record.rank = derived.value, derived_rank
+    return Applied([_changed_event(record, report, now)], advanced=True)
+
+
+def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -> Event:
+    part = record.parts.get(report.msg_ref, {})
+    message_status = Status(record.status) if record.status in Status._value2member_map_ else report.status
+    final = is_final(message_status, delivery_report=record.dlr) and all(
+        int(p.get("rank", 0)) >= 40 for p in record.parts.values()
+    )
+    return message_event(
+        MESSAGE_STATUS_CHANGED,
+        message_id=record.message_id,
+        status=message_status.value,
+        is_final=final,
+        metadata=record.metadata,
+        msg_refs=record.refs,
+        provider_status=report.provider_status,
+        aculab_msg_err=report.aculab_msg_err,
+        reason=report.reason,
+        now=now,
+        identity=f"{report.msg_ref}:{report.status.value}",
+        extra={
+            "part": {
+                "msgRef": report.msg_ref,
+                "status": report.status.value,
+                "position": int(part["pos"]) if part.get("pos") is not None else None,
+                "count": len(record.parts) or 1,
+                "providerTimestamp": aculab_time_to_iso(report.provider_timestamp),
+            }
+        },
+    )

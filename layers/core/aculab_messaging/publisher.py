@@ -1,0 +1,60 @@
+"""EventBridge publishing: PutEvents in chunks of 10, raising on any failed entry
+so callers never acknowledge work whose event did not go out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from aculab_messaging.aculab.params import chunked
+from aculab_messaging.contracts.events import Event
+
+MAX_ENTRIES_PER_CALL = 10
+
+
+class PublishError(RuntimeError):
+    """Some events were not accepted by EventBridge; ``failed`` lists them."""
+
+    def __init__(self, failed: Sequence[Event], reason: str) -> None:
+        super().__init__(f"{len(failed)} event(s) not published: {reason}")
+        self.failed = list(failed)
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[Event]) -> None: ...
+
+
+class EventBridgePublisher:
+    def __init__(self, client: Any, bus_name: str, source: str) -> None:
+        self._client = client
+        self._bus_name = bus_name
+        self._source = source
+
+    def publish(self, events: Sequence[Event]) -> None:
+        failed: list[Event] = []
+        reasons: set[str] = set()
+        for chunk in chunked(list(events), MAX_ENTRIES_PER_CALL):
+            entries = [e.entry(self._bus_name, self._source) for e in chunk]
+            try:
+                response = self._client.put_events(Entries=entries)
+            except Exception as exc:  # noqa: BLE001 - any failure of the call fails its whole chunk
+                failed.extend(chunk)
+                reasons.add(type(exc).__name__)
+                continue
+            if response.get("FailedEntryCount", 0):
+                for event, result in zip(chunk, response.get("Entries", []), strict=False):
+                    if result.get("ErrorCode") or not result.get("EventId"):
+                        failed.append(event)
+                        reasons.add(str(result.get("ErrorCode", "unknown")))
+        if failed:
+            raise PublishError(failed, ", ".join(sorted(reasons)))
+
+
+class CollectingPublisher:
+    """A publisher for unit tests: keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, events: Sequence[Event]) -> None:
+        self.events.extend(events)

@@ -1,0 +1,145 @@
+"""The status order and the part -> message rules.
+
+Statuses only move forward. Each status has a rank; a stored status may only be
+replaced by one of a higher rank (enforced by DynamoDB conditions in store.py).
+
+    queued (10) < submitted to carrier (20) < sent (30) < final (40)
+
+Final statuses: delivered, accepted, failed, cancelled (Aculab's) and rejected,
+blocked, expired (ours). A message sent without a delivery report never gets an
+answer after ``sent``, so for such a message ``sent`` is final too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Status(str, Enum):
+    QUEUED = "queued"
+    SUBMITTED = "submitted to carrier"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    # ours
+    REJECTED = "rejected"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+
+
+FINAL_RANK = 40
+_RANKS = {
+    Status.QUEUED: 10,
+    Status.SUBMITTED: 20,
+    Status.SENT: 30,
+}
+FINAL_STATUSES = frozenset(s for s in Status if s not in _RANKS)
+
+# Which final status a multipart message takes when all of its parts are final:
+# the first of these that any part has.
+_FINAL_PRECEDENCE = (
+    Status.FAILED,
+    Status.EXPIRED,
+    Status.CANCELLED,
+    Status.ACCEPTED,
+    Status.DELIVERED,
+    Status.SENT,
+)
+
+ACULAB_MSG_ERR_MEANINGS = {
+    "000": "OK - no problems detected.",
+    "001": "No more information available.",
+    "100": "Spam detected - statistical.",
+    "101": "Spam detected - keyword.",
+    "102": "Spam detected.",
+    "200": "Message submission failed.",
+    "201": "Destination application error.",
+    "202": "Message not acknowledged.",
+    "203": "Invalid service type.",
+    "204": "Invalid destination number.",
+    "205": "Invalid source number.",
+    "206": "Loop detected.",
+    "207": "Invalid scheduled delivery time.",
+    "300": "Unknown error.",
+    "301": "Carrier could not accept messages (temporary failure).",
+    "302": "Message not delivered to carrier.",
+}
+
+
+class UnknownStatusError(ValueError):
+    """A provider status string that is not in Aculab's documented set."""
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    """A status as Aculab reports it, normalised."""
+
+    status: Status
+    raw: str
+    reason: str | None = None
+
+
+def parse_provider_status(raw: str) -> ProviderStatus:
+    """Parse Aculab's status text, e.g. ``"failed (invalid destination)"``.
+
+    ``received`` and ``unknown`` are not message states and are rejected here;
+    callers handle them before asking for a transition.
+    """
+    text = raw.strip()
+    lowered = text.lower()
+    if lowered.startswith("failed"):
+        rest = text[len("failed") :].strip()
+        reason = rest[1:-1].strip() if rest.startswith("(") and rest.endswith(")") else rest
+        return ProviderStatus(Status.FAILED, text, reason or None)
+    for status in (
+        Status.QUEUED,
+        Status.SUBMITTED,
+        Status.SENT,
+        Status.DELIVERED,
+        Status.ACCEPTED,
+        Status.CANCELLED,
+    ):
+        if lowered == status.value:
+            return ProviderStatus(status, text)
+    raise UnknownStatusError(f"unknown status {text[:40]!r}")
+
+
+def is_final(status: Status, *, delivery_report: bool = True) -> bool:
+    """Whether no further update can follow ``status``."""
+    if status in FINAL_STATUSES:
+        return True
+    return status is Status.SENT and not delivery_report
+
+
+def rank(status: Status, *, delivery_report: bool = True) -> int:
+    """The forward-only order of statuses; every final status ranks equal."""
+    if is_final(status, delivery_report=delivery_report):
+        return FINAL_RANK
+    return _RANKS[status]
+
+
+def derive_message_status(parts: Iterable[Status], *, delivery_report: bool = True) -> Status:
+    """A message's status from its parts' statuses.
+
+    Until every part is final, the lowest part's status; once all are final,
+    failed if any failed, else the first of the precedence list present.
+    """
+    statuses = list(parts)
+    if not statuses:
+        raise ValueError("a message has at least one part")
+    if all(is_final(s, delivery_report=delivery_report) for s in statuses):
+        for candidate in _FINAL_PRECEDENCE:
+            if candidate in statuses:
+                return candidate
+        return statuses[0]
+    return min(statuses, key=lambda s: rank(s, delivery_report=delivery_report))
+
+
+def msg_err_meaning(code: str | None) -> str | None:
+    if code is None:
+        return None
+    return ACULAB_MSG_ERR_MEANINGS.get(code, "Unrecognised aculab_msg_err code.")

@@ -1,0 +1,618 @@
+"""DynamoDB access for the single table. Every condition expression lives here.
+
+Key design (README, "Table design"):
+
+| item              | pk                | sk          | notes                                   |
+|-------------------|-------------------|-------------|-----------------------------------------|
+| message           | MSG#<message_id>  | MSG         | parts map keyed by msg_ref; sparse GSI  |
+| ref -> message    | REF#<msg_ref>     | REF         | one per part, for lookups by msg_ref    |
+| inbound message   | IN#<msg_ref>      | IN          | put-if-absent                           |
+| blocked pair      | BLOCK#<from>      | TO#<to>     | query by sending number                 |
+| sending number    | SENDERS           | <from>      | every from-number we have sent from     |
+| reconcile cursor  | CURSOR            | reconcile   |                                         |
+
+GSI ``pending``: pending_pk = PENDING#<shard>, pending_sk = <last activity ISO>#<id>.
+Only non-final messages carry these attributes, so the reconciler reads only
+those, and only the stale ones (key condition on pending_sk).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from aculab_messaging.status import FINAL_RANK, Status
+
+PENDING_INDEX = "pending"
+SENDING = "sending"  # claimed; msg_send may be in flight
+RETRYABLE = "retryable"  # claim released after a failure that did not reach Aculab
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _ser(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in value.items() if v is not None}
+
+
+def _de(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not item:
+        return None
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _vals(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+@dataclass
+class MessageRecord:
+    """The message item, deserialised."""
+
+    message_id: str
+    status: str
+    rank: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    refs: list[str] = field(default_factory=list)
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dlr: bool = True
+    to: str | None = None
+    from_: str | None = None
+    reason: str | None = None
+    aculab_msg_err: str | None = None
+    created_at: str | None = None
+    pending: bool = False
+    replay: bool = False
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> MessageRecord:
+        parts = {ref: dict(p) for ref, p in (item.get("parts") or {}).items()}
+        for p in parts.values():
+            p["rank"] = int(p.get("rank", 0))
+        return cls(
+            message_id=str(item["message_id"]),
+            status=str(item.get("status", "")),
+            rank=int(item.get("rank", 0)),
+            metadata=dict(item.get("metadata") or {}),
+            refs=list(item.get("refs") or []),
+            parts=parts,
+            dlr=bool(item.get("dlr", True)),
+            to=item.get("to"),
+            from_=item.get("from"),
+            reason=item.get("reason"),
+            aculab_msg_err=item.get("aculab_msg_err"),
+            created_at=item.get("created_at"),
+            pending="pending_pk" in item,
+            replay=bool(item.get("replay", False)),
+        )
+
+    @property
+    def is_final(self) -> bool:
+        return self.rank >= FINAL_RANK
+
+
+@dataclass(frozen=True)
+class PartWrite:
+    """What the state machine asks the store to write for one part."""
+
+    message_id: str
+    msg_ref: str
+    status: Status
+    rank: int
+    provider_status: str | None
+    aculab_msg_err: str | None
+    provider_timestamp: str | None
+    # single-part messages: write the message-level status in the same request
+    single_part: bool
+
+
+@dataclass(frozen=True)
+class PartWriteResult:
+    outcome: str  # "advanced" | "stale" | "missing"
+    record: MessageRecord | None
+
+
+class MessageStore:
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        pending_shards: int = 4,
+        ttl_days: int = 90,
+    ) -> None:
+        self._db = client
+        self._table = table_name
+        self._shards = pending_shards
+        self._ttl = timedelta(days=ttl_days)
+        self._known_senders: set[str] = set()
+
+    # -- keys -----------------------------------------------------------------
+
+    @staticmethod
+    def _msg_key(message_id: str) -> dict[str, Any]:
+        return _vals({"pk": f"MSG#{message_id}", "sk": "MSG"})
+
+    def _shard(self, message_id: str) -> str:
+        digest = hashlib.sha256(message_id.encode()).digest()
+        return f"PENDING#{digest[0] % self._shards}"
+
+    def _expires(self, now: datetime) -> int:
+        return int((now + self._ttl).timestamp())
+
+    # -- send path ------------------------------------------------------------
+
+    def claim(
+        self,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        type_: str,
+        metadata: Mapping[str, Any],
+        dlr: bool,
+        now: datetime,
+    ) -> MessageRecord | None:
+        """Claim message_id before msg_send. None: claimed; else the existing record."""
+        item = {
+            "pk": f"MSG#{message_id}",
+            "sk": "MSG",
+            "message_id": message_id,
+            "status": SENDING,
+            "rank": 0,
+            "to": to,
+            "from": from_,
+            "type": type_,
+            "metadata": dict(metadata),
+            "dlr": dlr,
+            "created_at": _iso(now),
+            "updated_at": _iso(now),
+            "expires_at": self._expires(now),
+        }
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=_ser(item),
+                ConditionExpression="attribute_not_exists(pk) OR #status = :retryable",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_vals({":retryable": RETRYABLE}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            old = _de(exc.response.get("Item"))
+            if old is None:  # pragma: no cover - DynamoDB always returns it when asked
+                old = self.get_message(message_id)
+                if old is None:
+                    raise
+                return old
+            return MessageRecord.from_item(old)
+        return None
+
+    def reclaim_unknown(self, message_id: str, now: datetime) -> bool:
+        """at-least-once: take over a claim whose msg_send outcome is unknown."""
+        return self._conditional_update(
+            message_id,
+            "SET updated_at = :now",
+            "#status = :sending",
+            {":now": _iso(now), ":sending": SENDING},
+        )
+
+    def record_submitted(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> None:
+        """Refs returned by msg_send: status queued, every part reachable by ref."""
+        stamp = _iso(now)
+        parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, ref in enumerate(refs, 1)}
+        update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": self._msg_key(message_id),
+                "UpdateExpression": (
+                    "SET #status = :queued, #rank = :r, refs = :refs, parts = :parts, part_count = :n, "
+                    "updated_at = :now, pending_pk = :ppk, pending_sk = :psk REMOVE reason"
+                ),
+                "ConditionExpression": "#status = :sending",
+                "ExpressionAttributeNames": {"#status": "status", "#rank": "rank"},
+                "ExpressionAttributeValues": _vals(
+                    {
+                        ":queued": Status.QUEUED.value,
+                        ":r": 10,
+                        ":refs": list(refs),
+                        ":parts": parts,
+                        ":n": len(refs),
+                        ":now": stamp,
+                        ":ppk": self._shard(message_id),
+                        ":psk": f"{stamp}#{message_id}",
+                        ":sending": SENDING,
+                    }
+                ),
+            }
+        }
+        ref_items = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _ser(
+                        {
+                            "pk": f"REF#{ref}",
+                            "sk": "REF",
+                            "message_id": message_id,
+                            "dlr": dlr,
+                            "expires_at": self._expires(now),
+                        }
+                    ),
+                }
+            }
+            for ref in refs
+        ]
+        self._db.transact_write_items(TransactItems=[update, *ref_items])
+
+    def release_claim(self, message_id: str, reason: str, now: datetime) -> None:
+        """msg_send did not reach Aculab: a redelivery may claim again."""
+        self._conditional_update(
+            message_id,
+            "SET #status = :retryable, reason = :reason, updated_at = :now",
+            "#status = :sending",
+            {":retryable": RETRYABLE, ":reason": reason, ":now": _iso(now), ":sending": SENDING},
+        )
+
+    def fail_unsent(
+        self, message_id: str, reason: str, now: datetime, aculab_code: str | None = None
+    ) -> bool:
+        """A claimed message that will not be sent (permanent error or outcome unknown)."""
+        return self._conditional_update(
+            message_id,
+            "SET #status = :failed, #rank = :final, reason = :reason, updated_at = :now"
+            + (", aculab_error_code = :code" if aculab_code else ""),
+            "#status IN (:sending, :retryable)",
+            {
+                ":failed": Status.FAILED.value,
+                ":final": FINAL_RANK,
+                ":reason": reason,
+                ":now": _iso(now),
+                ":sending": SENDING,
+                ":retryable": RETRYABLE,
+                **({":code": aculab_code} if aculab_code else {}),
+            },
+        )
+
+    def cancel_unsent(self, message_id: str, now: datetime) -> bool:
+        """A cancel for a message whose send is waiting for a retry."""
+        return self._conditional_update(
+            message_id,
+            "SET #status = :cancelled, #rank = :final, reason = :reason, updated_at = :now",
+            "#status = :retryable",
+            {
+                ":cancelled": Status.CANCELLED.value,
+                ":final": FINAL_RANK,
+                ":reason": "cancelled before sending",
+                ":now": _iso(now),
+                ":retryable": RETRYABLE,
+            },
+        )
+
+    def create_final(
+        self,
+        *,
+        message_id: str,
+        status: Status,
+        reason: str,
+        now: datetime,
+        to: str | None = None,
+        from_: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> MessageRecord | None:
+        """Put-if-absent a message that never goes to Aculab (rejected, blocked,
+        cancelled before sending). None: created; else the existing record."""
+        item = {
+            "pk": f"MSG#{message_id}",
+            "sk": "MSG",
+            "message_id": message_id,
+            "status": status.value,
+            "rank": FINAL_RANK,
+            "reason": reason,
+            "to": to,
+            "from": from_,
+            "metadata": dict(metadata or {}),
+            "created_at": _iso(now),
+            "updated_at": _iso(now),
+            "expires_at": self._expires(now),
+        }
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=_ser(item),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            old = _de(exc.response.get("Item")) or self.get_message_item(message_id)
+            if old is None:  # pragma: no cover
+                raise
+            return MessageRecord.from_item(old)
+        return None
+
+    def remember_sender(self, from_: str, now: datetime) -> None:
+        """Record a sending number once per container (for the blocked-list sync)."""
+        if from_ in self._known_senders:
+            return
+        self._db.put_item(
+            TableName=self._table,
+            Item=_ser({"pk": "SENDERS", "sk": from_, "first_seen": _iso(now)}),
+        )
+        self._known_senders.add(from_)
+
+    def list_senders(self) -> list[str]:
+        return [str(item["sk"]) for item in self._query_all("pk = :pk", {":pk": "SENDERS"})]
+
+    # -- status updates -------------------------------------------------------
+
+    def write_part(self, write: PartWrite, now: datetime) -> PartWriteResult:
+        """Move one part forward: one conditional UpdateItem. For a single-part
+        message the message-level status moves in the same request."""
+        stamp = _iso(now)
+        final = write.rank >= FINAL_RANK
+        sets = [
+            "parts.#ref.#status = :status",
+            "parts.#ref.#rank = :rank",
+            "parts.#ref.provider_status = :raw",
+            "parts.#ref.aculab_msg_err = :err",
+            "parts.#ref.provider_ts = :pts",
+            "updated_at = :now",
+        ]
+        values: dict[str, Any] = {
+            ":status": write.status.value,
+            ":rank": write.rank,
+            ":raw": write.provider_status,
+            ":err": write.aculab_msg_err,
+            ":pts": write.provider_timestamp,
+            ":now": stamp,
+        }
+        condition = "parts.#ref.#rank < :rank"
+        removes: list[str] = []
+        if write.single_part:
+            sets += ["#status = :status", "#rank = :rank", "aculab_msg_err = :err"]
+            condition += " AND part_count = :one"
+            values[":one"] = 1
+            if final:
+                removes = ["pending_pk", "pending_sk"]
+        if not removes:
+            sets.append("pending_sk = :psk")
+            values[":psk"] = f"{stamp}#{write.message_id}"
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            response = self._db.update_item(
+                TableName=self._table,
+                Key=self._msg_key(write.message_id),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#ref": write.msg_ref, "#status": "status", "#rank": "rank"},
+                ExpressionAttributeValues=_vals(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            old = _de(exc.response.get("Item"))
+            if old is None:
+                return PartWriteResult("missing", None)
+            record = MessageRecord.from_item(old)
+            if write.msg_ref not in record.parts:
+                return PartWriteResult("missing", record)
+            if write.single_part and len(record.parts) > 1:
+                return self.write_part(replace(write, single_part=False), now)
+            return PartWriteResult("stale", record)
+        item = _de(response.get("Attributes"))
+        assert item is not None
+        return PartWriteResult("advanced", MessageRecord.from_item(item))
+
+    def write_message_status(
+        self, message_id: str, status: Status, rank: int, now: datetime, reason: str | None = None
+    ) -> bool:
+        """The derived message-level status of a multipart message, forward only."""
+        stamp = _iso(now)
+        values: dict[str, Any] = {":status": status.value, ":rank": rank, ":now": stamp}
+        sets = "SET #status = :status, #rank = :rank, updated_at = :now"
+        if reason:
+            sets += ", reason = :reason"
+            values[":reason"] = reason
+        expression = sets + (" REMOVE pending_pk, pending_sk" if rank >= FINAL_RANK else "")
+        return self._conditional_update(message_id, expression, "#rank < :rank", values)
+
+    def touch(self, message_id: str, now: datetime) -> bool:
+        """Checked by the reconciler, nothing new: next check after the stale age."""
+        stamp = _iso(now)
+        return self._conditional_update(
+            message_id,
+            "SET pending_sk = :psk REMOVE replay",
+            "attribute_exists(pending_pk)",
+            {":psk": f"{stamp}#{message_id}"},
+        )
+
+    def requeue(self, message_id: str, now: datetime) -> bool:
+        """Its change was stored but its event not published: put the message
+        (final or not) in the pending index, due at once, for the reconciler
+        to publish the events again."""
+        return self._conditional_update(
+            message_id,
+            "SET pending_pk = :ppk, pending_sk = :psk, replay = :yes",
+            "attribute_exists(pk)",
+            {":ppk": self._shard(message_id), ":psk": f"0000#{message_id}", ":yes": True},
+        )
+
+    def clear_pending(self, message_id: str) -> bool:
+        """A final message whose events were replayed leaves the index."""
+        return self._conditional_update(
+            message_id,
+            "REMOVE pending_pk, pending_sk, replay",
+            "#rank >= :final",
+            {":final": FINAL_RANK},
+        )
+
+    # -- reads ----------------------------------------------------------------
+
+    def get_message_item(self, message_id: str) -> dict[str, Any] | None:
+        response = self._db.get_item(TableName=self._table, Key=self._msg_key(message_id), ConsistentRead=True)
+        return _de(response.get("Item"))
+
+    def get_message(self, message_id: str) -> MessageRecord | None:
+        item = self.get_message_item(message_id)
+        return MessageRecord.from_item(item) if item else None
+
+    def find_by_ref(self, msg_ref: str) -> tuple[str, bool] | None:
+        """(message_id, delivery report requested) for one of our msg_refs."""
+        response = self._db.get_item(TableName=self._table, Key=_vals({"pk": f"REF#{msg_ref}", "sk": "REF"}))
+        item = _de(response.get("Item"))
+        if not item:
+            return None
+        return str(item["message_id"]), bool(item.get("dlr", True))
+
+    def stale_pages(
+        self, shard: int, before: datetime, start_key: dict[str, Any] | None = None, page_size: int = 100
+    ) -> Iterator[tuple[list[MessageRecord], dict[str, Any] | None, int]]:
+        """Pages of pending messages whose last activity is before ``before``:
+        (records, key to resume after this page, items DynamoDB scanned)."""
+        key = start_key
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": PENDING_INDEX,
+                "KeyConditionExpression": "pending_pk = :pk AND pending_sk < :before",
+                "ExpressionAttributeValues": _vals({":pk": f"PENDING#{shard}", ":before": _iso(before)}),
+                "Limit": page_size,
+            }
+            if key:
+                kwargs["ExclusiveStartKey"] = key
+            response = self._db.query(**kwargs)
+            records = [MessageRecord.from_item(_de(i) or {}) for i in response.get("Items", [])]
+            key = response.get("LastEvaluatedKey")
+            yield records, key, int(response.get("ScannedCount", 0))
+            if not key:
+                return
+
+    @property
+    def shard_count(self) -> int:
+        return self._shards
+
+    # -- inbound and opt-out --------------------------------------------------
+
+    def record_inbound(self, item: Mapping[str, Any], now: datetime) -> bool:
+        """Put-if-absent by msg_ref; False when it was already stored."""
+        data = {
+            **item,
+            "pk": f"IN#{item['msg_ref']}",
+            "sk": "IN",
+            "stored_at": _iso(now),
+            "expires_at": self._expires(now),
+        }
+        try:
+            self._db.put_item(TableName=self._table, Item=_ser(data), ConditionExpression="attribute_not_exists(pk)")
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def is_blocked(self, from_: str, to: str) -> bool:
+        response = self._db.get_item(
+            TableName=self._table,
+            Key=_vals({"pk": f"BLOCK#{from_}", "sk": f"TO#{to}"}),
+            ProjectionExpression="blocked",
+            ConsistentRead=True,
+        )
+        return bool((_de(response.get("Item")) or {}).get("blocked"))
+
+    def set_blocked(self, from_: str, to: str, blocked: bool, source: str, changed_at: str) -> bool:
+        """Record an opt-out (blocked) or opt-in as of ``changed_at`` (ISO UTC).
+
+        Order-independent: a pair keeps the newest change, and within the same
+        second a STOP wins over a START (the compliant side). Returns True when
+        the pair's blocked state changed.
+        """
+        version = f"{changed_at}#{1 if blocked else 0}"
+        try:
+            response = self._db.put_item(
+                TableName=self._table,
+                Item=_ser(
+                    {
+                        "pk": f"BLOCK#{from_}",
+                        "sk": f"TO#{to}",
+                        "from": from_,
+                        "to": to,
+                        "blocked": blocked,
+                        "source": source,
+                        "version": version,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR version < :version",
+                ExpressionAttributeValues=_vals({":version": version}),
+                ReturnValues="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        old = _de(response.get("Attributes")) or {}
+        return bool(old.get("blocked", False)) != blocked
+
+    def blocked_for(self, from_: str) -> set[str]:
+        """The mobiles ``from_`` may not send to, as we have them."""
+        return {
+            str(i["to"]) for i in self._query_all("pk = :pk", {":pk": f"BLOCK#{from_}"}) if i.get("blocked")
+        }
+
+    # -- reconcile cursor -----------------------------------------------------
+
+    def get_cursor(self) -> dict[str, Any] | None:
+        response = self._db.get_item(
+            TableName=self._table, Key=_vals({"pk": "CURSOR", "sk": "reconcile"}), ConsistentRead=True
+        )
+        item = _de(response.get("Item"))
+        return item.get("cursor") if item else None
+
+    def put_cursor(self, cursor: dict[str, Any] | None, now: datetime) -> None:
+        key = {"pk": "CURSOR", "sk": "reconcile"}
+        if cursor is None:
+            self._db.delete_item(TableName=self._table, Key=_vals(key))
+        else:
+            self._db.put_item(TableName=self._table, Item=_ser({**key, "cursor": cursor, "saved_at": _iso(now)}))
+
+    # -- helpers --------------------------------------------------------------
+
+    def _conditional_update(self, message_id: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
+        names = {k: v for k, v in {"#status": "status", "#rank": "rank"}.items() if k in expression + condition}
+        kwargs: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._msg_key(message_id),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=_vals(values),
+                **kwargs,
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _query_all(self, key_condition: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": _vals(values),
+        }
+        while True:
+            response = self._db.query(**kwargs)
+            for item in response.get("Items", []):
+                yield _de(item) or {}
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+

@@ -1,0 +1,192 @@
+"""Builds each function's collaborators once per container.
+
+Handlers call a ``build_*`` function on their first invocation and keep the
+result; tests call the same functions with their own settings, boto3 session
+or fakes. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from aculab_messaging.metrics import MetricsSink, RecordingMetrics
+from aculab_messaging.publisher import EventBridgePublisher
+from aculab_messaging.secrets import SecretCache
+from aculab_messaging.settings import (
+    AculabSettings,
+    CommonSettings,
+    ReconcileSettings,
+    SecretSettings,
+    SendSettings,
+    WebhookSettings,
+)
+from aculab_messaging.store import MessageStore
+
+if TYPE_CHECKING:
+    from aculab_messaging.aculab import AculabClient
+    from aculab_messaging.logic.ingest import IngestService, WebhookCredentials
+    from aculab_messaging.logic.reconcile import ReconcileService
+    from aculab_messaging.logic.sending import SendService
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AwsClients:
+    """boto3 clients from one session, created on first use."""
+
+    def __init__(self, session: Any = None, max_pool_connections: int = 10) -> None:
+        self._session = session
+        self._pool = max_pool_connections
+        self._clients: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            if self._session is None:
+                import boto3
+
+                self._session = boto3.session.Session()
+            from botocore.config import Config
+
+            config = Config(
+                connect_timeout=2,
+                read_timeout=5,
+                retries={"mode": "standard", "max_attempts": 3},
+                max_pool_connections=self._pool,
+            )
+            self._clients[service] = self._session.client(service, config=config)
+        return self._clients[service]
+
+
+def _store(settings: CommonSettings, aws: AwsClients) -> MessageStore:
+    return MessageStore(
+        aws("dynamodb"), settings.table_name, pending_shards=settings.pending_shards, ttl_days=settings.message_ttl_days
+    )
+
+
+def _publisher(settings: CommonSettings, aws: AwsClients) -> EventBridgePublisher:
+    return EventBridgePublisher(aws("events"), settings.event_bus_name, settings.event_source)
+
+
+def _secrets(settings: SecretSettings, aws: AwsClients) -> SecretCache:
+    return SecretCache(aws("secretsmanager"), settings.secret_max_age_seconds)
+
+
+def webhook_credentials(secrets: SecretCache, basic_auth_arn: str, token_arn: str) -> Callable[[], WebhookCredentials]:
+    from aculab_messaging.logic.ingest import WebhookCredentials
+
+    def load() -> WebhookCredentials:
+        return WebhookCredentials(
+            username=secrets.field(basic_auth_arn, "username"),
+            password=secrets.field(basic_auth_arn, "password"),
+            token=secrets.field(token_arn, "token"),
+        )
+
+    return load
+
+
+def aculab_client(settings: AculabSettings, secrets: SecretCache, pool_size: int = 10) -> AculabClient:
+    from aculab_messaging.aculab import AculabClient, AculabCredentials
+
+    def credentials() -> AculabCredentials:
+        cloud_id = str(secrets.get_json(settings.aculab_secret_arn).get("cloud_id") or settings.aculab_cloud_id)
+        return AculabCredentials(
+            cloud_id=cloud_id,
+            username=secrets.field(settings.aculab_secret_arn, "username"),
+            api_key=secrets.field(settings.aculab_secret_arn, "api_key"),
+        )
+
+    return AculabClient(
+        settings.aculab_base_url,
+        credentials,
+        connect_timeout=settings.aculab_connect_timeout,
+        read_timeout=settings.aculab_read_timeout,
+        pool_size=pool_size,
+    )
+
+
+def build_ingest_service(
+    settings: WebhookSettings | None = None,
+    *,
+    aws: AwsClients | None = None,
+    metrics: MetricsSink | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> IngestService:
+    from aculab_messaging.logic.ingest import IngestService
+
+    settings = settings or WebhookSettings.from_env()
+    aws = aws or AwsClients()
+    secrets = _secrets(settings, aws)
+    return IngestService(
+        store=_store(settings, aws),
+        publisher=_publisher(settings, aws),
+        credentials=webhook_credentials(secrets, settings.webhook_secret_arn, settings.inbound_token_secret_arn),
+        clock=clock,
+        metrics=metrics or RecordingMetrics(),
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
+def build_send_service(
+    settings: SendSettings | None = None,
+    *,
+    aws: AwsClients | None = None,
+    metrics: MetricsSink | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> SendService:
+    from aculab_messaging.logic.sending import SendPolicy, SendService
+
+    settings = settings or SendSettings.from_env()
+    aws = aws or AwsClients(max_pool_connections=settings.send_concurrency)
+    secrets = _secrets(settings, aws)
+    webhook_arn = settings.webhook_secret_arn
+
+    def webhook_auth() -> tuple[str, str]:
+        return secrets.field(webhook_arn, "username"), secrets.field(webhook_arn, "password")
+
+    return SendService(
+        store=_store(settings, aws),
+        publisher=_publisher(settings, aws),
+        aculab=aculab_client(settings, secrets, pool_size=settings.send_concurrency),
+        webhook_auth=webhook_auth,
+        policy=SendPolicy(
+            webhook_url=settings.webhook_url,
+            status_method=settings.status_method,
+            guarantee=settings.send_guarantee,
+            max_receive_count=settings.send_max_receive_count,
+            concurrency=settings.send_concurrency,
+        ),
+        clock=clock,
+        metrics=metrics or RecordingMetrics(),
+    )
+
+
+def build_reconcile_service(
+    settings: ReconcileSettings | None = None,
+    *,
+    aws: AwsClients | None = None,
+    metrics: MetricsSink | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> ReconcileService:
+    from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
+
+    settings = settings or ReconcileSettings.from_env()
+    aws = aws or AwsClients()
+    secrets = _secrets(settings, aws)
+    return ReconcileService(
+        store=_store(settings, aws),
+        publisher=_publisher(settings, aws),
+        aculab=aculab_client(settings, secrets),
+        policy=ReconcilePolicy(
+            stale_age=timedelta(seconds=settings.stale_age_seconds),
+            give_up_age=timedelta(seconds=settings.give_up_age_seconds),
+            batch_size=settings.status_batch_size,
+            sending_numbers=settings.sending_numbers,
+            time_margin_seconds=settings.time_margin_seconds,
+        ),
+        clock=clock,
+        metrics=metrics or RecordingMetrics(),
+    )

@@ -1,0 +1,144 @@
+"""An HTTP server that turns requests into API Gateway HTTP API (payload 2.0)
+events for the webhook handler, with the routes read from the template."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Route:
+    def __init__(self, method: str, path: str) -> None:
+        self.method = method.upper()
+        self.path = path
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+        self._regex = re.compile(f"^{pattern}$")
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in (method.upper(), "ANY"):
+            return None
+        found = self._regex.match(path)
+        return found.groupdict() if found else None
+
+
+def routes_from_template(template: dict[str, Any], function_logical_id: str) -> list[Route]:
+    """HttpApi event sources of a function in the SAM template."""
+    events = template["Resources"][function_logical_id]["Properties"].get("Events", {})
+    return [
+        Route(e["Properties"]["Method"], e["Properties"]["Path"])
+        for e in events.values()
+        if e.get("Type") == "HttpApi"
+    ]
+
+
+def build_event(method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes,
+                route: Route, path_params: dict[str, str], source_ip: str) -> dict[str, Any]:
+    try:
+        text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{route.method} {route.path}",
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                     "userAgent": headers.get("User-Agent", "")},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{route.method} {route.path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if path_params:
+        event["pathParameters"] = path_params
+    if body:
+        if text is None:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+        else:
+            event["body"] = text
+    return event
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], routes: list[Route], invoke: Invoke) -> None:
+        super().__init__(address, _GatewayHandler)
+        self.routes = routes
+        self.invoke = invoke
+        self.requests = 0
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _GatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: GatewayServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.requests += 1
+        for route in self.server.routes:
+            params = route.match(self.command, path)
+            if params is not None:
+                event = build_event(self.command, path, query, dict(self.headers.items()), body, route, params,
+                                    self.client_address[0])
+                try:
+                    result = self.server.invoke(event)
+                except Exception:  # noqa: BLE001 - API Gateway answers 500 when the function fails
+                    self._send(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
+                    return
+                raw = result.get("body") or ""
+                data = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+                self._send(int(result.get("statusCode", 200)), result.get("headers") or {}, data)
+                return
+        self._send(404, {"content-type": "application/json"}, json.dumps({"message": "Not Found"}).encode())
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(routes: list[Route], invoke: Invoke, host: str = "127.0.0.1", port: int = 0) -> GatewayServer:
+    server = GatewayServer((host, port), routes, invoke)
+    threading.Thread(target=server.serve_forever, name="gateway", daemon=True).start()
+    return server

@@ -1,0 +1,205 @@
+"""Create the template's stateful resources on an AWS endpoint (moto server),
+reading them from the CloudFormation that samtranslator makes of template.yaml.
+
+Handles what the functions need locally: DynamoDB tables (GSIs, TTL), SQS
+queues (redrive to the DLQ), EventBridge buses and Secrets Manager secrets,
+and resolves each function's environment (Ref, Fn::GetAtt, Fn::Sub).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets as random_secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from local.template import REGION, to_cloudformation
+
+ACCOUNT = "123456789012"
+_SUB = re.compile(r"\$\{([^}!]+)\}")
+
+
+@dataclass
+class Stack:
+    """What was created: physical ids by logical id, and how to reach them."""
+
+    name: str
+    endpoint_url: str
+    template: dict[str, Any]
+    parameters: dict[str, Any]
+    refs: dict[str, str] = field(default_factory=dict)
+    attrs: dict[tuple[str, str], str] = field(default_factory=dict)
+    code_dirs: dict[str, str] = field(default_factory=dict)  # SAM CodeUri by logical id
+
+    def session(self) -> boto3.session.Session:
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION  # noqa: S106
+        )
+
+    def client(self, service: str) -> Any:
+        return self.session().client(service, endpoint_url=self.endpoint_url)
+
+    def resources(self, type_: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.template["Resources"].items() if v["Type"] == type_}
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self._ref(arg)
+            if key == "Fn::GetAtt":
+                logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.attrs[(logical, attr)]
+            if key == "Fn::Sub":
+                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+                return _SUB.sub(lambda m: str(self._sub_var(m.group(1), extra)), text)
+            if key == "Fn::Join":
+                return arg[0].join(str(self.resolve(v)) for v in arg[1])
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": self.name,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": "aws",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.refs:
+            return self.refs[name]
+        raise KeyError(f"cannot resolve Ref {name} locally")
+
+    def _sub_var(self, name: str, extra: dict[str, Any]) -> Any:
+        if name in extra:
+            return self.resolve(extra[name])
+        if "." in name and not name.startswith("AWS::"):
+            logical, attr = name.split(".", 1)
+            return self.attrs[(logical, attr)]
+        return self._ref(name)
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """The function's environment variables as the template defines them."""
+        props = self.template["Resources"][logical_id]["Properties"]
+        variables = props.get("Environment", {}).get("Variables", {})
+        return {k: str(self.resolve(v)) for k, v in variables.items()}
+
+    def handler(self, logical_id: str) -> str:
+        return str(self.template["Resources"][logical_id]["Properties"]["Handler"])
+
+
+
+def _defaults(template: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.get("Default") for k, v in template.get("Parameters", {}).items() if "Default" in v}
+
+
+def provision(
+    endpoint_url: str,
+    *,
+    name: str = "local",
+    parameters: dict[str, Any] | None = None,
+    secret_values: dict[str, dict[str, str]] | None = None,
+) -> Stack:
+    """Create the resources and return the Stack. ``secret_values`` sets a
+    secret's JSON by logical id (others get their GenerateSecretString value)."""
+    from local.template import load_sam
+
+    sam = load_sam()
+    template = to_cloudformation(sam)
+    params = {**_defaults(template), **(parameters or {})}
+    stack = Stack(name=name, endpoint_url=endpoint_url, template=template, parameters=params)
+    for logical, resource in sam["Resources"].items():
+        uri = resource.get("Properties", {}).get("CodeUri")
+        if isinstance(uri, str):
+            stack.code_dirs[logical] = uri
+    _create_tables(stack)
+    _create_buses(stack)
+    _create_queues(stack)
+    _create_secrets(stack, secret_values or {})
+    stack.refs.setdefault("WebhookApi", "local")
+    return stack
+
+
+def _create_tables(stack: Stack) -> None:
+    ddb = stack.client("dynamodb")
+    for logical, res in stack.resources("AWS::DynamoDB::Table").items():
+        props = stack.resolve(res["Properties"])
+        table = props.get("TableName") or f"{stack.name}-{logical}"
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        ddb.create_table(**kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and str(ttl.get("Enabled")).lower() == "true":
+            ddb.update_time_to_live(
+                TableName=table,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+        arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
+        stack.refs[logical] = table
+        stack.attrs[(logical, "Arn")] = arn
+
+
+def _create_buses(stack: Stack) -> None:
+    events = stack.client("events")
+    for logical, res in stack.resources("AWS::Events::EventBus").items():
+        props = stack.resolve(res["Properties"])
+        arn = events.create_event_bus(Name=props["Name"])["EventBusArn"]
+        stack.refs[logical] = props["Name"]
+        stack.attrs[(logical, "Arn")] = arn
+        stack.attrs[(logical, "Name")] = props["Name"]
+
+
+def _create_queues(stack: Stack) -> None:
+    sqs = stack.client("sqs")
+    pending = dict(stack.resources("AWS::SQS::Queue"))
+    while pending:
+        progressed = False
+        for logical, res in list(pending.items()):
+            try:
+                props = stack.resolve(res.get("Properties", {}))
+            except KeyError:
+                continue  # depends on a queue not created yet
+            name = props.pop("QueueName", None) or f"{stack.name}-{logical}"
+            attributes = {k: json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool)
+                          else str(v) for k, v in props.items() if k not in ("Tags",)}
+            url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            stack.refs[logical] = url
+            stack.attrs[(logical, "Arn")] = arn
+            stack.attrs[(logical, "QueueName")] = name
+            stack.attrs[(logical, "QueueUrl")] = url
+            del pending[logical]
+            progressed = True
+        if not progressed:
+            raise RuntimeError(f"cannot resolve queue dependencies: {sorted(pending)}")
+
+
+def _create_secrets(stack: Stack, values: dict[str, dict[str, str]]) -> None:
+    sm = stack.client("secretsmanager")
+    for logical, res in stack.resources("AWS::SecretsManager::Secret").items():
+        props = res.get("Properties", {})
+        if logical in values:
+            value = values[logical]
+        else:
+            generate = props.get("GenerateSecretString", {})
+            value = json.loads(generate.get("SecretStringTemplate", "{}"))
+            if generate.get("GenerateStringKey"):
+                value[generate["GenerateStringKey"]] = random_secrets.token_urlsafe(24)
+        arn = sm.create_secret(Name=f"{stack.name}/{logical}", SecretString=json.dumps(value))["ARN"]
+        stack.refs[logical] = arn

@@ -1,0 +1,54 @@
+"""A small HTTP client for the simulator's ``/_sim/`` controls, for tests,
+benchmarks and the local stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class SimulatorControl:
+    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._http = requests.Session()
+
+    def _call(self, method: str, action: str, body: dict[str, Any] | None = None) -> Any:
+        response = self._http.request(method, f"{self.base_url}/_sim/{action}", json=body, timeout=self._timeout)
+        response.raise_for_status()
+        return response.json()
+
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "config", changes)
+        return result
+
+    def reset(self) -> None:
+        self._call("POST", "reset")
+
+    def stats(self) -> dict[str, int]:
+        result: dict[str, int] = self._call("GET", "stats")
+        return result
+
+    def messages(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "messages")
+        return result
+
+    def settle(self, timeout: float = 30.0) -> dict[str, int]:
+        result: dict[str, int] = self._call("POST", "settle", {"timeout": timeout})
+        return result
+
+    def outbox(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "outbox")
+        return result
+
+    def inbound(self, from_: str, to: str, content: str = "", type_: str = "sms",
+                msg_media: list[str] | None = None) -> str:
+        body = {"from": from_, "to": to, "content": content, "type": type_, "msg_media": msg_media or []}
+        return str(self._call("POST", "inbound", body)["msg_ref"])
+
+    def wait_ready(self) -> bool:
+        try:
+            return bool(self._call("GET", "health")["ok"])
+        except requests.RequestException:
+            return False

@@ -1,0 +1,421 @@
+"""The state of the simulated Aculab Cloud account: messages, parts, blocked
+pairs, the lifecycle scheduler, notification delivery and fault controls."""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import itertools
+import json
+import random
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+
+from simulator.segmentation import split_sms
+
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_WORDS = frozenset({"START", "YES"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+HELP_REPLY = "Reply STOP to stop receiving messages from this number, START to resume."
+
+
+@dataclass
+class SimConfig:
+    """Everything tests and benchmarks may change at run time (POST /_sim/config)."""
+
+    cloud_id: str = "1-2-0"
+    username: str = "sim@example.com"
+    api_key: str = "sim-api-key"
+    # lifecycle timing
+    step_seconds: float = 0.2
+    # API faults and timing
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    error_rate_5xx: float = 0.0
+    error_rate_429: float = 0.0
+    outage: bool = False
+    # notification faults
+    notify_duplicate_rate: float = 0.0
+    notify_reorder_seconds: float = 0.0
+    notify_drop_rate: float = 0.0
+    notify_retries: int = 3
+    notify_retry_delay: float = 0.2
+    notify_timeout: float = 5.0
+    # unknown refs after this many seconds (None: kept for ever)
+    retention_seconds: float | None = None
+    # [{"to_prefix": "4477009", "aculab_msg_err": "204", "reason": "invalid destination",
+    #   "at": "sent"}]: a matching message fails instead of reaching ``at``
+    fail_rules: list[dict[str, Any]] = field(default_factory=list)
+    # destinations whose carrier has no delivery reports: msg_send with
+    # request_delivery_report=true fails for them
+    dlr_unsupported_prefixes: list[str] = field(default_factory=list)
+    # where inbound messages are notified (an Inbound Service's Notification Page)
+    inbound_notify_url: str | None = None
+    inbound_notify_method: str = "POST"
+    seed: int | None = None
+
+    def update(self, changes: dict[str, Any]) -> None:
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+
+@dataclass
+class Part:
+    ref: str
+    status: str = "queued"
+    aculab_msg_err: str = "000"
+    timestamp: str = ""
+    pos: int | None = None
+    count: int | None = None
+    uid: str | None = None
+
+
+@dataclass
+class Message:
+    to: str
+    from_: str
+    type: str
+    content: str | None
+    msg_media: list[str]
+    request_delivery_report: bool
+    status_page: str | None
+    status_method: str
+    status_auth: tuple[str, str] | None
+    alphanumeric_id: str | None
+    parts: list[Part]
+    created: float
+    direction: str = "send"
+
+
+def aculab_timestamp(at: float | None = None) -> str:
+    moment = datetime.fromtimestamp(at if at is not None else time.time(), tz=timezone.utc)
+    return moment.strftime("%Y-%m-%d_%H:%M:%S")
+
+
+class SimulatorState:
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config or SimConfig()
+        self._initial = copy.deepcopy(self.config)
+        self.lock = threading.RLock()
+        self.rng = random.Random(self.config.seed)  # noqa: S311 - simulation, not security
+        self.messages: dict[str, Message] = {}  # by ref
+        self.blocked: dict[tuple[str, str], str] = {}  # (from ours, to mobile) -> timestamp
+        self.outbox: list[dict[str, Any]] = []  # auto replies (HELP)
+        self.stats: Counter[str] = Counter()
+        self._serial = itertools.count(1)
+        self._prefix = f"{self.rng.getrandbits(32):08x}"
+        self._schedule: list[tuple[float, int, Callable[[], None], int]] = []
+        self._seq = itertools.count()
+        self._wake = threading.Condition(self.lock)
+        self._stopped = False
+        self._notifier = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sim-notify")
+        self._inflight = 0
+        self._idle = threading.Condition(threading.Lock())
+        self._http = requests.Session()
+        self._thread = threading.Thread(target=self._run_schedule, name="sim-scheduler", daemon=True)
+        self._thread.start()
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def close(self) -> None:
+        with self.lock:
+            self._stopped = True
+            self._wake.notify_all()
+        self._thread.join(timeout=2)
+        self._notifier.shutdown(wait=False, cancel_futures=True)
+
+    def reset(self) -> None:
+        """Forget every message and blocked pair; config back to how it started."""
+        with self.lock:
+            self.config = copy.deepcopy(self._initial)
+            self.messages.clear()
+            self.blocked.clear()
+            self.outbox.clear()
+            self.stats.clear()
+            self._schedule.clear()
+            self.rng.seed(self.config.seed)
+
+    def new_ref(self) -> str:
+        return f"{self._prefix}_0.{int(time.time())}.{next(self._serial):05d}"
+
+    # -- API behaviour --------------------------------------------------------
+
+    def send(self, msg: Message) -> list[str]:
+        with self.lock:
+            for part in msg.parts:
+                self.messages[part.ref] = msg
+            self.stats["messages_sent"] += 1
+            self.stats["parts_sent"] += len(msg.parts)
+            self._plan(msg)
+        return [p.ref for p in msg.parts]
+
+    def split(self, type_: str, content: str | None) -> list[Part]:
+        if type_ == "mms":
+            return [Part(ref=self.new_ref())]
+        pieces = split_sms(content or "")
+        if len(pieces) == 1:
+            return [Part(ref=self.new_ref())]
+        uid = f"{self.rng.getrandbits(64):016x}_0.{int(time.time())}.{next(self._serial)}"
+        return [Part(ref=self.new_ref(), pos=i, count=len(pieces), uid=uid) for i in range(1, len(pieces) + 1)]
+
+    def cancel(self, refs: list[str]) -> dict[str, str]:
+        result: dict[str, str] = {}
+        with self.lock:
+            for ref in refs:
+                msg = self._known(ref)
+                if msg is None:
+                    result[ref] = "unknown"
+                elif all(p.status in ("queued", "cancelled") for p in msg.parts):
+                    for p in msg.parts:
+                        p.status, p.timestamp = "cancelled", aculab_timestamp()
+                    result[ref] = "success"
+                else:
+                    result[ref] = "failed"
+        return result
+
+    def status(self, refs: list[str]) -> dict[str, dict[str, Any]]:
+        answer: dict[str, dict[str, Any]] = {}
+        with self.lock:
+            for ref in refs:
+                msg = self._known(ref)
+                if msg is None:
+                    answer[ref] = {"status": "unknown"}
+                    continue
+                part = next(p for p in msg.parts if p.ref == ref)
+                row: dict[str, Any] = {
+                    "status": part.status,
+                    "type": msg.type,
+                    "timestamp": part.timestamp,
+                    "aculab_msg_err": part.aculab_msg_err,
+                    "msg_from": msg.from_,
+                }
+                if part.count:
+                    row.update(multipart_uid=part.uid, multipart_pos=part.pos, multipart_count=part.count)
+                answer[ref] = row
+        return answer
+
+    def list_blocked(self, to: str | None, from_: str | None) -> list[dict[str, str]]:
+        with self.lock:
+            return [
+                {"to": t, "from": f, "timestamp": ts}
+                for (f, t), ts in sorted(self.blocked.items())
+                if (to is None or t == to) and (from_ is None or f == from_)
+            ]
+
+    def _known(self, ref: str) -> Message | None:
+        msg = self.messages.get(ref)
+        if msg is None:
+            return None
+        retention = self.config.retention_seconds
+        if retention is not None and time.time() - msg.created > retention:
+            return None
+        return msg
+
+    # -- outbound lifecycle ---------------------------------------------------
+
+    def _plan(self, msg: Message) -> None:
+        """Schedule queued -> submitted to carrier -> sent -> delivered/failed."""
+        rule = next(
+            (r for r in self.config.fail_rules if msg.to.startswith(str(r.get("to_prefix", "")))),
+            None,
+        )
+        if (msg.from_, msg.to) in self.blocked:
+            rule = {"aculab_msg_err": "200", "reason": "recipient has opted out", "at": "submitted to carrier"}
+        steps = ["submitted to carrier", "sent"] + (["delivered"] if msg.request_delivery_report else [])
+        step = self.config.step_seconds
+        now = time.time()
+        for i, status in enumerate(steps, start=1):
+            if rule is not None and (rule.get("at", "sent") == status or i == len(steps)):
+                reason = rule.get("reason", "carrier rejected")
+                self._at(now + i * step, lambda s=f"failed ({reason})", e=str(rule.get("aculab_msg_err", "300")): (
+                    self._advance(msg, s, e)
+                ), i)
+                break
+            self._at(now + i * step, lambda s=status: self._advance(msg, s, "000"), i)
+
+    def _advance(self, msg: Message, status: str, err: str) -> None:
+        for part in msg.parts:
+            if part.status == "cancelled" or part.status.startswith("failed"):
+                continue
+            part.status, part.aculab_msg_err, part.timestamp = status, err, aculab_timestamp()
+            self._notify_part(msg, part)
+
+    def _notify_part(self, msg: Message, part: Part) -> None:
+        if not msg.status_page:
+            return
+        payload: dict[str, Any] = {
+            "msg_ref": part.ref,
+            "status": part.status,
+            "to": msg.to,
+            "from": msg.from_,
+            "direction": "send",
+            "type": msg.type,
+            "timestamp": part.timestamp,
+            "aculab_msg_err": part.aculab_msg_err,
+        }
+        if part.count:
+            payload.update(multipart_uid=part.uid, multipart_pos=part.pos, multipart_count=part.count)
+        self._dispatch(msg.status_page, msg.status_method, msg.status_auth, payload)
+
+    # -- inbound --------------------------------------------------------------
+
+    def inbound(self, from_mobile: str, to_ours: str, content: str, type_: str, media: list[str]) -> str:
+        """A simulated phone sends a message to one of our numbers."""
+        with self.lock:
+            ref = self.new_ref()
+            msg = Message(
+                to=to_ours, from_=from_mobile, type=type_, content=content, msg_media=media,
+                request_delivery_report=False, status_page=None, status_method="POST", status_auth=None,
+                alphanumeric_id=None, parts=[Part(ref=ref, status="received", timestamp=aculab_timestamp())],
+                created=time.time(), direction="receive",
+            )
+            self.messages[ref] = msg
+            self.stats["inbound"] += 1
+            keyword = (content or "").strip().upper()
+            if keyword in STOP_WORDS:
+                self.blocked[(to_ours, from_mobile)] = aculab_timestamp()
+            elif keyword in START_WORDS:
+                self.blocked.pop((to_ours, from_mobile), None)
+            elif keyword in HELP_WORDS:
+                self.outbox.append({"from": to_ours, "to": from_mobile, "content": HELP_REPLY})
+        payload: dict[str, Any] = {
+            "msg_ref": ref, "status": "received", "to": to_ours, "from": from_mobile, "direction": "receive",
+            "type": type_, "content": content, "timestamp": aculab_timestamp(), "aculab_msg_err": "000",
+        }
+        if type_ == "mms":
+            payload["msg_media"] = media
+        if self.config.inbound_notify_url:
+            self._dispatch(self.config.inbound_notify_url, self.config.inbound_notify_method, None, payload)
+        return ref
+
+    # -- notification delivery ------------------------------------------------
+
+    def _dispatch(self, url: str, method: str, auth: tuple[str, str] | None, payload: dict[str, Any]) -> None:
+        cfg = self.config
+        if self.rng.random() < cfg.notify_drop_rate:
+            self.stats["notifications_dropped"] += 1
+            return
+        copies = 2 if self.rng.random() < cfg.notify_duplicate_rate else 1
+        for _ in range(copies):
+            delay = self.rng.uniform(0, cfg.notify_reorder_seconds) if cfg.notify_reorder_seconds else 0.0
+            with self._idle:
+                self._inflight += 1
+            self._notifier.submit(self._deliver, url, method, auth, payload, delay)
+
+    def _deliver(self, url: str, method: str, auth: tuple[str, str] | None, payload: dict[str, Any],
+                 delay: float) -> None:
+        try:
+            if delay:
+                time.sleep(delay)
+            for attempt in range(1 + max(0, self.config.notify_retries)):
+                if attempt:
+                    time.sleep(self.config.notify_retry_delay * attempt)
+                self.stats["notification_attempts"] += 1
+                try:
+                    if method.upper() == "GET":
+                        query = urllib.parse.urlencode(_query_items(payload))
+                        joiner = "&" if "?" in url else "?"
+                        response = self._http.get(url + joiner + query, auth=auth, timeout=self.config.notify_timeout)
+                    else:
+                        response = self._http.post(
+                            url, data=json.dumps(payload), auth=auth, timeout=self.config.notify_timeout,
+                            headers={"Content-Type": "application/json"},
+                        )
+                    if response.status_code == 200:
+                        self.stats["notifications_delivered"] += 1
+                        return
+                    self.stats[f"notification_http_{response.status_code}"] += 1
+                except requests.RequestException:
+                    self.stats["notification_errors"] += 1
+            self.stats["notifications_failed"] += 1
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        deadline = time.time() + timeout
+        with self._idle:
+            while self._inflight:
+                left = deadline - time.time()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    # -- scheduler ------------------------------------------------------------
+
+    def _at(self, due: float, action: Callable[[], None], step: int) -> None:
+        heapq.heappush(self._schedule, (due, next(self._seq), action, step))
+        self._wake.notify_all()
+
+    def _run_schedule(self) -> None:
+        with self.lock:
+            while not self._stopped:
+                if not self._schedule:
+                    self._wake.wait()
+                    continue
+                due = self._schedule[0][0]
+                now = time.time()
+                if due > now:
+                    self._wake.wait(due - now)
+                    continue
+                _, _, action, _ = heapq.heappop(self._schedule)
+                action()
+
+    def settle(self, timeout: float = 30.0) -> dict[str, int]:
+        """Run every scheduled transition now, step by step (every message's
+        first step, then every second step ...), waiting for the notifications
+        of each step before the next, as real time would."""
+        ran = 0
+        idle = True
+        while True:
+            with self.lock:
+                if not self._schedule:
+                    break
+                first_step = min(item[3] for item in self._schedule)
+                batch = sorted(item for item in self._schedule if item[3] == first_step)
+                self._schedule[:] = [item for item in self._schedule if item[3] != first_step]
+                heapq.heapify(self._schedule)
+                for _, _, action, _ in batch:
+                    action()
+                    ran += 1
+            idle = self.wait_idle(timeout) and idle
+        return {"transitions": ran, "idle": int(idle)}
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            seen: set[int] = set()
+            out = []
+            for msg in self.messages.values():
+                if id(msg) in seen:
+                    continue
+                seen.add(id(msg))
+                row = asdict(msg)
+                row["from"] = row.pop("from_")
+                row.pop("status_auth", None)
+                out.append(row)
+            return out
+
+
+def _query_items(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for key, value in payload.items():
+        if isinstance(value, list):
+            items.extend((key, str(v)) for v in value)
+        else:
+            items.append((key, str(value)))
+    return items

@@ -1,0 +1,65 @@
+"""Servers every integration test needs, started on 127.0.0.1 at random ports:
+moto in server mode (AWS) and the Aculab simulator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+# No test may reach real AWS: dummy credentials, and every client is given an endpoint.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="eu-west-1",
+    AWS_REGION="eu-west-1",
+    POWERTOOLS_METRICS_DISABLED="true",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="run the reliability suite with its full counts")
+
+
+@pytest.fixture(scope="session")
+def soak(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--soak"))
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def simulator_server() -> Iterator[object]:
+    from simulator import serve, stop
+
+    server = serve("127.0.0.1", 0)
+    yield server
+    stop(server)
+
+
+@pytest.fixture
+def sim(simulator_server: object) -> Iterator[object]:
+    from simulator.control import SimulatorControl
+
+    control = SimulatorControl(simulator_server.base_url)  # type: ignore[attr-defined]
+    control.reset()
+    yield control
+    control.reset()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> str:
+    """A clean moto server for this test."""
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    return moto_endpoint
