@@ -128,14 +128,14 @@ class LocalApp:
         self.gateway = gateway.serve(routes, lambda event: self.invoke("webhook", event), host, port)
         return self.gateway
 
-    def send_poller(self, retry_visibility_seconds: int | None = None) -> SqsPoller:
+    def send_poller(self, retry_visibility_seconds: int | None = None, wait_seconds: int = 1) -> SqsPoller:
         queue_url = self.stack.refs["SendQueue"]
         queue_arn = self.stack.attrs[("SendQueue", "Arn")]
         batch = int(self.sam["Resources"]["SendFunction"]["Properties"]["Events"]["SendQueue"]["Properties"]
                     .get("BatchSize", 10))
         self.poller = SqsPoller(
             self.stack.client("sqs"), queue_url, queue_arn, lambda event: self.invoke("send", event),
-            batch_size=batch, retry_visibility_seconds=retry_visibility_seconds,
+            batch_size=batch, retry_visibility_seconds=retry_visibility_seconds, wait_seconds=wait_seconds,
         )
         return self.poller
 
@@ -162,10 +162,10 @@ class LocalApp:
         thread.start()
         return thread
 
-    def event_tail(self, name: str = "event-tail") -> EventTail:
+    def event_tail(self, name: str = "event-tail", detail_types: list[str] | None = None) -> EventTail:
         source = self.environment()["EVENT_SOURCE"]
         bus = self.stack.refs["MessagingBus"]
-        return EventTail(self.stack.client("events"), self.stack.client("sqs"), bus, source, name)
+        return EventTail(self.stack.client("events"), self.stack.client("sqs"), bus, source, name, detail_types)
 
     def stop(self) -> None:
         self._timer_stop.set()

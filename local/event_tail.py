@@ -9,9 +9,12 @@ from typing import Any
 
 
 class EventTail:
-    def __init__(self, events: Any, sqs: Any, bus_name: str, source: str, name: str = "event-tail") -> None:
+    def __init__(self, events: Any, sqs: Any, bus_name: str, source: str, name: str = "event-tail",
+                 detail_types: list[str] | None = None) -> None:
         self._sqs = sqs
-        self.pattern = {"source": [source]}
+        self.pattern: dict[str, list[str]] = {"source": [source]}
+        if detail_types:
+            self.pattern["detail-type"] = detail_types
         self.queue_url = sqs.create_queue(QueueName=f"{name}-queue")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_rule(Name=name, EventBusName=bus_name, EventPattern=json.dumps(self.pattern), State="ENABLED")

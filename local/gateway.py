@@ -8,6 +8,7 @@ import json
 import re
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -121,6 +122,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
                 try:
                     result = self.server.invoke(event)
                 except Exception:  # noqa: BLE001 - API Gateway answers 500 when the function fails
+                    traceback.print_exc()
                     self._send(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
                     return
                 raw = result.get("body") or ""

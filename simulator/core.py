@@ -394,6 +394,7 @@ class SimulatorState:
                     action()
                     ran += 1
             idle = self.wait_idle(timeout) and idle
+        idle = self.wait_idle(timeout) and idle
         return {"transitions": ran, "idle": int(idle)}
 
     def snapshot(self) -> list[dict[str, Any]]:

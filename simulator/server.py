@@ -49,6 +49,14 @@ class SimulatorServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (e.g. timed out) is not the simulator's error."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class SimulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -3,6 +3,7 @@ moto in server mode (AWS) and the Aculab simulator."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -17,6 +18,9 @@ os.environ.update(
     AWS_REGION="eu-west-1",
     POWERTOOLS_METRICS_DISABLED="true",
 )
+
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

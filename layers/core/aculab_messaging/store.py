@@ -19,9 +19,11 @@ those, and only the stale ones (key condition on pending_sk).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -48,6 +50,12 @@ def _de(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def _vals(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def _ddb_safe(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Producer metadata as DynamoDB takes it (floats become Decimals)."""
+    safe: dict[str, Any] = json.loads(json.dumps(value, default=str), parse_float=Decimal)
+    return safe
 
 
 def _iso(moment: datetime) -> str:
@@ -177,7 +185,7 @@ class MessageStore:
             "to": to,
             "from": from_,
             "type": type_,
-            "metadata": dict(metadata),
+            "metadata": _ddb_safe(metadata),
             "dlr": dlr,
             "created_at": _iso(now),
             "updated_at": _iso(now),
@@ -325,7 +333,7 @@ class MessageStore:
             "reason": reason,
             "to": to,
             "from": from_,
-            "metadata": dict(metadata or {}),
+            "metadata": _ddb_safe(metadata or {}),
             "created_at": _iso(now),
             "updated_at": _iso(now),
             "expires_at": self._expires(now),
@@ -531,14 +539,14 @@ class MessageStore:
         )
         return bool((_de(response.get("Item")) or {}).get("blocked"))
 
-    def set_blocked(self, from_: str, to: str, blocked: bool, source: str, changed_at: str) -> bool:
-        """Record an opt-out (blocked) or opt-in as of ``changed_at`` (ISO UTC).
+    def set_blocked(self, from_: str, to: str, blocked: bool, source: str, version: str) -> bool:
+        """Record an opt-out (blocked) or opt-in as of ``version``, a string that
+        orders changes: ``<ISO time>#<msg_ref>`` for an inbound keyword.
 
-        Order-independent: a pair keeps the newest change, and within the same
-        second a STOP wins over a START (the compliant side). Returns True when
-        the pair's blocked state changed.
+        Order-independent and idempotent: a pair keeps the change with the
+        highest version; a repeat of the same change is a no-op. Returns True
+        when the pair's blocked state changed.
         """
-        version = f"{changed_at}#{1 if blocked else 0}"
         try:
             response = self._db.put_item(
                 TableName=self._table,
@@ -550,10 +558,10 @@ class MessageStore:
                         "to": to,
                         "blocked": blocked,
                         "source": source,
-                        "version": version,
+                        "change_key": version,
                     }
                 ),
-                ConditionExpression="attribute_not_exists(pk) OR version < :version",
+                ConditionExpression="attribute_not_exists(pk) OR change_key < :version",
                 ExpressionAttributeValues=_vals({":version": version}),
                 ReturnValues="ALL_OLD",
             )

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from aculab_messaging.status import msg_err_meaning
@@ -53,8 +54,15 @@ class Event:
             "EventBusName": bus_name,
             "Source": source,
             "DetailType": self.detail_type,
-            "Detail": json.dumps(self.detail, separators=(",", ":"), default=str),
+            "Detail": json.dumps(self.detail, separators=(",", ":"), default=_json_default),
         }
+
+
+def _json_default(value: Any) -> Any:
+    """DynamoDB hands numbers back as Decimal: put them on the wire as numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
 
 
 def utc_now_iso(now: datetime | None = None) -> str:

@@ -132,3 +132,20 @@ def _reason(exc: ValidationError) -> str:
         msg = err["msg"].removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts)
+
+
+def queue_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the queue contract (shipped as schemas/queue-message.json)."""
+    schema: dict[str, Any] = _ADAPTER.json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Aculab messaging send queue message (version 1)"
+    schema["description"] = (
+        "One SQS message body: a send request (action 'send', the default) or a cancel request. "
+        "Numbers are full international, '+' and spaces accepted. sms needs content and no msg_media; "
+        "mms needs msg_media. message_id is the idempotency key."
+    )
+    return schema
+
+
+if __name__ == "__main__":
+    print(json.dumps(queue_json_schema(), indent=2))

@@ -21,6 +21,7 @@ from aculab_messaging.contracts.events import (
     aculab_time_to_iso,
     message_event,
     opt_out_event,
+    utc_now_iso,
 )
 from aculab_messaging.contracts.notification import (
     BadNotification,
@@ -89,9 +90,9 @@ class IngestService:
                 notification = parse_notification(
                     request.method, request.raw_query, request.body, request.headers.get("content-type", "")
                 )
+                events = self._ingest(notification, routing_params(request.raw_query))
             except BadNotification as exc:
                 raise BadRequest(str(exc)) from None
-            events = self._ingest(notification, routing_params(request.raw_query))
             try:
                 self.publisher.publish(events)
             except PublishError as exc:
@@ -157,13 +158,13 @@ class IngestService:
         return events
 
     def _inbound(self, n: Notification, now: datetime) -> list[Event]:
-        received_at = aculab_time_to_iso(n.timestamp) or now.isoformat()
+        received_at = aculab_time_to_iso(n.timestamp) or utc_now_iso(now)
         keyword = (n.content or "").strip().upper()
         events: list[Event] = []
         opt_out: bool | None = True if keyword in STOP_WORDS else False if keyword in START_WORDS else None
         changed = False
         if opt_out is not None:
-            changed = self.store.set_blocked(n.to, n.from_, opt_out, "inbound", received_at)
+            changed = self.store.set_blocked(n.to, n.from_, opt_out, "inbound", f"{received_at}#{n.msg_ref}")
         is_new = self.store.record_inbound(
             {
                 "msg_ref": n.msg_ref,

@@ -222,7 +222,7 @@ class ReconcileService:
             except PublishError:
                 report.publish_failures += 1
                 continue
-            stamp = utc_now_iso(now)
+            stamp = f"{utc_now_iso(now)}#reconcile"
             for to, blocked in changes:
                 if self.store.set_blocked(from_, to, blocked, "reconcile", stamp):
                     if blocked:

@@ -1,0 +1,133 @@
+"""Producer helper: validate against the send contract, put on the send queue.
+
+    from aculab_messaging.producer import Producer
+    producer = Producer(queue_url)                      # boto3 SQS client made for you
+    producer.send_sms(to="+44 7700 900123", from_="447700900001", content="hi", message_id="order-42")
+    producer.send_many([SendRequest(...), ...])         # SendMessageBatch in tens
+    producer.cancel("order-42")
+
+CLI: ``python -m aculab_messaging.producer --queue-url URL sms --to ... --from ... --text ...``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from aculab_messaging.aculab.errors import AculabValidationError
+from aculab_messaging.aculab.params import chunked
+from aculab_messaging.contracts.queue import CancelRequest, SendRequest
+
+
+class ProducerError(RuntimeError):
+    """Some requests were not put on the queue; ``failed`` names their message_ids."""
+
+    def __init__(self, failed: list[str]) -> None:
+        super().__init__(f"not queued: {', '.join(failed)}")
+        self.failed = failed
+
+
+class Producer:
+    def __init__(self, queue_url: str, sqs: Any = None) -> None:
+        if sqs is None:
+            import boto3
+
+            sqs = boto3.client("sqs")
+        self._sqs = sqs
+        self._queue_url = queue_url
+
+    def send_sms(self, *, to: str, from_: str, content: str, message_id: str | None = None, **options: Any) -> str:
+        return self.send(SendRequest.model_validate(
+            {"message_id": message_id or str(uuid.uuid4()), "to": to, "from": from_, "type": "sms",
+             "content": content, **options}
+        ))
+
+    def send_mms(
+        self, *, to: str, from_: str, msg_media: Sequence[str], content: str | None = None,
+        message_id: str | None = None, **options: Any,
+    ) -> str:
+        return self.send(SendRequest.model_validate(
+            {"message_id": message_id or str(uuid.uuid4()), "to": to, "from": from_, "type": "mms",
+             "content": content, "msg_media": list(msg_media), **options}
+        ))
+
+    def cancel(self, message_id: str) -> str:
+        request = CancelRequest(message_id=message_id)
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=request.model_dump_json())
+        return message_id
+
+    def send(self, request: SendRequest) -> str:
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=_body(request))
+        return request.message_id
+
+    def send_many(self, requests: Sequence[SendRequest]) -> list[str]:
+        """SendMessageBatch in chunks of 10; raises ProducerError naming any not queued."""
+        failed: list[str] = []
+        for chunk in chunked(list(requests), 10):
+            entries = [{"Id": str(i), "MessageBody": _body(r)} for i, r in enumerate(chunk)]
+            response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+            failed += [chunk[int(f["Id"])].message_id for f in response.get("Failed", [])]
+        if failed:
+            raise ProducerError(failed)
+        return [r.message_id for r in requests]
+
+
+def _body(request: SendRequest) -> str:
+    return request.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aculab_messaging.producer", description=__doc__.split("\n")[0])
+    parser.add_argument("--queue-url", required=True)
+    parser.add_argument("--endpoint-url", help="an AWS endpoint other than the default (e.g. the local stack)")
+    parser.add_argument("--region", default=None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("sms", "mms"):
+        p = sub.add_parser(name)
+        p.add_argument("--to", required=True)
+        p.add_argument("--from", dest="from_", required=True)
+        p.add_argument("--text", default=None)
+        p.add_argument("--media", action="append", default=[], help="msg_media file name (repeat for several)")
+        p.add_argument("--message-id", default=None)
+        p.add_argument("--delivery-report", action="store_true")
+        p.add_argument("--alphanumeric-id", default=None)
+        p.add_argument("--metadata", default="{}", help="JSON object carried into every event")
+    c = sub.add_parser("cancel")
+    c.add_argument("--message-id", required=True)
+    args = parser.parse_args(argv)
+
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=args.endpoint_url, region_name=args.region)
+    producer = Producer(args.queue_url, sqs)
+    try:
+        if args.command == "cancel":
+            message_id = producer.cancel(args.message_id)
+        else:
+            options: dict[str, Any] = {
+                "request_delivery_report": args.delivery_report,
+                "metadata": json.loads(args.metadata),
+            }
+            if args.alphanumeric_id:
+                options["alphanumeric_id"] = args.alphanumeric_id
+            if args.command == "sms":
+                message_id = producer.send_sms(to=args.to, from_=args.from_, content=args.text or "",
+                                               message_id=args.message_id, **options)
+            else:
+                message_id = producer.send_mms(to=args.to, from_=args.from_, msg_media=args.media,
+                                               content=args.text, message_id=args.message_id, **options)
+    except (ValidationError, AculabValidationError, ValueError) as exc:
+        print(f"invalid message: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"queued": message_id}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

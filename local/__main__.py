@@ -1,0 +1,156 @@
+"""``make run``: the whole application offline.
+
+moto server (AWS) + the Aculab simulator + our three functions: an HTTP server
+turning requests into API Gateway v2 events for the webhook, an SQS poller for
+the send function, a timer on the template's schedule for the reconciler, and a
+tail of every event published on the bus. Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from local.template import ROOT
+
+STATE_DIR = ROOT / ".local-stack"
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _describe(event: dict[str, Any]) -> str:
+    d = event.get("detail", {})
+    kind = event.get("detail-type", "?")
+    if kind == "Opt-Out Changed":
+        return f"{kind}: from {d.get('from')} to {str(d.get('to', ''))[:4]}*** blocked={d.get('blocked')}"
+    bits = [f"{kind}: {d.get('messageId')}", f"status={d.get('status')}"]
+    if d.get("part") and (d["part"].get("count") or 1) > 1:
+        bits.append(f"part {d['part'].get('position')}/{d['part'].get('count')}")
+    if d.get("isFinal"):
+        bits.append("final")
+    if d.get("reason"):
+        bits.append(f"reason={d['reason']}")
+    return " ".join(bits)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--aws-port", type=int, default=4566)
+    parser.add_argument("--simulator-port", type=int, default=8090)
+    parser.add_argument("--webhook-port", type=int, default=3000)
+    parser.add_argument("--reconcile-seconds", type=float, default=None,
+                        help="run the reconciler this often (default: the template's schedule)")
+    parser.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
+    parser.add_argument("--step-seconds", type=float, default=1.0,
+                        help="simulated carrier: seconds between queued/submitted/sent/delivered")
+    args = parser.parse_args(argv)
+
+    wanted = {"AWS (moto server)": args.aws_port, "Aculab simulator": args.simulator_port,
+              "webhook (API Gateway)": args.webhook_port}
+    taken = [f"{name} port {port}" for name, port in wanted.items() if port and not _port_free(args.host, port)]
+    if taken:
+        print(f"cannot start: {', '.join(taken)} already in use (another `make run`?). "
+              "Stop it or choose ports: python -m local --aws-port N --simulator-port N --webhook-port N",
+              file=sys.stderr)
+        return 1
+
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    from local.app import LocalApp, parse_rate
+    from simulator import SimConfig, serve, stop
+    from simulator.control import SimulatorControl
+
+    moto = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
+    moto.start()
+    aws_url = f"http://{args.host}:{args.aws_port}"
+    _say(f"ready: AWS (moto server)        {aws_url}")
+
+    config = SimConfig(step_seconds=args.step_seconds)
+    simulator = serve(args.host, args.simulator_port, config)
+    _say(f"ready: Aculab simulator         {simulator.base_url}  (controls under /_sim/)")
+
+    credentials = {"cloud_id": config.cloud_id, "username": config.username, "api_key": config.api_key}
+    app = LocalApp(aws_url, simulator.base_url, credentials,
+                   env_overrides={} if args.verbose else {"POWERTOOLS_LOG_LEVEL": "WARNING"})
+    app.start_gateway(args.host, args.webhook_port)
+    app.apply_environment()
+    SimulatorControl(simulator.base_url).configure(inbound_notify_url=app.inbound_url)
+    _say(f"ready: resources from template.yaml: table {app.stack.refs['MessagesTable']}, "
+         f"bus {app.stack.refs['MessagingBus']}, queue {app.stack.refs['SendQueue']}")
+    _say(f"ready: webhook function          {app.webhook_url}  (status updates, basic auth)")
+    _say(f"ready: webhook function          {app.gateway.base_url if app.gateway else ''}/aculab/<token>/notify "
+         "(inbound Notification Page)")
+
+    poller = app.send_poller(retry_visibility_seconds=5)
+    poller.start()
+    _say(f"ready: send function            polling {app.stack.refs['SendQueue'].rsplit('/', 1)[-1]}")
+
+    every = args.reconcile_seconds or parse_rate(app.schedule_expression())
+
+    def on_reconcile(report: Any) -> None:
+        _say(f"reconcile: {json.dumps(report)}")
+
+    app.start_timer(every, on_reconcile)
+    _say(f"ready: reconcile function       every {every:g}s ({app.schedule_expression()} in the template)")
+
+    STATE_DIR.mkdir(exist_ok=True)
+    (STATE_DIR / "queue_url").write_text(app.stack.refs["SendQueue"])
+    (STATE_DIR / "endpoint_url").write_text(aws_url)
+    (STATE_DIR / "simulator_url").write_text(simulator.base_url)
+
+    tail = app.event_tail("local-event-tail")
+    done = threading.Event()
+
+    def follow() -> None:
+        while not done.is_set():
+            try:
+                for event in tail.drain(wait_seconds=1):
+                    _say(f"event: {_describe(event)}")
+            except Exception as exc:  # noqa: BLE001 - keep tailing
+                _say(f"event tail error: {type(exc).__name__}")
+                time.sleep(1)
+
+    threading.Thread(target=follow, name="event-tail", daemon=True).start()
+    _say("ready: event tail on the bus (rule -> queue)")
+    _say("ready: all up. Try: make send TO=447700900123 TEXT='hello'   then   "
+         "make inbound TO=447700900123 TEXT=STOP   (Ctrl-C to stop)")
+
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    _say("stopping ...")
+    app.stop()
+    stop(simulator)
+    moto.stop()
+    for name in ("queue_url", "endpoint_url", "simulator_url"):
+        (Path(STATE_DIR) / name).unlink(missing_ok=True)
+    _say("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

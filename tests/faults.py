@@ -1,0 +1,127 @@
+"""An HTTP proxy in front of moto server that injects AWS failures on demand,
+so tests exercise our real error paths over the wire (no patching)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+# (operation, response) -> a fault: decides per request whether to fail it
+Rule = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]] | None]
+
+
+def operation_of(headers: dict[str, str], body: bytes) -> str:
+    target = headers.get("x-amz-target", "")
+    if target:
+        return target.split(".")[-1]
+    if body.startswith(b"Action="):
+        return body.split(b"&", 1)[0][len(b"Action="):].decode()
+    return ""
+
+
+class FaultProxy(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.upstream = upstream.rstrip("/")
+        self.rules: list[Rule] = []
+        self.calls: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.session = requests.Session()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def fail(self, rule: Rule) -> None:
+        self.rules.append(rule)
+
+    def clear(self) -> None:
+        self.rules.clear()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FaultProxy
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+    def do_POST(self) -> None:
+        self._forward()
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        op = operation_of(headers, body)
+        with self.server.lock:
+            self.server.calls[op] = self.server.calls.get(op, 0) + 1
+        try:
+            request = json.loads(body) if body.startswith(b"{") else {}
+        except ValueError:
+            request = {}
+        for rule in list(self.server.rules):
+            injected = rule(op, request)
+            if injected is not None:
+                status, payload = injected
+                self._reply(status, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(payload).encode())
+                return
+        upstream = self.server.session.request(
+            self.command, self.server.upstream + self.path, data=body,
+            headers={k: v for k, v in self.headers.items() if k.lower() != "host"}, timeout=30,
+        )
+        passthrough = {k: v for k, v in upstream.headers.items()
+                       if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
+        self._reply(upstream.status_code, passthrough, upstream.content)
+
+    def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def put_events_fail_entries(times: int) -> Rule:
+    """The next ``times`` PutEvents calls answer FailedEntryCount > 0 for every entry."""
+    left = [times]
+
+    def rule(op: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if op != "PutEvents" or left[0] <= 0:
+            return None
+        left[0] -= 1
+        entries = request.get("Entries", [])
+        return 200, {"FailedEntryCount": len(entries),
+                     "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} for _ in entries]}
+
+    return rule
+
+
+def fail_operation(operation: str, times: int, status: int = 500,
+                   code: str = "InternalServerError") -> Rule:
+    """The next ``times`` calls of ``operation`` fail with an AWS error."""
+    left = [times]
+
+    def rule(op: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if op != operation or left[0] <= 0:
+            return None
+        left[0] -= 1
+        return status, {"__type": code, "message": "injected failure"}
+
+    return rule

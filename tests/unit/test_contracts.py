@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aculab_messaging.contracts.notification import BadNotification, parse_notification, routing_params
+from aculab_messaging.contracts.queue import CancelRequest, ContractError, SendRequest, parse_queue_message
+
+
+def _body(**fields: object) -> str:
+    base: dict[str, object] = {"message_id": "m-1", "to": "+44 7700 900123", "from": "447700900001",
+                               "content": "hi"}
+    base.update(fields)
+    return json.dumps({k: v for k, v in base.items() if v is not None})
+
+
+def test_parse_send_request_normalises_numbers() -> None:
+    request = parse_queue_message(_body(metadata={"order": 1}))
+    assert isinstance(request, SendRequest)
+    assert request.to == "447700900123"
+    assert request.metadata == {"order": 1}
+    assert request.version == "1"
+
+
+def test_parse_cancel_request() -> None:
+    request = parse_queue_message(json.dumps({"action": "cancel", "message_id": "m-1"}))
+    assert isinstance(request, CancelRequest)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason_part"),
+    [
+        ("not json", "not JSON"),
+        ("[1,2]", "JSON object"),
+        (_body(to="12"), "to"),
+        (_body(content=None), "sms needs content"),
+        (_body(type="mms", content=None), "mms needs"),
+        (_body(alphanumeric_id="much too long"), "alphanumeric_id"),
+        (_body(message_id="has space"), "message_id"),
+        (_body(surprise=1), "surprise"),
+        (_body(version="2"), "version"),
+        (_body(metadata={"x": "y" * 5000}), "metadata"),
+    ],
+)
+def test_parse_invalid_request_gives_clear_reason(body: str, reason_part: str) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_queue_message(body)
+    assert reason_part in caught.value.reason
+
+
+def test_parse_invalid_request_keeps_message_id() -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_queue_message(_body(to="bad"))
+    assert caught.value.message_id == "m-1"
+
+
+def test_parse_get_notification_keeps_repeated_media() -> None:
+    query = ("mid=m-1&dlr=1&msg_ref=r1&status=received&to=447700900001&from=447700900123&direction=receive"
+             "&type=mms&msg_media=a.png&msg_media=b.jpg&timestamp=2026-11-25_10%3A00%3A00&aculab_msg_err=000")
+    n = parse_notification("GET", query, b"", "")
+    assert n.msg_media == ["a.png", "b.jpg"]
+    assert n.is_inbound
+    assert routing_params(query) == {"mid": "m-1", "dlr": "1"}
+
+
+def test_parse_post_notification_json() -> None:
+    body = json.dumps({"msg_ref": "r1", "status": "failed (no route)", "to": "1", "from": "2",
+                       "direction": "send", "type": "sms", "multipart_pos": 2, "multipart_count": 3}).encode()
+    n = parse_notification("POST", "mid=m-1", body, "application/json")
+    assert n.provider_status().reason == "no route"
+    assert n.multipart_count == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "body"),
+    [
+        ("POST", "", b"{not json"),
+        ("POST", "", b"\xff\xfe"),
+        ("POST", "", b'{"status": "sent"}'),
+        ("POST", "", b'"a string"'),
+        ("GET", "msg_ref=r&status=sent&status=sent", b""),
+        ("GET", "msg_ref=r&status=sent&multipart_pos=zero", b""),
+    ],
+)
+def test_parse_bad_notification_raises(method: str, query: str, body: bytes) -> None:
+    with pytest.raises(BadNotification):
+        parse_notification(method, query, body, "application/json")
+
+
+def test_parse_unknown_status_is_bad_notification() -> None:
+    n = parse_notification("GET", "msg_ref=r&status=teleported", b"", "")
+    with pytest.raises(BadNotification):
+        n.provider_status()

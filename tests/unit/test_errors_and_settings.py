@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from aculab_messaging.aculab.errors import (
+    AculabAuthError,
+    AculabRequestError,
+    AculabServerError,
+    AculabThrottledError,
+    error_from_response,
+)
+from aculab_messaging.errors import BadRequest, NotPublished, PayloadTooLarge, Unauthorized, http_status_for
+from aculab_messaging.redact import mask_number
+from aculab_messaging.settings import ReconcileSettings, SettingsError, WebhookSettings
+
+ERROR_BODY = {"error": {"code": "0001", "text": "Missing mandatory parameter: to", "details": ["a", "b"]},
+              "request": {"url": "https://ws.aculabcloud.net/msg_send"}}
+
+
+@pytest.mark.parametrize(
+    ("status", "cls", "retryable"),
+    [(400, AculabRequestError, False), (401, AculabAuthError, False), (404, AculabRequestError, False),
+     (429, AculabThrottledError, True), (500, AculabServerError, True), (503, AculabServerError, True)],
+)
+def test_map_http_error_to_typed_exception(status: int, cls: type, retryable: bool) -> None:
+    err = error_from_response(status, ERROR_BODY, "")
+    assert type(err) is cls
+    assert err.retryable is retryable
+    assert err.code == "0001"
+    assert err.details == ["a", "b"]
+
+
+def test_map_error_without_json_body() -> None:
+    err = error_from_response(502, None, "<html>bad gateway</html>")
+    assert isinstance(err, AculabServerError)
+    assert err.code is None
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(Unauthorized(), 401), (BadRequest(), 400), (PayloadTooLarge(), 400), (NotPublished(), 503)],
+)
+def test_map_domain_error_to_http_status(error: Exception, status: int) -> None:
+    assert http_status_for(error) == status  # type: ignore[arg-type]
+
+
+def test_load_settings_names_missing_variables() -> None:
+    with pytest.raises(SettingsError, match="WEBHOOK_SECRET_ARN"):
+        WebhookSettings.from_env({"TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "INBOUND_TOKEN_SECRET_ARN": "x"})
+
+
+def test_load_settings_splits_sending_numbers() -> None:
+    settings = ReconcileSettings.from_env({
+        "TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "ACULAB_BASE_URL": "http://x", "ACULAB_SECRET_ARN": "a",
+        "SENDING_NUMBERS": "447700900001, 447700900002,", "STALE_AGE_SECONDS": "60",
+    })
+    assert settings.sending_numbers == ("447700900001", "447700900002")
+    assert settings.stale_age_seconds == 60
+
+
+@pytest.mark.parametrize(("raw", "masked"), [("447700900123", "4477*****123"), ("123", "***"), (None, "")])
+def test_mask_number_hides_the_middle(raw: str | None, masked: str) -> None:
+    assert mask_number(raw) == masked

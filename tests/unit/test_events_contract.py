@@ -1,0 +1,103 @@
+"""Contract tests: every event we build validates against its shipped JSON
+Schema, and matches the EventBridge rule pattern consumers are told to use."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from aculab_messaging.contracts import events as ev
+from aculab_messaging.contracts.queue import queue_json_schema
+from aculab_messaging.logic.sending import replay_events
+from aculab_messaging.status import Status
+from aculab_messaging.store import MessageRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+
+
+def schema_for(detail_type: str) -> dict[str, Any]:
+    path = ROOT / "schemas" / "events" / (detail_type.lower().replace(" ", "-") + ".json")
+    schema: dict[str, Any] = json.loads(path.read_text())
+    return schema
+
+
+def validate(event: ev.Event) -> None:
+    # the detail as it goes on the wire (JSON), not the Python object
+    detail = json.loads(event.entry("bus", "aculab.messaging")["Detail"])
+    jsonschema.validate(detail, schema_for(event.detail_type), format_checker=jsonschema.FormatChecker())
+
+
+def samples() -> list[ev.Event]:
+    common: dict[str, Any] = {"message_id": "m-1", "metadata": {"k": "v"}, "msg_refs": ["r1"], "now": NOW}
+    return [
+        ev.message_event(ev.MESSAGE_SUBMITTED, status="queued", is_final=False, **common),
+        ev.message_event(ev.MESSAGE_STATUS_CHANGED, status="delivered", is_final=True, provider_status="delivered",
+                         aculab_msg_err="000", extra={"part": {"msgRef": "r1", "status": "delivered",
+                                                               "position": 1, "count": 1,
+                                                               "providerTimestamp": "2026-11-25T10:00:00Z"}},
+                         **common),
+        ev.message_event(ev.MESSAGE_REJECTED, status="rejected", is_final=True, reason="to: bad", **common),
+        ev.message_event(ev.MESSAGE_BLOCKED, status="blocked", is_final=True, reason="opted out", **common),
+        ev.message_event(ev.MESSAGE_FAILED, status="failed", is_final=True, reason="outcome unknown", **common),
+        ev.message_event(ev.MESSAGE_CANCELLED, status="cancelled", is_final=True,
+                         extra={"cancelResults": {"r1": "success"}}, **common),
+        ev.message_event(ev.MESSAGE_CANCEL_FAILED, status="delivered", is_final=True, reason="too late",
+                         extra={"cancelResults": {"r1": "failed"}}, **common),
+        ev.message_event(ev.MESSAGE_RECEIVED, status="received", is_final=True, message_id="r9", msg_refs=["r9"],
+                         now=NOW, extra={"direction": "receive", "from": "447700900123", "to": "447700900001",
+                                         "type": "mms", "content": None, "msgMedia": ["a.png"], "multipart": None,
+                                         "providerTimestamp": None}),
+        ev.opt_out_event(from_="447700900001", to="447700900123", blocked=True, source="inbound",
+                         keyword="STOP", now=NOW),
+    ]
+
+
+def test_every_detail_type_has_a_schema_and_a_sample() -> None:
+    assert {e.detail_type for e in samples()} == set(ev.DETAIL_TYPES)
+    for detail_type in ev.DETAIL_TYPES:
+        assert schema_for(detail_type)["title"] == detail_type
+
+
+@pytest.mark.parametrize("event", samples(), ids=lambda e: e.detail_type)
+def test_validate_event_against_schema(event: ev.Event) -> None:
+    validate(event)
+
+
+def test_schema_rejects_event_missing_field() -> None:
+    event = samples()[0]
+    broken = ev.Event(event.detail_type, {k: v for k, v in event.detail.items() if k != "messageId"})
+    with pytest.raises(jsonschema.ValidationError):
+        validate(broken)
+
+
+def test_replayed_events_validate_and_keep_event_id() -> None:
+    # given a stored rejected message / when its event is replayed / then same eventId, valid schema
+    record = MessageRecord(message_id="m-1", status=Status.REJECTED.value, rank=40, reason="to: bad")
+    first = replay_events(record, NOW)
+    again = replay_events(record, datetime(2026, 11, 26, tzinfo=timezone.utc))
+    assert first[0].detail["eventId"] == again[0].detail["eventId"]
+    validate(first[0])
+
+
+def test_event_id_differs_between_facts() -> None:
+    a = ev.message_event(ev.MESSAGE_STATUS_CHANGED, message_id="m", status="sent", is_final=False, identity="r1:sent")
+    b = ev.message_event(ev.MESSAGE_STATUS_CHANGED, message_id="m", status="sent", is_final=False, identity="r2:sent")
+    assert a.detail["eventId"] != b.detail["eventId"]
+
+
+def test_shipped_queue_schema_matches_the_model() -> None:
+    shipped = json.loads((ROOT / "schemas" / "queue-message.json").read_text())
+    assert shipped == json.loads(json.dumps(queue_json_schema()))
+
+
+def test_queue_schema_accepts_the_readme_example() -> None:
+    example = {"version": "1", "action": "send", "message_id": "order-42", "to": "+44 7700 900123",
+               "from": "447700900001", "type": "sms", "content": "Shipped", "request_delivery_report": True,
+               "metadata": {"orderId": "42"}}
+    jsonschema.validate(example, queue_json_schema())

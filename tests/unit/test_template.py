@@ -1,0 +1,66 @@
+"""The template: handlers resolve, generated resources lint clean, and lint
+catches errors only visible after the SAM transform."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.lambda_runtime import load_handler
+from local.template import ROOT, load_sam, to_cloudformation
+
+
+def functions() -> dict[str, dict[str, object]]:
+    sam = load_sam()
+    return {k: v["Properties"] for k, v in sam["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+
+
+@pytest.mark.parametrize("logical_id", sorted(functions()))
+def test_resolve_every_handler_to_a_callable(logical_id: str) -> None:
+    props = functions()[logical_id]
+    handler = load_handler(str(props["CodeUri"]), str(props["Handler"]))
+    assert callable(handler)
+    module = importlib.import_module(handler.__module__)
+    assert Path(module.__file__ or "").parent == (ROOT / str(props["CodeUri"])).resolve()
+
+
+def test_template_runtime_and_architecture() -> None:
+    sam = load_sam()
+    assert sam["Globals"]["Function"]["Runtime"] == "python3.13"
+    assert sam["Globals"]["Function"]["Architectures"] == ["arm64"]
+
+
+def test_translate_template_keeps_batch_failure_reporting() -> None:
+    cfn = to_cloudformation()
+    mappings = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mappings and mappings[0]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def _cfn_lint(template: dict[str, object], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template, default=str))
+    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
+    return subprocess.run([cfn_lint, str(path)], capture_output=True, text=True, check=False)
+
+
+def test_lint_translated_template_is_clean(tmp_path: Path) -> None:
+    result = _cfn_lint(to_cloudformation(), tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+def test_lint_catches_misspelt_function_response_types(tmp_path: Path) -> None:
+    # given a template whose SQS event has a misspelt FunctionResponseTypes value
+    sam = copy.deepcopy(load_sam())
+    sam["Resources"]["SendFunction"]["Properties"]["Events"]["SendQueue"]["Properties"][
+        "FunctionResponseTypes"] = ["ReportBatchItemFailure"]
+    # when translated and linted
+    result = _cfn_lint(to_cloudformation(sam), tmp_path)
+    # then the generated EventSourceMapping is flagged
+    assert result.returncode != 0
+    assert "FunctionResponseTypes" in result.stdout or "ReportBatchItemFailure" in result.stdout
