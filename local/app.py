@@ -63,13 +63,16 @@ class LocalApp:
 
     @property
     def webhook_url(self) -> str:
-        assert self.gateway is not None, "start_gateway() first"
-        return f"{self.gateway.base_url}/aculab/notify"
+        return f"{self._gateway().base_url}/aculab/notify"
 
     @property
     def inbound_url(self) -> str:
-        assert self.gateway is not None, "start_gateway() first"
-        return f"{self.gateway.base_url}/aculab/{urllib.parse.quote(self.inbound_token)}/notify"
+        return f"{self._gateway().base_url}/aculab/{urllib.parse.quote(self.inbound_token)}/notify"
+
+    def _gateway(self) -> gateway.GatewayServer:
+        if self.gateway is None:
+            raise RuntimeError("start_gateway() first")
+        return self.gateway
 
     def environment(self) -> dict[str, str]:
         """Every function's template environment (they agree where they overlap),
@@ -85,7 +88,7 @@ class LocalApp:
         env.update(
             AWS_ENDPOINT_URL=self.stack.endpoint_url,
             AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's dummy credentials
+            AWS_SECRET_ACCESS_KEY="testing",  # nosec B106
             AWS_DEFAULT_REGION=REGION,
             AWS_REGION=REGION,
             POWERTOOLS_METRICS_DISABLED="true",

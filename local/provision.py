@@ -36,7 +36,7 @@ class Stack:
 
     def session(self) -> boto3.session.Session:
         return boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION  # noqa: S106
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION  # nosec B106
         )
 
     def client(self, service: str) -> Any:

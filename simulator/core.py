@@ -4,6 +4,7 @@ pairs, the lifecycle scheduler, notification delivery and fault controls."""
 from __future__ import annotations
 
 import copy
+import functools
 import heapq
 import itertools
 import json
@@ -15,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -55,6 +56,8 @@ class SimConfig:
     # [{"to_prefix": "4477009", "aculab_msg_err": "204", "reason": "invalid destination",
     #   "at": "sent"}]: a matching message fails instead of reaching ``at``
     fail_rules: list[dict[str, Any]] = field(default_factory=list)
+    # [{"to_prefix": "4477001", "status": 503}]: msg_send to these answers an HTTP error
+    send_error_rules: list[dict[str, Any]] = field(default_factory=list)
     # destinations whose carrier has no delivery reports: msg_send with
     # request_delivery_report=true fails for them
     dlr_unsupported_prefixes: list[str] = field(default_factory=list)
@@ -101,7 +104,7 @@ class Message:
 
 
 def aculab_timestamp(at: float | None = None) -> str:
-    moment = datetime.fromtimestamp(at if at is not None else time.time(), tz=timezone.utc)
+    moment = datetime.fromtimestamp(at if at is not None else time.time(), tz=UTC)
     return moment.strftime("%Y-%m-%d_%H:%M:%S")
 
 
@@ -110,7 +113,7 @@ class SimulatorState:
         self.config = config or SimConfig()
         self._initial = copy.deepcopy(self.config)
         self.lock = threading.RLock()
-        self.rng = random.Random(self.config.seed)  # noqa: S311 - simulation, not security
+        self.rng = random.Random(self.config.seed)  # noqa: S311  # nosec B311
         self.messages: dict[str, Message] = {}  # by ref
         self.blocked: dict[tuple[str, str], str] = {}  # (from ours, to mobile) -> timestamp
         self.outbox: list[dict[str, Any]] = []  # auto replies (HELP)
@@ -239,12 +242,11 @@ class SimulatorState:
         now = time.time()
         for i, status in enumerate(steps, start=1):
             if rule is not None and (rule.get("at", "sent") == status or i == len(steps)):
-                reason = rule.get("reason", "carrier rejected")
-                self._at(now + i * step, lambda s=f"failed ({reason})", e=str(rule.get("aculab_msg_err", "300")): (
-                    self._advance(msg, s, e)
-                ), i)
+                failed = f"failed ({rule.get('reason', 'carrier rejected')})"
+                code = str(rule.get("aculab_msg_err", "300"))
+                self._at(now + i * step, functools.partial(self._advance, msg, failed, code), i)
                 break
-            self._at(now + i * step, lambda s=status: self._advance(msg, s, "000"), i)
+            self._at(now + i * step, functools.partial(self._advance, msg, status, "000"), i)
 
     def _advance(self, msg: Message, status: str, err: str) -> None:
         for part in msg.parts:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import json
 import re
@@ -133,10 +134,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         expected_user = f"{cfg.cloud_id}/{cfg.username}"
         user, password = "", ""
         if header.startswith("Basic "):
-            try:
+            with contextlib.suppress(binascii.Error, UnicodeDecodeError):
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                pass
         ok_user = hmac.compare_digest(user.encode(), expected_user.encode())
         ok_key = hmac.compare_digest(password.encode(), cfg.api_key.encode())
         if not (ok_user and ok_key):
@@ -160,6 +159,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 raise ApiError(400, "0002", "Malformed parameter: msg_media must be omitted for sms")
         elif not media:
             raise ApiError(400, "0001", "Missing mandatory parameter: msg_media")
+        for rule in state.config.send_error_rules:
+            if to.startswith(str(rule.get("to_prefix", ""))):
+                status = int(rule.get("status", 503))
+                raise ApiError(status, f"0{status}", "injected failure for this destination")
         dlr = _bool(p, "request_delivery_report")
         if dlr and any(to.startswith(prefix) for prefix in state.config.dlr_unsupported_prefixes):
             raise ApiError(400, "0002", "Malformed parameter: request_delivery_report not supported by carrier")

@@ -33,7 +33,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if outcome.retry:
             raise RecordNotDone(outcome.reason or "retry")
 
-    response: dict[str, Any] = process_partial_response(
-        event=event, record_handler=settle, processor=BatchProcessor(event_type=EventType.SQS), context=context
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response: dict[str, Any] = process_partial_response(  # type: ignore[assignment]
+        event=event, record_handler=settle, processor=processor, context=context
     )
     return response

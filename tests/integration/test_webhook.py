@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -229,10 +230,10 @@ def test_sample_events_invoke_the_handler(app_factory: Any) -> None:
     sm.put_secret_value(SecretId=app.stack.refs["InboundTokenSecret"],
                         SecretString=json.dumps({"token": "example-inbound-token"}))
     app.apply_environment()
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for mid, ref in [("example-1", "2e891aea_0.1566641192.77832"), ("example-2", "2e891aea_0.1566641192.77840")]:
         store.claim(message_id=mid, to=MOBILE, from_=US, type_="sms", metadata={}, dlr=True, now=now)
         store.record_submitted(mid, [ref], True, now)

@@ -4,7 +4,7 @@ Schema, and matches the EventBridge rule pattern consumers are told to use."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from aculab_messaging.status import Status
 from aculab_messaging.store import MessageRecord
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 def schema_for(detail_type: str) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def test_replayed_events_validate_and_keep_event_id() -> None:
     # given a stored rejected message / when its event is replayed / then same eventId, valid schema
     record = MessageRecord(message_id="m-1", status=Status.REJECTED.value, rank=40, reason="to: bad")
     first = replay_events(record, NOW)
-    again = replay_events(record, datetime(2026, 11, 26, tzinfo=timezone.utc))
+    again = replay_events(record, datetime(2026, 11, 26, tzinfo=UTC))
     assert first[0].detail["eventId"] == again[0].detail["eventId"]
     validate(first[0])
 

@@ -14,7 +14,7 @@ class FakeEvents:
         self._fail = fail_indices or set()
         self._raise_on = raise_on_call
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.calls.append(Entries)
         if self._raise_on == len(self.calls):
             raise ConnectionError("boom")

@@ -68,7 +68,7 @@ class SendSettings(AculabSettings):
 
 class ReconcileSettings(AculabSettings):
     stale_age_seconds: int = Field(default=900, ge=1)
-    give_up_age_seconds: int = Field(default=172800, ge=60)
+    give_up_age_seconds: int = Field(default=172800, ge=1)
     status_batch_size: int = Field(default=100, ge=1, le=500)
     sending_numbers: tuple[str, ...] = ()
     time_margin_seconds: float = Field(default=10.0, ge=0)

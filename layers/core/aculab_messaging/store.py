@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -59,7 +59,7 @@ def _ddb_safe(value: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _is_condition_failure(exc: Exception) -> bool:
@@ -201,12 +201,9 @@ class MessageStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = _de(exc.response.get("Item"))
-            if old is None:  # pragma: no cover - DynamoDB always returns it when asked
-                old = self.get_message(message_id)
-                if old is None:
-                    raise
-                return old
+            old = _de(exc.response.get("Item")) or self.get_message_item(message_id)
+            if old is None:  # pragma: no cover - DynamoDB returns the item when asked
+                raise
             return MessageRecord.from_item(old)
         return None
 
@@ -422,7 +419,8 @@ class MessageStore:
                 return self.write_part(replace(write, single_part=False), now)
             return PartWriteResult("stale", record)
         item = _de(response.get("Attributes"))
-        assert item is not None
+        if item is None:  # pragma: no cover - ALL_NEW always returns the item
+            raise RuntimeError("UpdateItem returned no attributes")
         return PartWriteResult("advanced", MessageRecord.from_item(item))
 
     def write_message_status(

@@ -8,7 +8,7 @@ or fakes. Nothing here runs at import time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.metrics import MetricsSink, RecordingMetrics
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class AwsClients:

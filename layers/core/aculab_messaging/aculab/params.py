@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from aculab_messaging.aculab.errors import AculabValidationError
@@ -19,12 +19,12 @@ _POOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 T = TypeVar("T")
 
 
-class MessageType(str, Enum):
+class MessageType(StrEnum):
     SMS = "sms"
     MMS = "mms"
 
 
-class CancelResult(str, Enum):
+class CancelResult(StrEnum):
     SUCCESS = "success"
     UNKNOWN = "unknown"
     FAILED = "failed"

@@ -38,7 +38,7 @@ class ContractError(ValueError):
 class SendRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    version: Literal["1"] = CONTRACT_VERSION
+    version: Literal["1"] = "1"
     action: Literal["send"] = "send"
     message_id: MessageId
     to: str
@@ -98,7 +98,7 @@ class SendRequest(BaseModel):
 class CancelRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal["1"] = CONTRACT_VERSION
+    version: Literal["1"] = "1"
     action: Literal["cancel"] = "cancel"
     message_id: MessageId
 

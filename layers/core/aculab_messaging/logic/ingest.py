@@ -38,8 +38,8 @@ from aculab_messaging.errors import (
     UnknownMessage,
     http_status_for,
 )
-from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.logic.tracking import StatusReport, apply_status
+from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
 from aculab_messaging.redact import mask_number
 from aculab_messaging.store import MessageStore
@@ -215,7 +215,7 @@ class IngestService:
 
 
 def _basic_auth(header: str) -> tuple[str, str]:
-    if not header[:6].lower() == "basic ":
+    if header[:6].lower() != "basic ":
         return "", ""
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")

@@ -40,7 +40,8 @@ class ReconcileReport:
     publish_failures: int = 0
     blocked_added: int = 0
     blocked_removed: int = 0
-    complete: bool = True
+    complete: bool = True  # every stale message was examined (else a cursor was saved)
+    blocked_synced: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,19 @@ class ReconcileService:
         now = self.clock()
         cursor = self.store.get_cursor() or {}
         first_shard = int(cursor.get("shard", 0))
+        batch: list[MessageRecord] = []  # across pages and shards: full msg_status batches
         for shard in range(first_shard, self.store.shard_count):
             start = cursor.get("key") if shard == first_shard else None
             pages = self.store.stale_pages(shard, now - self.policy.stale_age, start, self.policy.batch_size)
             for records, next_key, scanned in pages:
                 report.items_read += scanned
-                self._reconcile_page(records, now, report)
+                batch += records
+                if sum(len(r.refs) for r in batch) >= self.policy.batch_size:
+                    self._reconcile_page(batch, now, report)
+                    batch = []
                 if seconds_left() < self.policy.time_margin_seconds:
+                    self._reconcile_page(batch, now, report)
+                    batch = []
                     more = next_key is not None or shard + 1 < self.store.shard_count
                     if more:
                         resume = {"shard": shard, "key": next_key} if next_key else {"shard": shard + 1, "key": None}
@@ -80,18 +87,20 @@ class ReconcileService:
                         report.complete = False
                         self._finish(report)
                         return report
+        self._reconcile_page(batch, now, report)
         if cursor:
             self.store.put_cursor(None, now)
         if seconds_left() >= self.policy.time_margin_seconds:
             self._sync_blocked(report, now)
-        else:
-            report.complete = False
+            report.blocked_synced = True
         self._finish(report)
         return report
 
     # -- stale messages -------------------------------------------------------
 
     def _reconcile_page(self, records: list[MessageRecord], now: datetime, report: ReconcileReport) -> None:
+        if not records:
+            return
         answers: dict[str, PartStatus] = {}
         refs = [ref for r in records if r.rank < FINAL_RANK for ref in r.refs]
         for batch in chunked(refs, self.policy.batch_size):

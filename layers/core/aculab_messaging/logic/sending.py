@@ -99,7 +99,7 @@ class SendService:
     def _process_safely(self, record: Mapping[str, Any]) -> RecordOutcome:
         try:
             return self.process_record(record)
-        except Exception as exc:  # noqa: BLE001 - one bad record never fails the batch
+        except Exception as exc:
             log.exception("record failed", extra={"sqs_message_id": record.get("messageId")})
             return RecordOutcome(retry=True, reason=type(exc).__name__)
 

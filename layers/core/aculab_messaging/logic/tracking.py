@@ -65,7 +65,8 @@ def apply_status(store: MessageStore, report: StatusReport, now: datetime) -> Ap
         if record.status == SENDING:
             raise NotReady("message refs not recorded yet")
         raise UnknownMessage("msg_ref does not belong to this message")
-    assert record is not None
+    if record is None:  # pragma: no cover - the store returns the record for these outcomes
+        raise UnknownMessage("no such message")
     if result.outcome == "stale":
         if record.parts[report.msg_ref].get("status") != report.status.value:
             return Applied([], advanced=False)  # older than what we have

@@ -1,0 +1,158 @@
+"""The reconciler over moto server and the simulator."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aculab_messaging.status import Status
+from aculab_messaging.store import MessageStore, PartWrite
+from local.app import LocalApp
+from simulator.control import SimulatorControl
+from tests.integration.conftest import drain_queue, queue_send, stored_message
+
+US, MOBILE = "447700900001", "447700900123"
+
+
+def store_of(app: LocalApp) -> MessageStore:
+    return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+
+
+def test_reconcile_repairs_dropped_notifications(app_factory: Any, sim: SimulatorControl) -> None:
+    # given messages whose every notification was dropped
+    app = app_factory(STALE_AGE_SECONDS="1")
+    sim.configure(notify_drop_rate=1.0, fail_rules=[{"to_prefix": "447700900999", "aculab_msg_err": "204",
+                                                     "reason": "invalid destination", "at": "sent"}])
+    tail = app.event_tail()
+    mids = [queue_send(app), queue_send(app, content="ж" * 100), queue_send(app, to="447700900999"),
+            queue_send(app, request_delivery_report=False)]
+    drain_queue(app)
+    sim.settle()
+    assert all(stored_message(app, m)["status"] == "queued" for m in mids)  # type: ignore[index]
+    time.sleep(1.1)
+    # when the reconciler runs
+    report = app.run_reconcile()
+    # then every message has the simulator's final state, with events
+    truth = {p["ref"]: p["status"] for m in sim.messages() for p in m["parts"]}
+    for mid in mids:
+        item = stored_message(app, mid)
+        assert item is not None
+        for ref, part in item["parts"].items():  # type: ignore[union-attr]
+            assert truth[ref].startswith(part["status"])
+        assert "pending_pk" not in item
+    statuses = {m: stored_message(app, m)["status"] for m in mids}  # type: ignore[index]
+    assert list(statuses.values()) == ["delivered", "delivered", "failed", "sent"]
+    assert report["changed"] == 4 and report["status_calls"] == 1
+    assert tail.wait_for(lambda evs: sum(e["detail"]["isFinal"] for e in evs
+                                         if e["detail-type"] == "Message Status Changed") == 4)
+
+
+def seed(store: MessageStore, message_id: str, at: datetime, final: bool) -> str:
+    ref = f"ref-{message_id}"
+    store.claim(message_id=message_id, to=MOBILE, from_=US, type_="sms", metadata={}, dlr=True, now=at)
+    store.record_submitted(message_id, [ref], True, at)
+    if final:
+        store.write_part(PartWrite(message_id, ref, Status.DELIVERED, 40, "delivered", "000", None, True), at)
+    return ref
+
+
+def test_reconcile_reads_only_stale_items(app_factory: Any, sim: SimulatorControl) -> None:
+    # given 150 final messages, 20 recent pending ones and 7 stale ones
+    app = app_factory(STALE_AGE_SECONDS="600")
+    store = store_of(app)
+    now = datetime.now(UTC)
+    for i in range(150):
+        seed(store, f"final-{i}", now - timedelta(hours=2), final=True)
+    for i in range(20):
+        seed(store, f"recent-{i}", now - timedelta(seconds=30), final=False)
+    for i in range(7):
+        seed(store, f"stale-{i}", now - timedelta(hours=1), final=False)
+    # when the reconciler runs
+    report = app.run_reconcile()
+    # then DynamoDB read exactly the stale items, in one msg_status call
+    assert report["items_read"] == 7
+    assert report["examined"] == 7
+    assert report["status_calls"] == 1
+    # the simulator does not know these refs: they expire, announced
+    assert report["expired"] == 7
+    assert stored_message(app, "stale-0")["status"] == "expired"  # type: ignore[index]
+    assert stored_message(app, "recent-0")["status"] == "queued"  # type: ignore[index]
+
+
+def test_reconcile_expires_after_give_up_age(app_factory: Any, sim: SimulatorControl) -> None:
+    app = app_factory(STALE_AGE_SECONDS="1", GIVE_UP_AGE_SECONDS="2")
+    sim.configure(step_seconds=3600)  # the carrier never answers
+    mid = queue_send(app)
+    drain_queue(app)
+    time.sleep(1.1)
+    first = app.run_reconcile()
+    assert first["unchanged"] == 1 and stored_message(app, mid)["status"] == "queued"  # type: ignore[index]
+    time.sleep(2.1)
+    second = app.run_reconcile()
+    assert second["expired"] == 1
+    item = stored_message(app, mid)
+    assert item is not None and item["status"] == "expired" and "pending_pk" not in item
+
+
+def test_reconcile_run_is_bounded_and_resumes(app_factory: Any, sim: SimulatorControl) -> None:
+    # given a run that must stop after its first page (margin > the function's timeout)
+    app = app_factory(STALE_AGE_SECONDS="1", STATUS_BATCH_SIZE="2", TIME_MARGIN_SECONDS="300", PENDING_SHARDS="1")
+    sim.configure(notify_drop_rate=1.0)
+    mids = [queue_send(app) for _ in range(5)]
+    drain_queue(app)
+    sim.settle()
+    time.sleep(1.1)
+    # when it runs three times
+    reports = [app.run_reconcile() for _ in range(3)]
+    # then it stopped with a cursor and picked up where it left off
+    assert [r["complete"] for r in reports] == [False, False, True]
+    assert [r["examined"] for r in reports] == [2, 2, 1]
+    assert all(stored_message(app, m)["status"] == "delivered" for m in mids)  # type: ignore[index]
+
+
+def test_reconcile_survives_aculab_outage(app_factory: Any, sim: SimulatorControl) -> None:
+    app = app_factory(STALE_AGE_SECONDS="1")
+    sim.configure(notify_drop_rate=1.0)
+    mid = queue_send(app)
+    drain_queue(app)
+    sim.settle()
+    time.sleep(1.1)
+    sim.configure(outage=True)
+    during = app.run_reconcile()
+    assert during["failed_batches"] >= 1 and during["changed"] == 0
+    sim.configure(outage=False)
+    after = app.run_reconcile()
+    assert after["changed"] == 1
+    assert stored_message(app, mid)["status"] == "delivered"  # type: ignore[index]
+
+
+def test_reconcile_syncs_blocked_pairs(app_factory: Any, sim: SimulatorControl) -> None:
+    # given our inbound page misses the phone's STOP (nothing is notified)
+    app = app_factory(SENDING_NUMBERS=US)
+    sim.configure(inbound_notify_url=None)
+    tail = app.event_tail()
+    store = store_of(app)
+    sim.inbound(MOBILE, US, "STOP")
+    assert not store.is_blocked(US, MOBILE)
+    # when the reconciler runs, then the pair is blocked, announced once
+    assert app.run_reconcile()["blocked_added"] == 1
+    assert store.is_blocked(US, MOBILE)
+    assert app.run_reconcile()["blocked_added"] == 0  # idempotent
+    # and START lifts it
+    sim.inbound(MOBILE, US, "START")
+    assert app.run_reconcile()["blocked_removed"] == 1
+    assert not store.is_blocked(US, MOBILE)
+    assert tail.wait_for(lambda evs: len(tail.of_type("Opt-Out Changed")) == 2)
+    assert [e["detail"]["blocked"] for e in tail.of_type("Opt-Out Changed")] == [True, False]
+    assert {e["detail"]["source"] for e in tail.of_type("Opt-Out Changed")} == {"reconcile"}
+
+
+def test_reconcile_syncs_numbers_seen_in_table(app_factory: Any, sim: SimulatorControl) -> None:
+    app = app_factory()  # no SENDING_NUMBERS configured
+    sim.configure(inbound_notify_url=None)
+    queue_send(app, from_="447700900002") if False else queue_send(app, **{"from": "447700900002"})
+    drain_queue(app)
+    sim.inbound(MOBILE, "447700900002", "STOP")
+    assert app.run_reconcile()["blocked_added"] == 1
+    assert store_of(app).is_blocked("447700900002", MOBILE)

@@ -1,0 +1,237 @@
+"""The send function over real SQS (moto server) and the simulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+from aculab_messaging.contracts.queue import SendRequest
+from aculab_messaging.producer import Producer
+from local.app import LocalApp
+from local.sqs_poller import sqs_event
+from local.template import ROOT
+from simulator.control import SimulatorControl
+from tests.faults import FaultProxy, fail_operation
+from tests.integration.conftest import drain_queue, queue_send, stored_message
+
+US, MOBILE = "447700900001", "447700900123"
+
+
+def receive(app: LocalApp, n: int) -> list[dict[str, Any]]:
+    sqs = app.stack.client("sqs")
+    got: list[dict[str, Any]] = []
+    for _ in range(10):
+        response = sqs.receive_message(QueueUrl=app.stack.refs["SendQueue"], MaxNumberOfMessages=10,
+                                       AttributeNames=["All"], WaitTimeSeconds=0)
+        got += response.get("Messages", [])
+        if len(got) >= n:
+            break
+    assert len(got) == n
+    return got
+
+
+def invoke_batch(app: LocalApp, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    event = sqs_event(messages, app.stack.attrs[("SendQueue", "Arn")], "eu-west-1")
+    result: dict[str, Any] = app.invoke("send", event)
+    return result
+
+
+def failures(result: dict[str, Any]) -> set[str]:
+    return {f["itemIdentifier"] for f in result["batchItemFailures"]}
+
+
+def test_process_mixed_batch_gives_exact_partial_response(app: LocalApp, sim: SimulatorControl) -> None:
+    # given: one valid, one invalid, one blocked, one whose Aculab call fails transiently
+    from aculab_messaging.store import MessageStore
+
+    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    store.set_blocked(US, "447700900555", True, "inbound", "2026-01-01T00:00:00Z#r")
+    sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}], step_seconds=3600)
+    tail = app.event_tail()
+    valid = queue_send(app, metadata={"n": 1})
+    invalid = queue_send(app, to="not-a-number")
+    blocked = queue_send(app, to="447700900555")
+    transient = queue_send(app, to="447700900777")
+    messages = receive(app, 4)
+    by_id = {json.loads(m["Body"])["message_id"]: m["MessageId"] for m in messages}
+    # when the batch is processed
+    result = invoke_batch(app, messages)
+    # then only the transient failure goes back to SQS
+    assert failures(result) == {by_id[transient]}
+    assert stored_message(app, valid)["status"] == "queued"  # type: ignore[index]
+    assert stored_message(app, invalid)["status"] == "rejected"  # type: ignore[index]
+    assert stored_message(app, blocked)["status"] == "blocked"  # type: ignore[index]
+    assert stored_message(app, transient)["status"] == "retryable"  # type: ignore[index]
+    assert tail.wait_for(lambda evs: len(evs) >= 3)
+    kinds = {e["detail"]["messageId"]: e["detail-type"] for e in tail.received}
+    assert kinds == {valid: "Message Submitted", invalid: "Message Rejected", blocked: "Message Blocked"}
+    rejected = tail.of_type("Message Rejected")[0]["detail"]
+    assert "to" in rejected["reason"]
+    assert sim.stats()["calls_msg_send"] == 2  # valid + transient; never the invalid or blocked one
+
+
+def test_redelivered_record_is_sent_once(app: LocalApp, sim: SimulatorControl) -> None:
+    sim.configure(step_seconds=3600)
+    tail = app.event_tail()
+    mid = queue_send(app)
+    messages = receive(app, 1)
+    # when SQS delivers the same record twice
+    assert failures(invoke_batch(app, messages)) == set()
+    assert failures(invoke_batch(app, messages)) == set()
+    # then exactly one msg_send; the redelivery re-publishes the same Submitted event
+    assert sim.stats()["calls_msg_send"] == 1
+    assert tail.wait_for(lambda evs: len(evs) >= 2)
+    assert {e["detail"]["eventId"] for e in tail.of_type("Message Submitted")} == {
+        tail.of_type("Message Submitted")[0]["detail"]["eventId"]}
+    assert stored_message(app, mid)["status"] == "queued"  # type: ignore[index]
+
+
+def test_crash_after_msg_send_never_sends_again(app_factory: Any, aws: str, sim: SimulatorControl) -> None:
+    # given the write after msg_send fails (as if the function died there)
+    proxy = FaultProxy(aws)
+    app = app_factory(AWS_ENDPOINT_URL=proxy.url)
+    tail = app.event_tail()
+    mid = queue_send(app)
+    messages = receive(app, 1)
+    proxy.fail(fail_operation("TransactWriteItems", times=10))
+    first = invoke_batch(app, messages)
+    assert failures(first) == {messages[0]["MessageId"]}
+    assert sim.stats()["calls_msg_send"] == 1
+    proxy.clear()
+    # when SQS delivers the record again
+    second = invoke_batch(app, messages)
+    # then no second msg_send: the message fails with "outcome unknown", announced
+    assert failures(second) == set()
+    assert sim.stats()["calls_msg_send"] == 1
+    assert stored_message(app, mid)["status"] == "failed"  # type: ignore[index]
+    assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
+    assert "outcome unknown" in tail.of_type("Message Failed")[0]["detail"]["reason"]
+    proxy.close()
+
+
+def test_at_least_once_setting_sends_again_after_crash(app_factory: Any, aws: str, sim: SimulatorControl) -> None:
+    proxy = FaultProxy(aws)
+    app = app_factory(AWS_ENDPOINT_URL=proxy.url, SEND_GUARANTEE="at-least-once")
+    sim.configure(step_seconds=3600)
+    mid = queue_send(app)
+    messages = receive(app, 1)
+    proxy.fail(fail_operation("TransactWriteItems", times=10))
+    invoke_batch(app, messages)
+    proxy.clear()
+    assert failures(invoke_batch(app, messages)) == set()
+    assert sim.stats()["calls_msg_send"] == 2
+    assert stored_message(app, mid)["status"] == "queued"  # type: ignore[index]
+    proxy.close()
+
+
+def test_transient_failures_end_in_dlq_with_failed_event(app: LocalApp, sim: SimulatorControl) -> None:
+    # given Aculab answers 503 for this destination, every time
+    sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
+    tail = app.event_tail()
+    mid = queue_send(app, to="447700900777")
+    poller = app.send_poller(retry_visibility_seconds=0, wait_seconds=0)
+    dlq = app.stack.refs["SendDeadLetterQueue"]
+    sqs = app.stack.client("sqs")
+    # when SQS redelivers until its maxReceiveCount moves the record to the DLQ
+    for _ in range(20):
+        poller.poll_once()
+        attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+        if int(attrs["Attributes"]["ApproximateNumberOfMessages"]):
+            break
+    # then it is in the DLQ, was tried 5 times, and integrations heard of it
+    assert int(attrs["Attributes"]["ApproximateNumberOfMessages"]) == 1
+    assert sim.stats()["calls_msg_send"] == 5
+    assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
+    failed = tail.of_type("Message Failed")
+    assert len(failed) == 1 and "dead-lettered after 5 attempts" in failed[0]["detail"]["reason"]
+    assert stored_message(app, mid)["status"] == "retryable"  # a DLQ redrive may still send it
+
+
+def test_permanent_error_fails_without_retry(app: LocalApp, sim: SimulatorControl) -> None:
+    sim.configure(dlr_unsupported_prefixes=["44770090088"])
+    tail = app.event_tail()
+    mid = queue_send(app, to="447700900888")
+    result = invoke_batch(app, receive(app, 1))
+    assert failures(result) == set()
+    assert stored_message(app, mid)["status"] == "failed"  # type: ignore[index]
+    assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
+    assert "Aculab refused" in tail.of_type("Message Failed")[0]["detail"]["reason"]
+
+
+def test_cancel_queued_message(app: LocalApp, sim: SimulatorControl) -> None:
+    sim.configure(step_seconds=3600)
+    tail = app.event_tail()
+    mid = queue_send(app, content="ж" * 100)
+    drain_queue(app)
+    app.stack.client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"],
+                                         MessageBody=json.dumps({"action": "cancel", "message_id": mid}))
+    drain_queue(app)
+    item = stored_message(app, mid)
+    assert item is not None and item["status"] == "cancelled"
+    assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Cancelled" for e in evs))
+    results = tail.of_type("Message Cancelled")[0]["detail"]["cancelResults"]
+    assert set(results.values()) == {"success"} and len(results) == 2
+
+
+def test_cancel_after_delivery_fails_with_event(app: LocalApp, sim: SimulatorControl) -> None:
+    tail = app.event_tail()
+    mid = queue_send(app)
+    drain_queue(app)
+    sim.settle()
+    app.stack.client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"],
+                                         MessageBody=json.dumps({"action": "cancel", "message_id": mid}))
+    drain_queue(app)
+    assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Cancel Failed" for e in evs))
+    assert stored_message(app, mid)["status"] == "delivered"  # type: ignore[index]
+
+
+def test_cancel_before_send_means_never_sent(app: LocalApp, sim: SimulatorControl) -> None:
+    sqs = app.stack.client("sqs")
+    sqs.send_message(QueueUrl=app.stack.refs["SendQueue"],
+                     MessageBody=json.dumps({"action": "cancel", "message_id": "early"}))
+    drain_queue(app)
+    queue_send(app, message_id="early")
+    drain_queue(app)
+    assert sim.stats().get("calls_msg_send", 0) == 0
+    assert stored_message(app, "early")["status"] == "cancelled"  # type: ignore[index]
+
+
+def test_send_batch_concurrently(app: LocalApp, sim: SimulatorControl) -> None:
+    # given Aculab takes 300 ms per call
+    sim.configure(latency_ms=300)
+    for _ in range(10):
+        queue_send(app)
+    messages = receive(app, 10)
+    invoke_batch(app, [messages[0]])  # warm the container (secrets, connections)
+    # when a batch of 9 is processed
+    started = time.monotonic()
+    result = invoke_batch(app, messages[1:])
+    elapsed = time.monotonic() - started
+    # then the calls overlapped: far less than 9 x 300 ms
+    assert failures(result) == set()
+    assert elapsed < 1.5, elapsed
+
+
+def test_producer_sends_many_and_cli_validates(app: LocalApp, sim: SimulatorControl) -> None:
+    sqs = app.stack.client("sqs")
+    producer = Producer(app.stack.refs["SendQueue"], sqs)
+    requests_ = [SendRequest.model_validate({"message_id": f"bulk-{i}", "to": MOBILE, "from": US,
+                                             "content": f"n{i}"}) for i in range(25)]
+    assert len(producer.send_many(requests_)) == 25
+    producer.send_mms(to=MOBILE, from_=US, msg_media=["a.png"], message_id="mms-1")
+    assert drain_queue(app) == 26
+    assert sim.stats()["calls_msg_send"] == 26
+    cli = [sys.executable, "-m", "aculab_messaging.producer", "--queue-url", app.stack.refs["SendQueue"],
+           "--endpoint-url", app.stack.endpoint_url, "--region", "eu-west-1"]
+    env = {"PYTHONPATH": f"{ROOT / 'layers' / 'core'}", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
+           "PATH": "/usr/bin:/bin"}
+    bad = subprocess.run([*cli, "sms", "--to", "12", "--from", US, "--text", "x"], capture_output=True, text=True,
+                         env=env, check=False)
+    assert bad.returncode == 2 and "invalid message" in bad.stderr
+    good = subprocess.run([*cli, "sms", "--to", MOBILE, "--from", US, "--text", "x", "--message-id", "cli-1"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout) == {"queued": "cli-1"}
