@@ -1,0 +1,96 @@
+"""Deploy readiness, checked offline against the template and its translation."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import pytest
+
+from local.template import ROOT, load_sam, to_cloudformation
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict[str, Any]:
+    return to_cloudformation()
+
+
+def resources(cfn: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in cfn["Resources"].items() if v["Type"] == type_}
+
+
+def test_parameters_cover_aculab_numbers_and_schedule() -> None:
+    params = load_sam()["Parameters"]
+    assert {"AculabBaseUrl", "AculabCloudId", "SendingNumbers", "ReconcileSchedule"} <= set(params)
+
+
+def test_secrets_are_resources_never_parameters(cfn: dict[str, Any]) -> None:
+    secrets = resources(cfn, "AWS::SecretsManager::Secret")
+    assert set(secrets) == {"AculabApiSecret", "WebhookCredentialsSecret", "InboundTokenSecret"}
+    for secret in secrets.values():
+        assert "SecretString" not in secret["Properties"]  # generated, set after deploy
+    params = load_sam()["Parameters"]
+    assert not [p for p in params if "key" in p.lower() or "password" in p.lower()]
+
+
+def test_every_policy_is_scoped_to_our_resources(cfn: dict[str, Any]) -> None:
+    for name, role in resources(cfn, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert all("*" not in a for a in actions), (name, actions)
+                assert statement.get("Resource") != "*", (name, statement)
+
+
+def test_functions_reach_only_what_they_use(cfn: dict[str, Any]) -> None:
+    def actions(role: str) -> set[str]:
+        found: set[str] = set()
+        for policy in cfn["Resources"][role]["Properties"].get("Policies", []):
+            for st in policy["PolicyDocument"]["Statement"]:
+                found |= set(st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+        return found
+
+    assert "dynamodb:Query" not in actions("WebhookFunctionRole")
+    assert "dynamodb:DeleteItem" not in actions("SendFunctionRole")
+    assert not any(a.startswith("sqs:") for a in actions("WebhookFunctionRole"))
+
+
+def test_http_api_is_throttled(cfn: dict[str, Any]) -> None:
+    stage = next(iter(resources(cfn, "AWS::ApiGatewayV2::Stage").values()))
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert "ThrottlingRateLimit" in settings and "ThrottlingBurstLimit" in settings
+
+
+def test_alarms_for_dlq_and_each_function(cfn: dict[str, Any]) -> None:
+    alarms = resources(cfn, "AWS::CloudWatch::Alarm")
+    metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()}
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+    dims = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()
+            if a["Properties"]["Namespace"] == "AWS/Lambda"}
+    assert dims == {"WebhookFunction", "SendFunction", "ReconcileFunction"}
+
+
+def test_log_retention_for_each_function(cfn: dict[str, Any]) -> None:
+    groups = resources(cfn, "AWS::Logs::LogGroup")
+    assert len(groups) == 3
+    assert all("RetentionInDays" in g["Properties"] for g in groups.values())
+
+
+def test_outputs_name_what_a_user_needs(cfn: dict[str, Any]) -> None:
+    assert {"WebhookUrl", "SendQueueUrl", "EventBusName"} <= set(cfn["Outputs"])
+
+
+def test_send_queue_redrives_to_dlq_after_max_receives(cfn: dict[str, Any]) -> None:
+    queue = cfn["Resources"]["SendQueue"]["Properties"]
+    send_env = cfn["Resources"]["SendFunction"]["Properties"]["Environment"]["Variables"]
+    assert str(queue["RedrivePolicy"]["maxReceiveCount"]) == send_env["SEND_MAX_RECEIVE_COUNT"]
+    # visibility at least 6x the function timeout, as AWS recommends for SQS triggers
+    assert int(queue["VisibilityTimeout"]) >= 6 * int(cfn["Resources"]["SendFunction"]["Properties"]["Timeout"])
+
+
+def test_samconfig_has_sensible_defaults() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["confirm_changeset"] is True
+    assert config["default"]["global"]["parameters"]["stack_name"]
