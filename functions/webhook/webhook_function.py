@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from aculab_messaging.apigw import request_from_event, response_to_event

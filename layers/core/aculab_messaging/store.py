@@ -26,30 +26,25 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
+from aculab_messaging.dynamo_codec import deserialize, serialize
 from aculab_messaging.status import FINAL_RANK, Status
 
 PENDING_INDEX = "pending"
 SENDING = "sending"  # claimed; msg_send may be in flight
 RETRYABLE = "retryable"  # claim released after a failure that did not reach Aculab
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
 def _ser(value: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in value.items() if v is not None}
+    return {k: serialize(v) for k, v in value.items() if v is not None}
 
 
 def _de(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not item:
         return None
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return {k: deserialize(v) for k, v in item.items()}
 
 
 def _vals(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items()}
+    return {k: serialize(v) for k, v in values.items()}
 
 
 def _ddb_safe(value: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def utc_now() -> datetime:
 
 
 class AwsClients:
-    """boto3 clients from one session, created on first use."""
+    """AWS clients from one botocore session (no boto3 import: cold start),
+    created on first use. ``session`` may be a botocore or boto3 session."""
 
     def __init__(self, session: Any = None, max_pool_connections: int = 10) -> None:
         self._session = session
@@ -46,9 +47,9 @@ class AwsClients:
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
             if self._session is None:
-                import boto3
+                import botocore.session
 
-                self._session = boto3.session.Session()
+                self._session = botocore.session.get_session()
             from botocore.config import Config
 
             config = Config(
@@ -57,7 +58,8 @@ class AwsClients:
                 retries={"mode": "standard", "max_attempts": 3},
                 max_pool_connections=self._pool,
             )
-            self._clients[service] = self._session.client(service, config=config)
+            create = getattr(self._session, "create_client", None) or self._session.client
+            self._clients[service] = create(service, config=config)
         return self._clients[service]
 
 
