@@ -6,8 +6,8 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.metrics import Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import Metrics
 
 from aculab_messaging.apigw import request_from_event, response_to_event
 from aculab_messaging.logic.ingest import IngestService

@@ -55,7 +55,27 @@ _WHERE = {
     "normalise_number": "params",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "AculabApiError",
+    "AculabAuthError",
+    "AculabClient",
+    "AculabConnectionError",
+    "AculabCredentials",
+    "AculabError",
+    "AculabRequestError",
+    "AculabServerError",
+    "AculabThrottledError",
+    "AculabTimeoutError",
+    "AculabValidationError",
+    "BlockedEntry",
+    "CancelResult",
+    "MessageType",
+    "PartStatus",
+    "RetryPolicy",
+    "SendParams",
+    "chunked",
+    "normalise_number",
+]
 
 
 def __getattr__(name: str) -> Any:
