@@ -96,7 +96,7 @@ def test_crash_after_msg_send_never_sends_again(app_factory: Any, aws: str, sim:
     tail = app.event_tail()
     mid = queue_send(app)
     messages = receive(app, 1)
-    proxy.fail(fail_operation("TransactWriteItems", times=10))
+    proxy.fail(fail_operation("UpdateItem", times=10))
     first = invoke_batch(app, messages)
     assert failures(first) == {messages[0]["MessageId"]}
     assert sim.stats()["calls_msg_send"] == 1
@@ -118,7 +118,7 @@ def test_at_least_once_setting_sends_again_after_crash(app_factory: Any, aws: st
     sim.configure(step_seconds=3600)
     mid = queue_send(app)
     messages = receive(app, 1)
-    proxy.fail(fail_operation("TransactWriteItems", times=10))
+    proxy.fail(fail_operation("UpdateItem", times=10))
     invoke_batch(app, messages)
     proxy.clear()
     assert failures(invoke_batch(app, messages)) == set()

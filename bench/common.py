@@ -1,0 +1,95 @@
+"""Shared bench plumbing: a moto server, the simulator, the stack from template.yaml."""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from local.template import ROOT
+
+SIM_CREDENTIALS = {"cloud_id": "1-2-0", "username": "sim@example.com", "api_key": "sim-api-key"}
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+@dataclass
+class SimulatorProcess:
+    base_url: str
+    control: Any
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 30.0) -> None:
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def servers() -> Iterator[tuple[str, SimulatorProcess]]:
+    """moto server and the simulator, each in its own process (as in the cloud,
+    they do not share our process's CPU and GIL), on 127.0.0.1 random ports."""
+    import subprocess
+    import sys
+
+    from simulator.control import SimulatorControl
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="eu-west-1")
+    aws_port, sim_port = _free_port(), _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(aws_port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim = subprocess.Popen([sys.executable, "-m", "simulator", "--port", str(sim_port)], env=env, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        aws, sim_url = f"http://127.0.0.1:{aws_port}", f"http://127.0.0.1:{sim_port}"
+        _wait(f"{aws}/moto-api/")
+        _wait(f"{sim_url}/_sim/health")
+        yield aws, SimulatorProcess(sim_url, SimulatorControl(sim_url))
+    finally:
+        for proc in (moto, sim):
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def function_env(app: Any) -> dict[str, str]:
+    env: dict[str, str] = app.environment()
+    return env
+
+
+__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "function_env", "median", "servers"]
