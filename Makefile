@@ -9,13 +9,14 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
 
-.PHONY: help venv lint test unit integration run send inbound bench soak build cfn lock clean schemas
+.PHONY: help venv lint test unit integration run send inbound bench soak audit build cfn lock clean schemas
 
 help:
 	@echo "make run      start the local stack (moto server, Aculab simulator, the three functions)"
 	@echo "make test     lint and run every test (bounded reliability suite included)"
 	@echo "make send TO=447700900123 TEXT='hello'   put a message on the local queue"
 	@echo "make bench    benchmarks with targets;  make soak  the full reliability counts"
+	@echo "make audit    pip-audit of the layer's pinned runtime dependencies (needs PyPI's JSON API)"
 	@echo "make build    sam build (needs aws-sam-cli and python3.13)"
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
@@ -64,7 +65,10 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 soak: $(STAMP)
-	$(BIN)/pytest tests -m soak --soak $(PYTEST_ARGS)
+	$(BIN)/pytest tests/reliability --soak -s -q $(PYTEST_ARGS) 2>&1 | grep -E "^FIGURE|passed|failed|Error"
+
+audit: $(STAMP)
+	$(BIN)/pip-audit --no-deps --disable-pip --strict -r layers/core/requirements.txt --progress-spinner off
 
 build:
 	@command -v sam >/dev/null || { echo "aws-sam-cli is not installed (pip install aws-sam-cli)"; exit 1; }

@@ -125,3 +125,42 @@ def fail_operation(operation: str, times: int, status: int = 500,
         return status, {"__type": code, "message": "injected failure"}
 
     return rule
+
+
+def random_failures(operations: set[str], rate: float, seed: int = 1) -> Rule:
+    """Fail a random ``rate`` of these operations with a non-retryable error:
+    the caller dies at that point, as a killed function would."""
+    import random
+
+    rng = random.Random(seed)
+    lock = threading.Lock()
+
+    def rule(op: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if op not in operations:
+            return None
+        with lock:
+            hit = rng.random() < rate
+        return (400, {"__type": "ValidationException", "message": "injected crash"}) if hit else None
+
+    return rule
+
+
+def random_put_events_failures(rate: float, seed: int = 1) -> Rule:
+    """A random ``rate`` of PutEvents calls report every entry failed."""
+    import random
+
+    rng = random.Random(seed)
+    lock = threading.Lock()
+
+    def rule(op: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if op != "PutEvents":
+            return None
+        with lock:
+            hit = rng.random() < rate
+        if not hit:
+            return None
+        entries = request.get("Entries", [])
+        return 200, {"FailedEntryCount": len(entries),
+                     "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} for _ in entries]}
+
+    return rule

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from aculab_messaging.aculab import AculabClient, AculabError, PartStatus, chunked
 from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
-from aculab_messaging.logic.tracking import StatusReport, apply_status
+from aculab_messaging.logic.tracking import StatusReport, apply_status, replay_events
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
 from aculab_messaging.status import FINAL_RANK, Status, UnknownStatusError, parse_provider_status
@@ -118,6 +118,8 @@ class ReconcileService:
             if not all(ref in answers for ref in record.refs):
                 continue  # its batch failed: next run
             events, advanced = self._apply_answers(record, answers, now)
+            if record.replay:
+                events = replay_events(record, now) + events  # e.g. its Message Submitted
             if not advanced and not record.replay:
                 self.store.touch(record.message_id, now)
                 report.unchanged += 1
@@ -190,6 +192,7 @@ class ReconcileService:
                 multipart_count=len(record.refs), delivery_report=record.dlr,
             )
             events += apply_status(self.store, report_, now).events  # a duplicate: the same event again
+        events += replay_events(record, now)  # a send-path outcome (e.g. Message Failed) not yet announced
         try:
             self.publisher.publish(events)
         except PublishError:

@@ -27,10 +27,9 @@ from aculab_messaging.contracts.events import (
     MESSAGE_REJECTED,
     MESSAGE_SUBMITTED,
     Event,
-    message_event,
 )
 from aculab_messaging.contracts.queue import CancelRequest, ContractError, SendRequest, parse_queue_message
-from aculab_messaging.logic.tracking import StatusReport, apply_status
+from aculab_messaging.logic.tracking import StatusReport, apply_status, outcome_event, replay_events
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
 from aculab_messaging.redact import mask_number
@@ -88,13 +87,24 @@ class SendService:
         try:
             self.publisher.publish([e for o in outcomes.values() for e in o.events])
         except PublishError as exc:
+            last_tries = {str(r["messageId"]) for r in records if _receive_count(r) >= self.policy.max_receive_count}
             for event in exc.failed:
-                outcome = outcomes[owner[id(event)]]
+                sqs_id = owner[id(event)]
+                outcome = outcomes[sqs_id]
                 outcome.retry, outcome.reason = True, "event not published"
+                if sqs_id in last_tries:  # about to be dead-lettered: the reconciler will replay it
+                    self._requeue_for_replay(str(event.detail.get("messageId")))
             self.metrics.count("EventsNotPublished", len(exc.failed))
         for outcome in outcomes.values():
             self.metrics.count("RecordRetried" if outcome.retry else "RecordDone")
         return outcomes
+
+    def _requeue_for_replay(self, message_id: str) -> None:
+        try:
+            self.store.requeue(message_id, self.clock())
+            self.metrics.count("EventsRequeuedForReplay")
+        except Exception:
+            log.exception("could not requeue for replay", extra={"message_id": message_id})
 
     def _process_safely(self, record: Mapping[str, Any]) -> RecordOutcome:
         try:
@@ -107,7 +117,7 @@ class SendService:
 
     def process_record(self, record: Mapping[str, Any]) -> RecordOutcome:
         now = self.clock()
-        receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+        receive_count = _receive_count(record)
         try:
             request = parse_queue_message(str(record.get("body", "")))
         except ContractError as exc:
@@ -121,7 +131,7 @@ class SendService:
         self.store.create_final(message_id=message_id, status=Status.REJECTED, reason=exc.reason, now=now)
         self.metrics.count("MessageRejected")
         log.info("message rejected", extra={"message_id": message_id, "reason": exc.reason[:200]})
-        return RecordOutcome([_event(MESSAGE_REJECTED, message_id, Status.REJECTED, now, reason=exc.reason)])
+        return RecordOutcome([outcome_event(MESSAGE_REJECTED, message_id, Status.REJECTED, now, reason=exc.reason)])
 
     def _send(self, req: SendRequest, receive_count: int, now: datetime) -> RecordOutcome:
         if self.store.is_blocked(req.from_, req.to):
@@ -132,7 +142,7 @@ class SendService:
             if existing is None or existing.status == Status.BLOCKED.value:
                 self.metrics.count("MessageBlocked")
                 log.info("message blocked", extra={"message_id": req.message_id, "to": mask_number(req.to)})
-                return RecordOutcome([self._stored_event(existing, req, Status.BLOCKED, now)])
+                return RecordOutcome([self._storedoutcome_event(existing, req, Status.BLOCKED, now)])
             return self._already_known(existing, req, receive_count, now)
         existing = self.store.claim(
             message_id=req.message_id, to=req.to, from_=req.from_, type_=req.type.value,
@@ -151,7 +161,7 @@ class SendService:
                 return self._call_send(req, receive_count, now)
             self.metrics.count("OutcomeUnknown")
             if self.store.fail_unsent(req.message_id, OUTCOME_UNKNOWN, now):
-                return RecordOutcome([_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now,
+                return RecordOutcome([outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now,
                                              metadata=req.metadata, reason=OUTCOME_UNKNOWN)])
             fresh = self.store.get_message(req.message_id)
             record = fresh or record
@@ -173,7 +183,7 @@ class SendService:
         self.store.remember_sender(req.from_, now)
         self.metrics.count("MessageSubmitted")
         log.info("message submitted", extra={"message_id": req.message_id, "parts": len(refs)})
-        return RecordOutcome([_event(MESSAGE_SUBMITTED, req.message_id, Status.QUEUED, now,
+        return RecordOutcome([outcome_event(MESSAGE_SUBMITTED, req.message_id, Status.QUEUED, now,
                                      metadata=req.metadata, refs=refs)])
 
     def _send_failed(
@@ -189,7 +199,7 @@ class SendService:
                 self.metrics.count("SendDeadLettered")
                 dead = f"dead-lettered after {receive_count} attempts: {reason}"
                 return RecordOutcome(
-                    [_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
+                    [outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
                             reason=dead)],
                     retry=True,
                     reason=dead,
@@ -199,14 +209,14 @@ class SendService:
         code = getattr(exc, "code", None)
         self.store.fail_unsent(req.message_id, final_reason, now, aculab_code=code)
         self.metrics.count("SendPermanentError" if not exc.retryable else "OutcomeUnknown")
-        return RecordOutcome([_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
+        return RecordOutcome([outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
                                      reason=final_reason)])
 
-    def _stored_event(
+    def _storedoutcome_event(
         self, existing: MessageRecord | None, req: SendRequest, status: Status, now: datetime
     ) -> Event:
         reason = existing.reason if existing else "recipient opted out (STOP)"
-        return _event(MESSAGE_BLOCKED, req.message_id, status, now, metadata=req.metadata, reason=reason)
+        return outcome_event(MESSAGE_BLOCKED, req.message_id, status, now, metadata=req.metadata, reason=reason)
 
     # -- cancel -----------------------------------------------------------------
 
@@ -217,11 +227,11 @@ class SendService:
                 message_id=req.message_id, status=Status.CANCELLED, reason="cancelled before sending", now=now
             )
             if existing is None:
-                return RecordOutcome([_event(MESSAGE_CANCELLED, req.message_id, Status.CANCELLED, now,
+                return RecordOutcome([outcome_event(MESSAGE_CANCELLED, req.message_id, Status.CANCELLED, now,
                                              reason="cancelled before sending")])
             record = existing
         if record.status == RETRYABLE and self.store.cancel_unsent(req.message_id, now):
-            return RecordOutcome([_event(MESSAGE_CANCELLED, req.message_id, Status.CANCELLED, now,
+            return RecordOutcome([outcome_event(MESSAGE_CANCELLED, req.message_id, Status.CANCELLED, now,
                                          metadata=record.metadata, reason="cancelled before sending")])
         if record.status in (SENDING, RETRYABLE):
             return RecordOutcome(retry=True, reason="send in progress")
@@ -248,7 +258,7 @@ class SendService:
                 ),
                 now,
             ).events
-        events.append(_event(MESSAGE_CANCELLED, record.message_id, Status.CANCELLED, now,
+        events.append(outcome_event(MESSAGE_CANCELLED, record.message_id, Status.CANCELLED, now,
                              metadata=record.metadata, refs=record.refs,
                              extra={"cancelResults": {k: v.value for k, v in results.items()}}))
         return RecordOutcome(events)
@@ -256,49 +266,12 @@ class SendService:
     def _cancel_failed(
         self, record: MessageRecord, now: datetime, reason: str, results: Mapping[str, CancelResult] | None = None
     ) -> Event:
-        return _event(
+        return outcome_event(
             MESSAGE_CANCEL_FAILED, record.message_id, Status(record.status), now, metadata=record.metadata,
             refs=record.refs, reason=reason,
             extra={"cancelResults": {k: v.value for k, v in (results or {}).items()}},
         )
 
 
-def replay_events(record: MessageRecord, now: datetime) -> list[Event]:
-    """The event a stored send-path outcome published, again (same eventId),
-    for a redelivered record whose first attempt may not have published it."""
-    by_status = {
-        Status.QUEUED.value: MESSAGE_SUBMITTED,
-        Status.REJECTED.value: MESSAGE_REJECTED,
-        Status.BLOCKED.value: MESSAGE_BLOCKED,
-        Status.FAILED.value: MESSAGE_FAILED,
-        Status.CANCELLED.value: MESSAGE_CANCELLED,
-    }
-    detail_type = by_status.get(record.status)
-    if detail_type is None or (record.refs and record.status != Status.QUEUED.value):
-        return []  # it has moved on: its status events come from Aculab's updates
-    return [_event(detail_type, record.message_id, Status(record.status), now, metadata=record.metadata,
-                   refs=record.refs, reason=record.reason)]
-
-
-def _event(
-    detail_type: str,
-    message_id: str,
-    status: Status,
-    now: datetime,
-    *,
-    metadata: Mapping[str, Any] | None = None,
-    refs: Sequence[str] = (),
-    reason: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> Event:
-    return message_event(
-        detail_type,
-        message_id=message_id,
-        status=status.value,
-        is_final=status is not Status.QUEUED,
-        metadata=metadata,
-        msg_refs=refs,
-        reason=reason,
-        now=now,
-        extra=extra,
-    )
+def _receive_count(record: Mapping[str, Any]) -> int:
+    return int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))

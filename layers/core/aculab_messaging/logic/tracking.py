@@ -4,10 +4,22 @@ reconciler and cancels alike."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from aculab_messaging.contracts.events import MESSAGE_STATUS_CHANGED, Event, aculab_time_to_iso, message_event
+from aculab_messaging.contracts.events import (
+    MESSAGE_BLOCKED,
+    MESSAGE_CANCELLED,
+    MESSAGE_FAILED,
+    MESSAGE_REJECTED,
+    MESSAGE_STATUS_CHANGED,
+    MESSAGE_SUBMITTED,
+    Event,
+    aculab_time_to_iso,
+    message_event,
+)
 from aculab_messaging.errors import NotReady, UnknownMessage
 from aculab_messaging.status import Status, derive_message_status, is_final, rank
 from aculab_messaging.store import SENDING, MessageRecord, MessageStore, PartWrite
@@ -108,4 +120,45 @@ def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -
                 "providerTimestamp": aculab_time_to_iso(report.provider_timestamp),
             }
         },
+    )
+
+
+def replay_events(record: MessageRecord, now: datetime) -> list[Event]:
+    """The event a stored send-path outcome published, again (same eventId),
+    for a redelivered record whose first attempt may not have published it."""
+    by_status = {
+        Status.QUEUED.value: MESSAGE_SUBMITTED,
+        Status.REJECTED.value: MESSAGE_REJECTED,
+        Status.BLOCKED.value: MESSAGE_BLOCKED,
+        Status.FAILED.value: MESSAGE_FAILED,
+        Status.CANCELLED.value: MESSAGE_CANCELLED,
+    }
+    detail_type = by_status.get(record.status)
+    if detail_type is None or (record.refs and record.status != Status.QUEUED.value):
+        return []  # it has moved on: its status events come from Aculab's updates
+    return [outcome_event(detail_type, record.message_id, Status(record.status), now, metadata=record.metadata,
+                   refs=record.refs, reason=record.reason)]
+
+
+def outcome_event(
+    detail_type: str,
+    message_id: str,
+    status: Status,
+    now: datetime,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    refs: Sequence[str] = (),
+    reason: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Event:
+    return message_event(
+        detail_type,
+        message_id=message_id,
+        status=status.value,
+        is_final=status is not Status.QUEUED,
+        metadata=metadata,
+        msg_refs=refs,
+        reason=reason,
+        now=now,
+        extra=extra,
     )
