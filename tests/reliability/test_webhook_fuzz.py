@@ -27,7 +27,8 @@ bodies = st.one_of(
     notification_like.map(lambda d: json.dumps(d).encode()),
     st.binary(max_size=300),
     st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    st.text(alphabet=st.characters(min_codepoint=0x80), max_size=200).map(lambda t: t.encode("utf-16", "surrogatepass")),
+    st.text(alphabet=st.characters(min_codepoint=0x80), max_size=200).map(
+        lambda t: t.encode("utf-16", "surrogatepass")),
     st.integers(60_000, 200_000).map(lambda n: b'{"msg_ref": "' + b"x" * n + b'"}'),
 )
 queries = st.one_of(st.just(""), st.text(max_size=200), notification_like.map(
