@@ -171,36 +171,10 @@ class MessageStore:
         now: datetime,
     ) -> MessageRecord | None:
         """Claim message_id before msg_send. None: claimed; else the existing record."""
-        item = {
-            "pk": f"MSG#{message_id}",
-            "sk": "MSG",
-            "message_id": message_id,
-            "status": SENDING,
-            "rank": 0,
-            "to": to,
-            "from": from_,
-            "type": type_,
-            "metadata": _ddb_safe(metadata),
-            "dlr": dlr,
-            "created_at": _iso(now),
-            "updated_at": _iso(now),
-            "expires_at": self._expires(now),
-        }
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=_ser(item),
-                ConditionExpression="attribute_not_exists(pk) OR #status = :retryable",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_vals({":retryable": RETRYABLE}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = _de(exc.response.get("Item")) or self.get_message_item(message_id)
-            if old is None:  # pragma: no cover - DynamoDB returns the item when asked
-                raise
-            return MessageRecord.from_item(old)
-        return None
+        item = self._message_item(message_id, SENDING, 0, now, to=to, from_=from_, metadata=metadata)
+        item.update(type=type_, dlr=dlr)
+        # a claim released after a failure that never reached Aculab may be taken again
+        return self._put_message(item, "attribute_not_exists(pk) OR #status = :retryable", {":retryable": RETRYABLE})
 
     def reclaim_unknown(self, message_id: str, now: datetime) -> bool:
         """at-least-once: take over a claim whose msg_send outcome is unknown."""
@@ -316,13 +290,20 @@ class MessageStore:
     ) -> MessageRecord | None:
         """Put-if-absent a message that never goes to Aculab (rejected, blocked,
         cancelled before sending). None: created; else the existing record."""
-        item = {
+        item = self._message_item(message_id, status.value, FINAL_RANK, now, to=to, from_=from_, metadata=metadata)
+        item["reason"] = reason
+        return self._put_message(item, "attribute_not_exists(pk)", {})
+
+    def _message_item(
+        self, message_id: str, status: str, rank: int, now: datetime, *, to: str | None, from_: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {
             "pk": f"MSG#{message_id}",
             "sk": "MSG",
             "message_id": message_id,
-            "status": status.value,
-            "rank": FINAL_RANK,
-            "reason": reason,
+            "status": status,
+            "rank": rank,
             "to": to,
             "from": from_,
             "metadata": _ddb_safe(metadata or {}),
@@ -330,16 +311,23 @@ class MessageStore:
             "updated_at": _iso(now),
             "expires_at": self._expires(now),
         }
+
+    def _put_message(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> MessageRecord | None:
+        """Conditional put of a message item. None: written; else the item that is there."""
+        kwargs: dict[str, Any] = {"ExpressionAttributeValues": _vals(values)} if values else {}
+        if "#status" in condition:
+            kwargs["ExpressionAttributeNames"] = {"#status": "status"}
         try:
             self._db.put_item(
                 TableName=self._table,
                 Item=_ser(item),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=condition,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **kwargs,
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = _de(exc.response.get("Item")) or self.get_message_item(message_id)
-            if old is None:  # pragma: no cover
+            old = _de(exc.response.get("Item")) or self.get_message_item(str(item["message_id"]))
+            if old is None:  # pragma: no cover - DynamoDB returns the item when asked
                 raise
             return MessageRecord.from_item(old)
         return None
