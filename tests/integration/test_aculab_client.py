@@ -200,3 +200,19 @@ def test_refused_connection_never_reached_the_server() -> None:
 def test_list_blocked_needs_to_or_from(aculab: AculabClient) -> None:
     with pytest.raises(AculabValidationError):
         aculab.msg_list_blocked()
+
+
+def test_simulator_speaks_get_with_query_parameters(aculab: AculabClient, sim: SimulatorControl) -> None:
+    # the simulator answers GET with a query string, as Aculab does, and the JSON error shape
+    import requests
+
+    refs = aculab.msg_send(sms())
+    auth = (f"{SIM_CREDENTIALS['cloud_id']}/{SIM_CREDENTIALS['username']}", SIM_CREDENTIALS["api_key"])
+    ok = requests.get(f"{sim.base_url}/msg_status", params={"msg_refs": refs[0]}, auth=auth, timeout=10)
+    assert ok.json()[refs[0]]["status"] == "queued"
+    bad = requests.get(f"{sim.base_url}/msg_send", params={"from": US, "content": "x"}, auth=auth, timeout=10)
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "0001" and "to" in bad.json()["error"]["text"]
+    twice = requests.get(f"{sim.base_url}/msg_send?to={MOBILE}&to={MOBILE}&from={US}&content=x", auth=auth,
+                         timeout=10)
+    assert twice.json()["error"]["code"] == "0003"

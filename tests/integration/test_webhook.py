@@ -248,3 +248,20 @@ def test_sample_events_invoke_the_handler(app_factory: Any) -> None:
     assert stored_message(app, "example-1")["status"] == "delivered"  # type: ignore[index]
     assert stored_message(app, "example-2")["status"] == "failed"  # type: ignore[index]
     assert store.is_blocked(US, MOBILE)
+
+
+def test_count_each_rejection_in_a_metric(app: LocalApp) -> None:
+    # given the webhook's service wired to moto, counting into memory
+    from aculab_messaging.logic.ingest import HttpRequest
+    from aculab_messaging.metrics import RecordingMetrics
+    from aculab_messaging.wiring import build_ingest_service
+
+    metrics = RecordingMetrics()
+    service = build_ingest_service(metrics=metrics)
+    # when requests are rejected for different reasons
+    service.handle(HttpRequest("POST", "", {}, b"{}"))
+    auth = "Basic " + __import__("base64").b64encode(f"aculab:{app.webhook_password}".encode()).decode()
+    service.handle(HttpRequest("POST", "", {"authorization": auth, "content-type": "application/json"}, b"nope"))
+    service.handle(HttpRequest("POST", "", {"authorization": auth}, b"x" * 70_000))
+    # then each is counted under its reason
+    assert metrics.counts == {"Rejected_unauthorized": 1, "Rejected_bad_request": 1, "Rejected_payload_too_large": 1}
