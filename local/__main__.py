@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"ready: webhook function          {app.gateway.base_url if app.gateway else ''}/aculab/<token>/notify "
          "(inbound Notification Page)")
 
-    poller = app.send_poller(retry_visibility_seconds=5)
+    poller = app.send_poller()  # retries come back after the send function's own backoff
     poller.start()
     _say(f"ready: send function            polling {app.stack.refs['SendQueue'].rsplit('/', 1)[-1]}")
 

@@ -235,3 +235,39 @@ def test_producer_sends_many_and_cli_validates(app: LocalApp, sim: SimulatorCont
                           capture_output=True, text=True, env=env, check=False)
     assert good.returncode == 0, good.stderr
     assert json.loads(good.stdout) == {"queued": "cli-1"}
+
+
+def test_transient_failure_backs_off_exponentially(app: LocalApp, sim: SimulatorControl) -> None:
+    # given Aculab fails this destination
+    sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
+    queue_send(app, to="447700900777")
+    sqs = app.stack.client("sqs")
+    queue_url = app.stack.refs["SendQueue"]
+    # when the record fails once
+    message = receive(app, 1)
+    assert failures(invoke_batch(app, message)) == {message[0]["MessageId"]}
+    # then it is not visible again for the first backoff step (10 s), not the 180 s visibility timeout
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages") is None
+
+
+def test_backoff_grows_with_receive_count(app_factory: Any, aws: str, sim: SimulatorControl) -> None:
+    proxy = FaultProxy(aws)
+    seen: list[int] = []
+
+    def spy(op: str, request: dict[str, Any]) -> None:
+        if op == "ChangeMessageVisibility":
+            seen.append(int(request["VisibilityTimeout"]))
+        return None
+
+    proxy.fail(spy)  # type: ignore[arg-type]
+    app = app_factory(AWS_ENDPOINT_URL=proxy.url)
+    sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
+    queue_send(app, to="447700900777")
+    message = receive(app, 1)
+    for count in (1, 2, 3):
+        message[0]["Attributes"]["ApproximateReceiveCount"] = str(count)
+        invoke_batch(app, message)
+    assert seen == [10, 20, 40]
+    proxy.close()

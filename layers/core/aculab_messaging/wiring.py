@@ -7,7 +7,7 @@ or fakes. Nothing here runs at import time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -149,6 +149,17 @@ def build_send_service(
     def webhook_auth() -> tuple[str, str]:
         return secrets.field(webhook_arn, "username"), secrets.field(webhook_arn, "password")
 
+    queue_urls: dict[str, str] = {}
+
+    def delay_retry(record: Mapping[str, Any], seconds: int) -> None:
+        arn = str(record["eventSourceARN"])
+        if arn not in queue_urls:
+            _, _, _, _, account, name = arn.split(":", 5)
+            queue_urls[arn] = aws("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        aws("sqs").change_message_visibility(
+            QueueUrl=queue_urls[arn], ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds
+        )
+
     return SendService(
         store=_store(settings, aws),
         publisher=_publisher(settings, aws),
@@ -163,6 +174,7 @@ def build_send_service(
         ),
         clock=clock,
         metrics=metrics or RecordingMetrics(),
+        delay_retry=delay_retry,
     )
 
 

@@ -62,6 +62,8 @@ class SendPolicy:
     guarantee: str = "at-most-once"
     max_receive_count: int = 5
     concurrency: int = 10
+    base_backoff_seconds: int = 10
+    max_backoff_seconds: int = 300
 
 
 @dataclass
@@ -73,6 +75,8 @@ class SendService:
     policy: SendPolicy
     clock: Callable[[], datetime]
     metrics: MetricsSink
+    # (record, seconds): make a record SQS will deliver again visible only after a delay
+    delay_retry: Callable[[Mapping[str, Any], int], None] | None = None
     _pool: ThreadPoolExecutor | None = None
 
     # -- batch ------------------------------------------------------------------
@@ -97,7 +101,21 @@ class SendService:
             self.metrics.count("EventsNotPublished", len(exc.failed))
         for outcome in outcomes.values():
             self.metrics.count("RecordRetried" if outcome.retry else "RecordDone")
+        self._back_off([r for r in records if outcomes[str(r["messageId"])].retry])
         return outcomes
+
+    def _back_off(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Exponential backoff for records going back to SQS: 10 s, 20 s, 40 s ...
+        (capped), instead of the queue's fixed visibility timeout."""
+        if self.delay_retry is None:
+            return
+        for record in records:
+            seconds = min(self.policy.max_backoff_seconds,
+                          self.policy.base_backoff_seconds * 2 ** (_receive_count(record) - 1))
+            try:
+                self.delay_retry(record, seconds)
+            except Exception:  # noqa: BLE001 - the queue's visibility timeout still applies
+                log.warning("could not set retry backoff", extra={"sqs_message_id": record.get("messageId")})
 
     def _requeue_for_replay(self, message_id: str) -> None:
         try:
