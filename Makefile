@@ -36,7 +36,7 @@ lint: $(STAMP) build/template.cfn.json
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/cfn-lint build/template.cfn.json
-	@if command -v sam >/dev/null 2>&1; then sam validate --lint; else echo "sam CLI not installed: skipping sam validate --lint"; fi
+	@if [ -x "$(SAM)" ]; then SAM_CLI_TELEMETRY=0 $(SAM) validate --lint; else echo "aws-sam-cli not installed (make build installs it): skipping sam validate --lint"; fi
 	$(BIN)/bandit -q -r layers/core/aculab_messaging functions simulator local -s B101
 
 test: lint
@@ -70,10 +70,17 @@ soak: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/pip-audit --no-deps --disable-pip --strict -r layers/core/requirements.txt --progress-spinner off
 
-build:
-	@command -v sam >/dev/null || { echo "aws-sam-cli is not installed (pip install aws-sam-cli)"; exit 1; }
-	@command -v python3.13 >/dev/null || { echo "sam build needs python3.13 on PATH"; exit 1; }
-	sam build
+# aws-sam-cli lives in its own virtualenv: it pins versions the dev tools must not share
+SAM_VENV := .venv-sam
+SAM := $(shell command -v sam 2>/dev/null || echo $(SAM_VENV)/bin/sam)
+
+$(SAM_VENV)/bin/sam:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
+
+build: $(SAM)
+	@python3.13 --version >/dev/null 2>&1 || { echo "sam build needs python3.13 on PATH (pyenv: PYENV_VERSION=3.11.7:3.13.0)"; exit 1; }
+	SAM_CLI_TELEMETRY=0 $(SAM) build
 
 lock:
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
@@ -85,4 +92,4 @@ schemas: $(STAMP)
 	$(PY) -m aculab_messaging.contracts.queue > schemas/queue-message.json
 
 clean:
-	rm -rf $(VENV) build .aws-sam .local-stack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) build .aws-sam .local-stack .pytest_cache .mypy_cache .ruff_cache
