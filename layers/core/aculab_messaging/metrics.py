@@ -19,7 +19,11 @@ class PowertoolsMetrics:
 
     def count(self, name: str, value: int = 1) -> None:
         from aws_lambda_powertools.metrics import MetricUnit
+        from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+        if is_metrics_disabled():
+            # powertools still prints a full set of 100 values even when disabled
+            return
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 

@@ -25,6 +25,7 @@ from aculab_messaging.status import Status, derive_message_status, is_final, ran
 from aculab_messaging.store import SENDING, MessageRecord, MessageStore, PartWrite
 
 log = logging.getLogger(__name__)
+_STATUS_VALUES = frozenset(s.value for s in Status)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def apply_status(store: MessageStore, report: StatusReport, now: datetime) -> Ap
 
 def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -> Event:
     part = record.parts.get(report.msg_ref, {})
-    message_status = Status(record.status) if record.status in Status._value2member_map_ else report.status
+    message_status = Status(record.status) if record.status in _STATUS_VALUES else report.status
     final = is_final(message_status, delivery_report=record.dlr) and all(
         int(p.get("rank", 0)) >= 40 for p in record.parts.values()
     )
