@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from local.moto_server import AtomicMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from simulator import SimConfig, serve, stop
     from simulator.control import SimulatorControl
 
-    moto = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
+    moto = AtomicMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
     moto.start()
     aws_url = f"http://{args.host}:{args.aws_port}"
     _say(f"ready: AWS (moto server)        {aws_url}")
