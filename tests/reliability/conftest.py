@@ -29,3 +29,11 @@ def counts(soak: bool) -> Counts:
 def report(name: str, measured: object, target: str) -> None:
     """A figure line for `make soak` (pytest -s shows it)."""
     print(f"\nFIGURE {name}: {measured}  (target: {target})")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Full counts take longer than the suite's default per-test timeout."""
+    if config.getoption("--soak"):
+        for item in items:
+            if "reliability" in str(item.fspath):
+                item.add_marker(pytest.mark.timeout(3600))
