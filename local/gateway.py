@@ -11,8 +11,10 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from local.http_handler import QuietHandler
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -93,26 +95,12 @@ class GatewayServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
 
-class _GatewayHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _GatewayHandler(QuietHandler):
     server: GatewayServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
+    def handle_request(self) -> None:
         path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         self.server.requests += 1
         for route in self.server.routes:
             params = route.match(self.command, path)
@@ -123,21 +111,13 @@ class _GatewayHandler(BaseHTTPRequestHandler):
                     result = self.server.invoke(event)
                 except Exception:  # noqa: BLE001 - API Gateway answers 500 when the function fails
                     traceback.print_exc()
-                    self._send(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
+                    self.reply(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
                     return
                 raw = result.get("body") or ""
                 data = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
-                self._send(int(result.get("statusCode", 200)), result.get("headers") or {}, data)
+                self.reply(int(result.get("statusCode", 200)), result.get("headers") or {}, data)
                 return
-        self._send(404, {"content-type": "application/json"}, json.dumps({"message": "Not Found"}).encode())
-
-    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(404, {"content-type": "application/json"}, json.dumps({"message": "Not Found"}).encode())
 
 
 def serve(routes: list[Route], invoke: Invoke, host: str = "127.0.0.1", port: int = 0) -> GatewayServer:

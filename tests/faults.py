@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import requests
+
+from local.http_handler import QuietHandler
 
 # (operation, response) -> a fault: decides per request whether to fail it
 Rule = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]] | None]
@@ -51,22 +53,11 @@ class FaultProxy(ThreadingHTTPServer):
         self.server_close()
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _ProxyHandler(QuietHandler):
     server: FaultProxy
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
-    def do_POST(self) -> None:
-        self._forward()
-
-    def do_GET(self) -> None:
-        self._forward()
-
-    def _forward(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+    def handle_request(self) -> None:
+        body = self.read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
         op = operation_of(headers, body)
         with self.server.lock:
@@ -79,7 +70,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             injected = rule(op, request)
             if injected is not None:
                 status, payload = injected
-                self._reply(status, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(payload).encode())
+                self.reply(status, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(payload).encode())
                 return
         upstream = self.server.session.request(
             self.command, self.server.upstream + self.path, data=body,
@@ -87,15 +78,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         )
         passthrough = {k: v for k, v in upstream.headers.items()
                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
-        self._reply(upstream.status_code, passthrough, upstream.content)
-
-    def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(upstream.status_code, passthrough, upstream.content)
 
 
 def put_events_fail_entries(times: int) -> Rule:
