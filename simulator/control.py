@@ -14,8 +14,9 @@ class SimulatorControl:
         self._timeout = timeout
         self._http = requests.Session()
 
-    def _call(self, method: str, action: str, body: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(method, f"{self.base_url}/_sim/{action}", json=body, timeout=self._timeout)
+    def _call(self, method: str, action: str, body: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
+        response = self._http.request(method, f"{self.base_url}/_sim/{action}", json=body,
+                                      timeout=timeout or self._timeout)
         response.raise_for_status()
         return response.json()
 
@@ -35,7 +36,8 @@ class SimulatorControl:
         return result
 
     def settle(self, timeout: float = 30.0) -> dict[str, int]:
-        result: dict[str, int] = self._call("POST", "settle", {"timeout": timeout})
+        # the simulator waits up to ``timeout`` per step: give the HTTP call room for all of them
+        result: dict[str, int] = self._call("POST", "settle", {"timeout": timeout}, timeout=timeout * 4 + 30)
         return result
 
     def outbox(self) -> list[dict[str, Any]]:
