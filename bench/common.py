@@ -87,9 +87,4 @@ def servers() -> Iterator[tuple[str, SimulatorProcess]]:
             proc.wait(timeout=10)
 
 
-def function_env(app: Any) -> dict[str, str]:
-    env: dict[str, str] = app.environment()
-    return env
-
-
-__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "function_env", "median", "servers"]
+__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "median", "servers"]

@@ -11,8 +11,7 @@ import os
 import sys
 import threading
 import urllib.parse
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import MutableMapping
 from typing import Any
 
 from local import gateway
@@ -186,17 +185,3 @@ def parse_rate(expression: str) -> float:
         factor = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}[unit]
         return float(amount) * factor
     return 60.0
-
-
-@contextmanager
-def environment(env: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from local.template import ROOT
@@ -47,7 +46,3 @@ def load_handler(code_uri: str, handler: str) -> Handler:
     module = importlib.import_module(module_name)
     fn: Handler = getattr(module, func)
     return fn
-
-
-def function_dir(code_uri: str) -> Path:
-    return (ROOT / code_uri).resolve()

@@ -48,9 +48,3 @@ class SimulatorControl:
                 msg_media: list[str] | None = None) -> str:
         body = {"from": from_, "to": to, "content": content, "type": type_, "msg_media": msg_media or []}
         return str(self._call("POST", "inbound", body)["msg_ref"])
-
-    def wait_ready(self) -> bool:
-        try:
-            return bool(self._call("GET", "health")["ok"])
-        except requests.RequestException:
-            return False

@@ -48,13 +48,3 @@ class EventBridgePublisher:
                         reasons.add(str(result.get("ErrorCode", "unknown")))
         if failed:
             raise PublishError(failed, ", ".join(sorted(reasons)))
-
-
-class CollectingPublisher:
-    """A publisher for unit tests: keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def publish(self, events: Sequence[Event]) -> None:
-        self.events.extend(events)

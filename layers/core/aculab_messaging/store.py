@@ -78,7 +78,6 @@ class MessageRecord:
     reason: str | None = None
     aculab_msg_err: str | None = None
     created_at: str | None = None
-    pending: bool = False
     replay: bool = False
 
     @classmethod
@@ -99,7 +98,6 @@ class MessageRecord:
             reason=item.get("reason"),
             aculab_msg_err=item.get("aculab_msg_err"),
             created_at=item.get("created_at"),
-            pending="pending_pk" in item,
             replay=bool(item.get("replay", False)),
         )
 
