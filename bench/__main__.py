@@ -45,10 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_artifacts:
         found, _ = artifacts.run()
         figures += found
-    found, _ = cost.run(measured)
+    found, parts = cost.run(measured)
     figures += found
     print()
     print(table(figures))
+    print(f"\ncost per million: send ${parts['send_usd_per_million']:.2f}, each status update "
+          f"${parts['update_usd_per_million']:.2f}; floor of the product as specified "
+          f"${parts['floor_usd_per_million']:.2f} (3 x HTTP API request + Lambda request + DynamoDB write + event)")
     missed = [f.name for f in figures if not f.met]
     print(f"\n{len(figures) - len(missed)} of {len(figures)} targets met" + (f"; missed: {', '.join(missed)}"
                                                                           if missed else ""))

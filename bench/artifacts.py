@@ -1,6 +1,7 @@
-"""Artifact sizes of what `sam build` would package: the layer (our package plus
-its runtime requirements for python3.13 / arm64, as pip --target builds it) and
-each function's code. boto3/botocore come with the Lambda runtime."""
+"""Artifact sizes of what `sam build` packages: the layer (our package and its
+runtime requirements for python3.13 / arm64, bytecode included, built by
+layers/core/Makefile) and each function's code. boto3/botocore come with the
+Lambda runtime."""
 
 from __future__ import annotations
 
@@ -12,17 +13,18 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from bench.common import ROOT, Figure
+from bench.common import ROOT, Figure, build_layer
 
 LAYER_LIMIT = 5 * 1024 * 1024
 FUNCTION_LIMIT = 100 * 1024
 
 
-def _zip(source: Path, target: Path, prefix: str = "") -> int:
+def _zip(source: Path, target: Path, with_bytecode: bool) -> int:
+    """Zip as deployed: the layer keeps its compiled bytecode, a source tree drops any."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(source.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                archive.write(path, f"{prefix}{path.relative_to(source)}")
+            if path.is_file() and (with_bytecode or "__pycache__" not in path.parts):
+                archive.write(path, str(path.relative_to(source)))
     return target.stat().st_size
 
 
@@ -50,31 +52,18 @@ def run() -> tuple[list[Figure], dict[str, float]]:
             shutil.copytree(layer_dir, work / "layer")
             how = "sam build"
         else:
-            how = "pip --target"
-            _pip_layer(work)
+            how = f"layer Makefile, {sys.executable.rsplit('/', 1)[-1]}"
+            build_layer(work / "layer")
         site = work / "layer" / "python"
         bundled = sorted(p.name for p in site.iterdir() if p.name.split("-")[0] in ("boto3", "botocore"))
-        size = _zip(work / "layer", work / "layer.zip")
+        size = _zip(work / "layer", work / "layer.zip", with_bytecode=True)
         figures.append(Figure(f"layer zip ({how})", size / 1024 / 1024, "MB", "5 MB limit", size / LAYER_LIMIT,
                               "<= 5 MB", size <= LAYER_LIMIT and not bundled))
         figures.append(Figure("boto3/botocore bundled in layer", len(bundled), "packages", "runtime provides them",
                               None, "= 0", not bundled))
         for name in ("webhook", "send", "reconcile"):
             source = work / "sam" / f"{name.capitalize()}Function" if sam else ROOT / "functions" / name
-            fsize = _zip(source, work / f"{name}.zip")
+            fsize = _zip(source, work / f"{name}.zip", with_bytecode=False)
             figures.append(Figure(f"function zip: {name}", fsize / 1024, "KB", "100 KB limit", fsize / FUNCTION_LIMIT,
                                   "<= 100 KB", fsize <= FUNCTION_LIMIT))
     return figures, {}
-
-
-def _pip_layer(work: Path) -> None:
-    """What `sam build` does for the layer, where it cannot run: wheels for cp313/aarch64."""
-    site = work / "layer" / "python"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-         "--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.13",
-         "--only-binary=:all:", "--target", str(site), "-r", str(ROOT / "layers" / "core" / "requirements.txt")],
-        check=True,
-    )
-    shutil.copytree(ROOT / "layers" / "core" / "aculab_messaging", site / "aculab_messaging",
-                    ignore=shutil.ignore_patterns("__pycache__"))

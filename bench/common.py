@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import statistics
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from local.template import ROOT
@@ -28,6 +31,16 @@ class Figure:
 
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
+
+
+def build_layer(artifacts_dir: Path, python: str = sys.executable) -> Path:
+    """The layer as `sam build` makes it (layers/core/Makefile), with ``python``
+    compiling its bytecode; returns the directory Lambda mounts as /opt/python.
+    The wheels are the arm64 ones: every runtime dependency is pure Python."""
+    subprocess.run(["make", "--quiet", "-C", str(ROOT / "layers" / "core"), "build-CoreLayer",
+                    f"ARTIFACTS_DIR={artifacts_dir}", f"PYTHON_FOR_LAMBDA={python}"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return artifacts_dir / "python"
 
 
 @dataclass
@@ -63,9 +76,6 @@ def _wait(url: str, timeout: float = 30.0) -> None:
 def servers() -> Iterator[tuple[str, SimulatorProcess]]:
     """moto server and the simulator, each in its own process (as in the cloud,
     they do not share our process's CPU and GIL), on 127.0.0.1 random ports."""
-    import subprocess
-    import sys
-
     from simulator.control import SimulatorControl
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -87,4 +97,4 @@ def servers() -> Iterator[tuple[str, SimulatorProcess]]:
             proc.wait(timeout=10)
 
 
-__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "median", "servers"]
+__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "build_layer", "median", "servers"]

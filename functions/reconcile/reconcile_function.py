@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import Metrics
 
+from aculab_messaging.cold_start import init_without_gc
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.metrics import PowertoolsMetrics
 from aculab_messaging.wiring import build_reconcile_service
@@ -21,7 +22,8 @@ copy_config_to_registered_loggers(source_logger=logger, include={"aculab_messagi
 
 @cache
 def service() -> ReconcileService:
-    return build_reconcile_service(metrics=PowertoolsMetrics(metrics))
+    with init_without_gc():  # one full collection less during init: about 30 ms
+        return build_reconcile_service(metrics=PowertoolsMetrics(metrics))
 
 
 @metrics.log_metrics

@@ -218,7 +218,7 @@ def test_send_batch_concurrently(app: LocalApp, sim: SimulatorControl) -> None:
 def test_producer_sends_many_and_cli_validates(app: LocalApp, sim: SimulatorControl) -> None:
     sqs = app.stack.client("sqs")
     producer = Producer(app.stack.refs["SendQueue"], sqs)
-    requests_ = [SendRequest.model_validate({"message_id": f"bulk-{i}", "to": MOBILE, "from": US,
+    requests_ = [SendRequest.from_json({"message_id": f"bulk-{i}", "to": MOBILE, "from": US,
                                              "content": f"n{i}"}) for i in range(25)]
     assert len(producer.send_many(requests_)) == 25
     producer.send_mms(to=MOBILE, from_=US, msg_media=["a.png"], message_id="mms-1")

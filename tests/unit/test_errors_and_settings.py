@@ -61,3 +61,33 @@ def test_load_settings_splits_sending_numbers() -> None:
 @pytest.mark.parametrize(("raw", "masked"), [("447700900123", "4477*****123"), ("123", "***"), (None, "")])
 def test_mask_number_hides_the_middle(raw: str | None, masked: str) -> None:
     assert mask_number(raw) == masked
+
+
+def test_init_without_gc_pauses_collector_then_freezes() -> None:
+    import gc
+
+    from aculab_messaging.cold_start import init_without_gc
+
+    # given the collector running
+    assert gc.isenabled()
+    frozen_before = gc.get_freeze_count()
+    # when a function builds its clients inside init_without_gc
+    with init_without_gc():
+        paused = not gc.isenabled()
+        built = [{"model": i} for i in range(1000)]
+    # then no collection could run meanwhile, and what was built is frozen
+    try:
+        assert paused
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen_before + len(built)
+    finally:
+        gc.unfreeze()
+
+
+def test_load_settings_rejects_out_of_range_and_bad_choice() -> None:
+    env = {"TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "ACULAB_BASE_URL": "ftp://x", "ACULAB_SECRET_ARN": "a",
+           "STATUS_BATCH_SIZE": "0", "STALE_AGE_SECONDS": "soon"}
+    with pytest.raises(SettingsError) as caught:
+        ReconcileSettings.from_env(env)
+    for name in ("ACULAB_BASE_URL", "STATUS_BATCH_SIZE", "STALE_AGE_SECONDS"):
+        assert name in str(caught.value)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from aculab_messaging.aculab import AculabValidationError, SendParams, chunked, normalise_number
+from aculab_messaging.aculab import AculabValidationError, SendParams, normalise_number
+from aculab_messaging.chunks import chunked
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from aculab_messaging.aculab.errors import AculabValidationError
-from aculab_messaging.aculab.params import chunked
-from aculab_messaging.contracts.queue import CancelRequest, SendRequest
+from aculab_messaging.chunks import chunked
+from aculab_messaging.contracts.queue import CancelRequest, ContractError, SendRequest
 
 
 class ProducerError(RuntimeError):
@@ -43,7 +41,7 @@ class Producer:
         self._queue_url = queue_url
 
     def send_sms(self, *, to: str, from_: str, content: str, message_id: str | None = None, **options: Any) -> str:
-        return self.send(SendRequest.model_validate(
+        return self.send(SendRequest.from_json(
             {"message_id": message_id or str(uuid.uuid4()), "to": to, "from": from_, "type": "sms",
              "content": content, **options}
         ))
@@ -52,14 +50,14 @@ class Producer:
         self, *, to: str, from_: str, msg_media: Sequence[str], content: str | None = None,
         message_id: str | None = None, **options: Any,
     ) -> str:
-        return self.send(SendRequest.model_validate(
+        return self.send(SendRequest.from_json(
             {"message_id": message_id or str(uuid.uuid4()), "to": to, "from": from_, "type": "mms",
              "content": content, "msg_media": list(msg_media), **options}
         ))
 
     def cancel(self, message_id: str) -> str:
-        request = CancelRequest(message_id=message_id)
-        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=request.model_dump_json())
+        request = CancelRequest.from_json({"action": "cancel", "message_id": message_id})
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(request.to_json()))
         return message_id
 
     def send(self, request: SendRequest) -> str:
@@ -79,7 +77,7 @@ class Producer:
 
 
 def _body(request: SendRequest) -> str:
-    return request.model_dump_json(by_alias=True, exclude_none=True)
+    return json.dumps(request.to_json())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 message_id = producer.send_mms(to=args.to, from_=args.from_, msg_media=args.media,
                                                content=args.text, message_id=args.message_id, **options)
-    except (ValidationError, AculabValidationError, ValueError) as exc:
+    except (ContractError, AculabValidationError, ValueError) as exc:
         print(f"invalid message: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({"queued": message_id}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from aculab_messaging.aculab.params import chunked
+from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.events import Event
 
 MAX_ENTRIES_PER_CALL = 10

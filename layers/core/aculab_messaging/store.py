@@ -123,6 +123,8 @@ class PartWrite:
 
 @dataclass(frozen=True)
 class PartWriteResult:
+    """What a conditional part write did."""
+
     outcome: str  # "advanced" | "stale" | "missing"
     record: MessageRecord | None
 

@@ -1,8 +1,8 @@
 """Client for Aculab Cloud's messaging web services: msg_send, msg_cancel,
 msg_status and msg_list_blocked.
 
-Names are loaded on first use, so importing one light piece (say ``chunked``)
-does not pull ``requests`` into a function that never calls Aculab.
+Names are loaded on first use, so importing one light piece (say an error
+class) does not pull ``requests`` into a function that never calls Aculab.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
         MessageType,
         PartStatus,
         SendParams,
-        chunked,
         normalise_number,
     )
 
@@ -51,7 +50,6 @@ _WHERE = {
     "MessageType": "params",
     "PartStatus": "params",
     "SendParams": "params",
-    "chunked": "params",
     "normalise_number": "params",
 }
 
@@ -73,7 +71,6 @@ __all__ = [
     "PartStatus",
     "RetryPolicy",
     "SendParams",
-    "chunked",
     "normalise_number",
 ]
 

@@ -4,10 +4,9 @@ anything goes on the wire."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from aculab_messaging.aculab.errors import AculabValidationError
 
@@ -15,9 +14,6 @@ _NUMBER_SEPARATORS = re.compile(r"[\s\-().]")
 _DIGITS = re.compile(r"[0-9]{6,15}")
 _ALPHANUMERIC_ID = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _POOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-
-T = TypeVar("T")
-
 
 class MessageType(StrEnum):
     SMS = "sms"
@@ -61,14 +57,6 @@ def validate_alphanumeric_id(value: str) -> str:
     if not _ALPHANUMERIC_ID.fullmatch(value):
         raise AculabValidationError("alphanumeric_id must be 1 to 11 characters of A-Z, a-z, 0-9 and space")
     return value
-
-
-def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    """Split ``items`` into lists of at most ``size``."""
-    if size < 1:
-        raise ValueError("chunk size must be at least 1")
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 @dataclass(frozen=True)

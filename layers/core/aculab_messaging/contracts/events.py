@@ -46,6 +46,8 @@ DETAIL_TYPES = (
 
 @dataclass(frozen=True)
 class Event:
+    """One EventBridge entry: detail-type and detail."""
+
     detail_type: str
     detail: Mapping[str, Any]
 

@@ -5,42 +5,83 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
+from aculab_messaging.contracts.schema_validation import violations
 from aculab_messaging.status import ProviderStatus, UnknownStatusError, parse_provider_status
 
 _ROUTING_PARAMS = ("mid", "dlr")
+_INTEGER_FIELDS = ("multipart_pos", "multipart_count")
+
+NOTIFICATION_SCHEMA: dict[str, Any] = {
+    "title": "Aculab status update or inbound message",
+    "type": "object",
+    "required": ["msg_ref", "status"],
+    "properties": {
+        "msg_ref": {"type": "string", "minLength": 1, "maxLength": 128},
+        "status": {"type": "string", "minLength": 1, "maxLength": 200},
+        "to": {"type": "string", "maxLength": 32},
+        "from": {"type": "string", "maxLength": 32},
+        "direction": {"type": "string", "enum": ["send", "receive"]},
+        "type": {"type": "string", "enum": ["sms", "mms"]},
+        "content": {"type": ["string", "null"], "maxLength": 20000},
+        "msg_media": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+        "multipart_uid": {"type": ["string", "null"], "maxLength": 128},
+        "multipart_pos": {"type": ["integer", "null"], "minimum": 1, "maximum": 255},
+        "multipart_count": {"type": ["integer", "null"], "minimum": 1, "maximum": 255},
+        "timestamp": {"type": ["string", "null"], "maxLength": 32},
+        "aculab_msg_err": {"type": ["string", "null"], "maxLength": 8},
+    },
+}
 
 
 class BadNotification(ValueError):
     """The request is not a notification we can act on (answered 400)."""
 
 
-class Notification(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+@dataclass(frozen=True)
+class Notification:
+    """A validated Aculab status update or inbound message."""
 
-    msg_ref: str = Field(min_length=1, max_length=128)
-    status: str = Field(min_length=1, max_length=200)
-    to: str = Field(default="", max_length=32)
-    from_: str = Field(default="", alias="from", max_length=32)
-    direction: Literal["send", "receive"] = "send"
-    type: Literal["sms", "mms"] = "sms"
-    content: str | None = Field(default=None, max_length=20000)
-    msg_media: list[str] = Field(default_factory=list, max_length=50)
-    multipart_uid: str | None = Field(default=None, max_length=128)
-    multipart_pos: int | None = Field(default=None, ge=1, le=255)
-    multipart_count: int | None = Field(default=None, ge=1, le=255)
-    timestamp: str | None = Field(default=None, max_length=32)
-    aculab_msg_err: str | None = Field(default=None, max_length=8)
+    msg_ref: str
+    status: str
+    to: str = ""
+    from_: str = ""
+    direction: str = "send"
+    type: str = "sms"
+    content: str | None = None
+    msg_media: list[str] = field(default_factory=list)
+    multipart_uid: str | None = None
+    multipart_pos: int | None = None
+    multipart_count: int | None = None
+    timestamp: str | None = None
+    aculab_msg_err: str | None = None
 
-    @field_validator("msg_media", mode="before")
     @classmethod
-    def _media(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [m for m in value.split(",") if m]
-        return value
+    def from_json(cls, data: dict[str, Any]) -> Notification:
+        """Validate Aculab's fields (others are ignored); raise BadNotification with the reasons."""
+        if isinstance(data.get("msg_media"), str):
+            data["msg_media"] = [m for m in data["msg_media"].split(",") if m]
+        for name in _INTEGER_FIELDS:  # a query string carries numbers as text
+            value = data.get(name)
+            if isinstance(value, str) and value.isdecimal():
+                data[name] = int(value)
+        found = violations(data, NOTIFICATION_SCHEMA, limit=3)
+        if found:
+            raise BadNotification("; ".join(str(v) for v in found))
+
+        def optional_int(name: str) -> int | None:
+            value = data.get(name)
+            return None if value is None else int(value)
+
+        return cls(
+            msg_ref=data["msg_ref"], status=data["status"], to=data.get("to", ""), from_=data.get("from", ""),
+            direction=data.get("direction", "send"), type=data.get("type", "sms"), content=data.get("content"),
+            msg_media=list(data.get("msg_media", [])), multipart_uid=data.get("multipart_uid"),
+            multipart_pos=optional_int("multipart_pos"), multipart_count=optional_int("multipart_count"),
+            timestamp=data.get("timestamp"), aculab_msg_err=data.get("aculab_msg_err"),
+        )
 
     @property
     def is_inbound(self) -> bool:
@@ -61,12 +102,7 @@ def parse_notification(method: str, raw_query: str, body: bytes, content_type: s
         fields = _from_query(raw_query)
     for name in _ROUTING_PARAMS:
         fields.pop(name, None)
-    try:
-        return Notification.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[:3]
-        reason = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
-        raise BadNotification(reason) from None
+    return Notification.from_json(fields)
 
 
 def _from_body(body: bytes, content_type: str) -> dict[str, Any]:

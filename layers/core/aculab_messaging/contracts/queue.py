@@ -8,22 +8,67 @@
 
     {"version": "1", "action": "cancel", "message_id": "order-42-confirmation"}
 
-``message_id`` is chosen by the producer and is the idempotency key.
+``message_id`` is chosen by the producer and is the idempotency key. The JSON
+Schemas below are the contract: shipped as ``schemas/queue-message.json`` and
+used as they are to validate every message the send function receives; the
+rules a schema cannot say (number formats, sms/mms content rules) live in
+``SendParams``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.aculab.params import MessageType, SendParams, normalise_number, normalise_sender
+from aculab_messaging.contracts.schema_validation import violations
 
 CONTRACT_VERSION = "1"
 MAX_METADATA_BYTES = 4096
-MessageId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+_MESSAGE_ID = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9._:\\-]+$",
+               "description": "Chosen by the producer; the idempotency key."}
+_VERSION = {"type": "string", "const": CONTRACT_VERSION, "default": CONTRACT_VERSION}
+
+SEND_SCHEMA: dict[str, Any] = {
+    "title": "Send request",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["message_id", "to", "from"],
+    "properties": {
+        "version": _VERSION,
+        "action": {"type": "string", "const": "send", "default": "send"},
+        "message_id": _MESSAGE_ID,
+        "to": {"type": "string", "minLength": 1, "maxLength": 32,
+               "description": "Full international number; '+', spaces and dashes accepted."},
+        "from": {"type": "string", "minLength": 1, "maxLength": 64,
+                 "description": "A sending number of the Aculab account, or a message number pool name."},
+        "type": {"type": "string", "enum": [t.value for t in MessageType], "default": "sms"},
+        "content": {"type": ["string", "null"], "maxLength": 10000, "default": None,
+                    "description": "Required for sms; optional for mms."},
+        "msg_media": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 256},
+                      "maxItems": 10, "default": [], "description": "mms only: uploaded media file names."},
+        "request_delivery_report": {"type": "boolean", "default": False},
+        "alphanumeric_id": {"type": ["string", "null"], "maxLength": 11, "default": None},
+        "metadata": {"type": "object", "maxProperties": 50, "default": {},
+                     "description": f"Carried into every event of the message; at most {MAX_METADATA_BYTES} "
+                                    "bytes as JSON."},
+    },
+}
+CANCEL_SCHEMA: dict[str, Any] = {
+    "title": "Cancel request",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["action", "message_id"],
+    "properties": {
+        "version": _VERSION,
+        "action": {"type": "string", "const": "cancel"},
+        "message_id": _MESSAGE_ID,
+    },
+}
 
 
 class ContractError(ValueError):
@@ -35,42 +80,54 @@ class ContractError(ValueError):
         self.message_id = message_id
 
 
-class SendRequest(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+@dataclass(frozen=True)
+class SendRequest:
+    """A validated send request from the queue."""
 
-    version: Literal["1"] = "1"
-    action: Literal["send"] = "send"
-    message_id: MessageId
+    message_id: str
     to: str
-    from_: str = Field(alias="from")
+    from_: str
     type: MessageType = MessageType.SMS
-    content: str | None = Field(default=None, max_length=10000)
-    msg_media: list[str] = Field(default_factory=list, max_length=10)
+    content: str | None = None
+    msg_media: tuple[str, ...] = ()
     request_delivery_report: bool = False
     alphanumeric_id: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    version: str = CONTRACT_VERSION
 
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str) -> str:
-        return normalise_number(value, field_name="to")
-
-    @field_validator("from_")
-    @classmethod
-    def _from(cls, value: str) -> str:
-        return normalise_sender(value)
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
-            raise ValueError(f"metadata must serialise to at most {MAX_METADATA_BYTES} bytes")
-        return value
-
-    @model_validator(mode="after")
-    def _aculab_rules(self) -> SendRequest:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "to", normalise_number(self.to, field_name="to"))
+        object.__setattr__(self, "from_", normalise_sender(self.from_))
+        object.__setattr__(self, "type", MessageType(self.type))
+        object.__setattr__(self, "msg_media", tuple(self.msg_media))
+        if len(json.dumps(self.metadata, default=str)) > MAX_METADATA_BYTES:
+            raise AculabValidationError(f"metadata: must serialise to at most {MAX_METADATA_BYTES} bytes")
         self.to_params()  # sms/mms content and media rules, alphanumeric_id: one place
-        return self
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SendRequest:
+        """Build from a contract-shaped object; raise ContractError with the reasons."""
+        _require_valid(data, SEND_SCHEMA)
+        try:
+            return cls(
+                message_id=data["message_id"], to=data["to"], from_=data["from"],
+                type=MessageType(data.get("type", "sms")), content=data.get("content"),
+                msg_media=tuple(data.get("msg_media", ())),
+                request_delivery_report=data.get("request_delivery_report", False),
+                alphanumeric_id=data.get("alphanumeric_id"), metadata=data.get("metadata", {}),
+            )
+        except AculabValidationError as exc:
+            raise ContractError(str(exc), data["message_id"]) from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The queue message body (what a producer puts on the queue)."""
+        body: dict[str, Any] = {
+            "version": self.version, "action": "send", "message_id": self.message_id, "to": self.to,
+            "from": self.from_, "type": self.type.value, "content": self.content, "msg_media": list(self.msg_media),
+            "request_delivery_report": self.request_delivery_report, "alphanumeric_id": self.alphanumeric_id,
+            "metadata": dict(self.metadata),
+        }
+        return {k: v for k, v in body.items() if v is not None}
 
     def to_params(
         self,
@@ -84,7 +141,7 @@ class SendRequest(BaseModel):
             from_=self.from_,
             type=self.type,
             content=self.content,
-            msg_media=tuple(self.msg_media),
+            msg_media=self.msg_media,
             request_delivery_report=self.request_delivery_report,
             status_page=status_page,
             status_method=status_method,
@@ -95,16 +152,27 @@ class SendRequest(BaseModel):
         )
 
 
-class CancelRequest(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True)
+class CancelRequest:
+    """A validated cancel request from the queue."""
 
-    version: Literal["1"] = "1"
-    action: Literal["cancel"] = "cancel"
-    message_id: MessageId
+    message_id: str
+    version: str = CONTRACT_VERSION
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CancelRequest:
+        _require_valid(data, CANCEL_SCHEMA)
+        return cls(message_id=data["message_id"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "action": "cancel", "message_id": self.message_id}
 
 
-QueueRequest = Annotated[SendRequest | CancelRequest, Field(discriminator="action")]
-_ADAPTER: TypeAdapter[SendRequest | CancelRequest] = TypeAdapter(QueueRequest)
+def _require_valid(data: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
+    found = violations(data, schema)
+    if found:
+        message_id = data.get("message_id") if isinstance(data, Mapping) else None
+        raise ContractError("; ".join(str(v) for v in found), message_id if isinstance(message_id, str) else None)
 
 
 def parse_queue_message(body: str) -> SendRequest | CancelRequest:
@@ -115,37 +183,24 @@ def parse_queue_message(body: str) -> SendRequest | CancelRequest:
         raise ContractError("body is not JSON") from None
     if not isinstance(data, dict):
         raise ContractError("body must be a JSON object")
-    message_id = data.get("message_id") if isinstance(data.get("message_id"), str) else None
-    data.setdefault("action", "send")
-    try:
-        return _ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        raise ContractError(_reason(exc), message_id) from None
-    except AculabValidationError as exc:
-        raise ContractError(str(exc), message_id) from None
-
-
-def _reason(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False, include_input=False)[:5]:
-        loc = ".".join(str(p) for p in err["loc"][1:] if p not in ("send", "cancel")) or "body"
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
+    if data.get("action", "send") == "cancel":
+        return CancelRequest.from_json(data)
+    return SendRequest.from_json(data)
 
 
 def queue_json_schema() -> dict[str, Any]:
     """The JSON Schema of the queue contract (shipped as schemas/queue-message.json)."""
-    schema: dict[str, Any] = _ADAPTER.json_schema(by_alias=True, mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Aculab messaging send queue message (version 1)"
-    schema["description"] = (
-        "One SQS message body: a send request (action 'send', the default) or a cancel request. "
-        "Numbers are full international, '+' and spaces accepted. sms needs content and no msg_media; "
-        "mms needs msg_media. message_id is the idempotency key."
-    )
-    return schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Aculab messaging send queue message (version {CONTRACT_VERSION})",
+        "description": (
+            "One SQS message body: a send request (action 'send', the default) or a cancel request. "
+            "Numbers are full international, '+' and spaces accepted. sms needs content and no msg_media; "
+            "mms needs msg_media. message_id is the idempotency key."
+        ),
+        "oneOf": [SEND_SCHEMA, CANCEL_SCHEMA],
+    }
 
 
 if __name__ == "__main__":
-    print(json.dumps(queue_json_schema(), indent=2))
+    sys.stdout.write(json.dumps(queue_json_schema(), indent=2) + "\n")

@@ -52,6 +52,8 @@ START_WORDS = frozenset({"START", "YES"})
 
 @dataclass(frozen=True)
 class WebhookCredentials:
+    """Basic-auth pair and path token the webhook accepts."""
+
     username: str
     password: str = field(repr=False)
     token: str = field(repr=False)
@@ -59,6 +61,8 @@ class WebhookCredentials:
 
 @dataclass(frozen=True)
 class HttpRequest:
+    """The parts of an HTTP request the webhook uses."""
+
     method: str
     raw_query: str
     headers: Mapping[str, str]  # lower-case names
@@ -68,12 +72,16 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class HttpResponse:
+    """What the webhook answers."""
+
     status: int
     body: dict[str, str] | None = None
 
 
 @dataclass
 class IngestService:
+    """Authenticates, stores and announces Aculab notifications."""
+
     store: MessageStore
     publisher: EventPublisher
     credentials: Callable[[], WebhookCredentials]

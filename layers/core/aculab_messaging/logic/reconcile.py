@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from aculab_messaging.aculab import AculabClient, AculabError, PartStatus, chunked
+from aculab_messaging.aculab import AculabClient, AculabError, PartStatus
+from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
 from aculab_messaging.logic.tracking import StatusReport, apply_status, replay_events
 from aculab_messaging.metrics import MetricsSink
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ReconcileReport:
+    """What one reconcile run did, returned by the handler."""
+
     examined: int = 0
     changed: int = 0
     expired: int = 0
@@ -46,6 +49,8 @@ class ReconcileReport:
 
 @dataclass(frozen=True)
 class ReconcilePolicy:
+    """When a message is stale, when to give up, and how to batch msg_status."""
+
     stale_age: timedelta
     give_up_age: timedelta
     batch_size: int = 100
@@ -55,6 +60,8 @@ class ReconcilePolicy:
 
 @dataclass
 class ReconcileService:
+    """Repairs stale messages with msg_status and syncs msg_list_blocked."""
+
     store: MessageStore
     publisher: EventPublisher
     aculab: AculabClient

@@ -51,12 +51,15 @@ class RecordOutcome:
     reason: str | None = None
 
 
-class RecordNotDone(Exception):
-    """Raised for a record that must go back to SQS (BatchProcessor marks it failed)."""
+def partial_batch_response(outcomes: Mapping[str, RecordOutcome]) -> dict[str, list[dict[str, str]]]:
+    """SQS's partial batch response: the records it must deliver again."""
+    return {"batchItemFailures": [{"itemIdentifier": sqs_id} for sqs_id, o in outcomes.items() if o.retry]}
 
 
 @dataclass(frozen=True)
 class SendPolicy:
+    """How the send function submits: status page, guarantee, retries, concurrency."""
+
     webhook_url: str
     status_method: str = "POST"
     guarantee: str = "at-most-once"
@@ -68,6 +71,8 @@ class SendPolicy:
 
 @dataclass
 class SendService:
+    """Turns SQS send/cancel records into Aculab calls, stored state and events."""
+
     store: MessageStore
     publisher: EventPublisher
     aculab: AculabClient
