@@ -150,6 +150,37 @@ def test_transient_failures_end_in_dlq_with_failed_event(app: LocalApp, sim: Sim
     assert stored_message(app, mid)["status"] == "retryable"  # a DLQ redrive may still send it
 
 
+def test_dead_lettered_send_is_announced_by_reconcile_when_its_event_fails(
+    app_factory: Any, aws: str, sim: SimulatorControl
+) -> None:
+    # given Aculab answers 503 every time, and EventBridge fails when the last attempt publishes
+    proxy = FaultProxy(aws)
+    app = app_factory(AWS_ENDPOINT_URL=proxy.url)
+    sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
+    proxy.fail(fail_operation("PutEvents", times=100))
+    tail = app.event_tail()
+    mid = queue_send(app, to="447700900777")
+    poller = app.send_poller(retry_visibility_seconds=0, wait_seconds=0)
+    sqs, dlq = app.stack.client("sqs"), app.stack.refs["SendDeadLetterQueue"]
+    for _ in range(20):
+        poller.poll_once()
+        attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+        if int(attrs["Attributes"]["ApproximateNumberOfMessages"]):
+            break
+    proxy.clear()
+    assert sim.stats()["calls_msg_send"] == 5
+    assert "pending_pk" in stored_message(app, mid)  # type: ignore[operator]
+    # when the reconciler runs
+    app.run_reconcile()
+    # then integrations hear of it once, and it leaves the reconciler's index
+    assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
+    failed = tail.of_type("Message Failed")
+    assert len(failed) == 1 and "dead-lettered after 5 attempts" in failed[0]["detail"]["reason"]
+    item = stored_message(app, mid)
+    assert item is not None and "pending_pk" not in item and item["status"] == "retryable"
+    proxy.close()
+
+
 def test_permanent_error_fails_without_retry(app: LocalApp, sim: SimulatorControl) -> None:
     sim.configure(dlr_unsupported_prefixes=["44770090088"])
     tail = app.event_tail()

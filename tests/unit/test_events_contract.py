@@ -13,9 +13,9 @@ import pytest
 
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.queue import queue_json_schema
-from aculab_messaging.logic.sending import replay_events
+from aculab_messaging.logic.tracking import outcome_event, replay_events
 from aculab_messaging.status import Status
-from aculab_messaging.store import MessageRecord
+from aculab_messaging.store import RETRYABLE, MessageRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -83,6 +83,19 @@ def test_replayed_events_validate_and_keep_event_id() -> None:
     again = replay_events(record, datetime(2026, 11, 26, tzinfo=UTC))
     assert first[0].detail["eventId"] == again[0].detail["eventId"]
     validate(first[0])
+
+
+def test_replayed_dead_letter_event_is_the_one_first_published() -> None:
+    # given the Message Failed a last send attempt published, and the record it left
+    reason = "dead-lettered after 5 attempts: AculabServerError: 503"
+    original = outcome_event(ev.MESSAGE_FAILED, "m-1", Status.FAILED, NOW, reason=reason)
+    record = MessageRecord(message_id="m-1", status=RETRYABLE, rank=0, reason=reason)
+    # when the reconciler replays the record
+    replayed = replay_events(record, datetime(2026, 11, 26, tzinfo=UTC))
+    # then it is the same event: same detail-type and eventId, still valid
+    assert [(e.detail_type, e.detail["eventId"]) for e in replayed] == [
+        (ev.MESSAGE_FAILED, original.detail["eventId"])]
+    validate(replayed[0])
 
 
 def test_event_id_differs_between_facts() -> None:

@@ -441,12 +441,13 @@ class MessageStore:
         )
 
     def clear_pending(self, message_id: str) -> bool:
-        """A final message whose events were replayed leaves the index."""
+        """A message whose events were replayed leaves the index: a final one, or
+        one never sent (dead-lettered: only a DLQ redrive can move it on)."""
         return self._conditional_update(
             message_id,
             "REMOVE pending_pk, pending_sk, replay",
-            "#rank >= :final",
-            {":final": FINAL_RANK},
+            "#rank >= :final OR #status = :retryable",
+            {":final": FINAL_RANK, ":retryable": RETRYABLE},
         )
 
     # -- reads ----------------------------------------------------------------

@@ -119,7 +119,8 @@ class ReconcileService:
                 log.warning("msg_status batch failed", extra={"refs": len(batch), "error": type(exc).__name__})
         for record in records:
             report.examined += 1
-            if record.rank >= FINAL_RANK:  # final, back in the index to replay its events
+            if record.rank >= FINAL_RANK or not record.refs:
+                # final (or never sent: dead-lettered), back in the index to replay its events
                 self._replay(record, now, report)
                 continue
             if not all(ref in answers for ref in record.refs):

@@ -29,7 +29,13 @@ from aculab_messaging.contracts.events import (
     Event,
 )
 from aculab_messaging.contracts.queue import CancelRequest, ContractError, SendRequest, parse_queue_message
-from aculab_messaging.logic.tracking import StatusReport, apply_status, outcome_event, replay_events
+from aculab_messaging.logic.tracking import (
+    DEAD_LETTERED,
+    StatusReport,
+    apply_status,
+    outcome_event,
+    replay_events,
+)
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
 from aculab_messaging.redact import mask_number
@@ -215,12 +221,14 @@ class SendService:
         reason = f"{type(exc).__name__}: {exc}"[:500]
         retry_is_safe = not exc.may_have_reached_server or self.policy.guarantee == "at-least-once"
         if exc.retryable and retry_is_safe:
-            self.store.release_claim(req.message_id, reason, now)
+            last_attempt = receive_count >= self.policy.max_receive_count
+            # on the last attempt the reason says so: the reconciler can announce it again
+            dead = f"{DEAD_LETTERED} after {receive_count} attempts: {reason}"
+            self.store.release_claim(req.message_id, dead if last_attempt else reason, now)
             self.metrics.count("SendTransientError")
-            if receive_count >= self.policy.max_receive_count:
-                # the last attempt: SQS moves the record to the DLQ; integrations hear of it now
+            if last_attempt:
+                # SQS moves the record to the DLQ; integrations hear of it now
                 self.metrics.count("SendDeadLettered")
-                dead = f"dead-lettered after {receive_count} attempts: {reason}"
                 return RecordOutcome(
                     [outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
                             reason=dead)],

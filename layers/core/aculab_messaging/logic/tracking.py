@@ -22,7 +22,7 @@ from aculab_messaging.contracts.events import (
 )
 from aculab_messaging.errors import NotReady, UnknownMessage
 from aculab_messaging.status import Status, derive_message_status, is_final, rank
-from aculab_messaging.store import SENDING, MessageRecord, MessageStore, PartWrite
+from aculab_messaging.store import RETRYABLE, SENDING, MessageRecord, MessageStore, PartWrite
 
 log = logging.getLogger(__name__)
 _STATUS_VALUES = frozenset(s.value for s in Status)
@@ -124,6 +124,9 @@ def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -
     )
 
 
+DEAD_LETTERED = "dead-lettered"
+
+
 def replay_events(record: MessageRecord, now: datetime) -> list[Event]:
     """The event a stored send-path outcome published, again (same eventId),
     for a redelivered record whose first attempt may not have published it."""
@@ -134,6 +137,10 @@ def replay_events(record: MessageRecord, now: datetime) -> list[Event]:
         Status.FAILED.value: MESSAGE_FAILED,
         Status.CANCELLED.value: MESSAGE_CANCELLED,
     }
+    if record.status == RETRYABLE and (record.reason or "").startswith(DEAD_LETTERED):
+        # sent to the DLQ, its Message Failed maybe never published; a redrive may still send it
+        return [outcome_event(MESSAGE_FAILED, record.message_id, Status.FAILED, now, metadata=record.metadata,
+                              reason=record.reason)]
     detail_type = by_status.get(record.status)
     if detail_type is None or (record.refs and record.status != Status.QUEUED.value):
         return []  # it has moved on: its status events come from Aculab's updates
