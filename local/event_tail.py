@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -20,9 +22,32 @@ class EventTail:
         events.put_rule(Name=name, EventBusName=bus_name, EventPattern=json.dumps(self.pattern), State="ENABLED")
         events.put_targets(Rule=name, EventBusName=bus_name, Targets=[{"Id": "tail", "Arn": arn}])
         self.received: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
 
     def drain(self, wait_seconds: int = 0) -> list[dict[str, Any]]:
         """Receive what has arrived (EventBridge envelopes), remember and return it."""
+        with self._lock:
+            return self._drain(wait_seconds)
+
+    @contextmanager
+    def following(self, every: float = 0.5) -> Iterator[None]:
+        """Drain in the background while the body runs, so the queue stays short:
+        moto's SQS slows down as a queue grows (a long soak ran superlinear)."""
+        stop = threading.Event()
+
+        def follow() -> None:
+            while not stop.wait(every):
+                self.drain()
+
+        thread = threading.Thread(target=follow, name="event-tail", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _drain(self, wait_seconds: int) -> list[dict[str, Any]]:
         new: list[dict[str, Any]] = []
         while True:
             response = self._sqs.receive_message(

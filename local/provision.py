@@ -33,6 +33,7 @@ class Stack:
     refs: dict[str, str] = field(default_factory=dict)
     attrs: dict[tuple[str, str], str] = field(default_factory=dict)
     code_dirs: dict[str, str] = field(default_factory=dict)  # SAM CodeUri by logical id
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def session(self) -> boto3.session.Session:
         return boto3.session.Session(
@@ -40,7 +41,10 @@ class Stack:
         )
 
     def client(self, service: str) -> Any:
-        return self.session().client(service, endpoint_url=self.endpoint_url)
+        """One client per service (making one costs ~60 ms; boto3 clients are thread-safe)."""
+        if service not in self._clients:
+            self._clients[service] = self.session().client(service, endpoint_url=self.endpoint_url)
+        return self._clients[service]
 
     def resources(self, type_: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == type_}

@@ -29,7 +29,8 @@ def test_no_update_is_lost(app_factory: Any, aws: str, sim: SimulatorControl, co
     drain_queue(app, max_batches=n)
     proxy.fail(random_put_events_failures(0.05, seed=5))
     # when the carrier runs every message to its end
-    sim.settle(timeout=600)
+    with tail.following():
+        sim.settle(timeout=max(600.0, 1.5 * n))
     stats = sim.stats()
     # then our state equals the simulator's, part by part
     truth = {p["ref"]: p["status"] for m in sim.messages() for p in m["parts"]}
