@@ -53,3 +53,22 @@ def test_derive_message_status_failed_if_any_part_failed() -> None:
     assert derive_message_status([Status.DELIVERED, Status.FAILED, Status.DELIVERED]) is Status.FAILED
     # not every part final yet: still the lowest
     assert derive_message_status([Status.FAILED, Status.SENT]) is Status.SENT
+
+
+def test_take_batch_fills_each_msg_status_call_without_splitting_a_message() -> None:
+    from aculab_messaging.logic.reconcile import take_batch
+    from aculab_messaging.store import MessageRecord
+
+    def records(parts: list[int]) -> list[MessageRecord]:
+        return [MessageRecord(message_id=f"m{i}", status="queued", rank=10,
+                              refs=[f"r{i}-{p}" for p in range(n)]) for i, n in enumerate(parts)]
+
+    # given eleven single-part messages / when a call takes ten refs / then ten go, one waits
+    full, rest = take_batch(records([1] * 11), 10)
+    assert (len(full), len(rest)) == (10, 1)
+    # given 3-part messages / then as many whole messages as fit
+    full, rest = take_batch(records([3, 3, 3, 3]), 10)
+    assert (len(full), len(rest)) == (3, 1)
+    # given one message larger than a call / then it still goes, alone
+    full, rest = take_batch(records([12, 1]), 10)
+    assert (len(full), len(rest)) == (1, 1)

@@ -58,6 +58,17 @@ class ReconcilePolicy:
     time_margin_seconds: float = 10.0
 
 
+def take_batch(records: list[MessageRecord], size: int) -> tuple[list[MessageRecord], list[MessageRecord]]:
+    """The first records whose refs fit one msg_status call of ``size`` refs (at
+    least one record), and the rest: full calls, a message's refs never split."""
+    refs = 0
+    for i, record in enumerate(records):
+        if i and refs + len(record.refs) > size:
+            return records[:i], records[i:]
+        refs += len(record.refs)
+    return records, []
+
+
 @dataclass
 class ReconcileService:
     """Repairs stale messages with msg_status and syncs msg_list_blocked."""
@@ -81,9 +92,9 @@ class ReconcileService:
             for records, next_key, scanned in pages:
                 report.items_read += scanned
                 batch += records
-                if sum(len(r.refs) for r in batch) >= self.policy.batch_size:
-                    self._reconcile_page(batch, now, report)
-                    batch = []
+                while sum(len(r.refs) for r in batch) >= self.policy.batch_size:
+                    full, batch = take_batch(batch, self.policy.batch_size)
+                    self._reconcile_page(full, now, report)
                 if seconds_left() < self.policy.time_margin_seconds:
                     self._reconcile_page(batch, now, report)
                     batch = []

@@ -1,0 +1,44 @@
+"""A short run of each bench script (`make bench` runs them in full): each
+still works, and each figure it prints still means what it says."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import artifacts, cold_start, cost, reconcile_cost, round_trips, send_concurrency
+
+
+def test_cold_start_bench_measures_every_function() -> None:
+    figures = cold_start.run(runs=1)
+    assert [f.name for f in figures] == ["cold init: webhook", "cold init: send", "cold init: reconcile"]
+    assert all(f.ratio is not None and 0.3 < f.ratio < 5 for f in figures)
+
+
+def test_round_trips_bench_counts_two_calls_per_warm_update() -> None:
+    figures, _ = round_trips.run()
+    assert figures[0].value == pytest.approx(2.0)
+
+
+def test_send_concurrency_bench_overlaps_the_calls() -> None:
+    figures, extra = send_concurrency.run(latency_ms=50.0, rounds=1)
+    assert figures[0].ratio is not None and figures[0].ratio < 5  # ten calls in far less than ten times one
+    assert extra["send_batch_seconds"] > 0
+
+
+def test_reconcile_bench_reads_only_stale_items() -> None:
+    figures, _ = reconcile_cost.run(final=300, stale=20, batch_size=10)
+    by_name = {f.name.split(" (")[0]: f for f in figures}
+    assert all(f.met for f in by_name.values()), by_name
+
+
+def test_cost_bench_is_above_the_floor_of_the_product() -> None:
+    figures, parts = cost.run({"webhook_seconds": 0.02, "send_batch_seconds": 0.2})
+    assert figures[0].value >= parts["floor_usd_per_million"] == pytest.approx(cost.spec_floor() * 1e6)
+    assert parts["floor_usd_per_million"] == pytest.approx(8.475)
+
+
+def test_artifacts_bench_builds_the_layer_without_the_sdk() -> None:
+    figures, _ = artifacts.run()
+    by_name = {f.name: f for f in figures}
+    assert by_name["boto3/botocore bundled in layer"].value == 0
+    assert all(f.met for f in figures)
