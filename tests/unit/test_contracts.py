@@ -92,3 +92,13 @@ def test_parse_unknown_status_is_bad_notification() -> None:
     n = parse_notification("GET", "msg_ref=r&status=teleported", b"", "")
     with pytest.raises(BadNotification):
         n.provider_status()
+
+
+def test_request_made_in_code_obeys_the_contract() -> None:
+    # given a producer building requests directly / when a field breaks the schema / then it is refused there
+    with pytest.raises(ContractError, match="message_id"):
+        SendRequest(message_id="has space", to="447700900123", from_="447700900001", content="hi")
+    with pytest.raises(ContractError, match="message_id"):
+        CancelRequest(message_id="")
+    ok = SendRequest(message_id="m-1", to="+44 7700 900123", from_="447700900001", content="hi")
+    assert parse_queue_message(json.dumps(ok.to_json())) == ok

@@ -103,6 +103,7 @@ class SendRequest:
         if len(json.dumps(self.metadata, default=str)) > MAX_METADATA_BYTES:
             raise AculabValidationError(f"metadata: must serialise to at most {MAX_METADATA_BYTES} bytes")
         self.to_params()  # sms/mms content and media rules, alphanumeric_id: one place
+        _require_valid(self.to_json(), SEND_SCHEMA)  # one made in code obeys the contract too
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SendRequest:
@@ -158,6 +159,9 @@ class CancelRequest:
 
     message_id: str
     version: str = CONTRACT_VERSION
+
+    def __post_init__(self) -> None:
+        _require_valid(self.to_json(), CANCEL_SCHEMA)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CancelRequest:
