@@ -31,9 +31,13 @@ class QuietHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def reply(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # the caller gave up waiting (a notifier's timeout): it retries, as Aculab does
+            self.close_connection = True
