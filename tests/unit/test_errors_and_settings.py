@@ -91,3 +91,13 @@ def test_load_settings_rejects_out_of_range_and_bad_choice() -> None:
         ReconcileSettings.from_env(env)
     for name in ("ACULAB_BASE_URL", "STATUS_BATCH_SIZE", "STALE_AGE_SECONDS"):
         assert name in str(caught.value)
+
+
+@pytest.mark.parametrize("cls", [WebhookSettings, ReconcileSettings])
+def test_load_settings_from_a_full_environment(cls: type) -> None:
+    # given every variable any function reads, as the template sets them / then each settings class loads
+    env = {"TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "WEBHOOK_SECRET_ARN": "w", "INBOUND_TOKEN_SECRET_ARN": "i",
+           "ACULAB_BASE_URL": "https://ws.aculabcloud.net", "ACULAB_SECRET_ARN": "a", "PENDING_SHARDS": "8",
+           "ACULAB_READ_TIMEOUT": "2.5", "SECRET_MAX_AGE_SECONDS": "60"}
+    settings = cls.from_env(env)
+    assert settings.pending_shards == 8 and settings.secret_max_age_seconds == 60

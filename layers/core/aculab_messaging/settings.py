@@ -74,8 +74,11 @@ class CommonSettings:
                 if f.default is dataclasses.MISSING:
                     bad.append(name)
                 continue
+            convert = _CONVERTERS.get(str(f.type))
+            if convert is None:  # a field added with a type nobody taught from_env
+                raise TypeError(f"settings field {f.name} has unsupported type {f.type}")
             try:
-                values[f.name] = _CONVERTERS[str(f.type)](env[name])
+                values[f.name] = convert(env[name])
             except ValueError:
                 bad.append(name)
                 continue
