@@ -36,4 +36,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.getoption("--soak"):
         for item in items:
             if "reliability" in str(item.fspath):
-                item.add_marker(pytest.mark.timeout(3600))
+                item.add_marker(pytest.mark.timeout(7200))  # lost updates at 2,000: 55 min here
