@@ -171,7 +171,7 @@ class SendService:
             if existing is None or existing.status == Status.BLOCKED.value:
                 self.metrics.count("MessageBlocked")
                 log.info("message blocked", extra={"message_id": req.message_id, "to": mask_number(req.to)})
-                return RecordOutcome([self._storedoutcome_event(existing, req, Status.BLOCKED, now)])
+                return RecordOutcome([self._blocked_event(existing, req, now)])
             return self._already_known(existing, req, receive_count, now)
         existing = self.store.claim(
             message_id=req.message_id, to=req.to, from_=req.from_, type_=req.type.value,
@@ -191,7 +191,7 @@ class SendService:
             self.metrics.count("OutcomeUnknown")
             if self.store.fail_unsent(req.message_id, OUTCOME_UNKNOWN, now):
                 return RecordOutcome([outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now,
-                                             metadata=req.metadata, reason=OUTCOME_UNKNOWN)])
+                                                    metadata=req.metadata, reason=OUTCOME_UNKNOWN)])
             fresh = self.store.get_message(req.message_id)
             record = fresh or record
         self.metrics.count("DuplicateRecord")
@@ -213,7 +213,7 @@ class SendService:
         self.metrics.count("MessageSubmitted")
         log.info("message submitted", extra={"message_id": req.message_id, "parts": len(refs)})
         return RecordOutcome([outcome_event(MESSAGE_SUBMITTED, req.message_id, Status.QUEUED, now,
-                                     metadata=req.metadata, refs=refs)])
+                                            metadata=req.metadata, refs=refs)])
 
     def _send_failed(
         self, req: SendRequest, exc: AculabError, receive_count: int, now: datetime
@@ -231,7 +231,7 @@ class SendService:
                 self.metrics.count("SendDeadLettered")
                 return RecordOutcome(
                     [outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
-                            reason=dead)],
+                                   reason=dead)],
                     retry=True,
                     reason=dead,
                 )
@@ -241,13 +241,12 @@ class SendService:
         self.store.fail_unsent(req.message_id, final_reason, now, aculab_code=code)
         self.metrics.count("SendPermanentError" if not exc.retryable else "OutcomeUnknown")
         return RecordOutcome([outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
-                                     reason=final_reason)])
+                                            reason=final_reason)])
 
-    def _storedoutcome_event(
-        self, existing: MessageRecord | None, req: SendRequest, status: Status, now: datetime
-    ) -> Event:
+    def _blocked_event(self, existing: MessageRecord | None, req: SendRequest, now: datetime) -> Event:
         reason = existing.reason if existing else "recipient opted out (STOP)"
-        return outcome_event(MESSAGE_BLOCKED, req.message_id, status, now, metadata=req.metadata, reason=reason)
+        return outcome_event(MESSAGE_BLOCKED, req.message_id, Status.BLOCKED, now, metadata=req.metadata,
+                             reason=reason)
 
     # -- cancel -----------------------------------------------------------------
 
@@ -259,11 +258,11 @@ class SendService:
             )
             if existing is None:
                 return RecordOutcome([outcome_event(MESSAGE_CANCELLED, req.message_id, Status.CANCELLED, now,
-                                             reason="cancelled before sending")])
+                                                    reason="cancelled before sending")])
             record = existing
         if record.status == RETRYABLE and self.store.cancel_unsent(req.message_id, now):
             return RecordOutcome([outcome_event(MESSAGE_CANCELLED, req.message_id, Status.CANCELLED, now,
-                                         metadata=record.metadata, reason="cancelled before sending")])
+                                                metadata=record.metadata, reason="cancelled before sending")])
         if record.status in (SENDING, RETRYABLE):
             return RecordOutcome(retry=True, reason="send in progress")
         if record.is_final or not record.refs:
@@ -290,8 +289,8 @@ class SendService:
                 now,
             ).events
         events.append(outcome_event(MESSAGE_CANCELLED, record.message_id, Status.CANCELLED, now,
-                             metadata=record.metadata, refs=record.refs,
-                             extra={"cancelResults": {k: v.value for k, v in results.items()}}))
+                                    metadata=record.metadata, refs=record.refs,
+                                    extra={"cancelResults": {k: v.value for k, v in results.items()}}))
         return RecordOutcome(events)
 
     def _cancel_failed(
