@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from aculab_messaging.chunks import chunked
 from aculab_messaging.dynamo_codec import deserialize, serialize
 from aculab_messaging.status import FINAL_RANK, Status
 
@@ -194,7 +195,7 @@ class MessageStore:
         as "outcome unknown", and orphan ref items that expire by TTL.
         """
         stamp = _iso(now)
-        for chunk in (list(refs[i : i + 25]) for i in range(0, len(refs), 25)):
+        for chunk in chunked(refs, 25):  # BatchWriteItem takes 25 items
             requests = [
                 {"PutRequest": {"Item": _ser({"pk": f"REF#{ref}", "sk": "REF", "message_id": message_id,
                                               "dlr": dlr, "expires_at": self._expires(now)})}}
