@@ -42,11 +42,23 @@ class Violation:
         return f"{where}: {self.message}"
 
 
+class _Found(list[Violation]):
+    """The violations found so far, up to a limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def add(self, path: tuple[str | int, ...], message: str) -> None:
+        if len(self) < self.limit:
+            self.append(Violation(path, message))
+
+
 def violations(instance: Any, schema: Mapping[str, Any], limit: int = 5) -> list[Violation]:
     """Every way ``instance`` breaks ``schema`` (at most ``limit``); empty when valid."""
-    found: list[Violation] = []
-    _check(instance, schema, (), found, limit)
-    return found
+    found = _Found(limit)
+    _check(instance, schema, (), found)
+    return list(found)
 
 
 def _is_type(value: Any, name: str) -> bool:
@@ -74,65 +86,59 @@ def _pattern(expression: str) -> re.Pattern[str]:
     return re.compile(expression)
 
 
-def _check(value: Any, schema: Mapping[str, Any], path: tuple[str | int, ...], found: list[Violation],
-           limit: int) -> None:
+def _check(value: Any, schema: Mapping[str, Any], path: tuple[str | int, ...], found: _Found) -> None:
     unknown = schema.keys() - _SUPPORTED
     if unknown:
         raise UnsupportedSchema(f"unsupported keywords: {', '.join(sorted(unknown))}")
 
-    def fail(message: str) -> None:
-        if len(found) < limit:
-            found.append(Violation(path, message))
-
     if "oneOf" in schema:
         matching = [s for s in schema["oneOf"] if not violations(value, s, 1)]
         if len(matching) != 1:
-            fail("must match exactly one of the allowed shapes")
+            found.add(path, "must match exactly one of the allowed shapes")
     if "type" in schema:
         names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not any(_is_type(value, n) for n in names):
-            fail("must be " + " or ".join(_TYPE_NAMES[n] for n in names))
+            found.add(path, "must be " + " or ".join(_TYPE_NAMES[n] for n in names))
             return
     if "const" in schema and value != schema["const"]:
-        fail(f"must be {schema['const']!r}")
+        found.add(path, f"must be {schema['const']!r}")
     if "enum" in schema and value not in schema["enum"]:
-        fail("must be one of: " + ", ".join(str(v) for v in schema["enum"]))
+        found.add(path, "must be one of: " + ", ".join(str(v) for v in schema["enum"]))
     if isinstance(value, str):
         if len(value) < schema.get("minLength", 0):
-            fail(f"must be at least {schema['minLength']} characters" if value else "must not be empty")
+            found.add(path, f"must be at least {schema['minLength']} characters" if value else "must not be empty")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
-            fail(f"must be at most {schema['maxLength']} characters")
+            found.add(path, f"must be at most {schema['maxLength']} characters")
         if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
-            fail(f"must match {schema['pattern']}")
+            found.add(path, f"must match {schema['pattern']}")
     elif isinstance(value, int | float) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
-            fail(f"must be at least {schema['minimum']}")
+            found.add(path, f"must be at least {schema['minimum']}")
         if "maximum" in schema and value > schema["maximum"]:
-            fail(f"must be at most {schema['maximum']}")
+            found.add(path, f"must be at most {schema['maximum']}")
     elif isinstance(value, list):
         if "maxItems" in schema and len(value) > schema["maxItems"]:
-            fail(f"must have at most {schema['maxItems']} items")
+            found.add(path, f"must have at most {schema['maxItems']} items")
         if "items" in schema:
             for i, item in enumerate(value):
-                _check(item, schema["items"], (*path, i), found, limit)
+                _check(item, schema["items"], (*path, i), found)
     elif isinstance(value, dict):
-        _check_object(value, schema, path, found, limit)
+        _check_object(value, schema, path, found)
 
 
 def _check_object(value: dict[str, Any], schema: Mapping[str, Any], path: tuple[str | int, ...],
-                  found: list[Violation], limit: int) -> None:
+                  found: _Found) -> None:
     properties: Mapping[str, Any] = schema.get("properties", {})
     for name in schema.get("required", ()):
-        if name not in value and len(found) < limit:
-            found.append(Violation((*path, name), "is required"))
-    if "maxProperties" in schema and len(value) > schema["maxProperties"] and len(found) < limit:
-        found.append(Violation(path, f"must have at most {schema['maxProperties']} properties"))
+        if name not in value:
+            found.add((*path, name), "is required")
+    if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+        found.add(path, f"must have at most {schema['maxProperties']} properties")
     extra = schema.get("additionalProperties", True)
     for name, item in value.items():
         if name in properties:
-            _check(item, properties[name], (*path, name), found, limit)
+            _check(item, properties[name], (*path, name), found)
         elif extra is False:
-            if len(found) < limit:
-                found.append(Violation((*path, str(name)[:32]), "is not allowed"))
+            found.add((*path, str(name)[:32]), "is not allowed")
         elif isinstance(extra, Mapping):
-            _check(item, extra, (*path, name), found, limit)
+            _check(item, extra, (*path, name), found)
