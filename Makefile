@@ -55,7 +55,7 @@ TO ?= 447700900123
 FROM ?= 447700900001
 TEXT ?= Hello from the local stack
 send: $(STAMP)
-	AWS_DEFAULT_REGION=eu-west-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+	AWS_DEFAULT_REGION=eu-west-1 AWS_ACCESS_KEY_ID="$$(cat .local-stack/aws_access_key_id)" AWS_SECRET_ACCESS_KEY="$$(cat .local-stack/aws_secret_access_key)" \
 	$(PY) -m aculab_messaging.producer --queue-url "$$(cat .local-stack/queue_url)" --endpoint-url "$$(cat .local-stack/endpoint_url)" sms --to "$(TO)" --from "$(FROM)" --text "$(TEXT)" --delivery-report
 
 inbound: $(STAMP)

@@ -25,6 +25,7 @@ ENV = {
     "TABLE_NAME": "bench-table", "EVENT_BUS_NAME": "bench-bus", "WEBHOOK_SECRET_ARN": "arn:a",
     "INBOUND_TOKEN_SECRET_ARN": "arn:b", "ACULAB_BASE_URL": "http://127.0.0.1:9", "ACULAB_SECRET_ARN": "arn:c",
     "WEBHOOK_URL": "http://127.0.0.1:9/aculab/notify", "AWS_DEFAULT_REGION": "eu-west-1",
+    "SEND_QUEUE_URL": "http://127.0.0.1:9/1/q", "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/1/dlq",
     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_METRICS_DISABLED": "true",
     "PYTHONDONTWRITEBYTECODE": "1",  # /opt and /var/task are read-only on Lambda
 }

@@ -82,7 +82,7 @@ def servers() -> Iterator[tuple[str, SimulatorProcess]]:
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="eu-west-1")
     aws_port, sim_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(aws_port)],
+    moto = subprocess.Popen([sys.executable, "-m", "local.moto_server", "--port", str(aws_port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sim = subprocess.Popen([sys.executable, "-m", "simulator", "--port", str(sim_port)], env=env, cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

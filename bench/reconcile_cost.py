@@ -28,7 +28,7 @@ def run(final: int = 100_000, stale: int = 100, batch_size: int = 100) -> tuple[
                        env_overrides={"STALE_AGE_SECONDS": "600", "STATUS_BATCH_SIZE": str(batch_size),
                                       "POWERTOOLS_LOG_LEVEL": "WARNING"})
         app.start_gateway()
-        app.apply_environment()
+        app.apply_environment("reconcile")
         ddb = app.stack.client("dynamodb")
         table = app.stack.refs["MessagesTable"]
         old = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
@@ -44,7 +44,7 @@ def run(final: int = 100_000, stale: int = 100, batch_size: int = 100) -> tuple[
         at = datetime.now(UTC) - timedelta(hours=1)
         for i in range(stale):
             store.claim(message_id=f"stale-{i}", to="447700900123", from_="447700900001", type_="sms",
-                        metadata={}, dlr=True, now=at)
+                        metadata={}, dlr=True, now=at, lease_until=at)
             store.record_submitted(f"stale-{i}", [f"sref-{i}"], True, at)
         calls_before = sim.control.stats().get("calls_msg_status", 0)
         started = time.perf_counter()

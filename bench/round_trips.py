@@ -25,7 +25,7 @@ def run() -> tuple[list[Figure], dict[str, float]]:
     with servers() as (aws, sim):
         app = LocalApp(aws, sim.base_url, SIM_CREDENTIALS)
         app.start_gateway()
-        app.apply_environment()
+        app.apply_environment("webhook")
         session = botocore.session.get_session()
         session.register("before-call", lambda model, **_: calls.update([model.name]))
         service = build_ingest_service(aws=AwsClients(session))
@@ -40,7 +40,7 @@ def run() -> tuple[list[Figure], dict[str, float]]:
         for i in range(20):
             mid, ref = f"bench-{i}", f"ref-{i}"
             store.claim(message_id=mid, to="447700900123", from_="447700900001", type_="sms", metadata={},
-                        dlr=True, now=now)
+                        dlr=True, now=now, lease_until=now)
             store.record_submitted(mid, [ref], True, now)
             for status in ("submitted to carrier", "sent", "delivered"):
                 body = json.dumps({"msg_ref": ref, "status": status, "to": "447700900123", "from": "447700900001",

@@ -18,7 +18,7 @@ def run(latency_ms: float = 100.0, rounds: int = 5) -> tuple[list[Figure], dict[
     with servers() as (aws, sim):
         app = LocalApp(aws, sim.base_url, SIM_CREDENTIALS)
         app.start_gateway()
-        app.apply_environment()
+        app.apply_environment("send")
         control = sim.control
         control.configure(latency_ms=latency_ms, step_seconds=3600)
         client = AculabClient(sim.base_url, AculabCredentials(**SIM_CREDENTIALS))

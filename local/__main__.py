@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
-    from local.moto_server import AtomicMotoServer
+    from local.moto_server import StrictMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from simulator import SimConfig, serve, stop
     from simulator.control import SimulatorControl
 
-    moto = AtomicMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
+    moto = StrictMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
     moto.start()
     aws_url = f"http://{args.host}:{args.aws_port}"
     _say(f"ready: AWS (moto server)        {aws_url}")
@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     (STATE_DIR / "queue_url").write_text(app.stack.refs["SendQueue"])
     (STATE_DIR / "endpoint_url").write_text(aws_url)
     (STATE_DIR / "simulator_url").write_text(simulator.base_url)
+    # moto enforces IAM: `make send` calls as the harness's admin user
+    for key, value in app.stack.admin_credentials.items():
+        (STATE_DIR / key).write_text(value)
 
     tail = app.event_tail("local-event-tail")
     done = threading.Event()
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     app.stop()
     stop(simulator)
     moto.stop()
-    for name in ("queue_url", "endpoint_url", "simulator_url"):
+    for name in ("queue_url", "endpoint_url", "simulator_url", *app.stack.admin_credentials):
         (Path(STATE_DIR) / name).unlink(missing_ok=True)
     _say("stopped")
     return 0

@@ -11,7 +11,8 @@ import os
 import sys
 import threading
 import urllib.parse
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 from local import gateway
@@ -23,6 +24,28 @@ from local.template import REGION, load_sam
 
 FUNCTIONS = {"webhook": "WebhookFunction", "send": "SendFunction", "reconcile": "ReconcileFunction"}
 WEBHOOK_USER = "aculab"
+# variables a function's environment sets that another function's must not inherit
+_FUNCTION_KEYS = ("AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "WEBHOOK_URL", "WEBHOOK_SECRET_ARN",
+                  "INBOUND_TOKEN_SECRET_ARN", "ACULAB_SECRET_ARN", "ACULAB_BASE_URL", "ACULAB_CLOUD_ID")
+_init_lock = threading.Lock()
+
+
+@contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    """This process's environment as one function's container has it, while
+    that function initialises (its clients take their credentials then)."""
+    saved = {key: os.environ.get(key) for key in (*env, *_FUNCTION_KEYS)}
+    for key in _FUNCTION_KEYS:
+        os.environ.pop(key, None)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class LocalApp:
@@ -73,45 +96,57 @@ class LocalApp:
             raise RuntimeError("start_gateway() first")
         return self.gateway
 
-    def environment(self) -> dict[str, str]:
-        """Every function's template environment (they agree where they overlap),
-        plus how to reach moto server."""
-        env: dict[str, str] = {}
-        for logical in FUNCTIONS.values():
-            for key, value in self.stack.function_environment(logical).items():
-                if key in env and env[key] != value:
-                    raise RuntimeError(f"functions disagree on {key}; run them in separate processes")
-                env[key] = value
-        if self.gateway is not None:
+    def environment(self, name: str | None = None) -> dict[str, str]:
+        """What function ``name`` (webhook, send, reconcile) sees, as Lambda
+        would give it: its template environment, its role's temporary
+        credentials, and how to reach moto server. Without a name: the
+        harness's (admin credentials, no function variables)."""
+        common = {"AWS_ENDPOINT_URL": self.stack.endpoint_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+        if name is None:
+            creds = self.stack.admin_credentials
+            return {**common, "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
+                    "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"]}
+        logical = FUNCTIONS[name]
+        env = self.stack.function_environment(logical)
+        if self.gateway is not None and "WEBHOOK_URL" in env:
             env["WEBHOOK_URL"] = self.webhook_url
+        creds = self.stack.function_credentials[logical]
         env.update(
-            AWS_ENDPOINT_URL=self.stack.endpoint_url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",  # nosec B106
-            AWS_DEFAULT_REGION=REGION,
-            AWS_REGION=REGION,
+            common,
+            AWS_ACCESS_KEY_ID=creds["aws_access_key_id"],
+            AWS_SECRET_ACCESS_KEY=creds["aws_secret_access_key"],
+            AWS_SESSION_TOKEN=creds["aws_session_token"],
+            AWS_LAMBDA_FUNCTION_NAME=f"{self.stack.name}-{logical}",
             POWERTOOLS_METRICS_DISABLED="true",
         )
         env.update(self._env_overrides)
         return env
 
-    def apply_environment(self, environ: MutableMapping[str, str] | None = None) -> None:
+    def apply_environment(self, name: str | None = None, environ: MutableMapping[str, str] | None = None) -> None:
+        """Put ``environment(name)`` into ``environ`` (default: this process's),
+        for code that builds a function's service in-process; the next
+        invocation of each handler starts a new container."""
         target = os.environ if environ is None else environ
-        target.update(self.environment())
-        for handler_name in FUNCTIONS:
-            self._handlers.pop(handler_name, None)
+        for key in _FUNCTION_KEYS:
+            target.pop(key, None)
+        target.update(self.environment(name))
+        self._handlers.clear()
 
     def handler(self, name: str) -> Handler:
-        """The deployed handler of ``name`` (webhook, send, reconcile), its
-        per-container collaborators rebuilt from the current environment."""
-        if name not in self._handlers:
-            logical = FUNCTIONS[name]
-            fn = load_handler(self.stack.code_dirs[logical], self.stack.handler(logical))
-            module = sys.modules[fn.__module__]
-            if hasattr(module, "service"):
-                module.service.cache_clear()  # a new container
-            self._handlers[name] = fn
-        return self._handlers[name]
+        """The deployed handler of ``name`` (webhook, send, reconcile), in a new
+        container: its collaborators are built on the first invocation, inside
+        its own environment (credentials of its role), as Lambda's init does."""
+        with _init_lock:
+            if name not in self._handlers:
+                logical = FUNCTIONS[name]
+                fn = load_handler(self.stack.code_dirs[logical], self.stack.handler(logical))
+                module = sys.modules[fn.__module__]
+                if hasattr(module, "service"):
+                    module.service.cache_clear()  # a new container
+                    with _environment(self.environment(name)):
+                        module.service()
+                self._handlers[name] = fn
+            return self._handlers[name]
 
     def invoke(self, name: str, event: dict[str, Any], timeout: float | None = None) -> Any:
         logical = FUNCTIONS[name]
@@ -135,8 +170,11 @@ class LocalApp:
         queue_arn = self.stack.attrs[("SendQueue", "Arn")]
         batch = int(self.sam["Resources"]["SendFunction"]["Properties"]["Events"]["SendQueue"]["Properties"]
                     .get("BatchSize", 10))
+        # the event source mapping polls with the function's role (AWSLambdaSQSQueueExecutionRole)
+        sqs = self.stack.session().client("sqs", endpoint_url=self.stack.endpoint_url, region_name=REGION,
+                                          **self.stack.function_credentials[FUNCTIONS["send"]])
         self.poller = SqsPoller(
-            self.stack.client("sqs"), queue_url, queue_arn, lambda event: self.invoke("send", event),
+            sqs, queue_url, queue_arn, lambda event: self.invoke("send", event),
             batch_size=batch, retry_visibility_seconds=retry_visibility_seconds, wait_seconds=wait_seconds,
         )
         return self.poller
@@ -165,7 +203,7 @@ class LocalApp:
         return thread
 
     def event_tail(self, name: str = "event-tail", detail_types: list[str] | None = None) -> EventTail:
-        source = self.environment()["EVENT_SOURCE"]
+        source = self.environment("webhook")["EVENT_SOURCE"]
         bus = self.stack.refs["MessagingBus"]
         return EventTail(self.stack.client("events"), self.stack.client("sqs"), bus, source, name, detail_types)
 

@@ -1,15 +1,27 @@
-"""moto in server mode, with every request applied atomically.
+"""moto in server mode, as strict as AWS where our code depends on it.
 
-DynamoDB applies a conditional write atomically; moto's backends take no
-lock, so two concurrent requests could interleave a condition check and a
-write and lose an update that real DynamoDB would have refused. Requests are
-still received concurrently (keep-alive, threads); only the backend call is
-serialised.
+- **IAM enforced.** Once a stack is provisioned, every request must be signed
+  by a known identity and be allowed by its policies (moto's own enforcement):
+  each function calls with its role's assumed-role credentials, the harness
+  with an admin user's. ``POST /_local/iam?enforce=1|0`` turns it on or off;
+  ``/moto-api/reset`` turns it off (nothing exists to authenticate against).
+- **DynamoDB requests atomic, and no more.** DynamoDB applies a conditional
+  write atomically; moto's backend takes no lock, so each DynamoDB request
+  runs under one lock. Nothing else is serialised: an SQS long poll, a
+  PutEvents or a secret read never waits for another request, so concurrent
+  invocations really overlap.
+- **Every call recorded** with the access key that signed it
+  (``GET /_local/calls``, ``DELETE /_local/calls``): tests check each
+  function's calls, action and resource, against its role's statements.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,16 +29,181 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
+StartResponse = Callable[..., Any]
 
-class AtomicMotoServer(ThreadedMotoServer):
-    def _server_entry(self) -> None:
-        inner = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
 
-        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            with lock:
+def _resource_arns() -> None:
+    """Teach moto the resource of each DynamoDB, EventBridge and Secrets
+    Manager request. moto checks a statement's Resource against what the
+    service reports, and these report nothing ("*"), so a statement scoped to
+    one table, bus or secret could never allow anything: AWS checks the real
+    ARN, and so does moto from here on."""
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.events.responses import EventsHandler
+    from moto.secretsmanager.responses import SecretsManagerResponse
+
+    def params(handler: Any) -> dict[str, Any]:
+        data = handler.body
+        if isinstance(data, str | bytes):
+            try:
+                data = json.loads(data or "{}")
+            except ValueError:
+                return {}
+        return data if isinstance(data, dict) else {}
+
+    def table_arn(handler: Any) -> str:
+        data = params(handler)
+        tables = list(data.get("RequestItems") or {}) or [data.get("TableName")]
+        if not tables[0]:
+            return "*"
+        arn = f"arn:aws:dynamodb:{handler.region}:{handler.current_account}:table/{tables[0]}"
+        return f"{arn}/index/{data['IndexName']}" if data.get("IndexName") else arn
+
+    def bus_arn(handler: Any) -> str:
+        entries = params(handler).get("Entries") or [{}]
+        bus = str(entries[0].get("EventBusName") or "default")
+        if bus.startswith("arn:"):
+            return bus
+        return f"arn:aws:events:{handler.region}:{handler.current_account}:event-bus/{bus}"
+
+    def secret_arn(handler: Any) -> str:
+        secret = str(params(handler).get("SecretId") or "*")
+        if secret.startswith("arn:") or secret == "*":
+            return secret
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        found = secretsmanager_backends[handler.current_account][handler.region].secrets.get(secret)
+        return str(found.arn) if found is not None else "*"
+
+    DynamoHandler._determine_resource = table_arn  # type: ignore[attr-defined]
+    EventsHandler._determine_resource = bus_arn  # type: ignore[attr-defined]
+    SecretsManagerResponse._determine_resource = secret_arn  # type: ignore[attr-defined]
+
+
+def _set_enforcement(on: bool) -> None:
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")
+    ActionAuthenticatorMixin.request_count = 0
+
+
+class CallLog:
+    """What each access key asked of which service, with the request's parameters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[dict[str, Any]] = []
+
+    def add(self, environ: dict[str, Any], body: bytes) -> None:
+        found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if not found:
+            return
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        params: dict[str, Any]
+        if target:
+            operation = target.rsplit(".", 1)[-1]
+            try:
+                params = json.loads(body or b"{}")
+            except ValueError:
+                params = {}
+        else:
+            params = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
+            operation = str(params.pop("Action", ""))
+        call = {"access_key": found.group(1), "service": found.group(2), "operation": operation, "params": params}
+        with self._lock:
+            self._calls.append(call)
+
+    def take(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._calls)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+
+def strict_app(inner: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """Wrap moto's WSGI app: the controls above, the call log, the DynamoDB lock."""
+    dynamodb = threading.Lock()
+    calls = CallLog()
+
+    def reply(start_response: StartResponse, payload: Any, status: str = "200 OK") -> list[bytes]:
+        data = json.dumps(payload).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/_local/iam":
+            query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+            _set_enforcement(query.get("enforce", ["1"])[0] == "1")
+            return reply(start_response, {"enforce": query.get("enforce", ["1"])[0] == "1"})
+        if path == "/_local/calls":
+            if method == "DELETE":
+                calls.clear()
+                return reply(start_response, {})
+            return reply(start_response, calls.take())
+        if path == "/moto-api/reset":
+            _set_enforcement(False)
+            calls.clear()
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = _Body(body)
+        calls.add(environ, body)
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with dynamodb:
                 return list(inner(environ, start_response))
+        return inner(environ, start_response)
 
+    return app
+
+
+class _Body:
+    """The request body, read once by us and again by moto."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self._io = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._io.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._io.readline(size)
+
+
+class StrictMotoServer(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        # the role policies SAM attaches (AWSLambdaBasicExecutionRole, ...) must exist to be attached
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        _resource_arns()
+        app = strict_app(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
+
+
+def main() -> None:
+    """``python -m local.moto_server --port N``: the strict server in its own process."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args()
+    server = StrictMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,8 +2,13 @@
 reading them from the CloudFormation that samtranslator makes of template.yaml.
 
 Handles what the functions need locally: DynamoDB tables (GSIs, TTL), SQS
-queues (redrive to the DLQ), EventBridge buses and Secrets Manager secrets,
-and resolves each function's environment (Ref, Fn::GetAtt, Fn::Sub).
+queues (redrive to the DLQ), EventBridge buses, Secrets Manager secrets and
+IAM roles (inline statements and the AWS managed policies SAM attaches), and
+resolves each function's environment (Ref, Fn::GetAtt, Fn::Sub).
+
+Then it turns on moto's IAM enforcement (``local.moto_server``): from here on
+the harness calls as an admin user, and each function as its own role, with
+credentials from STS as the Lambda service would hand them over.
 """
 
 from __future__ import annotations
@@ -33,12 +38,16 @@ class Stack:
     refs: dict[str, str] = field(default_factory=dict)
     attrs: dict[tuple[str, str], str] = field(default_factory=dict)
     code_dirs: dict[str, str] = field(default_factory=dict)  # SAM CodeUri by logical id
+    # temporary credentials of each function's role, by the function's logical id
+    function_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    admin_credentials: dict[str, str] = field(
+        default_factory=lambda: {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # nosec B106
+    )
     _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def session(self) -> boto3.session.Session:
-        return boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION  # nosec B106
-        )
+        """The harness's session (an admin user: the functions never use it)."""
+        return boto3.session.Session(region_name=REGION, **self.admin_credentials)
 
     def client(self, service: str) -> Any:
         """One client per service (making one costs ~60 ms; boto3 clients are thread-safe)."""
@@ -131,7 +140,65 @@ def provision(
     _create_queues(stack)
     _create_secrets(stack, secret_values or {})
     stack.refs.setdefault("WebhookApi", "local")
+    _create_roles(stack)
+    _enforce_iam(stack)
     return stack
+
+
+def function_role(stack: Stack, function_logical_id: str) -> str:
+    """The logical id of a function's execution role in the translated template."""
+    role = stack.template["Resources"][function_logical_id]["Properties"]["Role"]
+    return str(role["Fn::GetAtt"][0])
+
+
+def _create_roles(stack: Stack) -> None:
+    """Every role of the translated template, and an STS session for each
+    function's role. Runs before enforcement: the Lambda service, not a
+    principal of the account, assumes these roles."""
+    iam, sts = stack.client("iam"), stack.client("sts")
+    for logical in stack.resources("AWS::Lambda::Function"):
+        name = f"{stack.name}-{logical}"
+        stack.attrs[(logical, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        stack.refs[logical] = name
+    for logical, res in stack.resources("AWS::IAM::Role").items():
+        props = stack.resolve(res["Properties"])
+        name = f"{stack.name}-{logical}"
+        arn = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"])
+        )["Role"]["Arn"]
+        for policy in props.get("Policies", []):
+            # IAM takes a document without Version (as 2008-10-17); moto does not. SAM's own
+            # generated policies (the scheduler's) have none; ours all say 2012-10-17.
+            document = {"Version": "2012-10-17", **policy["PolicyDocument"]}
+            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(document))
+        for managed in props.get("ManagedPolicyArns", []):
+            iam.attach_role_policy(RoleName=name, PolicyArn=managed)
+        stack.refs[logical] = name
+        stack.attrs[(logical, "Arn")] = arn
+    for logical in stack.resources("AWS::Lambda::Function"):
+        role_arn = stack.attrs[(function_role(stack, logical), "Arn")]
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=logical, DurationSeconds=43200)["Credentials"]
+        stack.function_credentials[logical] = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+
+
+def _enforce_iam(stack: Stack) -> None:
+    """An admin user for the harness, then moto's IAM enforcement on."""
+    import requests
+
+    iam = stack.client("iam")
+    admin = f"{stack.name}-harness"
+    iam.create_user(UserName=admin)
+    iam.put_user_policy(UserName=admin, PolicyName="admin", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=admin)["AccessKey"]
+    stack.admin_credentials = {"aws_access_key_id": key["AccessKeyId"],
+                               "aws_secret_access_key": key["SecretAccessKey"]}
+    stack._clients.clear()
+    requests.post(f"{stack.endpoint_url}/_local/iam?enforce=1", timeout=10).raise_for_status()
 
 
 def _create_tables(stack: Stack) -> None:

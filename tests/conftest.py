@@ -23,6 +23,16 @@ os.environ.update(
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """No test sees what an earlier one put in the environment (a function's
+    credentials, overrides)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", help="run the reliability suite with its full counts")
 
@@ -34,9 +44,9 @@ def soak(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from local.moto_server import AtomicMotoServer
+    from local.moto_server import StrictMotoServer
 
-    server = AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = StrictMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"

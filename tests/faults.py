@@ -74,7 +74,8 @@ class _ProxyHandler(QuietHandler):
                 return
         upstream = self.server.session.request(
             self.command, self.server.upstream + self.path, data=body,
-            headers={k: v for k, v in self.headers.items() if k.lower() != "host"}, timeout=30,
+            # every header as signed, Host included: moto checks the SigV4 signature
+            headers=dict(self.headers.items()), timeout=30,
         )
         passthrough = {k: v for k, v in upstream.headers.items()
                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}

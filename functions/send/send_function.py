@@ -28,4 +28,5 @@ def service() -> SendService:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return partial_batch_response(service().process_batch(event.get("Records", [])))
+    seconds_left = lambda: context.get_remaining_time_in_millis() / 1000.0  # noqa: E731 - the claims' lease
+    return partial_batch_response(service().process_batch(event.get("Records", []), seconds_left))

@@ -22,7 +22,8 @@ def free_port() -> int:
 
 def test_local_stack_sends_and_tracks_a_message() -> None:
     # given the local stack on free ports
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"}
+    env = {k: v for k, v in os.environ.items() if k != "AWS_SESSION_TOKEN"}
+    env["PYTHONPATH"] = f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"
     ports = [free_port() for _ in range(3)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "local", "--aws-port", str(ports[0]), "--simulator-port", str(ports[1]),
@@ -53,7 +54,9 @@ def test_local_stack_sends_and_tracks_a_message() -> None:
              (ROOT / ".local-stack" / "queue_url").read_text(), "--endpoint-url",
              f"http://127.0.0.1:{ports[0]}", "--region", "eu-west-1", "sms", "--to", "+44 7700 900123",
              "--from", "447700900001", "--text", "hello", "--delivery-report", "--message-id", "local-e2e-1"],
-            env={**env, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}, capture_output=True, text=True,
+            env={**env, "AWS_ACCESS_KEY_ID": (ROOT / ".local-stack" / "aws_access_key_id").read_text(),
+                 "AWS_SECRET_ACCESS_KEY": (ROOT / ".local-stack" / "aws_secret_access_key").read_text()},
+            capture_output=True, text=True,
             check=False,
         )
         assert cli.returncode == 0, cli.stderr

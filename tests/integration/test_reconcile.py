@@ -50,7 +50,8 @@ def test_reconcile_repairs_dropped_notifications(app_factory: Any, sim: Simulato
 
 def seed(store: MessageStore, message_id: str, at: datetime, final: bool) -> str:
     ref = f"ref-{message_id}"
-    store.claim(message_id=message_id, to=MOBILE, from_=US, type_="sms", metadata={}, dlr=True, now=at)
+    store.claim(message_id=message_id, to=MOBILE, from_=US, type_="sms", metadata={}, dlr=True, now=at,
+                lease_until=at)
     store.record_submitted(message_id, [ref], True, at)
     if final:
         store.write_part(PartWrite(message_id, ref, Status.DELIVERED, 40, "delivered", "000", None, True), at)

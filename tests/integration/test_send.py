@@ -62,7 +62,7 @@ def test_process_mixed_batch_gives_exact_partial_response(app: LocalApp, sim: Si
     # then only the transient failure goes back to SQS
     assert failures(result) == {by_id[transient]}
     assert stored_message(app, valid)["status"] == "queued"  # type: ignore[index]
-    assert stored_message(app, invalid)["status"] == "rejected"  # type: ignore[index]
+    assert stored_message(app, invalid) is None  # a rejection never takes the message_id
     assert stored_message(app, blocked)["status"] == "blocked"  # type: ignore[index]
     assert stored_message(app, transient)["status"] == "retryable"  # type: ignore[index]
     assert tail.wait_for(lambda evs: len(evs) >= 3)
@@ -89,6 +89,20 @@ def test_redelivered_record_is_sent_once(app: LocalApp, sim: SimulatorControl) -
     assert stored_message(app, mid)["status"] == "queued"  # type: ignore[index]
 
 
+def expire_lease(app: LocalApp, message_id: str) -> None:
+    """Time passes for one claim: its lease (the attempt's end and a margin) runs out."""
+    app.stack.client("dynamodb").update_item(
+        TableName=app.stack.refs["MessagesTable"], Key={"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}},
+        UpdateExpression="SET lease_until = :past", ExpressionAttributeValues={":past": {"N": "1"}})
+
+
+def aged(messages: list[dict[str, Any]], seconds: float) -> list[dict[str, Any]]:
+    """The records as SQS would hand them over ``seconds`` after they were first sent."""
+    for message in messages:
+        message["Attributes"]["SentTimestamp"] = str(int((time.time() - seconds) * 1000))
+    return messages
+
+
 def test_crash_after_msg_send_never_sends_again(app_factory: Any, aws: str, sim: SimulatorControl) -> None:
     # given the write after msg_send fails (as if the function died there)
     proxy = FaultProxy(aws)
@@ -101,13 +115,18 @@ def test_crash_after_msg_send_never_sends_again(app_factory: Any, aws: str, sim:
     assert failures(first) == {messages[0]["MessageId"]}
     assert sim.stats()["calls_msg_send"] == 1
     proxy.clear()
-    # when SQS delivers the record again
+    # when SQS delivers the record again while the claim's lease is alive: back to the queue, nothing decided
+    assert failures(invoke_batch(app, messages)) == {messages[0]["MessageId"]}
+    assert stored_message(app, mid)["status"] == "sending"  # type: ignore[index]
+    # and again once the lease ran out
+    expire_lease(app, mid)
     second = invoke_batch(app, messages)
-    # then no second msg_send: the message fails with "outcome unknown", announced
+    # then no second msg_send: the message fails with "outcome unknown", announced once
     assert failures(second) == set()
     assert sim.stats()["calls_msg_send"] == 1
     assert stored_message(app, mid)["status"] == "failed"  # type: ignore[index]
     assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
+    assert len(tail.of_type("Message Failed")) == 1
     assert "outcome unknown" in tail.of_type("Message Failed")[0]["detail"]["reason"]
     proxy.close()
 
@@ -121,10 +140,19 @@ def test_at_least_once_setting_sends_again_after_crash(app_factory: Any, aws: st
     proxy.fail(fail_operation("UpdateItem", times=10))
     invoke_batch(app, messages)
     proxy.clear()
+    assert failures(invoke_batch(app, messages)) == {messages[0]["MessageId"]}  # lease alive: not yet
+    assert sim.stats()["calls_msg_send"] == 1
+    expire_lease(app, mid)
     assert failures(invoke_batch(app, messages)) == set()
     assert sim.stats()["calls_msg_send"] == 2
     assert stored_message(app, mid)["status"] == "queued"  # type: ignore[index]
     proxy.close()
+
+
+def dlq_depth(app: LocalApp) -> int:
+    attrs = app.stack.client("sqs").get_queue_attributes(
+        QueueUrl=app.stack.refs["SendDeadLetterQueue"], AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def test_transient_failures_end_in_dlq_with_failed_event(app: LocalApp, sim: SimulatorControl) -> None:
@@ -132,21 +160,19 @@ def test_transient_failures_end_in_dlq_with_failed_event(app: LocalApp, sim: Sim
     sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
     tail = app.event_tail()
     mid = queue_send(app, to="447700900777")
-    poller = app.send_poller(retry_visibility_seconds=0, wait_seconds=0)
-    dlq = app.stack.refs["SendDeadLetterQueue"]
-    sqs = app.stack.client("sqs")
-    # when SQS redelivers until its maxReceiveCount moves the record to the DLQ
-    for _ in range(20):
-        poller.poll_once()
-        attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
-        if int(attrs["Attributes"]["ApproximateNumberOfMessages"]):
-            break
-    # then it is in the DLQ, was tried 5 times, and integrations heard of it
-    assert int(attrs["Attributes"]["ApproximateNumberOfMessages"]) == 1
-    assert sim.stats()["calls_msg_send"] == 5
+    messages = receive(app, 1)
+    # when it fails inside its retry window (6 h): back to the queue, nothing announced
+    assert failures(invoke_batch(app, aged(messages, 5 * 3600))) == {messages[0]["MessageId"]}
+    assert dlq_depth(app) == 0
+    # and when it fails once the window ran out
+    result = invoke_batch(app, aged(messages, 6 * 3600 + 1))
+    # then the function moved it to the DLQ itself and acknowledged it, and integrations heard of it
+    assert failures(result) == set()
+    assert dlq_depth(app) == 1
+    assert sim.stats()["calls_msg_send"] == 2
     assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
     failed = tail.of_type("Message Failed")
-    assert len(failed) == 1 and "dead-lettered after 5 attempts" in failed[0]["detail"]["reason"]
+    assert len(failed) == 1 and "dead-lettered after" in failed[0]["detail"]["reason"]
     assert stored_message(app, mid)["status"] == "retryable"  # a DLQ redrive may still send it
 
 
@@ -160,22 +186,17 @@ def test_dead_lettered_send_is_announced_by_reconcile_when_its_event_fails(
     proxy.fail(fail_operation("PutEvents", times=100))
     tail = app.event_tail()
     mid = queue_send(app, to="447700900777")
-    poller = app.send_poller(retry_visibility_seconds=0, wait_seconds=0)
-    sqs, dlq = app.stack.client("sqs"), app.stack.refs["SendDeadLetterQueue"]
-    for _ in range(20):
-        poller.poll_once()
-        attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
-        if int(attrs["Attributes"]["ApproximateNumberOfMessages"]):
-            break
+    messages = receive(app, 1)
+    assert failures(invoke_batch(app, aged(messages, 7 * 3600))) == set()
     proxy.clear()
-    assert sim.stats()["calls_msg_send"] == 5
+    assert dlq_depth(app) == 1
     assert "pending_pk" in stored_message(app, mid)  # type: ignore[operator]
     # when the reconciler runs
     app.run_reconcile()
     # then integrations hear of it once, and it leaves the reconciler's index
     assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
     failed = tail.of_type("Message Failed")
-    assert len(failed) == 1 and "dead-lettered after 5 attempts" in failed[0]["detail"]["reason"]
+    assert len(failed) == 1 and "dead-lettered after" in failed[0]["detail"]["reason"]
     item = stored_message(app, mid)
     assert item is not None and "pending_pk" not in item and item["status"] == "retryable"
     proxy.close()
@@ -257,8 +278,9 @@ def test_producer_sends_many_and_cli_validates(app: LocalApp, sim: SimulatorCont
     assert sim.stats()["calls_msg_send"] == 26
     cli = [sys.executable, "-m", "aculab_messaging.producer", "--queue-url", app.stack.refs["SendQueue"],
            "--endpoint-url", app.stack.endpoint_url, "--region", "eu-west-1"]
-    env = {"PYTHONPATH": f"{ROOT / 'layers' / 'core'}", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
-           "PATH": "/usr/bin:/bin"}
+    admin = app.stack.admin_credentials
+    env = {"PYTHONPATH": f"{ROOT / 'layers' / 'core'}", "AWS_ACCESS_KEY_ID": admin["aws_access_key_id"],
+           "AWS_SECRET_ACCESS_KEY": admin["aws_secret_access_key"], "PATH": "/usr/bin:/bin"}
     bad = subprocess.run([*cli, "sms", "--to", "12", "--from", US, "--text", "x"], capture_output=True, text=True,
                          env=env, check=False)
     assert bad.returncode == 2 and "invalid message" in bad.stderr
@@ -300,5 +322,7 @@ def test_backoff_grows_with_receive_count(app_factory: Any, aws: str, sim: Simul
     for count in (1, 2, 3):
         message[0]["Attributes"]["ApproximateReceiveCount"] = str(count)
         invoke_batch(app, message)
-    assert seen == [10, 20, 40]
+    # capped exponential backoff with equal jitter: half of each step fixed, half random
+    assert len(seen) == 3
+    assert 5 <= seen[0] <= 10 and 10 <= seen[1] <= 20 and 20 <= seen[2] <= 40
     proxy.close()

@@ -229,13 +229,13 @@ def test_sample_events_invoke_the_handler(app_factory: Any) -> None:
                         SecretString=json.dumps({"username": "aculab", "password": "example-webhook-password"}))
     sm.put_secret_value(SecretId=app.stack.refs["InboundTokenSecret"],
                         SecretString=json.dumps({"token": "example-inbound-token"}))
-    app.apply_environment()
     from datetime import datetime
 
     store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     now = datetime.now(UTC)
     for mid, ref in [("example-1", "2e891aea_0.1566641192.77832"), ("example-2", "2e891aea_0.1566641192.77840")]:
-        store.claim(message_id=mid, to=MOBILE, from_=US, type_="sms", metadata={}, dlr=True, now=now)
+        store.claim(message_id=mid, to=MOBILE, from_=US, type_="sms", metadata={}, dlr=True, now=now,
+                    lease_until=now)
         store.record_submitted(mid, [ref], True, now)
     expected = {"webhook-post-status-sms.json": 200, "webhook-get-status-sms.json": 200,
                 "webhook-post-status-mms.json": 200, "webhook-post-inbound-sms.json": 200,
@@ -257,6 +257,7 @@ def test_count_each_rejection_in_a_metric(app: LocalApp) -> None:
     from aculab_messaging.wiring import build_ingest_service
 
     metrics = RecordingMetrics()
+    app.apply_environment("webhook")
     service = build_ingest_service(metrics=metrics)
     # when requests are rejected for different reasons
     service.handle(HttpRequest("POST", "", {}, b"{}"))

@@ -14,8 +14,8 @@ import pytest
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.queue import queue_json_schema
 from aculab_messaging.logic.tracking import outcome_event, replay_events
-from aculab_messaging.status import Status
-from aculab_messaging.store import RETRYABLE, MessageRecord
+from aculab_messaging.status import RETRYABLE, Status
+from aculab_messaging.store import MessageRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

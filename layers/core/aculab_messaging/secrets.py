@@ -16,6 +16,10 @@ class SecretError(RuntimeError):
     pass
 
 
+class CredentialsNotSet(SecretError):
+    """A secret that still holds the deploy-time placeholder (a field empty)."""
+
+
 class SecretCache:
     def __init__(self, client: Any, max_age_seconds: float = 300, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
@@ -41,5 +45,5 @@ class SecretCache:
     def field(self, secret_id: str, name: str) -> str:
         value = self.get_json(secret_id).get(name)
         if not isinstance(value, str) or not value:
-            raise SecretError(f"secret field {name!r} is missing or empty")
+            raise CredentialsNotSet(f"secret field {name!r} is missing or empty")
         return value

@@ -122,10 +122,18 @@ class SendSettings(AculabSettings):
 
     webhook_url: str = setting(pattern=r"^https?://")
     webhook_secret_arn: str = setting(min_length=1)
+    send_queue_url: str = setting(pattern=r"^https?://")
+    dead_letter_queue_url: str = setting(pattern=r"^https?://")
     status_method: str = setting("POST", choices=("GET", "POST"))
     send_guarantee: str = setting("at-most-once", choices=("at-most-once", "at-least-once"))
-    send_max_receive_count: int = setting(default=5, minimum=1)
+    send_max_receive_count: int = setting(default=100, minimum=1)
     send_concurrency: int = setting(default=10, minimum=1, maximum=50)
+    send_retry_window_seconds: int = setting(default=21600, minimum=1)
+    send_base_backoff_seconds: int = setting(default=10, minimum=1)
+    send_max_backoff_seconds: int = setting(default=900, minimum=1, maximum=43200)
+    send_busy_retry_seconds: int = setting(default=15, minimum=1, maximum=900)
+    send_claim_margin_seconds: int = setting(default=60, minimum=1)
+    default_region: str = setting(default="", pattern=r"^([A-Z]{2})?$")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, eq=False)

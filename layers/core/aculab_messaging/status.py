@@ -32,6 +32,11 @@ class Status(StrEnum):
 
 
 FINAL_RANK = 40
+
+# The send path's own states of a message before Aculab has it (never published)
+SENDING = "sending"  # claimed under a lease; msg_send may be in flight
+RETRYABLE = "retryable"  # claim released after a failure that did not reach Aculab
+OUTCOME_UNKNOWN = "outcome unknown: an earlier attempt may have reached Aculab"
 _RANKS = {
     Status.QUEUED: 10,
     Status.SUBMITTED: 20,

@@ -28,11 +28,9 @@ from typing import Any
 
 from aculab_messaging.chunks import chunked
 from aculab_messaging.dynamo_codec import deserialize, serialize
-from aculab_messaging.status import FINAL_RANK, Status
+from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
 PENDING_INDEX = "pending"
-SENDING = "sending"  # claimed; msg_send may be in flight
-RETRYABLE = "retryable"  # claim released after a failure that did not reach Aculab
 
 def _ser(value: Mapping[str, Any]) -> dict[str, Any]:
     return {k: serialize(v) for k, v in value.items() if v is not None}
@@ -58,9 +56,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def _is_condition_failure(exc: Exception) -> bool:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+# a claim from before leases existed has none: it is as expired as it can be
+_LEASE_EXPIRED = "(attribute_not_exists(lease_until) OR lease_until < :epoch)"
 
 
 @dataclass
@@ -80,6 +81,7 @@ class MessageRecord:
     aculab_msg_err: str | None = None
     created_at: str | None = None
     replay: bool = False
+    lease_until: int | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> MessageRecord:
@@ -87,7 +89,7 @@ class MessageRecord:
         for p in parts.values():
             p["rank"] = int(p.get("rank", 0))
         return cls(
-            message_id=str(item["message_id"]),
+            message_id=str(item.get("message_id") or ""),
             status=str(item.get("status", "")),
             rank=int(item.get("rank", 0)),
             metadata=dict(item.get("metadata") or {}),
@@ -100,6 +102,7 @@ class MessageRecord:
             aculab_msg_err=item.get("aculab_msg_err"),
             created_at=item.get("created_at"),
             replay=bool(item.get("replay", False)),
+            lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
         )
 
     @property
@@ -170,29 +173,33 @@ class MessageStore:
         metadata: Mapping[str, Any],
         dlr: bool,
         now: datetime,
+        lease_until: datetime,
     ) -> MessageRecord | None:
-        """Claim message_id before msg_send. None: claimed; else the existing record."""
+        """Claim message_id before msg_send, alive until ``lease_until`` (the
+        attempt's end and a margin). None: claimed; else the existing record."""
         item = self._message_item(message_id, SENDING, 0, now, to=to, from_=from_, metadata=metadata)
-        item.update(type=type_, dlr=dlr)
+        item.update(type=type_, dlr=dlr, lease_until=_epoch(lease_until))
         # a claim released after a failure that never reached Aculab may be taken again
         return self._put_message(item, "attribute_not_exists(pk) OR #status = :retryable", {":retryable": RETRYABLE})
 
-    def reclaim_unknown(self, message_id: str, now: datetime) -> bool:
-        """at-least-once: take over a claim whose msg_send outcome is unknown."""
+    def reclaim_expired(self, message_id: str, now: datetime, lease_until: datetime) -> bool:
+        """at-least-once: take over a claim whose lease ran out without refs."""
         return self._conditional_update(
             message_id,
-            "SET updated_at = :now",
-            "#status = :sending",
-            {":now": _iso(now), ":sending": SENDING},
+            "SET updated_at = :now, lease_until = :lease",
+            f"#status = :sending AND {_LEASE_EXPIRED}",
+            {":now": _iso(now), ":sending": SENDING, ":lease": _epoch(lease_until), ":epoch": _epoch(now)},
         )
 
-    def record_submitted(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> None:
+    def record_submitted(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> bool:
         """Refs returned by msg_send: status queued, every part reachable by ref.
 
         The ref items go first (plain writes, half the cost of a transaction);
         then the conditional update of the message. A crash between the two
         leaves the message claimed without refs, which the send path treats
-        as "outcome unknown", and orphan ref items that expire by TTL.
+        as "outcome unknown" once the claim's lease runs out. If the claim is
+        not as this attempt left it, the refs are stored all the same
+        (``_repair_submitted``). True: the message is queued with these refs.
         """
         stamp = _iso(now)
         for chunk in chunked(refs, 25):  # BatchWriteItem takes 25 items
@@ -210,35 +217,73 @@ class MessageStore:
             else:
                 raise RuntimeError("ref items not written after retries")
         parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, ref in enumerate(refs, 1)}
+        values = {
+            ":queued": Status.QUEUED.value,
+            ":r": 10,
+            ":refs": list(refs),
+            ":parts": parts,
+            ":n": len(refs),
+            ":now": stamp,
+            ":ppk": self._shard(message_id),
+            ":psk": f"{stamp}#{message_id}",
+            ":sending": SENDING,
+        }
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._msg_key(message_id),
+                UpdateExpression=(
+                    "SET #status = :queued, #rank = :r, refs = :refs, parts = :parts, part_count = :n, "
+                    "updated_at = :now, pending_pk = :ppk, pending_sk = :psk REMOVE reason, lease_until"
+                ),
+                ConditionExpression="#status = :sending",
+                ExpressionAttributeNames={"#status": "status", "#rank": "rank"},
+                ExpressionAttributeValues=_vals(values),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            old = MessageRecord.from_item(_de(exc.response.get("Item")) or {"message_id": message_id})
+            return self._repair_submitted(old, refs, now)
+        return True
+
+    def _repair_submitted(self, old: MessageRecord, refs: Sequence[str], now: datetime) -> bool:
+        """Aculab took the message, but the claim is no longer ours as we left
+        it (a guessed "outcome unknown", another attempt's refs, a cancel).
+        The refs are kept anyway, so their status updates route: they join
+        the message's parts, and a message that was only guessed failed, or
+        never got refs, is queued again. False: its status was left alone."""
+        stamp = _iso(now)
+        new = [ref for ref in refs if ref not in old.parts]
+        names = {f"#p{i}": ref for i, ref in enumerate(new)}
+        sets = [f"parts.#p{i} = :p{i}" for i in range(len(new))] if old.parts else ["parts = :parts"]
+        values: dict[str, Any] = {f":p{i}": {"status": Status.QUEUED.value, "rank": 10,
+                                              "pos": len(old.parts) + i + 1} for i in range(len(new))}
+        values.update({":refs": new, ":empty": [], ":n": len(old.parts) + len(new), ":now": stamp,
+                       ":ppk": self._shard(old.message_id), ":psk": f"{stamp}#{old.message_id}"})
+        if not old.parts:
+            values[":parts"] = {ref: values.pop(f":p{i}") for i, ref in enumerate(new)}
+            names = {}
+        sets += ["refs = list_append(if_not_exists(refs, :empty), :refs)", "part_count = :n", "updated_at = :now",
+                 "pending_pk = :ppk", "pending_sk = :psk"]
+        requeue = old.status in (SENDING, RETRYABLE) or old.reason == OUTCOME_UNKNOWN or not old.refs
+        if requeue:
+            sets += ["#status = :queued", "#rank = :r"]
+            values.update({":queued": Status.QUEUED.value, ":r": 10})
+            names.update({"#status": "status", "#rank": "rank"})
         self._db.update_item(
             TableName=self._table,
-            Key=self._msg_key(message_id),
-            UpdateExpression=(
-                "SET #status = :queued, #rank = :r, refs = :refs, parts = :parts, part_count = :n, "
-                "updated_at = :now, pending_pk = :ppk, pending_sk = :psk REMOVE reason"
-            ),
-            ConditionExpression="#status = :sending",
-            ExpressionAttributeNames={"#status": "status", "#rank": "rank"},
-            ExpressionAttributeValues=_vals(
-                {
-                    ":queued": Status.QUEUED.value,
-                    ":r": 10,
-                    ":refs": list(refs),
-                    ":parts": parts,
-                    ":n": len(refs),
-                    ":now": stamp,
-                    ":ppk": self._shard(message_id),
-                    ":psk": f"{stamp}#{message_id}",
-                    ":sending": SENDING,
-                }
-            ),
+            Key=self._msg_key(old.message_id),
+            UpdateExpression="SET " + ", ".join(sets) + (" REMOVE reason, lease_until" if requeue else ""),
+            ExpressionAttributeValues=_vals(values),
+            **({"ExpressionAttributeNames": names} if names else {}),
         )
+        return requeue
 
     def release_claim(self, message_id: str, reason: str, now: datetime) -> None:
         """msg_send did not reach Aculab: a redelivery may claim again."""
         self._conditional_update(
             message_id,
-            "SET #status = :retryable, reason = :reason, updated_at = :now",
+            "SET #status = :retryable, reason = :reason, updated_at = :now REMOVE lease_until",
             "#status = :sending",
             {":retryable": RETRYABLE, ":reason": reason, ":now": _iso(now), ":sending": SENDING},
         )
@@ -246,21 +291,31 @@ class MessageStore:
     def fail_unsent(
         self, message_id: str, reason: str, now: datetime, aculab_code: str | None = None
     ) -> bool:
-        """A claimed message that will not be sent (permanent error or outcome unknown)."""
+        """A message this attempt claimed that will not be sent (Aculab refused it,
+        or its own msg_send's outcome is unknown)."""
+        return self._fail(message_id, reason, now, "#status IN (:sending, :retryable)", aculab_code)
+
+    def fail_expired_claim(self, message_id: str, reason: str, now: datetime) -> bool:
+        """Another attempt's claim whose lease ran out without refs: its
+        msg_send may have reached Aculab, so (at most once) it is never sent."""
+        return self._fail(message_id, reason, now, f"#status = :sending AND {_LEASE_EXPIRED}", None)
+
+    def _fail(self, message_id: str, reason: str, now: datetime, condition: str, aculab_code: str | None) -> bool:
+        values = {
+            ":failed": Status.FAILED.value,
+            ":final": FINAL_RANK,
+            ":reason": reason,
+            ":now": _iso(now),
+            ":sending": SENDING,
+            **({":retryable": RETRYABLE} if ":retryable" in condition else {":epoch": _epoch(now)}),
+            **({":code": aculab_code} if aculab_code else {}),
+        }
         return self._conditional_update(
             message_id,
             "SET #status = :failed, #rank = :final, reason = :reason, updated_at = :now"
-            + (", aculab_error_code = :code" if aculab_code else ""),
-            "#status IN (:sending, :retryable)",
-            {
-                ":failed": Status.FAILED.value,
-                ":final": FINAL_RANK,
-                ":reason": reason,
-                ":now": _iso(now),
-                ":sending": SENDING,
-                ":retryable": RETRYABLE,
-                **({":code": aculab_code} if aculab_code else {}),
-            },
+            + (", aculab_error_code = :code" if aculab_code else "") + " REMOVE lease_until",
+            condition,
+            values,
         )
 
     def cancel_unsent(self, message_id: str, now: datetime) -> bool:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.metrics import MetricsSink, RecordingMetrics
 from aculab_messaging.publisher import EventBridgePublisher
-from aculab_messaging.secrets import SecretCache
+from aculab_messaging.secrets import CredentialsNotSet, SecretCache
 from aculab_messaging.settings import (
     AculabSettings,
     CommonSettings,
@@ -40,16 +40,19 @@ class AwsClients:
     created on first use. ``session`` may be a botocore or boto3 session."""
 
     def __init__(self, session: Any = None, max_pool_connections: int = 10) -> None:
+        if session is None:
+            import botocore.session
+
+            session = botocore.session.get_session()
+            # the container's credentials, taken once at init (as Lambda hands them over),
+            # so a client made later never picks up anything else
+            session.get_credentials()
         self._session = session
         self._pool = max_pool_connections
         self._clients: dict[str, Any] = {}
 
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
-            if self._session is None:
-                import botocore.session
-
-                self._session = botocore.session.get_session()
             from botocore.config import Config
 
             config = Config(
@@ -95,6 +98,8 @@ def aculab_client(settings: AculabSettings, secrets: SecretCache, pool_size: int
 
     def credentials() -> AculabCredentials:
         cloud_id = str(secrets.get_json(settings.aculab_secret_arn).get("cloud_id") or settings.aculab_cloud_id)
+        if not cloud_id:
+            raise CredentialsNotSet("no cloud_id in the Aculab secret, and no AculabCloudId parameter")
         return AculabCredentials(
             cloud_id=cloud_id,
             username=secrets.field(settings.aculab_secret_arn, "username"),
@@ -149,21 +154,26 @@ def build_send_service(
     def webhook_auth() -> tuple[str, str]:
         return secrets.field(webhook_arn, "username"), secrets.field(webhook_arn, "password")
 
-    queue_urls: dict[str, str] = {}
+    sqs = aws("sqs")
 
     def delay_retry(record: Mapping[str, Any], seconds: int) -> None:
-        arn = str(record["eventSourceARN"])
-        if arn not in queue_urls:
-            _, _, _, _, account, name = arn.split(":", 5)
-            queue_urls[arn] = aws("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-        aws("sqs").change_message_visibility(
-            QueueUrl=queue_urls[arn], ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds
+        sqs.change_message_visibility(
+            QueueUrl=settings.send_queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds
         )
+
+    def dead_letter(record: Mapping[str, Any]) -> None:
+        sqs.send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=str(record["body"]))
+
+    aculab = aculab_client(settings, secrets, pool_size=settings.send_concurrency)
+
+    def check_credentials() -> None:
+        aculab.credentials()
+        webhook_auth()
 
     return SendService(
         store=_store(settings, aws),
         publisher=_publisher(settings, aws),
-        aculab=aculab_client(settings, secrets, pool_size=settings.send_concurrency),
+        aculab=aculab,
         webhook_auth=webhook_auth,
         policy=SendPolicy(
             webhook_url=settings.webhook_url,
@@ -171,10 +181,18 @@ def build_send_service(
             guarantee=settings.send_guarantee,
             max_receive_count=settings.send_max_receive_count,
             concurrency=settings.send_concurrency,
+            base_backoff_seconds=settings.send_base_backoff_seconds,
+            max_backoff_seconds=settings.send_max_backoff_seconds,
+            retry_window_seconds=settings.send_retry_window_seconds,
+            claim_margin_seconds=settings.send_claim_margin_seconds,
+            busy_retry_seconds=settings.send_busy_retry_seconds,
+            default_region=settings.default_region or None,
         ),
         clock=clock,
         metrics=metrics or RecordingMetrics(),
         delay_retry=delay_retry,
+        dead_letter=dead_letter,
+        check_credentials=check_credentials,
     )
 
 

@@ -134,8 +134,12 @@ class AculabClient:
 
     # -- transport ------------------------------------------------------------
 
+    def credentials(self) -> AculabCredentials:
+        """The credentials the next call will use (read from their source now)."""
+        return self._credentials if isinstance(self._credentials, AculabCredentials) else self._credentials()
+
     def _auth(self) -> tuple[str, str]:
-        creds = self._credentials if isinstance(self._credentials, AculabCredentials) else self._credentials()
+        creds = self.credentials()
         return creds.basic_auth_user, creds.api_key
 
     def _post(self, service: str, fields: list[tuple[str, str]]) -> Any:
@@ -150,6 +154,8 @@ class AculabClient:
             if _never_connected(exc):
                 raise AculabConnectionError(f"{service}: could not connect") from exc
             raise AculabTimeoutError(f"{service}: connection lost, outcome unknown") from exc
+        except requests.exceptions.RequestException as exc:  # e.g. a broken chunked answer: it may have arrived
+            raise AculabTimeoutError(f"{service}: {type(exc).__name__}, outcome unknown") from exc
         try:
             body = response.json()
         except ValueError:

@@ -11,7 +11,6 @@ from typing import Any
 from aculab_messaging.aculab.errors import AculabValidationError
 
 _NUMBER_SEPARATORS = re.compile(r"[\s\-().]")
-_DIGITS = re.compile(r"[0-9]{6,15}")
 _ALPHANUMERIC_ID = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _POOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 
@@ -26,24 +25,43 @@ class CancelResult(StrEnum):
     FAILED = "failed"
 
 
-def normalise_number(value: str, *, field_name: str = "number") -> str:
-    """Full international digits without a leading ``+``.
+def normalise_number(value: str, *, field_name: str = "number", region: str | None = None) -> str:
+    """Full international digits without a leading ``+``, parsed by
+    ``phonenumbers`` (Google's libphonenumber).
 
-    Accepts ``+44 7700 900123``, ``44-7700-900123`` or ``00447700900123`` and
-    returns ``447700900123``.
+    Accepts ``+44 7700 900123``, ``+44 (0)7700 900123``, ``0044 7700 900123``
+    and Aculab's own form ``447700900123``; all become ``447700900123``. A
+    national number (``07700 900123``: a leading 0, no country code) is read
+    in ``region`` (an ISO 3166 code such as ``GB``) and refused without one.
+    The number must be *possible* (a known country code, a length that
+    country uses); whether a range is assigned is left to the carrier, as
+    numbering plans change faster than a deployed library.
     """
+    import phonenumbers  # only the paths that parse numbers pay for its import
+
     if not isinstance(value, str):
         raise AculabValidationError(f"{field_name} must be a string")
-    compact = _NUMBER_SEPARATORS.sub("", value.strip())
-    if compact.startswith("+"):
-        compact = compact[1:]
-    elif compact.startswith("00"):
-        compact = compact[2:]
-    if not _DIGITS.fullmatch(compact):
+    text = value.strip()
+    compact = _NUMBER_SEPARATORS.sub("", text)
+    if compact.startswith("00"):
+        text = "+" + compact[2:]
+    elif compact.startswith("0"):
+        if not region:
+            raise AculabValidationError(
+                f"{field_name} is a national number: give it in international form (+44 7700 900123), "
+                "or set the DefaultRegion parameter to read national numbers"
+            )
+    elif not compact.startswith("+"):
+        text = "+" + compact  # Aculab's form: country code first, no '+'
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise AculabValidationError(f"{field_name} is not a phone number: {exc}") from None
+    if not phonenumbers.is_possible_number(number):
         raise AculabValidationError(
-            f"{field_name} must be a full international number (6 to 15 digits, optional leading +)"
+            f"{field_name} is not a possible number for country code +{number.country_code} (wrong length)"
         )
-    return compact
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 
 def normalise_sender(value: str) -> str:

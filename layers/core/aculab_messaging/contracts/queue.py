@@ -106,12 +106,14 @@ class SendRequest:
         _require_valid(self.to_json(), SEND_SCHEMA)  # one made in code obeys the contract too
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SendRequest:
-        """Build from a contract-shaped object; raise ContractError with the reasons."""
+    def from_json(cls, data: Mapping[str, Any], default_region: str | None = None) -> SendRequest:
+        """Build from a contract-shaped object; raise ContractError with the reasons.
+        ``default_region``: read a national ``to`` (07700 900123) in that region."""
         _require_valid(data, SEND_SCHEMA)
         try:
             return cls(
-                message_id=data["message_id"], to=data["to"], from_=data["from"],
+                message_id=data["message_id"], to=normalise_number(data["to"], field_name="to", region=default_region),
+                from_=data["from"],
                 type=MessageType(data.get("type", "sms")), content=data.get("content"),
                 msg_media=tuple(data.get("msg_media", ())),
                 request_delivery_report=data.get("request_delivery_report", False),
@@ -179,7 +181,7 @@ def _require_valid(data: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
         raise ContractError("; ".join(str(v) for v in found), message_id if isinstance(message_id, str) else None)
 
 
-def parse_queue_message(body: str) -> SendRequest | CancelRequest:
+def parse_queue_message(body: str, default_region: str | None = None) -> SendRequest | CancelRequest:
     """Parse one SQS body; raise ContractError with a reason fit for an event."""
     try:
         data = json.loads(body)
@@ -189,7 +191,7 @@ def parse_queue_message(body: str) -> SendRequest | CancelRequest:
         raise ContractError("body must be a JSON object")
     if data.get("action", "send") == "cancel":
         return CancelRequest.from_json(data)
-    return SendRequest.from_json(data)
+    return SendRequest.from_json(data, default_region)
 
 
 def queue_json_schema() -> dict[str, Any]:

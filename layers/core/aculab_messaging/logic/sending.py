@@ -1,21 +1,28 @@
 """The send path: SQS records -> msg_send / msg_cancel, never sending twice.
 
-Guarantee (README, "Delivery guarantee"): the message_id is claimed with a
-conditional write before msg_send. A redelivered record whose message already
-has refs is acknowledged without sending. A record whose earlier attempt may
-have reached Aculab (claimed, no refs recorded) is not sent again by default:
-it ends as ``Message Failed`` with reason "outcome unknown"
-(``SEND_GUARANTEE=at-least-once`` sends it again instead).
+Guarantee (README, "Delivery guarantee"): everything that can fail before
+the request leaves (secrets, parameters) happens first; then the message_id
+is claimed with a conditional write carrying a lease (the invocation's time
+left and a margin). A copy that meets a live claim goes back to the queue
+with a delay. A redelivered record whose message already has refs is
+acknowledged without sending. Only a claim whose lease ran out without refs
+may have reached Aculab unrecorded: by default it ends as ``Message Failed``
+with reason "outcome unknown" (``SEND_GUARANTEE=at-least-once`` sends it again
+instead). Transient errors are retried with capped exponential backoff and
+jitter for a retry window (6 hours by default); then the record goes to the
+dead-letter queue with ``Message Failed``.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aculab_messaging.aculab import AculabClient, AculabError, CancelResult
@@ -27,6 +34,7 @@ from aculab_messaging.contracts.events import (
     MESSAGE_REJECTED,
     MESSAGE_SUBMITTED,
     Event,
+    message_event,
 )
 from aculab_messaging.contracts.queue import CancelRequest, ContractError, SendRequest, parse_queue_message
 from aculab_messaging.logic.tracking import (
@@ -39,12 +47,14 @@ from aculab_messaging.logic.tracking import (
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
 from aculab_messaging.redact import mask_number
-from aculab_messaging.status import Status
-from aculab_messaging.store import RETRYABLE, SENDING, MessageRecord, MessageStore
+from aculab_messaging.secrets import CredentialsNotSet
+from aculab_messaging.status import OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
+from aculab_messaging.store import MessageRecord, MessageStore
 
 log = logging.getLogger(__name__)
 
-OUTCOME_UNKNOWN = "outcome unknown: an earlier attempt may have reached Aculab"
+# a message_id that can be a table key (the contract's pattern): a rejection reports under it
+_KEYABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 @dataclass
@@ -55,6 +65,10 @@ class RecordOutcome:
     events: list[Event] = field(default_factory=list)
     retry: bool = False
     reason: str | None = None
+    # back on the queue after this many seconds instead of the backoff (a copy meeting a live claim)
+    delay_seconds: int | None = None
+    # the retry window ran out: to the dead-letter queue once its events are out
+    dead_letter: bool = False
 
 
 def partial_batch_response(outcomes: Mapping[str, RecordOutcome]) -> dict[str, list[dict[str, str]]]:
@@ -69,10 +83,32 @@ class SendPolicy:
     webhook_url: str
     status_method: str = "POST"
     guarantee: str = "at-most-once"
-    max_receive_count: int = 5
+    max_receive_count: int = 100  # the queue's redrive backstop; the retry window decides first
     concurrency: int = 10
     base_backoff_seconds: int = 10
-    max_backoff_seconds: int = 300
+    max_backoff_seconds: int = 900
+    retry_window_seconds: int = 6 * 3600
+    # a claim lives for the invocation's time left plus this margin
+    claim_margin_seconds: int = 60
+    # a copy that meets a live claim looks again after at most this long
+    busy_retry_seconds: int = 15
+    # read national numbers (07700 900123) in this region; None: full international only
+    default_region: str | None = None
+
+    def backoff(self, receive_count: int, rng: random.Random | None = None) -> int:
+        """Capped exponential backoff with equal jitter: half the step fixed,
+        half random, so a crowd of retries spreads out."""
+        step = min(self.max_backoff_seconds, self.base_backoff_seconds * 2 ** max(0, receive_count - 1))
+        jitter: float = (rng or random).uniform(0, step / 2)  # nosec B311 - spreading retries, not secrecy
+        return max(1, round(step / 2 + jitter))
+
+    def window_ran_out(self, record: Mapping[str, Any], now: datetime) -> bool:
+        """True when a record that failed now must not be retried again: its
+        retry window (from when it was first sent to the queue) is over, or
+        it reached the queue's receive-count backstop."""
+        sent_ms = (record.get("attributes") or {}).get("SentTimestamp")
+        age = now.timestamp() - int(sent_ms) / 1000 if sent_ms else 0.0
+        return age >= self.retry_window_seconds or _receive_count(record) >= self.max_receive_count
 
 
 @dataclass
@@ -88,45 +124,63 @@ class SendService:
     metrics: MetricsSink
     # (record, seconds): make a record SQS will deliver again visible only after a delay
     delay_retry: Callable[[Mapping[str, Any], int], None] | None = None
+    # (record): put the record on the dead-letter queue (the caller then acknowledges it)
+    dead_letter: Callable[[Mapping[str, Any]], None] | None = None
+    # the Aculab credentials and webhook auth, read before a message is claimed
+    check_credentials: Callable[[], None] = lambda: None
     _pool: ThreadPoolExecutor | None = None
 
     # -- batch ------------------------------------------------------------------
 
-    def process_batch(self, records: Sequence[Mapping[str, Any]]) -> dict[str, RecordOutcome]:
-        """Process records concurrently, then publish all their events together."""
+    def process_batch(
+        self, records: Sequence[Mapping[str, Any]], seconds_left: Callable[[], float] | None = None
+    ) -> dict[str, RecordOutcome]:
+        """Process records concurrently, then publish all their events together.
+        ``seconds_left``: the invocation's remaining time (the claims' lease)."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.policy.concurrency, thread_name_prefix="send")
+        left = seconds_left() if seconds_left else 30.0
+        lease_until = self.clock() + timedelta(seconds=left + self.policy.claim_margin_seconds)
         ids = [str(r["messageId"]) for r in records]
-        outcomes = dict(zip(ids, self._pool.map(self._process_safely, records), strict=True))
+        outcomes = dict(zip(ids, self._pool.map(lambda r: self._process_safely(r, lease_until), records),
+                            strict=True))
         owner = {id(e): sqs_id for sqs_id, o in outcomes.items() for e in o.events}
         try:
             self.publisher.publish([e for o in outcomes.values() for e in o.events])
         except PublishError as exc:
-            last_tries = {str(r["messageId"]) for r in records if _receive_count(r) >= self.policy.max_receive_count}
+            now = self.clock()
+            last_tries = {str(r["messageId"]) for r in records if self.policy.window_ran_out(r, now)}
             for event in exc.failed:
                 sqs_id = owner[id(event)]
                 outcome = outcomes[sqs_id]
-                outcome.retry, outcome.reason = True, "event not published"
-                if sqs_id in last_tries:  # about to be dead-lettered: the reconciler will replay it
+                if sqs_id in last_tries or outcome.dead_letter:  # the reconciler will replay it
                     self._requeue_for_replay(str(event.detail.get("messageId")))
+                if not outcome.dead_letter:
+                    outcome.retry, outcome.reason = True, "event not published"
             self.metrics.count("EventsNotPublished", len(exc.failed))
-        for outcome in outcomes.values():
-            self.metrics.count("RecordRetried" if outcome.retry else "RecordDone")
-        self._back_off([r for r in records if outcomes[str(r["messageId"])].retry])
+        for record in records:
+            self._finish(record, outcomes[str(record["messageId"])])
         return outcomes
 
-    def _back_off(self, records: Sequence[Mapping[str, Any]]) -> None:
-        """Exponential backoff for records going back to SQS: 10 s, 20 s, 40 s ...
-        (capped), instead of the queue's fixed visibility timeout."""
-        if self.delay_retry is None:
-            return
-        for record in records:
-            seconds = min(self.policy.max_backoff_seconds,
-                          self.policy.base_backoff_seconds * 2 ** (_receive_count(record) - 1))
+    def _finish(self, record: Mapping[str, Any], outcome: RecordOutcome) -> None:
+        """Back to the queue after its delay, or to the dead-letter queue."""
+        if outcome.dead_letter:
             try:
-                self.delay_retry(record, seconds)
-            except Exception:  # noqa: BLE001 - the queue's visibility timeout still applies
-                log.warning("could not set retry backoff", extra={"sqs_message_id": record.get("messageId")})
+                if self.dead_letter is None:
+                    raise RuntimeError("no dead-letter queue configured")
+                self.dead_letter(record)
+                self.metrics.count("SendDeadLettered")
+            except Exception:  # SQS's own redrive still has it
+                log.exception("could not dead-letter", extra={"sqs_message_id": record.get("messageId")})
+                outcome.retry = True
+        self.metrics.count("RecordRetried" if outcome.retry else "RecordDone")
+        if not outcome.retry or self.delay_retry is None:
+            return
+        seconds = outcome.delay_seconds or self.policy.backoff(_receive_count(record))
+        try:
+            self.delay_retry(record, seconds)
+        except Exception:  # noqa: BLE001 - the queue's visibility timeout still applies
+            log.warning("could not set retry backoff", extra={"sqs_message_id": record.get("messageId")})
 
     def _requeue_for_replay(self, message_id: str) -> None:
         try:
@@ -135,34 +189,44 @@ class SendService:
         except Exception:
             log.exception("could not requeue for replay", extra={"message_id": message_id})
 
-    def _process_safely(self, record: Mapping[str, Any]) -> RecordOutcome:
+    def _process_safely(self, record: Mapping[str, Any], lease_until: datetime) -> RecordOutcome:
         try:
-            return self.process_record(record)
+            return self.process_record(record, lease_until)
         except Exception as exc:
             log.exception("record failed", extra={"sqs_message_id": record.get("messageId")})
             return RecordOutcome(retry=True, reason=type(exc).__name__)
 
     # -- one record -------------------------------------------------------------
 
-    def process_record(self, record: Mapping[str, Any]) -> RecordOutcome:
+    def process_record(self, record: Mapping[str, Any], lease_until: datetime | None = None) -> RecordOutcome:
         now = self.clock()
-        receive_count = _receive_count(record)
         try:
-            request = parse_queue_message(str(record.get("body", "")))
+            request = parse_queue_message(str(record.get("body", "")), default_region=self.policy.default_region)
         except ContractError as exc:
             return self._reject(exc, str(record["messageId"]), now)
         if isinstance(request, CancelRequest):
             return self._cancel(request, now)
-        return self._send(request, receive_count, now)
+        attempt = _Attempt(record, lease_until or now + timedelta(seconds=30 + self.policy.claim_margin_seconds))
+        return self._send(request, attempt, now)
 
     def _reject(self, exc: ContractError, sqs_id: str, now: datetime) -> RecordOutcome:
-        message_id = exc.message_id or f"sqs-{sqs_id}"
-        self.store.create_final(message_id=message_id, status=Status.REJECTED, reason=exc.reason, now=now)
+        """Acknowledged with ``Message Rejected``; nothing is stored, so the
+        message_id stays free for a valid request. Reported under the
+        producer's message_id when it can be a key and no message has it,
+        else under ``sqs-<SQS message id>``."""
+        message_id = exc.message_id if exc.message_id and _KEYABLE_ID.fullmatch(exc.message_id) else None
+        reason = exc.reason
+        if message_id and self.store.get_message(message_id) is not None:
+            reason = f"{reason} (message_id {message_id!r} belongs to an accepted message, which is unchanged)"
+            message_id = None
+        message_id = message_id or f"sqs-{sqs_id}"
         self.metrics.count("MessageRejected")
-        log.info("message rejected", extra={"message_id": message_id, "reason": exc.reason[:200]})
-        return RecordOutcome([outcome_event(MESSAGE_REJECTED, message_id, Status.REJECTED, now, reason=exc.reason)])
+        log.info("message rejected", extra={"message_id": message_id, "reason": reason[:200]})
+        event = message_event(MESSAGE_REJECTED, message_id=message_id, status=Status.REJECTED.value, is_final=True,
+                              reason=reason, now=now, identity=sqs_id)
+        return RecordOutcome([event])
 
-    def _send(self, req: SendRequest, receive_count: int, now: datetime) -> RecordOutcome:
+    def _send(self, req: SendRequest, attempt: _Attempt, now: datetime) -> RecordOutcome:
         if self.store.is_blocked(req.from_, req.to):
             existing = self.store.create_final(
                 message_id=req.message_id, status=Status.BLOCKED, reason="recipient opted out (STOP)",
@@ -172,70 +236,101 @@ class SendService:
                 self.metrics.count("MessageBlocked")
                 log.info("message blocked", extra={"message_id": req.message_id, "to": mask_number(req.to)})
                 return RecordOutcome([self._blocked_event(existing, req, now)])
-            return self._already_known(existing, req, receive_count, now)
+            return self._already_known(existing, req, attempt, now)
+        unready = self._not_ready_to_send()
+        if unready is not None:
+            return unready
         existing = self.store.claim(
             message_id=req.message_id, to=req.to, from_=req.from_, type_=req.type.value,
-            metadata=req.metadata, dlr=req.request_delivery_report, now=now,
+            metadata=req.metadata, dlr=req.request_delivery_report, now=now, lease_until=attempt.lease_until,
         )
         if existing is not None:
-            return self._already_known(existing, req, receive_count, now)
-        return self._call_send(req, receive_count, now)
+            return self._already_known(existing, req, attempt, now)
+        return self._call_send(req, attempt, now)
+
+    def _not_ready_to_send(self) -> RecordOutcome | None:
+        """Secrets first: a record that cannot be sent yet goes back to the
+        queue unclaimed, and is sent once the dependency recovers."""
+        try:
+            self.check_credentials()
+        except CredentialsNotSet as exc:
+            self.metrics.count("AculabCredentialsNotSet")
+            log.error("Aculab credentials not set: the record waits in the queue", extra={"detail": str(exc)})
+            return RecordOutcome(retry=True, reason="Aculab credentials not set")
+        except Exception as exc:  # noqa: BLE001 - Secrets Manager unreachable, throttled, denied ...
+            self.metrics.count("SecretUnavailable")
+            log.warning("secret unavailable: the record waits in the queue", extra={"error": type(exc).__name__})
+            return RecordOutcome(retry=True, reason=f"secret unavailable: {type(exc).__name__}")
+        return None
 
     def _already_known(
-        self, record: MessageRecord, req: SendRequest, receive_count: int, now: datetime
+        self, record: MessageRecord, req: SendRequest, attempt: _Attempt, now: datetime
     ) -> RecordOutcome:
-        """A redelivery, or a producer reusing a message_id: never a second send."""
+        """A redelivery, a concurrent copy, or a producer reusing a message_id:
+        never a second send (but at-least-once, after an expired lease)."""
         if record.status == SENDING:
-            if self.policy.guarantee == "at-least-once" and self.store.reclaim_unknown(req.message_id, now):
-                return self._call_send(req, receive_count, now)
-            self.metrics.count("OutcomeUnknown")
-            if self.store.fail_unsent(req.message_id, OUTCOME_UNKNOWN, now):
+            lease_left = (record.lease_until or 0) - now.timestamp()
+            if lease_left > 0:  # another attempt is sending it right now: look again once it is done
+                self.metrics.count("ClaimBusy")
+                delay = max(1, min(self.policy.busy_retry_seconds, round(lease_left)))
+                return RecordOutcome(retry=True, reason="another attempt is sending it", delay_seconds=delay)
+            if self.policy.guarantee == "at-least-once" and self.store.reclaim_expired(
+                req.message_id, now, attempt.lease_until
+            ):
+                return self._call_send(req, attempt, now)
+            if self.store.fail_expired_claim(req.message_id, OUTCOME_UNKNOWN, now):
+                self.metrics.count("OutcomeUnknown")
+                log.error("outcome unknown: an attempt's lease ran out without refs",
+                          extra={"message_id": req.message_id})
                 return RecordOutcome([outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now,
                                                     metadata=req.metadata, reason=OUTCOME_UNKNOWN)])
             fresh = self.store.get_message(req.message_id)
+            if fresh is not None and fresh.status == SENDING:  # reclaimed by another copy meanwhile
+                return self._already_known(fresh, req, attempt, now)
             record = fresh or record
         self.metrics.count("DuplicateRecord")
         return RecordOutcome(replay_events(record, now))
 
-    def _call_send(self, req: SendRequest, receive_count: int, now: datetime) -> RecordOutcome:
-        query = urllib.parse.urlencode({"mid": req.message_id, "dlr": "1" if req.request_delivery_report else "0"})
-        params = req.to_params(
-            status_page=f"{self.policy.webhook_url}?{query}",
-            status_method=self.policy.status_method,
-            auth=self.webhook_auth(),
-        )
+    def _call_send(self, req: SendRequest, attempt: _Attempt, now: datetime) -> RecordOutcome:
         try:
+            query = urllib.parse.urlencode({"mid": req.message_id, "dlr": "1" if req.request_delivery_report else "0"})
+            params = req.to_params(
+                status_page=f"{self.policy.webhook_url}?{query}",
+                status_method=self.policy.status_method,
+                auth=self.webhook_auth(),
+            )
             refs = self.aculab.msg_send(params)
         except AculabError as exc:
-            return self._send_failed(req, exc, receive_count, now)
-        self.store.record_submitted(req.message_id, refs, req.request_delivery_report, now)
+            return self._send_failed(req, exc, attempt, now)
+        except Exception as exc:  # noqa: BLE001 - the client wraps every failure after the request left
+            self.store.release_claim(req.message_id, f"not sent: {type(exc).__name__}", now)
+            log.warning("not sent, claim released", extra={"message_id": req.message_id,
+                                                            "error": type(exc).__name__})
+            return RecordOutcome(retry=True, reason=f"not sent: {type(exc).__name__}")
+        if not self.store.record_submitted(req.message_id, refs, req.request_delivery_report, now):
+            self.metrics.count("RefsKeptForChangedMessage")
+            log.warning("refs stored for a message that had changed", extra={"message_id": req.message_id})
         self.store.remember_sender(req.from_, now)
         self.metrics.count("MessageSubmitted")
         log.info("message submitted", extra={"message_id": req.message_id, "parts": len(refs)})
         return RecordOutcome([outcome_event(MESSAGE_SUBMITTED, req.message_id, Status.QUEUED, now,
                                             metadata=req.metadata, refs=refs)])
 
-    def _send_failed(
-        self, req: SendRequest, exc: AculabError, receive_count: int, now: datetime
-    ) -> RecordOutcome:
+    def _send_failed(self, req: SendRequest, exc: AculabError, attempt: _Attempt, now: datetime) -> RecordOutcome:
         reason = f"{type(exc).__name__}: {exc}"[:500]
         retry_is_safe = not exc.may_have_reached_server or self.policy.guarantee == "at-least-once"
         if exc.retryable and retry_is_safe:
-            last_attempt = receive_count >= self.policy.max_receive_count
-            # on the last attempt the reason says so: the reconciler can announce it again
-            dead = f"{DEAD_LETTERED} after {receive_count} attempts: {reason}"
-            self.store.release_claim(req.message_id, dead if last_attempt else reason, now)
             self.metrics.count("SendTransientError")
-            if last_attempt:
-                # SQS moves the record to the DLQ; integrations hear of it now
-                self.metrics.count("SendDeadLettered")
-                return RecordOutcome(
-                    [outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
-                                   reason=dead)],
-                    retry=True,
-                    reason=dead,
-                )
-            return RecordOutcome(retry=True, reason=reason)
+            if not self.policy.window_ran_out(attempt.record, now):
+                self.store.release_claim(req.message_id, reason, now)
+                return RecordOutcome(retry=True, reason=reason)
+            # the retry window ran out: to the DLQ, and integrations hear of it now; the stored
+            # reason says so, for the reconciler to announce it again if this event is lost
+            dead = f"{DEAD_LETTERED} after {_receive_count(attempt.record)} attempts: {reason}"[:500]
+            self.store.release_claim(req.message_id, dead, now)
+            return RecordOutcome([outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now,
+                                                metadata=req.metadata, reason=dead)],
+                                 reason=dead, dead_letter=True)
         final_reason = OUTCOME_UNKNOWN if exc.retryable else f"Aculab refused the message: {exc}"[:500]
         code = getattr(exc, "code", None)
         self.store.fail_unsent(req.message_id, final_reason, now, aculab_code=code)
@@ -301,6 +396,14 @@ class SendService:
             refs=record.refs, reason=reason,
             extra={"cancelResults": {k: v.value for k, v in (results or {}).items()}},
         )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """The SQS record being handled, and the lease its claim carries."""
+
+    record: Mapping[str, Any]
+    lease_until: datetime
 
 
 def _receive_count(record: Mapping[str, Any]) -> int:

@@ -21,8 +21,8 @@ from aculab_messaging.contracts.events import (
     message_event,
 )
 from aculab_messaging.errors import NotReady, UnknownMessage
-from aculab_messaging.status import Status, derive_message_status, is_final, rank
-from aculab_messaging.store import RETRYABLE, SENDING, MessageRecord, MessageStore, PartWrite
+from aculab_messaging.status import RETRYABLE, SENDING, Status, derive_message_status, is_final, rank
+from aculab_messaging.store import MessageRecord, MessageStore, PartWrite
 
 log = logging.getLogger(__name__)
 _STATUS_VALUES = frozenset(s.value for s in Status)
