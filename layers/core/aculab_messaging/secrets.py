@@ -42,8 +42,13 @@ class SecretCache:
         self._values[secret_id] = (now, value)
         return value
 
+    def forget(self, secret_id: str) -> None:
+        """Read this secret again on its next use."""
+        self._values.pop(secret_id, None)
+
     def field(self, secret_id: str, name: str) -> str:
         value = self.get_json(secret_id).get(name)
         if not isinstance(value, str) or not value:
+            self.forget(secret_id)  # not set yet: read it again next time, not after max_age
             raise CredentialsNotSet(f"secret field {name!r} is missing or empty")
         return value

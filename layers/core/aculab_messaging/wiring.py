@@ -99,6 +99,7 @@ def aculab_client(settings: AculabSettings, secrets: SecretCache, pool_size: int
     def credentials() -> AculabCredentials:
         cloud_id = str(secrets.get_json(settings.aculab_secret_arn).get("cloud_id") or settings.aculab_cloud_id)
         if not cloud_id:
+            secrets.forget(settings.aculab_secret_arn)
             raise CredentialsNotSet("no cloud_id in the Aculab secret, and no AculabCloudId parameter")
         return AculabCredentials(
             cloud_id=cloud_id,

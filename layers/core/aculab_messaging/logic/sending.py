@@ -98,8 +98,9 @@ class SendPolicy:
     def backoff(self, receive_count: int, rng: random.Random | None = None) -> int:
         """Capped exponential backoff with equal jitter: half the step fixed,
         half random, so a crowd of retries spreads out."""
-        step = min(self.max_backoff_seconds, self.base_backoff_seconds * 2 ** max(0, receive_count - 1))
-        jitter: float = (rng or random).uniform(0, step / 2)  # nosec B311 - spreading retries, not secrecy
+        doublings = min(30, max(0, receive_count - 1))
+        step = min(self.max_backoff_seconds, self.base_backoff_seconds << doublings)
+        jitter = (rng or random).uniform(0, step / 2)  # nosec B311 - spreading retries, not secrecy
         return max(1, round(step / 2 + jitter))
 
     def window_ran_out(self, record: Mapping[str, Any], now: datetime) -> bool:
