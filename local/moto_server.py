@@ -96,7 +96,7 @@ class CallLog:
         self._lock = threading.Lock()
         self._calls: list[dict[str, Any]] = []
 
-    def add(self, environ: dict[str, Any], body: bytes) -> None:
+    def add(self, environ: dict[str, Any], body: bytes, status: str) -> None:
         found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         if not found:
             return
@@ -111,7 +111,8 @@ class CallLog:
         else:
             params = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
             operation = str(params.pop("Action", ""))
-        call = {"access_key": found.group(1), "service": found.group(2), "operation": operation, "params": params}
+        call = {"access_key": found.group(1), "service": found.group(2), "operation": operation, "params": params,
+                "status": int(status.split(" ", 1)[0] or 0)}
         with self._lock:
             self._calls.append(call)
 
@@ -152,11 +153,19 @@ def strict_app(inner: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = _Body(body)
-        calls.add(environ, body)
+        seen: list[str] = []
+
+        def recording_start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            seen.append(status)
+            return start_response(status, headers, *exc)
+
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
             with dynamodb:
-                return list(inner(environ, start_response))
-        return inner(environ, start_response)
+                answer: Iterable[bytes] = list(inner(environ, recording_start))
+        else:
+            answer = inner(environ, recording_start)
+        calls.add(environ, body, seen[0] if seen else "0")
+        return answer
 
     return app
 

@@ -18,34 +18,52 @@ from tests.reliability.conftest import Counts, report
 US, MOBILE = "447700900001", "447700900123"
 
 
-def test_outage_loses_nothing(app_factory: Any, sim: SimulatorControl, counts: Counts) -> None:
-    # given Aculab answers 5xx for a while
-    app: LocalApp = app_factory(STALE_AGE_SECONDS="1", POWERTOOLS_LOG_LEVEL="CRITICAL")
+# An hour-long Aculab outage, timings compressed 360 times: the 6-hour retry window is 60 s,
+# the 15-minute backoff cap 3 s (2.5 rounded up), the 10-second first step 1 s, the hour 10 s.
+COMPRESSION = 360
+OUTAGE_SECONDS = 3600 / COMPRESSION
+
+
+def test_an_hour_long_outage_loses_nothing(app_factory: Any, sim: SimulatorControl, counts: Counts) -> None:
+    # given Aculab answers 5xx for an hour
+    app: LocalApp = app_factory(
+        STALE_AGE_SECONDS="1", POWERTOOLS_LOG_LEVEL="CRITICAL",
+        SEND_RETRY_WINDOW_SECONDS=str(6 * 3600 // COMPRESSION), SEND_BASE_BACKOFF_SECONDS="1",
+        SEND_MAX_BACKOFF_SECONDS=str(-(-900 // COMPRESSION)),
+    )
     tail = app.event_tail()
     sim.configure(outage=True, step_seconds=0.05)
     mids = [queue_send(app) for _ in range(counts.outage_messages)]
-    poller = app.send_poller(retry_visibility_seconds=1, wait_seconds=0)
-    # when the send function keeps polling through the outage (records go back to SQS)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        poller.poll_once()
-    during = app.run_reconcile()
-    sim.configure(outage=False)
-    # and after it ends
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        poller.poll_once()
-        if all((r := store.get_message(m)) is not None and r.refs for m in mids):
-            break
+    poller = app.send_poller(wait_seconds=1)  # records go back to SQS after the function's own backoff
+    poller.start()
+    try:
+        # when the send function keeps polling through the outage
+        time.sleep(OUTAGE_SECONDS)
+        during = app.run_reconcile()
+        sim.configure(outage=False)
+        # and after it ends
+        store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if all((r := store.get_message(m)) is not None and r.refs for m in mids):
+                break
+            time.sleep(0.2)
+    finally:
+        poller.stop()
+    recovered = time.monotonic() - deadline + 60
     sim.settle()
     after = app.run_reconcile()
-    # then every message was sent once, or dead-lettered with an event
+    # then every message was sent exactly once, none dead-lettered, none failed
     submitted = [m for m in mids if (r := store.get_message(m)) is not None and r.refs]
-    failed = {e["detail"]["messageId"] for e in tail.of_type("Message Failed")}
-    report("messages sent after the outage", f"{len(submitted)}/{len(mids)}", "all, or dead-lettered with event")
-    assert all(m in submitted or m in failed for m in mids)
-    assert sim.stats()["messages_sent"] == len(submitted)
+    dlq = app.stack.client("sqs").get_queue_attributes(
+        QueueUrl=app.stack.refs["SendDeadLetterQueue"], AttributeNames=["ApproximateNumberOfMessages"])
+    report("messages sent after a 1 h outage (compressed 360x)", f"{len(submitted)}/{len(mids)}",
+           f"all, none dead-lettered; last sent {recovered:.1f} s (x360 = {recovered * COMPRESSION / 60:.0f} min) "
+           "after the outage")
+    assert submitted == mids
+    assert sim.stats()["messages_sent"] == len(mids)
+    assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    assert tail.of_type("Message Failed") == []
     assert during["complete"] and after["complete"]  # the reconciler kept going
     assert all(store.get_message(m).status == "delivered" for m in submitted)  # type: ignore[union-attr]
 

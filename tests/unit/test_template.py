@@ -64,3 +64,23 @@ def test_lint_catches_misspelt_function_response_types(tmp_path: Path) -> None:
     # then the generated EventSourceMapping is flagged
     assert result.returncode != 0
     assert "FunctionResponseTypes" in result.stdout or "ReportBatchItemFailure" in result.stdout
+
+
+def test_send_function_reads_its_retry_window_and_region_from_parameters() -> None:
+    sam = load_sam()
+    env = sam["Resources"]["SendFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SEND_RETRY_WINDOW_SECONDS"] == {"Ref": "SendRetryWindowSeconds"}
+    assert env["DEFAULT_REGION"] == {"Ref": "DefaultRegion"}
+    assert sam["Parameters"]["DefaultRegion"]["Default"] == ""
+    assert int(sam["Parameters"]["SendRetryWindowSeconds"]["Default"]) >= 6 * 3600
+    # the queue keeps a record longer than the longest window, and its redrive is only a backstop
+    queue = sam["Resources"]["SendQueue"]["Properties"]
+    assert queue["MessageRetentionPeriod"] >= sam["Parameters"]["SendRetryWindowSeconds"]["MaxValue"]
+    assert int(env["SEND_MAX_RECEIVE_COUNT"]) == queue["RedrivePolicy"]["maxReceiveCount"]
+
+
+def test_every_inline_policy_says_its_version() -> None:
+    # IAM reads a policy without Version as 2008-10-17 (no policy variables); moto refuses it
+    for resource in load_sam()["Resources"].values():
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            assert policy["Version"] == "2012-10-17"

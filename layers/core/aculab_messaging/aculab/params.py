@@ -32,7 +32,9 @@ def normalise_number(value: str, *, field_name: str = "number", region: str | No
     Accepts ``+44 7700 900123``, ``+44 (0)7700 900123``, ``0044 7700 900123``
     and Aculab's own form ``447700900123``; all become ``447700900123``. A
     national number (``07700 900123``: a leading 0, no country code) is read
-    in ``region`` (an ISO 3166 code such as ``GB``) and refused without one.
+    in ``region`` (an ISO 3166 code such as ``GB``) and refused without one;
+    with a region, digits without ``+`` or ``00`` are read in it first when
+    they make a possible number there (``(212) 555-1234`` in ``US``).
     The number must be *possible* (a known country code, a length that
     country uses); whether a range is assigned is left to the carrier, as
     numbering plans change faster than a deployed library.
@@ -52,7 +54,9 @@ def normalise_number(value: str, *, field_name: str = "number", region: str | No
                 "or set the DefaultRegion parameter to read national numbers"
             )
     elif not compact.startswith("+"):
-        text = "+" + compact  # Aculab's form: country code first, no '+'
+        national = _parse(phonenumbers, text, region) if region else None
+        # in the region if it is a possible number there, else Aculab's form: country code first, no '+'
+        text = text if national is not None and phonenumbers.is_possible_number(national) else "+" + compact
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -62,6 +66,13 @@ def normalise_number(value: str, *, field_name: str = "number", region: str | No
             f"{field_name} is not a possible number for country code +{number.country_code} (wrong length)"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def _parse(phonenumbers: Any, text: str, region: str) -> Any:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def normalise_sender(value: str) -> str:

@@ -1,0 +1,119 @@
+"""IAM least privilege, proven on moto with enforcement on: each function
+calls AWS with its own role's credentials from the translated template, a
+call the role does not grant fails, and every action a role is granted is
+one its function really uses."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from local.app import FUNCTIONS, LocalApp
+from local.provision import function_role
+from local.template import REGION
+from simulator.control import SimulatorControl
+from tests.integration.conftest import drain_queue, queue_send
+from tests.integration.test_send import aged, invoke_batch, receive
+
+US, MOBILE = "447700900001", "447700900123"
+# how IAM names an API call's permission, where it is not the operation's own name
+_PERMISSION = {"DeleteMessageBatch": "DeleteMessage", "SendMessageBatch": "SendMessage"}
+
+
+def granted_actions(app: LocalApp, function: str) -> set[str]:
+    """The actions of the function role's inline statements in the translated template."""
+    role = app.stack.template["Resources"][function_role(app.stack, FUNCTIONS[function])]
+    actions: set[str] = set()
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            found = statement["Action"]
+            actions.update([found] if isinstance(found, str) else found)
+    return actions
+
+
+def calls_by_function(app: LocalApp) -> dict[str, list[dict[str, Any]]]:
+    keys = {creds["aws_access_key_id"]: name for name, logical in FUNCTIONS.items()
+            for lid, creds in app.stack.function_credentials.items() if lid == logical}
+    calls = requests.get(f"{app.stack.endpoint_url}/_local/calls", timeout=10).json()
+    by_function: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for call in calls:
+        if call["access_key"] in keys:
+            by_function[keys[call["access_key"]]].append(call)
+    return by_function
+
+
+def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim: SimulatorControl) -> None:
+    # given the stack, with messages that go stale at once and the senders' blocked lists to sync
+    app = app_factory(STALE_AGE_SECONDS="1", SENDING_NUMBERS=US)
+    sim.configure(step_seconds=0.2)
+    # when each function walks every path: send (sent, retried, dead-lettered) ...
+    sent = queue_send(app)
+    drain_queue(app)
+    sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
+    queue_send(app, to="447700900777")
+    retried = receive(app, 1)
+    invoke_batch(app, retried)
+    invoke_batch(app, aged(retried, 7 * 3600))
+    # ... the webhook (status updates with and without our mid, an inbound STOP) ...
+    sim.settle()
+    ref = str(app.stack.client("dynamodb").get_item(
+        TableName=app.stack.refs["MessagesTable"], Key={"pk": {"S": f"MSG#{sent}"}, "sk": {"S": "MSG"}},
+    )["Item"]["refs"]["L"][0]["S"])
+    auth = base64.b64encode(f"aculab:{app.webhook_password}".encode()).decode()
+    answer = requests.post(app.webhook_url, data=json.dumps({"msg_ref": ref, "status": "delivered", "to": MOBILE,
+                                                             "from": US, "direction": "send", "type": "sms"}),
+                           headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
+                           timeout=10)
+    assert answer.status_code == 200
+    sim.inbound(MOBILE, US, "STOP")
+    sim.settle()
+    # ... and the reconciler (a message whose notifications were lost, a cursor, the blocked-list sync)
+    sim.configure(notify_drop_rate=1.0, step_seconds=0.1)
+    queue_send(app, to="447700900124")
+    drain_queue(app)
+    sim.settle()
+    time.sleep(1.1)  # stale after the (compressed) stale age
+    app.run_reconcile()
+    app.invoke("reconcile", {"source": "aws.scheduler"}, timeout=0.001)  # no time left: a cursor is kept
+    app.run_reconcile()
+    # then no call was refused, and each function used every action it is granted
+    by_function = calls_by_function(app)
+    for function in FUNCTIONS:
+        calls = by_function[function]
+        refused = [(c["service"], c["operation"]) for c in calls if c["status"] == 403]
+        assert refused == [], f"{function}: refused {refused}"
+        used = {f"{c['service']}:{_PERMISSION.get(c['operation'], c['operation'])}" for c in calls}
+        unused = granted_actions(app, function) - used
+        assert unused == set(), f"{function} is granted {unused} and never uses it"
+
+
+def test_a_call_outside_the_role_is_refused(app: LocalApp) -> None:
+    # given the webhook's own credentials (its role may use the table, the bus, its two secrets)
+    session = boto3.session.Session(region_name=REGION, **app.stack.function_credentials["WebhookFunction"])
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=app.stack.endpoint_url)
+
+    table = {"TableName": app.stack.refs["MessagesTable"], "Key": {"pk": {"S": "x"}, "sk": {"S": "y"}}}
+    client("dynamodb").get_item(**table)  # granted
+    refused = [
+        lambda: client("dynamodb").delete_item(**table),  # an action it is not granted
+        lambda: client("secretsmanager").get_secret_value(SecretId=app.stack.refs["AculabApiSecret"]),  # other secret
+        lambda: client("dynamodb").query(TableName=app.stack.refs["MessagesTable"], IndexName="pending",
+                                         KeyConditionExpression="pending_pk = :p",
+                                         ExpressionAttributeValues={":p": {"S": "PENDING#0"}}),  # the index
+        lambda: client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"], MessageBody="{}"),
+    ]
+    for call in refused:
+        with pytest.raises(ClientError) as caught:
+            call()
+        error = caught.value.response["Error"]
+        assert "AccessDenied" in error.get("Code", "") + error.get("Message", ""), error
