@@ -1,7 +1,10 @@
 # The two commands: `make run` (local stack) and `make test` (lint + all tests).
 # Both create .venv themselves from the pinned requirements-dev.txt.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Lambda runs python3.13: the virtualenvs use it where this machine has it (on PATH, or
+# among pyenv's installed versions), otherwise python3.11 with a warning.
+PYTHON ?= $(shell for p in python3.13 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null \
+	| sort -V | tail -n 1) python3.11 python3; do "$$p" -c "" >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -21,6 +24,8 @@ help:
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import sys; sys.exit(sys.version_info[:2] != (3, 13))" || \
+		echo "WARNING: $(VENV) uses $$($(PY) --version): Lambda runs python3.13, which this machine lacks"
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
@@ -40,6 +45,7 @@ lint: $(STAMP) build/template.cfn.json
 	$(BIN)/bandit -q -r layers/core/aculab_messaging functions simulator local -s B101
 
 test: lint
+	@echo "make test: $$($(PY) --version) ($(PY))"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
