@@ -139,11 +139,12 @@ class LocalApp:
         with _init_lock:
             if name not in self._handlers:
                 logical = FUNCTIONS[name]
-                fn = load_handler(self.stack.code_dirs[logical], self.stack.handler(logical))
-                module = sys.modules[fn.__module__]
-                if hasattr(module, "service"):
-                    module.service.cache_clear()  # a new container
-                    with _environment(self.environment(name)):
+                # the module-level Logger and Metrics read the environment at import, as on Lambda
+                with _environment(self.environment(name)):
+                    fn = load_handler(self.stack.code_dirs[logical], self.stack.handler(logical))
+                    module = sys.modules[fn.__module__]
+                    if hasattr(module, "service"):
+                        module.service.cache_clear()  # a new container
                         module.service()
                 self._handlers[name] = fn
             return self._handlers[name]

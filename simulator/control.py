@@ -31,6 +31,10 @@ class SimulatorControl:
         result: dict[str, int] = self._call("GET", "stats")
         return result
 
+    def notify_latencies_ms(self) -> list[float]:
+        """How long each notification took to be answered 200, in order."""
+        return [float(v) for v in self._call("GET", "latencies")["notify_ms"]]
+
     def messages(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "messages")
         return result

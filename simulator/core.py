@@ -118,6 +118,8 @@ class SimulatorState:
         self.blocked: dict[tuple[str, str], str] = {}  # (from ours, to mobile) -> timestamp
         self.outbox: list[dict[str, Any]] = []  # auto replies (HELP)
         self.stats: Counter[str] = Counter()
+        # how long each notification took to be answered 200 (ms), and whether a retry was needed
+        self.notify_latencies_ms: list[float] = []
         self._serial = itertools.count(1)
         self._prefix = f"{self.rng.getrandbits(32):08x}"
         self._schedule: list[tuple[float, int, Callable[[], None], int]] = []
@@ -148,6 +150,7 @@ class SimulatorState:
             self.blocked.clear()
             self.outbox.clear()
             self.stats.clear()
+            self.notify_latencies_ms.clear()
             self._schedule.clear()
             self.rng.seed(self.config.seed)
 
@@ -326,6 +329,9 @@ class SimulatorState:
                 if attempt:
                     time.sleep(self.config.notify_retry_delay * attempt)
                 self.stats["notification_attempts"] += 1
+                if attempt:
+                    self.stats["notification_retries"] += 1
+                started = time.perf_counter()
                 try:
                     if method.upper() == "GET":
                         query = urllib.parse.urlencode(_query_items(payload))
@@ -338,8 +344,12 @@ class SimulatorState:
                         )
                     if response.status_code == 200:
                         self.stats["notifications_delivered"] += 1
+                        with self.lock:
+                            self.notify_latencies_ms.append((time.perf_counter() - started) * 1000)
                         return
                     self.stats[f"notification_http_{response.status_code}"] += 1
+                except requests.Timeout:
+                    self.stats["notification_timeouts"] += 1  # the webhook was too slow: Aculab retries
                 except requests.RequestException:
                     self.stats["notification_errors"] += 1
             self.stats["notifications_failed"] += 1

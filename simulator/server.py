@@ -222,6 +222,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         elif action == "stats":
             with state.lock:
                 self._json(200, dict(state.stats))
+        elif action == "latencies":
+            with state.lock:
+                self._json(200, {"notify_ms": list(state.notify_latencies_ms)})
         elif action == "messages":
             self._json(200, state.snapshot())
         elif action == "settle":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import artifacts, cold_start, cost, reconcile_cost, round_trips, send_concurrency
+from bench import artifacts, cold_start, cost, local_stack, reconcile_cost, round_trips, send_concurrency
 
 
 def test_cold_start_bench_measures_every_function() -> None:
@@ -42,3 +42,11 @@ def test_artifacts_bench_builds_the_layer_without_the_sdk() -> None:
     by_name = {f.name: f for f in figures}
     assert by_name["boto3/botocore bundled in layer"].value == 0
     assert all(f.met for f in figures)
+
+
+def test_local_stack_bench_times_make_run_as_a_user_meets_it() -> None:
+    figures, extra = local_stack.run(messages=2)
+    by_name = {f.name: f for f in figures}
+    assert by_name["make run: notifications retried"].value == 0  # the webhook answered every one at once
+    assert 0 < by_name["make run: webhook p50 per notification"].value < 1000
+    assert extra["notifications"] >= 2
