@@ -7,6 +7,8 @@ handlers are the deployed ones: this module only builds events and contexts.
 
 from __future__ import annotations
 
+import importlib
+import logging
 import os
 import sys
 import threading
@@ -140,11 +142,19 @@ class LocalApp:
             if name not in self._handlers:
                 logical = FUNCTIONS[name]
                 # the module-level Logger and Metrics read the environment at import, as on Lambda
-                with _environment(self.environment(name)):
+                env = self.environment(name)
+                with _environment(env):
+                    # a new process would log to today's stdout: drop a handler an earlier container bound
+                    service_logger = logging.getLogger(env.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+                    for old_handler in list(service_logger.handlers):
+                        service_logger.removeHandler(old_handler)
+                    for mark in ("init", "powertools_handler", "powertools_buffer_config", "powertools_buffer_cache"):
+                        service_logger.__dict__.pop(mark, None)  # what powertools' Logger leaves on it
                     fn = load_handler(self.stack.code_dirs[logical], self.stack.handler(logical))
-                    module = sys.modules[fn.__module__]
+                    # a new container: the module runs again (its Logger takes this environment's level)
+                    module = importlib.reload(sys.modules[fn.__module__])
+                    fn = getattr(module, fn.__name__)
                     if hasattr(module, "service"):
-                        module.service.cache_clear()  # a new container
                         module.service()
                 self._handlers[name] = fn
             return self._handlers[name]

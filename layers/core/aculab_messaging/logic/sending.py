@@ -15,6 +15,7 @@ dead-letter queue with ``Message Failed``.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -184,6 +185,8 @@ class SendService:
             log.warning("could not set retry backoff", extra={"sqs_message_id": record.get("messageId")})
 
     def _requeue_for_replay(self, message_id: str) -> None:
+        if not message_id:
+            return
         try:
             self.store.requeue(message_id, self.clock())
             self.metrics.count("EventsRequeuedForReplay")
@@ -195,6 +198,9 @@ class SendService:
             return self.process_record(record, lease_until)
         except Exception as exc:
             log.exception("record failed", extra={"sqs_message_id": record.get("messageId")})
+            if self.policy.window_ran_out(record, self.clock()):
+                # its last try before SQS dead-letters it: whatever it stored, the reconciler announces
+                self._requeue_for_replay(_message_id_of(record))
             return RecordOutcome(retry=True, reason=type(exc).__name__)
 
     # -- one record -------------------------------------------------------------
@@ -311,7 +317,10 @@ class SendService:
         if not self.store.record_submitted(req.message_id, refs, req.request_delivery_report, now):
             self.metrics.count("RefsKeptForChangedMessage")
             log.warning("refs stored for a message that had changed", extra={"message_id": req.message_id})
-        self.store.remember_sender(req.from_, now)
+        try:
+            self.store.remember_sender(req.from_, now)
+        except Exception:  # noqa: BLE001 - the sync also finds senders in SendingNumbers; the event must go out
+            log.warning("could not record the sending number", extra={"message_id": req.message_id})
         self.metrics.count("MessageSubmitted")
         log.info("message submitted", extra={"message_id": req.message_id, "parts": len(refs)})
         return RecordOutcome([outcome_event(MESSAGE_SUBMITTED, req.message_id, Status.QUEUED, now,
@@ -405,6 +414,13 @@ class _Attempt:
 
     record: Mapping[str, Any]
     lease_until: datetime
+
+
+def _message_id_of(record: Mapping[str, Any]) -> str:
+    try:
+        return str(json.loads(str(record.get("body", "")))["message_id"])[:128]
+    except (ValueError, TypeError, KeyError):
+        return ""
 
 
 def _receive_count(record: Mapping[str, Any]) -> int:
