@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import socket
 import sys
@@ -156,4 +157,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    # every server is stopped; an invocation's worker thread still waiting on a stopped server's
+    # timeout (up to the SDK's retries) must not hold Ctrl-C up: the process ends here
+    os._exit(code)

@@ -146,15 +146,34 @@ def test_reject_wrong_or_missing_credentials_storing_nothing(app: LocalApp) -> N
 @pytest.mark.parametrize(
     "body",
     [b"{not json", b'{"msg_ref": "r1"}', b'{"msg_ref": "r1", "status": "teleported", "direction": "send"}',
-     b"[1]", b'{"msg_ref": "r1", "status": "sent", "multipart_pos": -1}', b"x" * 70000],
+     b"[1]", b'{"msg_ref": "r1", "status": "sent", "multipart_pos": -1}'],
 )
 def test_reject_bad_input_with_400_storing_nothing(app: LocalApp, body: bytes) -> None:
     before = item_count(app)
     response = requests.post(app.webhook_url + "?mid=m", data=body, timeout=10, auth=("aculab", app.webhook_password),
                              headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["error"] in ("bad_request", "payload_too_large")
+    assert response.json()["error"] == "bad_request"
     assert item_count(app) == before
+
+
+def test_a_body_over_the_limit_is_413_and_a_401_says_how_to_authenticate(app: LocalApp) -> None:
+    before = item_count(app)
+    big = requests.post(app.webhook_url + "?mid=m", data=b"x" * 70000, timeout=10,
+                        auth=("aculab", app.webhook_password), headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and big.json()["error"] == "payload_too_large"
+    refused = requests.post(app.webhook_url + "?mid=m", json={}, timeout=10)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Basic realm="aculab"'
+    assert item_count(app) == before
+
+
+def test_a_path_token_that_is_not_text_is_401(app: LocalApp) -> None:
+    from local.gateway import Route, build_event
+
+    event = build_event("POST", "/aculab/x/notify", "", {"content-type": "application/json"}, b"{}",
+                        Route("POST", "/aculab/{token}/notify"), {"token": "\udcff\udcfe"}, "127.0.0.1")
+    assert app.invoke("webhook", event)["statusCode"] == 401
 
 
 def test_unknown_message_is_404(app: LocalApp) -> None:

@@ -34,9 +34,9 @@ def request_from_event(event: Mapping[str, Any]) -> HttpRequest:
 
 def response_to_event(response: HttpResponse) -> dict[str, Any]:
     if response.body is None:
-        return {"statusCode": response.status, "body": ""}
+        return {"statusCode": response.status, "headers": dict(response.headers), "body": ""}
     return {
         "statusCode": response.status,
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": "application/json", **response.headers},
         "body": json.dumps(response.body),
     }

@@ -39,13 +39,26 @@ class NotPublished(IngestError):
     code = "not_published"
 
 
+class DependencyUnavailable(IngestError):
+    """A secret, DynamoDB or EventBridge failed: nothing acknowledged, Aculab retries."""
+
+    code = "dependency_unavailable"
+
+
 HTTP_STATUS: dict[type[IngestError], int] = {
     Unauthorized: 401,
-    PayloadTooLarge: 400,
+    PayloadTooLarge: 413,
     BadRequest: 400,
     UnknownMessage: 404,
     NotReady: 503,
     NotPublished: 503,
+    DependencyUnavailable: 503,
+}
+# headers each answer carries: Aculab retries a 503, a client learns how to authenticate
+RETRY_AFTER_SECONDS = "5"
+HTTP_HEADERS: dict[int, dict[str, str]] = {
+    401: {"WWW-Authenticate": 'Basic realm="aculab"'},
+    503: {"Retry-After": RETRY_AFTER_SECONDS},
 }
 
 

@@ -103,6 +103,8 @@ class WebhookSettings(SecretSettings):
     webhook_secret_arn: str = setting(min_length=1)
     inbound_token_secret_arn: str = setting(min_length=1)
     max_body_bytes: int = setting(default=65536, minimum=1024)
+    # the previous webhook password is accepted this long after a rotation
+    give_up_age_seconds: int = setting(default=172800, minimum=1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, eq=False)

@@ -23,10 +23,11 @@ from aculab_messaging.settings import (
     WebhookSettings,
 )
 from aculab_messaging.store import MessageStore
+from aculab_messaging.webhook_auth import WebhookAuthenticator
 
 if TYPE_CHECKING:
     from aculab_messaging.aculab import AculabClient
-    from aculab_messaging.logic.ingest import IngestService, WebhookCredentials
+    from aculab_messaging.logic.ingest import IngestService
     from aculab_messaging.logic.reconcile import ReconcileService
     from aculab_messaging.logic.sending import SendService
 
@@ -80,19 +81,6 @@ def _secrets(settings: SecretSettings, aws: AwsClients) -> SecretCache:
     return SecretCache(aws("secretsmanager"), settings.secret_max_age_seconds)
 
 
-def webhook_credentials(secrets: SecretCache, basic_auth_arn: str, token_arn: str) -> Callable[[], WebhookCredentials]:
-    from aculab_messaging.logic.ingest import WebhookCredentials
-
-    def load() -> WebhookCredentials:
-        return WebhookCredentials(
-            username=secrets.field(basic_auth_arn, "username"),
-            password=secrets.field(basic_auth_arn, "password"),
-            token=secrets.field(token_arn, "token"),
-        )
-
-    return load
-
-
 def aculab_client(settings: AculabSettings, secrets: SecretCache, pool_size: int = 10) -> AculabClient:
     from aculab_messaging.aculab import AculabClient, AculabCredentials
 
@@ -131,7 +119,10 @@ def build_ingest_service(
     return IngestService(
         store=_store(settings, aws),
         publisher=_publisher(settings, aws),
-        credentials=webhook_credentials(secrets, settings.webhook_secret_arn, settings.inbound_token_secret_arn),
+        auth=WebhookAuthenticator(
+            secrets, settings.webhook_secret_arn, settings.inbound_token_secret_arn,
+            give_up_age=timedelta(seconds=settings.give_up_age_seconds), clock=clock,
+        ),
         clock=clock,
         metrics=metrics or RecordingMetrics(),
         max_body_bytes=settings.max_body_bytes,

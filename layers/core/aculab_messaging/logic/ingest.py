@@ -6,9 +6,6 @@ published; anything else is answered with an error so that Aculab retries.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +27,9 @@ from aculab_messaging.contracts.notification import (
     routing_params,
 )
 from aculab_messaging.errors import (
+    HTTP_HEADERS,
     BadRequest,
+    DependencyUnavailable,
     IngestError,
     NotPublished,
     PayloadTooLarge,
@@ -43,20 +42,12 @@ from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
 from aculab_messaging.redact import mask_number
 from aculab_messaging.store import MessageStore
+from aculab_messaging.webhook_auth import CredentialsUnavailable, WebhookAuthenticator
 
 log = logging.getLogger(__name__)
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_WORDS = frozenset({"START", "YES"})
-
-
-@dataclass(frozen=True)
-class WebhookCredentials:
-    """Basic-auth pair and path token the webhook accepts."""
-
-    username: str
-    password: str = field(repr=False)
-    token: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -76,6 +67,7 @@ class HttpResponse:
 
     status: int
     body: dict[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,7 +76,7 @@ class IngestService:
 
     store: MessageStore
     publisher: EventPublisher
-    credentials: Callable[[], WebhookCredentials]
+    auth: WebhookAuthenticator
     clock: Callable[[], datetime]
     metrics: MetricsSink
     max_body_bytes: int = 65536
@@ -107,12 +99,20 @@ class IngestService:
                 self._requeue(exc)
                 raise NotPublished(str(exc)) from None
         except IngestError as exc:
-            status = http_status_for(exc)
-            self.metrics.count(f"Rejected_{exc.code}")
-            log.warning("notification not accepted", extra={"reason": exc.code, "http_status": status})
-            return HttpResponse(status, {"error": exc.code, "message": str(exc)})
+            return self._refuse(exc)
+        except CredentialsUnavailable as exc:
+            return self._refuse(DependencyUnavailable(str(exc)))
+        except Exception as exc:
+            log.exception("dependency failure", extra={"error": type(exc).__name__})
+            return self._refuse(DependencyUnavailable(type(exc).__name__))
         self.metrics.count("NotificationAccepted")
         return HttpResponse(200)
+
+    def _refuse(self, exc: IngestError) -> HttpResponse:
+        status = http_status_for(exc)
+        self.metrics.count(f"Rejected_{exc.code}")
+        log.warning("notification not accepted", extra={"reason": exc.code, "http_status": status})
+        return HttpResponse(status, {"error": exc.code, "message": str(exc)}, HTTP_HEADERS.get(status, {}))
 
     # -- steps ----------------------------------------------------------------
 
@@ -124,15 +124,11 @@ class IngestService:
                 self.store.requeue(message_id, self.clock())
 
     def _authenticate(self, request: HttpRequest) -> None:
-        expected = self.credentials()
         if request.path_token is not None:
-            if not hmac.compare_digest(request.path_token.encode(), expected.token.encode()):
+            if not self.auth.token_ok(request.path_token):
                 raise Unauthorized("invalid token")
             return
-        user, password = _basic_auth(request.headers.get("authorization", ""))
-        user_ok = hmac.compare_digest(user.encode(), expected.username.encode())
-        password_ok = hmac.compare_digest(password.encode(), expected.password.encode())
-        if not (user_ok and password_ok):
+        if not self.auth.basic_auth_ok(request.headers.get("authorization", "")):
             raise Unauthorized("missing or invalid credentials")
 
     def _ingest(self, n: Notification, routing: Mapping[str, str]) -> list[Event]:
@@ -220,15 +216,3 @@ class IngestService:
             extra={"msg_ref": n.msg_ref, "from": mask_number(n.from_), "duplicate": not is_new, "opt_out": opt_out},
         )
         return events
-
-
-def _basic_auth(header: str) -> tuple[str, str]:
-    if header[:6].lower() != "basic ":
-        return "", ""
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return "", ""
-    user, _, password = decoded.partition(":")
-    return user, password
-

@@ -1,0 +1,108 @@
+"""Who may post to the webhook: Aculab, with the basic-auth password the send
+function gave it, or the inbound Notification Page's path token.
+
+Rotation-safe: the password travels with every ``msg_send``, so a message
+sent before a rotation is still notified with the old one. The webhook
+accepts the current password (Secrets Manager's ``AWSCURRENT``) and the
+previous one (``AWSPREVIOUS``) until the give-up age has passed since the
+rotation; after that no message sent under it is still tracked. A password
+that does not match makes the cache read the secrets again (at most once per
+``refresh_seconds``), so a rotation is accepted at once, not after the cache
+age. The two secrets are read apart: a broken token secret never breaks
+status updates, nor the other way round. Every comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aculab_messaging.secrets import SecretCache
+
+
+class CredentialsUnavailable(RuntimeError):
+    """A secret could not be read (Secrets Manager down, throttled, denied, malformed)."""
+
+
+@dataclass
+class WebhookAuthenticator:
+    secrets: SecretCache
+    basic_auth_secret: str
+    token_secret: str
+    give_up_age: timedelta
+    clock: Callable[[], datetime]
+    refresh_seconds: float = 10.0
+    monotonic: Callable[[], float] = time.monotonic
+    _refreshed_at: float = field(default=float("-inf"), init=False)
+
+    def basic_auth_ok(self, authorization: str) -> bool:
+        user, password = parse_basic_auth(authorization)
+        if self._matches_password(user, password):
+            return True
+        return self._refresh(self.basic_auth_secret) and self._matches_password(user, password)
+
+    def token_ok(self, token: str) -> bool:
+        try:
+            given = token.encode("utf-8")
+        except UnicodeError:  # not valid text: it cannot be our token
+            return False
+        if _same(given, self._field(self.token_secret, "token").encode()):
+            return True
+        return self._refresh(self.token_secret) and _same(given, self._field(self.token_secret, "token").encode())
+
+    def accepted_passwords(self) -> list[tuple[str, str]]:
+        """(username, password) pairs accepted now: the current one, and the
+        previous one while messages sent under it may still be notified."""
+        accepted = [(self._field(self.basic_auth_secret, "username"), self._field(self.basic_auth_secret, "password"))]
+        try:
+            previous = self.secrets.get_json(self.basic_auth_secret, stage="AWSPREVIOUS")
+            rotated_at = self.secrets.created(self.basic_auth_secret)
+        except Exception as exc:  # noqa: BLE001 - whatever Secrets Manager did, the webhook answers 503
+            raise CredentialsUnavailable(f"webhook password: {type(exc).__name__}") from None
+        if previous and rotated_at and self.clock() - rotated_at < self.give_up_age:
+            accepted.append((str(previous.get("username", "")), str(previous.get("password", ""))))
+        return accepted
+
+    def _matches_password(self, user: str, password: str) -> bool:
+        matched = False
+        for expected_user, expected_password in self.accepted_passwords():
+            user_ok = _same(user.encode(), expected_user.encode())
+            password_ok = _same(password.encode(), expected_password.encode())
+            matched |= bool(expected_password) and user_ok and password_ok
+        return matched
+
+    def _field(self, secret_id: str, name: str) -> str:
+        try:
+            return self.secrets.field(secret_id, name)
+        except Exception as exc:  # noqa: BLE001 - whatever Secrets Manager did, the webhook answers 503
+            raise CredentialsUnavailable(f"{name}: {type(exc).__name__}") from None
+
+    def _refresh(self, secret_id: str) -> bool:
+        """Forget the cached secret, at most once per refresh_seconds (a
+        prober cannot make us hammer Secrets Manager). True: read again."""
+        now = self.monotonic()
+        if now - self._refreshed_at < self.refresh_seconds:
+            return False
+        self._refreshed_at = now
+        self.secrets.forget(secret_id)
+        return True
+
+
+def parse_basic_auth(header: str) -> tuple[str, str]:
+    if header[:6].lower() != "basic ":
+        return "", ""
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return "", ""
+    user, _, password = decoded.partition(":")
+    return user, password
+
+
+def _same(given: bytes, expected: bytes) -> bool:
+    return hmac.compare_digest(given, expected)
