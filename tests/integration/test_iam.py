@@ -29,10 +29,14 @@ _PERMISSION = {"DeleteMessageBatch": "DeleteMessage", "SendMessageBatch": "SendM
 
 
 def granted_actions(app: LocalApp, function: str) -> set[str]:
-    """The actions of the function role's inline statements in the translated template."""
+    """The actions of the function role's own inline statements (the template's
+    ``Policies``) in the translated template; not those SAM adds for the Lambda
+    service itself (an OnFailure destination is written by Lambda, not our code)."""
     role = app.stack.template["Resources"][function_role(app.stack, FUNCTIONS[function])]
     actions: set[str] = set()
     for policy in role["Properties"]["Policies"]:
+        if "EventInvokeConfig" in policy["PolicyName"]:
+            continue
         for statement in policy["PolicyDocument"]["Statement"]:
             found = statement["Action"]
             actions.update([found] if isinstance(found, str) else found)

@@ -84,3 +84,62 @@ def test_every_inline_policy_says_its_version() -> None:
     for resource in load_sam()["Resources"].values():
         for policy in resource.get("Properties", {}).get("Policies", []):
             assert policy["Version"] == "2012-10-17"
+
+
+def _translated() -> dict:  # type: ignore[type-arg]
+    return to_cloudformation()
+
+
+def test_alarms_reach_a_person_through_a_key_cloudwatch_may_use() -> None:
+    # given the translated template
+    resources = _translated()["Resources"]
+    topic = resources["AlarmTopic"]["Properties"]
+    # then the topic is not encrypted with the AWS-managed key (CloudWatch's alarms would be dropped) ...
+    key_ref = topic.get("KmsMasterKeyId")
+    assert key_ref != "alias/aws/sns"
+    if key_ref is not None:
+        # ... but with a key of the stack whose policy lets CloudWatch encrypt to it
+        key = resources[key_ref["Ref"]]
+        assert key["Type"] == "AWS::KMS::Key"
+        grants = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+                  if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com" and s["Effect"] == "Allow"]
+        assert grants and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(grants[0]["Action"])
+    # and every alarm publishes to that topic
+    alarms = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+
+
+def test_an_alarm_for_each_thing_an_operator_must_hear_of() -> None:
+    resources = _translated()["Resources"]
+    watched = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"])
+               for a in resources.values() if a["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),  # the send DLQ and the reconcile failure queue
+        ("AculabMessaging", "OutcomeUnknown"),
+        ("AWS/ApiGateway", "5xx"),
+        ("AculabMessaging", "Rejected_unauthorized"),
+        ("AculabMessaging", "Reconcile_publish_failures"),
+        ("AWS/Lambda", "Errors"),
+    } <= watched
+    queues = {json.dumps(a["Properties"]["Dimensions"]) for a in resources.values()
+              if a["Type"] == "AWS::CloudWatch::Alarm" and a["Properties"]["Namespace"] == "AWS/SQS"}
+    assert any("SendDeadLetterQueue" in q for q in queues) and any("ReconcileFailureQueue" in q for q in queues)
+
+
+def test_the_dashboard_shows_what_an_operator_watches() -> None:
+    body_sub = _translated()["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    body = json.loads(body_sub.replace("${AWS::Region}", "eu-west-1").replace("${DlqName}", "q")
+                      .replace("${WebhookApi}", "api"))
+    titles = {w["properties"]["title"] for w in body["widgets"]}
+    assert titles == {"Sends", "Status updates", "Rejections", "Failures", "Dead-letter queue depth",
+                      "Webhook latency (ms)"}
+
+
+def test_one_reconciler_at_a_time_and_no_retried_runs() -> None:
+    resources = _translated()["Resources"]
+    assert resources["ReconcileFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+    invoke = resources["ReconcileFunctionEventInvokeConfig"]["Properties"]
+    assert invoke["MaximumRetryAttempts"] == 0
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ReconcileFailureQueue", "Arn"]}
+    schedule = resources["ReconcileFunctionSchedule"]["Properties"]["Target"]
+    assert schedule["RetryPolicy"]["MaximumRetryAttempts"] == 0 and "DeadLetterConfig" in schedule
