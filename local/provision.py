@@ -70,7 +70,8 @@ class Stack:
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
                 return _SUB.sub(lambda m: str(self._sub_var(m.group(1), extra)), text)
             if key == "Fn::Join":
-                return arg[0].join(str(self.resolve(v)) for v in arg[1])
+                items = self.resolve(arg[1])  # a list, or a Ref to a CommaDelimitedList
+                return arg[0].join(str(v) for v in items)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -88,7 +89,11 @@ class Stack:
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
-            return self.parameters[name]
+            value = self.parameters[name]
+            kind = self.template.get("Parameters", {}).get(name, {}).get("Type")
+            if kind == "CommaDelimitedList" and isinstance(value, str):
+                return [v.strip() for v in value.split(",")]  # as CloudFormation resolves the Ref
+            return value
         if name in self.refs:
             return self.refs[name]
         raise KeyError(f"cannot resolve Ref {name} locally")

@@ -38,7 +38,7 @@ def test_map_error_without_json_body() -> None:
 
 @pytest.mark.parametrize(
     ("error", "status"),
-    [(Unauthorized(), 401), (BadRequest(), 400), (PayloadTooLarge(), 400), (NotPublished(), 503)],
+    [(Unauthorized(), 401), (BadRequest(), 400), (PayloadTooLarge(), 413), (NotPublished(), 503)],
 )
 def test_map_domain_error_to_http_status(error: Exception, status: int) -> None:
     assert http_status_for(error) == status  # type: ignore[arg-type]

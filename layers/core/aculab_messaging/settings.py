@@ -105,6 +105,9 @@ class WebhookSettings(SecretSettings):
     max_body_bytes: int = setting(default=65536, minimum=1024)
     # the previous webhook password is accepted this long after a rotation
     give_up_age_seconds: int = setting(default=172800, minimum=1)
+    # an inbound message whose whole text is one of these blocks / unblocks the pair (Aculab's lists)
+    stop_keywords: tuple[str, ...] = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
+    start_keywords: tuple[str, ...] = ("START", "YES")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, eq=False)

@@ -31,6 +31,8 @@ from aculab_messaging.dynamo_codec import deserialize, serialize
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
 PENDING_INDEX = "pending"
+# the pending index's partition of inbound messages and opt-out changes not yet announced
+ANNOUNCE = "ANNOUNCE"
 
 def _ser(value: Mapping[str, Any]) -> dict[str, Any]:
     return {k: serialize(v) for k, v in value.items() if v is not None}
@@ -553,20 +555,44 @@ class MessageStore:
 
     # -- inbound and opt-out --------------------------------------------------
 
-    def record_inbound(self, item: Mapping[str, Any], now: datetime) -> bool:
-        """Put-if-absent by msg_ref; False when it was already stored."""
+    def record_inbound(self, item: Mapping[str, Any], now: datetime) -> tuple[bool, dict[str, Any]]:
+        """Put-if-absent by msg_ref: (stored now, the item as first stored). The
+        item waits in the announce partition until ``announced`` clears it."""
         data = {
             **item,
             "pk": f"IN#{item['msg_ref']}",
             "sk": "IN",
             "stored_at": _iso(now),
             "expires_at": self._expires(now),
+            "pending_pk": ANNOUNCE,
+            "pending_sk": f"{_iso(now)}#IN#{item['msg_ref']}",
         }
         try:
-            self._db.put_item(TableName=self._table, Item=_ser(data), ConditionExpression="attribute_not_exists(pk)")
+            self._db.put_item(TableName=self._table, Item=_ser(data), ConditionExpression="attribute_not_exists(pk)",
+                              ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            return False, _de(exc.response.get("Item")) or data
+        return True, data
+
+    def announced(self, pk: str, sk: str) -> None:
+        """Its events are out: the item leaves the announce partition."""
+        try:
+            self._db.update_item(TableName=self._table, Key=_vals({"pk": pk, "sk": sk}),
+                                 UpdateExpression="REMOVE pending_pk, pending_sk",
+                                 ConditionExpression="pending_pk = :announce",
+                                 ExpressionAttributeValues=_vals({":announce": ANNOUNCE}))
         except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return
+
+    def unannounced(self, before: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """Inbound messages and opt-out changes whose events may not be out,
+        stored before ``before`` (older than any retry Aculab still makes)."""
+        response = self._db.query(
+            TableName=self._table, IndexName=PENDING_INDEX, Limit=limit,
+            KeyConditionExpression="pending_pk = :pk AND pending_sk < :before",
+            ExpressionAttributeValues=_vals({":pk": ANNOUNCE, ":before": _iso(before)}),
+        )
+        return [_de(i) or {} for i in response.get("Items", [])]
 
     def is_blocked(self, from_: str, to: str) -> bool:
         response = self._db.get_item(
@@ -577,28 +603,25 @@ class MessageStore:
         )
         return bool((_de(response.get("Item")) or {}).get("blocked"))
 
-    def set_blocked(self, from_: str, to: str, blocked: bool, source: str, version: str) -> bool:
+    def set_blocked(
+        self, from_: str, to: str, blocked: bool, source: str, version: str, *, announce: bool = False
+    ) -> bool:
         """Record an opt-out (blocked) or opt-in as of ``version``, a string that
-        orders changes: ``<ISO time>#<msg_ref>`` for an inbound keyword.
+        orders changes: ``<arrival time>#<msg_ref>`` for an inbound keyword.
 
         Order-independent and idempotent: a pair keeps the change with the
         highest version; a repeat of the same change is a no-op. Returns True
-        when the pair's blocked state changed.
+        when the pair's blocked state changed. ``announce``: the pair waits in
+        the announce partition until its ``Opt-Out Changed`` is out.
         """
+        item = {"pk": f"BLOCK#{from_}", "sk": f"TO#{to}", "from": from_, "to": to, "blocked": blocked,
+                "source": source, "change_key": version}
+        if announce:
+            item.update(pending_pk=ANNOUNCE, pending_sk=f"0000#BLOCK#{from_}#{to}")
         try:
             response = self._db.put_item(
                 TableName=self._table,
-                Item=_ser(
-                    {
-                        "pk": f"BLOCK#{from_}",
-                        "sk": f"TO#{to}",
-                        "from": from_,
-                        "to": to,
-                        "blocked": blocked,
-                        "source": source,
-                        "change_key": version,
-                    }
-                ),
+                Item=_ser(item),
                 ConditionExpression="attribute_not_exists(pk) OR change_key < :version",
                 ExpressionAttributeValues=_vals({":version": version}),
                 ReturnValues="ALL_OLD",

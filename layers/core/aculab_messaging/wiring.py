@@ -126,6 +126,8 @@ def build_ingest_service(
         clock=clock,
         metrics=metrics or RecordingMetrics(),
         max_body_bytes=settings.max_body_bytes,
+        stop_words=frozenset(k.upper() for k in settings.stop_keywords),
+        start_words=frozenset(k.upper() for k in settings.start_keywords),
     )
 
 

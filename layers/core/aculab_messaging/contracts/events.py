@@ -125,11 +125,14 @@ def message_event(
 
 
 def opt_out_event(
-    *, from_: str, to: str, blocked: bool, source: str, keyword: str | None = None, now: datetime | None = None
+    *, from_: str, to: str, blocked: bool, source: str, keyword: str | None = None, now: datetime | None = None,
+    identity: str = "",
 ) -> Event:
+    """``identity``: which change this is (the keyword's msg_ref, the sync's stamp), so two
+    STOPs days apart are two facts, and a replay of one is the same fact."""
     detail = {
         "version": EVENT_VERSION,
-        "eventId": _event_id(OPT_OUT_CHANGED, from_, to, blocked, keyword or source),
+        "eventId": _event_id(OPT_OUT_CHANGED, from_, to, blocked, keyword or source, identity),
         "from": from_,
         "to": to,
         "blocked": blocked,

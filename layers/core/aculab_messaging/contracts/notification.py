@@ -75,6 +75,10 @@ class Notification:
             value = data.get(name)
             return None if value is None else int(value)
 
+        if data.get("direction") == "receive" or data.get("status") == "received":
+            for name in ("from", "to"):  # the pair an opt-out and the inbound item are keyed by
+                data[name] = _phone_number(data.get(name), name)
+
         return cls(
             msg_ref=data["msg_ref"], status=data["status"], to=data.get("to", ""), from_=data.get("from", ""),
             direction=data.get("direction", "send"), type=data.get("type", "sms"), content=data.get("content"),
@@ -92,6 +96,18 @@ class Notification:
             return parse_provider_status(self.status)
         except UnknownStatusError as exc:
             raise BadNotification(str(exc)) from None
+
+
+def _phone_number(value: Any, name: str) -> str:
+    from aculab_messaging.aculab.errors import AculabValidationError
+    from aculab_messaging.aculab.params import normalise_number
+
+    if not isinstance(value, str) or not value:
+        raise BadNotification(f"{name}: an inbound message needs it")
+    try:
+        return normalise_number(value, field_name=name)
+    except AculabValidationError as exc:
+        raise BadNotification(str(exc)) from None
 
 
 def parse_notification(method: str, raw_query: str, body: bytes, content_type: str) -> Notification:

@@ -11,15 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aculab_messaging.contracts.events import (
-    MESSAGE_RECEIVED,
-    MESSAGE_STATUS_CHANGED,
-    Event,
-    aculab_time_to_iso,
-    message_event,
-    opt_out_event,
-    utc_now_iso,
-)
+from aculab_messaging.contracts.events import MESSAGE_STATUS_CHANGED, Event, aculab_time_to_iso
 from aculab_messaging.contracts.notification import (
     BadNotification,
     Notification,
@@ -37,6 +29,7 @@ from aculab_messaging.errors import (
     UnknownMessage,
     http_status_for,
 )
+from aculab_messaging.logic.inbound import apply_inbound, opt_out_of
 from aculab_messaging.logic.tracking import StatusReport, apply_status
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
@@ -80,6 +73,8 @@ class IngestService:
     clock: Callable[[], datetime]
     metrics: MetricsSink
     max_body_bytes: int = 65536
+    stop_words: frozenset[str] = STOP_WORDS
+    start_words: frozenset[str] = START_WORDS
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -90,7 +85,7 @@ class IngestService:
                 notification = parse_notification(
                     request.method, request.raw_query, request.body, request.headers.get("content-type", "")
                 )
-                events = self._ingest(notification, routing_params(request.raw_query))
+                events, announced = self._ingest(notification, routing_params(request.raw_query))
             except BadNotification as exc:
                 raise BadRequest(str(exc)) from None
             try:
@@ -98,6 +93,8 @@ class IngestService:
             except PublishError as exc:
                 self._requeue(exc)
                 raise NotPublished(str(exc)) from None
+            if announced is not None:
+                self.store.announced(*announced)
         except IngestError as exc:
             return self._refuse(exc)
         except CredentialsUnavailable as exc:
@@ -131,7 +128,8 @@ class IngestService:
         if not self.auth.basic_auth_ok(request.headers.get("authorization", "")):
             raise Unauthorized("missing or invalid credentials")
 
-    def _ingest(self, n: Notification, routing: Mapping[str, str]) -> list[Event]:
+    def _ingest(self, n: Notification, routing: Mapping[str, str]) -> tuple[list[Event], tuple[str, str] | None]:
+        """The events to publish, and the stored item (pk, sk) they announce, if one waits for them."""
         now = self.clock()
         if n.is_inbound:
             return self._inbound(n, now)
@@ -159,17 +157,13 @@ class IngestService:
             "status update",
             extra={"message_id": message_id, "status": provider.status.value, "events": len(events)},
         )
-        return events
+        return events, None
 
-    def _inbound(self, n: Notification, now: datetime) -> list[Event]:
-        received_at = aculab_time_to_iso(n.timestamp) or utc_now_iso(now)
-        keyword = (n.content or "").strip().upper()
-        events: list[Event] = []
-        opt_out: bool | None = True if keyword in STOP_WORDS else False if keyword in START_WORDS else None
-        changed = False
-        if opt_out is not None:
-            changed = self.store.set_blocked(n.to, n.from_, opt_out, "inbound", f"{received_at}#{n.msg_ref}")
-        is_new = self.store.record_inbound(
+    def _inbound(self, n: Notification, now: datetime) -> tuple[list[Event], tuple[str, str]]:
+        opt_out = opt_out_of(n.content, self.stop_words, self.start_words)
+        multipart = ({"uid": n.multipart_uid, "position": n.multipart_pos, "count": n.multipart_count}
+                     if n.multipart_uid else None)
+        is_new, stored = self.store.record_inbound(
             {
                 "msg_ref": n.msg_ref,
                 "from": n.from_,
@@ -177,42 +171,17 @@ class IngestService:
                 "type": n.type,
                 "content": n.content,
                 "msg_media": n.msg_media or None,
-                "received_at": received_at,
+                "received_at": aculab_time_to_iso(n.timestamp),
+                "status": n.status,
+                "aculab_msg_err": n.aculab_msg_err,
+                "multipart": multipart,
+                "opt_out": opt_out,
+                "keyword": (n.content or "").strip().upper() if opt_out is not None else None,
             },
             now,
         )
-        events.append(
-            message_event(
-                MESSAGE_RECEIVED,
-                message_id=n.msg_ref,
-                status="received",
-                is_final=True,
-                msg_refs=[n.msg_ref],
-                provider_status=n.status,
-                aculab_msg_err=n.aculab_msg_err,
-                now=now,
-                extra={
-                    "direction": "receive",
-                    "from": n.from_,
-                    "to": n.to,
-                    "type": n.type,
-                    "content": n.content,
-                    "msgMedia": list(n.msg_media),
-                    "multipart": (
-                        {"uid": n.multipart_uid, "position": n.multipart_pos, "count": n.multipart_count}
-                        if n.multipart_uid
-                        else None
-                    ),
-                    "providerTimestamp": aculab_time_to_iso(n.timestamp),
-                },
-            )
-        )
-        if opt_out is not None and (changed or not is_new):
-            events.append(
-                opt_out_event(from_=n.to, to=n.from_, blocked=opt_out, source="inbound", keyword=keyword, now=now)
-            )
         log.info(
             "inbound message",
             extra={"msg_ref": n.msg_ref, "from": mask_number(n.from_), "duplicate": not is_new, "opt_out": opt_out},
         )
-        return events
+        return apply_inbound(self.store, stored, now), (str(stored["pk"]), str(stored["sk"]))

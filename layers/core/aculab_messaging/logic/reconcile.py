@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from aculab_messaging.aculab import AculabClient, AculabError, PartStatus
 from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
+from aculab_messaging.logic.inbound import apply_inbound
 from aculab_messaging.logic.tracking import StatusReport, apply_status, replay_events
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
@@ -43,6 +44,7 @@ class ReconcileReport:
     publish_failures: int = 0
     blocked_added: int = 0
     blocked_removed: int = 0
+    reannounced: int = 0
     complete: bool = True  # every stale message was examined (else a cursor was saved)
     blocked_synced: bool = False
 
@@ -92,11 +94,11 @@ class ReconcileService:
             for records, next_key, scanned in pages:
                 report.items_read += scanned
                 batch += records
-                while sum(len(r.refs) for r in batch) >= self.policy.batch_size:
+                while sum(len(r.refs) for r in batch) >= self.policy.batch_size and self._time_left(seconds_left):
                     full, batch = take_batch(batch, self.policy.batch_size)
                     self._reconcile_page(full, now, report)
-                if seconds_left() < self.policy.time_margin_seconds:
-                    self._reconcile_page(batch, now, report)
+                if not self._time_left(seconds_left):
+                    self._reconcile_page(batch, now, report)  # one last call, inside the margin
                     batch = []
                     more = next_key is not None or shard + 1 < self.store.shard_count
                     if more:
@@ -105,14 +107,19 @@ class ReconcileService:
                         report.complete = False
                         self._finish(report)
                         return report
-        self._reconcile_page(batch, now, report)
+        if self._time_left(seconds_left):
+            self._reconcile_page(batch, now, report)
         if cursor:
             self.store.put_cursor(None, now)
-        if seconds_left() >= self.policy.time_margin_seconds:
-            self._sync_blocked(report, now)
-            report.blocked_synced = True
+        if self._time_left(seconds_left):
+            self._announce_pending(report, now, seconds_left)
+        if self._time_left(seconds_left):
+            report.blocked_synced = self._sync_blocked(report, now, seconds_left)
         self._finish(report)
         return report
+
+    def _time_left(self, seconds_left: Callable[[], float]) -> bool:
+        return seconds_left() >= self.policy.time_margin_seconds
 
     # -- stale messages -------------------------------------------------------
 
@@ -121,7 +128,7 @@ class ReconcileService:
             return
         answers: dict[str, PartStatus] = {}
         refs = [ref for r in records if r.rank < FINAL_RANK for ref in r.refs]
-        for batch in chunked(refs, self.policy.batch_size):
+        for batch in chunked(refs, self.policy.batch_size):  # one call per page at most: take_batch fills it
             try:
                 answers.update(self.aculab.msg_status(batch))
                 report.status_calls += 1
@@ -234,9 +241,14 @@ class ReconcileService:
 
     # -- blocked pairs --------------------------------------------------------
 
-    def _sync_blocked(self, report: ReconcileReport, now: datetime) -> None:
+    def _sync_blocked(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> bool:
+        """Make our blocked pairs equal to msg_list_blocked, number by number
+        while time is left (True: every number synced). Each change is written
+        first, marked unannounced, and announced only once it took effect."""
         numbers = sorted({n for n in (*self.policy.sending_numbers, *self.store.list_senders()) if n.isdigit()})
         for from_ in numbers:
+            if not self._time_left(seconds_left):
+                return False
             try:
                 theirs = {entry.to for entry in self.aculab.msg_list_blocked(from_=from_)}
             except AculabError as exc:
@@ -245,21 +257,43 @@ class ReconcileService:
                 continue
             ours = self.store.blocked_for(from_)
             changes = [(to, True) for to in sorted(theirs - ours)] + [(to, False) for to in sorted(ours - theirs)]
-            if not changes:
-                continue
-            events = [opt_out_event(from_=from_, to=to, blocked=b, source="reconcile", now=now) for to, b in changes]
-            try:
-                self.publisher.publish(events)  # first: a failed publish leaves the diff for the next run
-            except PublishError:
-                report.publish_failures += 1
-                continue
             stamp = f"{utc_now_iso(now)}#reconcile"
+            events, written = [], []
             for to, blocked in changes:
-                if self.store.set_blocked(from_, to, blocked, "reconcile", stamp):
-                    if blocked:
-                        report.blocked_added += 1
-                    else:
-                        report.blocked_removed += 1
+                if self.store.set_blocked(from_, to, blocked, "reconcile", stamp, announce=True):
+                    report.blocked_added += int(blocked)
+                    report.blocked_removed += int(not blocked)
+                    events.append(opt_out_event(from_=from_, to=to, blocked=blocked, source="reconcile", now=now,
+                                                identity=stamp))
+                    written.append((f"BLOCK#{from_}", f"TO#{to}"))
+            self._publish_announced(events, written, report)
+        return True
+
+    def _announce_pending(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> None:
+        """Inbound messages and opt-out changes whose events never went out
+        (Aculab stopped retrying, EventBridge failed): the same events again."""
+        for item in self.store.unannounced(before=now - self.policy.stale_age):
+            if not self._time_left(seconds_left):
+                return
+            pk, sk = str(item["pk"]), str(item["sk"])
+            if pk.startswith("IN#"):
+                events = apply_inbound(self.store, item, now)
+            else:
+                events = [opt_out_event(from_=str(item["from"]), to=str(item["to"]), blocked=bool(item["blocked"]),
+                                        source=str(item["source"]), now=now, identity=str(item["change_key"]))]
+            report.reannounced += 1
+            self._publish_announced(events, [(pk, sk)], report)
+
+    def _publish_announced(self, events: list[Event], items: list[tuple[str, str]], report: ReconcileReport) -> None:
+        if not events:
+            return
+        try:
+            self.publisher.publish(events)
+        except PublishError:
+            report.publish_failures += 1  # they stay unannounced: the next run tries again
+            return
+        for pk, sk in items:
+            self.store.announced(pk, sk)
 
     def _finish(self, report: ReconcileReport) -> None:
         for name, value in asdict(report).items():

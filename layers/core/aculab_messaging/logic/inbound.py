@@ -1,0 +1,53 @@
+"""An inbound message's facts, from its stored item: the opt-out its keyword
+asks for, and the events that announce it. The webhook applies them when
+Aculab posts the message; the reconciler applies them again (same eventIds)
+for an item whose events never went out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aculab_messaging.contracts.events import MESSAGE_RECEIVED, Event, message_event, opt_out_event
+from aculab_messaging.store import MessageStore
+
+
+def opt_out_of(content: str | None, stop_words: frozenset[str], start_words: frozenset[str]) -> bool | None:
+    """True: STOP-like, False: START-like, None: not a keyword (judged on the whole text)."""
+    keyword = (content or "").strip().upper()
+    return True if keyword in stop_words else False if keyword in start_words else None
+
+
+def apply_inbound(store: MessageStore, item: Mapping[str, Any], now: datetime) -> list[Event]:
+    """Block or unblock the pair as the keyword asks, ordered by when we first
+    received it (then the msg_ref); then the events to publish."""
+    ref, opt_out = str(item["msg_ref"]), item.get("opt_out")
+    if opt_out is not None:
+        store.set_blocked(str(item["to"]), str(item["from"]), bool(opt_out), "inbound", f"{item['stored_at']}#{ref}")
+    events = [
+        message_event(
+            MESSAGE_RECEIVED,
+            message_id=ref,
+            status="received",
+            is_final=True,
+            msg_refs=[ref],
+            provider_status=item.get("status"),
+            aculab_msg_err=item.get("aculab_msg_err"),
+            now=now,
+            extra={
+                "direction": "receive",
+                "from": item["from"],
+                "to": item["to"],
+                "type": item.get("type", "sms"),
+                "content": item.get("content"),
+                "msgMedia": list(item.get("msg_media") or []),
+                "multipart": item.get("multipart"),
+                "providerTimestamp": item.get("received_at"),
+            },
+        )
+    ]
+    if opt_out is not None:
+        events.append(opt_out_event(from_=str(item["to"]), to=str(item["from"]), blocked=bool(opt_out),
+                                    source="inbound", keyword=item.get("keyword"), now=now, identity=ref))
+    return events
