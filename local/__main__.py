@@ -103,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"ready: resources from template.yaml: table {app.stack.refs['MessagesTable']}, "
          f"bus {app.stack.refs['MessagingBus']}, queue {app.stack.refs['SendQueue']}")
     _say(f"ready: webhook function          {app.webhook_url}  (status updates, basic auth)")
-    _say(f"ready: webhook function          {app.gateway.base_url if app.gateway else ''}/aculab/<token>/notify "
-         "(inbound Notification Page)")
+    _say(f"ready: webhook function          {app.inbound_url}  (inbound Notification Page, with its token)")
 
     poller = app.send_poller()  # retries come back after the send function's own backoff
     poller.start()
@@ -122,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     (STATE_DIR / "queue_url").write_text(app.stack.refs["SendQueue"])
     (STATE_DIR / "endpoint_url").write_text(aws_url)
     (STATE_DIR / "simulator_url").write_text(simulator.base_url)
+    (STATE_DIR / "webhook_secret_arn").write_text(app.stack.refs["WebhookCredentialsSecret"])
     # moto enforces IAM: `make send` calls as the harness's admin user
     for key, value in app.stack.admin_credentials.items():
         (STATE_DIR / key).write_text(value)
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=follow, name="event-tail", daemon=True).start()
     _say("ready: event tail on the bus (rule -> queue)")
     _say("ready: all up. Try: make send TO=447700900123 TEXT='hello'   then   "
-         "make inbound TO=447700900123 TEXT=STOP   (Ctrl-C to stop)")
+         "make inbound PHONE=447700900123 TEXT=STOP   (Ctrl-C to stop)")
 
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     app.stop()
     stop(simulator)
     moto.stop()
-    for name in ("queue_url", "endpoint_url", "simulator_url", *app.stack.admin_credentials):
+    for name in ("queue_url", "endpoint_url", "simulator_url", "webhook_secret_arn", *app.stack.admin_credentials):
         (Path(STATE_DIR) / name).unlink(missing_ok=True)
     _say("stopped")
     return 0

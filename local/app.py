@@ -106,7 +106,7 @@ class LocalApp:
         common = {"AWS_ENDPOINT_URL": self.stack.endpoint_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
         if name is None:
             creds = self.stack.admin_credentials
-            return {**common, "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
+            return {**self._shared_environment(), **common, "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
                     "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"]}
         logical = FUNCTIONS[name]
         env = self.stack.function_environment(logical)
@@ -123,6 +123,13 @@ class LocalApp:
         )
         env.update(self._env_overrides)
         return env
+
+    def _shared_environment(self) -> dict[str, str]:
+        """The settings every function has alike (POWERTOOLS_*, the table ...): this
+        process keeps them, for what a handler reads while it runs, not only at init."""
+        envs = [self.environment(name) for name in FUNCTIONS]
+        return {k: v for k, v in envs[0].items()
+                if not k.startswith("AWS_") and all(env.get(k) == v for env in envs[1:])}
 
     def apply_environment(self, name: str | None = None, environ: MutableMapping[str, str] | None = None) -> None:
         """Put ``environment(name)`` into ``environ`` (default: this process's),

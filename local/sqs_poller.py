@@ -57,6 +57,8 @@ class SqsPoller:
         self._thread: threading.Thread | None = None
         self.batches = 0
         self.errors = 0
+        # as Lambda does when it creates the event source mapping: the queue must be readable by the role
+        self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])
 
     def poll_once(self) -> int:
         """One receive + invoke + delete cycle; returns how many records it handled."""

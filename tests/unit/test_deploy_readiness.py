@@ -94,3 +94,23 @@ def test_samconfig_has_sensible_defaults() -> None:
     assert deploy["capabilities"] == "CAPABILITY_IAM"
     assert deploy["confirm_changeset"] is True
     assert config["default"]["global"]["parameters"]["stack_name"]
+
+
+def test_the_layer_is_pinned_to_the_last_byte() -> None:
+    # given the layer's lock (make lock) and the dev environment's pins
+    import re
+
+    from local.template import ROOT
+
+    lock = (ROOT / "layers" / "core" / "requirements.txt").read_text()
+    pins = dict(re.findall(r"^([a-z0-9-]+)==(\S+) \\\n\s+--hash=sha256:[0-9a-f]{64}$", lock, re.M))
+    entries = [line for line in lock.splitlines() if line and not line.startswith((" ", "#"))]
+    # then every package, transitive ones included, has a version and a hash
+    assert len(pins) == len(entries) >= 9
+    assert {"urllib3", "certifi", "idna", "charset-normalizer", "jmespath", "typing-extensions"} <= set(pins)
+    # and the layer build refuses a file whose hash differs
+    assert "--require-hashes" in (ROOT / "layers" / "core" / "Makefile").read_text()
+    # and the tests run the very versions that ship
+    dev = {k.lower().replace("_", "-"): v for k, v in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$",
+                                                                   (ROOT / "requirements-dev.txt").read_text(), re.M)}
+    assert {name: dev.get(name) for name in pins} == pins

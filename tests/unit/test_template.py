@@ -83,7 +83,7 @@ def test_every_inline_policy_says_its_version() -> None:
     # IAM reads a policy without Version as 2008-10-17 (no policy variables); moto refuses it
     for resource in load_sam()["Resources"].values():
         for policy in resource.get("Properties", {}).get("Policies", []):
-            assert policy["Version"] == "2012-10-17"
+            assert policy.get("PolicyDocument", policy)["Version"] == "2012-10-17"
 
 
 def _translated() -> dict:  # type: ignore[type-arg]
@@ -143,3 +143,13 @@ def test_one_reconciler_at_a_time_and_no_retried_runs() -> None:
     assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ReconcileFailureQueue", "Arn"]}
     schedule = resources["ReconcileFunctionSchedule"]["Properties"]["Target"]
     assert schedule["RetryPolicy"]["MaximumRetryAttempts"] == 0 and "DeadLetterConfig" in schedule
+
+
+def test_the_send_function_may_read_only_its_own_queue() -> None:
+    # SAM's SQS event would attach AWSLambdaSQSQueueExecutionRole (every queue): the send function has its own role
+    resources = _translated()["Resources"]
+    role = resources["SendFunctionRole"]["Properties"]
+    assert not any("SQSQueueExecutionRole" in json.dumps(arn) for arn in role.get("ManagedPolicyArns", []))
+    statements = [st for policy in role["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+    sqs = [st for st in statements if "sqs:" in json.dumps(st["Action"])]
+    assert sqs and all("*" not in json.dumps(st["Resource"]) for st in sqs)
