@@ -42,7 +42,7 @@ lint: $(STAMP) build/template.cfn.json
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/cfn-lint build/template.cfn.json
 	@if [ -x "$(SAM)" ]; then SAM_CLI_TELEMETRY=0 $(SAM) validate --lint; else echo "aws-sam-cli not installed (make build installs it): skipping sam validate --lint"; fi
-	$(BIN)/bandit -q -r layers/core/aculab_messaging functions simulator local -s B101
+	$(BIN)/bandit -q -r layers/core/aculab_messaging functions simulator local tools -s B101
 
 test: lint
 	@echo "make test: $$($(PY) --version) ($(PY))"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
+import subprocess  # nosec B404 - runs pip, our own fixed command
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +25,7 @@ _WHEEL = re.compile(r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)-")
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download",  # noqa: S603 - our own fixed command "--quiet", "--disable-pip-version-check",
+        subprocess.run([sys.executable, "-m", "pip", "download",  # noqa: S603  # nosec B603 - fixed command "--quiet", "--disable-pip-version-check",
                         "--dest", tmp, *PLATFORM, "-r", str(LAYER / "requirements.in")], check=True)
         lines = []
         for wheel in sorted(Path(tmp).glob("*.whl"), key=lambda p: p.name.lower()):
