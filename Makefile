@@ -36,11 +36,20 @@ build/template.cfn.json: template.yaml local/template.py $(STAMP)
 
 cfn: build/template.cfn.json
 
-lint: $(STAMP) build/template.cfn.json
+# checkov lives in its own virtualenv: its pins must not bend the dev tools'
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+lint: $(STAMP) $(CHECKOV_STAMP) build/template.cfn.json
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/cfn-lint build/template.cfn.json
+	$(CHECKOV_VENV)/bin/checkov -f build/template.cfn.json --framework cloudformation --quiet --compact --skip-download
 	@if [ -x "$(SAM)" ]; then SAM_CLI_TELEMETRY=0 $(SAM) validate --lint; else echo "aws-sam-cli not installed (make build installs it): skipping sam validate --lint"; fi
 	$(BIN)/bandit -q -r layers/core/aculab_messaging functions simulator local tools -s B101
 
@@ -110,4 +119,4 @@ schemas: $(STAMP)
 	$(PY) -m aculab_messaging.contracts.queue > schemas/queue-message.json
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) build .aws-sam .local-stack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) build .aws-sam .local-stack .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from typing import Any
 
@@ -72,7 +73,9 @@ def test_alarms_for_dlq_and_each_function(cfn: dict[str, Any]) -> None:
 
 def test_log_retention_for_each_function(cfn: dict[str, Any]) -> None:
     groups = resources(cfn, "AWS::Logs::LogGroup")
-    assert len(groups) == 3
+    named = {json.dumps(g["Properties"].get("LogGroupName")) for g in groups.values()}
+    assert all(f"${{{fn}}}" in " ".join(named) for fn in ("WebhookFunction", "SendFunction", "ReconcileFunction"))
+    assert "WebhookAccessLogGroup" in groups  # the HTTP API's access log
     assert all("RetentionInDays" in g["Properties"] for g in groups.values())
 
 
