@@ -24,6 +24,7 @@ import boto3
 from local.template import REGION, to_cloudformation
 
 ACCOUNT = "123456789012"
+NO_VALUE = object()  # Ref AWS::NoValue: the property is left out
 _SUB = re.compile(r"\$\{([^}!]+)\}")
 
 
@@ -69,16 +70,40 @@ class Stack:
             if key == "Fn::Sub":
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
                 return _SUB.sub(lambda m: str(self._sub_var(m.group(1), extra)), text)
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
             if key == "Fn::Join":
                 items = self.resolve(arg[1])  # a list, or a Ref to a CommaDelimitedList
                 return arg[0].join(str(v) for v in items)
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            resolved = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
         return value
 
+    def condition(self, name: str) -> bool:
+        """A template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or over parameters)."""
+        return self._truth(self.template.get("Conditions", {})[name])
+
+    def _truth(self, expr: Any) -> bool:
+        (key, arg), = expr.items()
+        if key == "Fn::Equals":
+            return bool(self.resolve(arg[0]) == self.resolve(arg[1]))
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._truth(a) for a in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise KeyError(f"cannot evaluate condition {key} locally")
+
     def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         pseudo = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
