@@ -76,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     import logging
+    import warnings
 
     from local.moto_server import StrictMotoServer
+
+    # metrics are off locally (POWERTOOLS_METRICS_DISABLED), so powertools finds none to flush: not news
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
