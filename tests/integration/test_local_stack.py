@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+import requests
+
 from local.template import ROOT
 
 
@@ -67,6 +69,16 @@ def test_local_stack_sends_and_tracks_a_message() -> None:
         subprocess.run([sys.executable, "-m", "local.phone", "--from", "447700900123", "--to", "447700900001",
                         "--text", "STOP"], env=env, cwd=ROOT, check=True, capture_output=True)
         assert wait_for("event: Opt-Out Changed"), seen
+        # a newcomer can post to the inbound page it printed, token included, as the README shows
+        page = next(line.split()[3] for line in seen if "inbound Notification Page" in line)
+        assert "<token>" not in page
+        answer = requests.post(page, json={"msg_ref": "by-hand-1", "status": "received", "direction": "receive",
+                                           "type": "sms", "from": "447700900124", "to": "447700900001",
+                                           "content": "hello"}, timeout=30)
+        assert answer.status_code == 200
+        assert wait_for("event: Message Received: by-hand-1"), seen
+        # and the tail carries events, not metrics or warnings
+        assert not [line for line in seen if line.startswith('{"_aws"') or "Warning" in line], seen
     finally:
         # when stopped with Ctrl-C, it exits cleanly
         proc.send_signal(signal.SIGINT)
