@@ -1,2 +1,2 @@
-"""Pydantic models of what crosses our boundaries: the SQS send/cancel
-contract, Aculab's notifications and the events we publish."""
+"""What crosses our boundaries: the SQS send/cancel contract and Aculab's
+notifications (JSON Schemas and their validator), and the events we publish."""

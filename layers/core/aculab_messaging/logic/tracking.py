@@ -21,7 +21,7 @@ from aculab_messaging.contracts.events import (
     message_event,
 )
 from aculab_messaging.errors import NotReady, UnknownMessage
-from aculab_messaging.status import RETRYABLE, SENDING, Status, derive_message_status, is_final, rank
+from aculab_messaging.status import FINAL_RANK, RETRYABLE, SENDING, Status, derive_message_status, is_final, rank
 from aculab_messaging.store import MessageRecord, MessageStore, PartWrite
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -
     part = record.parts.get(report.msg_ref, {})
     message_status = Status(record.status) if record.status in _STATUS_VALUES else report.status
     final = is_final(message_status, delivery_report=record.dlr) and all(
-        int(p.get("rank", 0)) >= 40 for p in record.parts.values()
+        int(p.get("rank", 0)) >= FINAL_RANK for p in record.parts.values()
     )
     return message_event(
         MESSAGE_STATUS_CHANGED,
