@@ -1,0 +1,117 @@
+"""Who may post to the webhook, on a controllable clock: the previous password
+until the give-up age after a rotation, a re-read when a password does not
+match (never more than once per 10 s), and every comparison over the secret's
+current value (no sockets: an in-memory Secrets Manager)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from aculab_messaging.secrets import SecretCache
+from aculab_messaging.webhook_auth import CredentialsUnavailable, WebhookAuthenticator
+
+ROTATED_AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+class FakeSecretsManager:
+    """Versions by stage, as Secrets Manager keeps them; counts the reads."""
+
+    class exceptions:
+        class ResourceNotFoundException(Exception):
+            pass
+
+    def __init__(self) -> None:
+        self.stages: dict[tuple[str, str], tuple[dict[str, str], datetime]] = {}
+        self.reads = 0
+        self.broken = False
+
+    def put(self, secret_id: str, value: dict[str, str], at: datetime) -> None:
+        if (secret_id, "AWSCURRENT") in self.stages:
+            self.stages[(secret_id, "AWSPREVIOUS")] = self.stages[(secret_id, "AWSCURRENT")]
+        self.stages[(secret_id, "AWSCURRENT")] = (value, at)
+
+    def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, Any]:
+        self.reads += 1
+        if self.broken:
+            raise RuntimeError("ThrottlingException")
+        if (SecretId, VersionStage) not in self.stages:
+            raise self.exceptions.ResourceNotFoundException()
+        value, created = self.stages[(SecretId, VersionStage)]
+        return {"SecretString": json.dumps(value), "CreatedDate": created}
+
+
+class Clocks:
+    def __init__(self) -> None:
+        self.now = ROTATED_AT
+        self.monotonic = 0.0
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.monotonic += seconds
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.fixture
+def world() -> tuple[FakeSecretsManager, Clocks, WebhookAuthenticator]:
+    sm, clocks = FakeSecretsManager(), Clocks()
+    sm.put("basic", {"username": "aculab", "password": "old-password"}, ROTATED_AT - timedelta(days=30))
+    sm.put("token", {"token": "the-token"}, ROTATED_AT - timedelta(days=30))
+    cache = SecretCache(sm, max_age_seconds=300, clock=lambda: clocks.monotonic)
+    auth = WebhookAuthenticator(cache, "basic", "token", give_up_age=timedelta(hours=48), clock=lambda: clocks.now,
+                                monotonic=lambda: clocks.monotonic)
+    return sm, clocks, auth
+
+
+def test_the_previous_password_is_accepted_until_the_give_up_age(world: Any) -> None:
+    sm, clocks, auth = world
+    # given the password was rotated now
+    sm.put("basic", {"username": "aculab", "password": "new-password"}, ROTATED_AT)
+    # then both are accepted, the new one at once though the cache still held the old
+    assert auth.basic_auth_ok(basic("aculab", "new-password"))
+    assert auth.basic_auth_ok(basic("aculab", "old-password"))
+    # until every message sent under the old one is past the give-up age
+    clocks.advance(48 * 3600 - 60)
+    assert auth.basic_auth_ok(basic("aculab", "old-password"))
+    clocks.advance(120)
+    assert not auth.basic_auth_ok(basic("aculab", "old-password"))
+    assert auth.basic_auth_ok(basic("aculab", "new-password"))
+
+
+def test_a_wrong_password_rereads_the_secret_at_most_every_ten_seconds(world: Any) -> None:
+    sm, clocks, auth = world
+    assert auth.basic_auth_ok(basic("aculab", "old-password"))
+    reads = sm.reads
+    for _ in range(50):  # someone probing
+        assert not auth.basic_auth_ok(basic("aculab", "guess"))
+    assert sm.reads - reads <= 2  # one re-read (current and previous stage), not fifty
+    clocks.advance(10)
+    assert not auth.basic_auth_ok(basic("aculab", "guess"))
+    assert sm.reads - reads <= 4
+
+
+def test_wrong_user_empty_password_and_garbage_are_refused(world: Any) -> None:
+    _, _, auth = world
+    for header in (basic("someone", "old-password"), basic("aculab", ""), "Basic !!!", "Bearer x", ""):
+        assert not auth.basic_auth_ok(header)
+
+
+def test_a_token_that_is_not_text_is_refused_not_an_error(world: Any) -> None:
+    _, _, auth = world
+    assert auth.token_ok("the-token")
+    assert not auth.token_ok("\udcff\udcfe")
+
+
+def test_an_unreadable_secret_is_unavailable_not_unauthorised(world: Any) -> None:
+    sm, clocks, auth = world
+    sm.broken = True
+    clocks.advance(301)  # the cache expired
+    with pytest.raises(CredentialsUnavailable):
+        auth.basic_auth_ok(basic("aculab", "old-password"))
