@@ -6,28 +6,21 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import Metrics
-
 from aculab_messaging.cold_start import init_without_gc
 from aculab_messaging.logic.reconcile import ReconcileService
-from aculab_messaging.metrics import PowertoolsMetrics
+from aculab_messaging.observability import observability
 from aculab_messaging.wiring import build_reconcile_service
 
-logger = Logger()
-metrics = Metrics()
-copy_config_to_registered_loggers(source_logger=logger, include={"aculab_messaging"})
+obs = observability()
 
 
 @cache
 def service() -> ReconcileService:
     with init_without_gc():  # one full collection less during init: about 30 ms
-        return build_reconcile_service(metrics=PowertoolsMetrics(metrics))
+        return build_reconcile_service(metrics=obs.sink())
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@obs.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = service().run(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000.0)
     return asdict(report)
