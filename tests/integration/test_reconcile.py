@@ -157,3 +157,23 @@ def test_reconcile_syncs_numbers_seen_in_table(app_factory: Any, sim: SimulatorC
     sim.inbound(MOBILE, "447700900002", "STOP")
     assert app.run_reconcile()["blocked_added"] == 1
     assert store_of(app).is_blocked("447700900002", MOBILE)
+
+
+def test_the_blocked_list_sync_stops_when_the_run_is_out_of_time(app_factory: Any, sim: SimulatorControl) -> None:
+    # given three sending numbers, Aculab answering each msg_list_blocked in 0.4 s, STOPs for all three
+    numbers = ["447700900001", "447700900002", "447700900003"]
+    app = app_factory(SENDING_NUMBERS=",".join(numbers))
+    sim.configure(inbound_notify_url=None)
+    for number in numbers:
+        sim.inbound(MOBILE, number, "STOP")
+    sim.configure(latency_ms=400)
+    # when a run starts with 10.6 s left and a 10 s margin (time for about one number)
+    report = app.invoke("reconcile", {"source": "aws.scheduler"}, timeout=10.6)
+    # then it stops between numbers, inside its time, and says the sync is incomplete
+    assert report["blocked_synced"] is False
+    assert 1 <= report["blocked_added"] < 3
+    # and the next run finishes the job
+    sim.configure(latency_ms=0)
+    assert app.run_reconcile()["blocked_synced"] is True
+    store = store_of(app)
+    assert all(store.is_blocked(number, MOBILE) for number in numbers)
