@@ -34,17 +34,17 @@ PENDING_INDEX = "pending"
 # the pending index's partition of inbound messages and opt-out changes not yet announced
 ANNOUNCE = "ANNOUNCE"
 
-def _ser(value: Mapping[str, Any]) -> dict[str, Any]:
+def _to_dynamo_item(value: Mapping[str, Any]) -> dict[str, Any]:
     return {k: serialize(v) for k, v in value.items() if v is not None}
 
 
-def _de(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _from_dynamo_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not item:
         return None
     return {k: deserialize(v) for k, v in item.items()}
 
 
-def _vals(values: Mapping[str, Any]) -> dict[str, Any]:
+def _to_dynamo_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: serialize(v) for k, v in values.items()}
 
 
@@ -154,7 +154,7 @@ class MessageStore:
 
     @staticmethod
     def _msg_key(message_id: str) -> dict[str, Any]:
-        return _vals({"pk": f"MSG#{message_id}", "sk": "MSG"})
+        return _to_dynamo_values({"pk": f"MSG#{message_id}", "sk": "MSG"})
 
     def _shard(self, message_id: str) -> str:
         digest = hashlib.sha256(message_id.encode()).digest()
@@ -206,7 +206,7 @@ class MessageStore:
         stamp = _iso(now)
         for chunk in chunked(refs, 25):  # BatchWriteItem takes 25 items
             requests = [
-                {"PutRequest": {"Item": _ser({"pk": f"REF#{ref}", "sk": "REF", "message_id": message_id,
+                {"PutRequest": {"Item": _to_dynamo_item({"pk": f"REF#{ref}", "sk": "REF", "message_id": message_id,
                                               "dlr": dlr, "expires_at": self._expires(now)})}}
                 for ref in chunk
             ]
@@ -240,11 +240,11 @@ class MessageStore:
                 ),
                 ConditionExpression="#status = :sending",
                 ExpressionAttributeNames={"#status": "status", "#rank": "rank"},
-                ExpressionAttributeValues=_vals(values),
+                ExpressionAttributeValues=_to_dynamo_values(values),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = MessageRecord.from_item(_de(exc.response.get("Item")) or {"message_id": message_id})
+            old = MessageRecord.from_item(_from_dynamo_item(exc.response.get("Item")) or {"message_id": message_id})
             return self._repair_submitted(old, refs, now)
         return True
 
@@ -276,7 +276,7 @@ class MessageStore:
             TableName=self._table,
             Key=self._msg_key(old.message_id),
             UpdateExpression="SET " + ", ".join(sets) + (" REMOVE reason, lease_until" if requeue else ""),
-            ExpressionAttributeValues=_vals(values),
+            ExpressionAttributeValues=_to_dynamo_values(values),
             **({"ExpressionAttributeNames": names} if names else {}),
         )
         return requeue
@@ -372,19 +372,19 @@ class MessageStore:
 
     def _put_message(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> MessageRecord | None:
         """Conditional put of a message item. None: written; else the item that is there."""
-        kwargs: dict[str, Any] = {"ExpressionAttributeValues": _vals(values)} if values else {}
+        kwargs: dict[str, Any] = {"ExpressionAttributeValues": _to_dynamo_values(values)} if values else {}
         if "#status" in condition:
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=_ser(item),
+                Item=_to_dynamo_item(item),
                 ConditionExpression=condition,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **kwargs,
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = _de(exc.response.get("Item")) or self.get_message_item(str(item["message_id"]))
+            old = _from_dynamo_item(exc.response.get("Item")) or self.get_message_item(str(item["message_id"]))
             if old is None:  # pragma: no cover - DynamoDB returns the item when asked
                 raise
             return MessageRecord.from_item(old)
@@ -396,7 +396,7 @@ class MessageStore:
             return
         self._db.put_item(
             TableName=self._table,
-            Item=_ser({"pk": "SENDERS", "sk": from_, "first_seen": _iso(now)}),
+            Item=_to_dynamo_item({"pk": "SENDERS", "sk": from_, "first_seen": _iso(now)}),
         )
         self._known_senders.add(from_)
 
@@ -445,12 +445,12 @@ class MessageStore:
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#ref": write.msg_ref, "#status": "status", "#rank": "rank"},
-                ExpressionAttributeValues=_vals(values),
+                ExpressionAttributeValues=_to_dynamo_values(values),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = _de(exc.response.get("Item"))
+            old = _from_dynamo_item(exc.response.get("Item"))
             if old is None:
                 return PartWriteResult("missing", None)
             record = MessageRecord.from_item(old)
@@ -459,7 +459,7 @@ class MessageStore:
             if write.single_part and len(record.parts) > 1:
                 return self.write_part(replace(write, single_part=False), now)
             return PartWriteResult("stale", record)
-        item = _de(response.get("Attributes"))
+        item = _from_dynamo_item(response.get("Attributes"))
         if item is None:  # pragma: no cover - ALL_NEW always returns the item
             raise RuntimeError("UpdateItem returned no attributes")
         return PartWriteResult("advanced", MessageRecord.from_item(item))
@@ -512,7 +512,7 @@ class MessageStore:
 
     def get_message_item(self, message_id: str) -> dict[str, Any] | None:
         response = self._db.get_item(TableName=self._table, Key=self._msg_key(message_id), ConsistentRead=True)
-        return _de(response.get("Item"))
+        return _from_dynamo_item(response.get("Item"))
 
     def get_message(self, message_id: str) -> MessageRecord | None:
         item = self.get_message_item(message_id)
@@ -520,8 +520,9 @@ class MessageStore:
 
     def find_by_ref(self, msg_ref: str) -> tuple[str, bool] | None:
         """(message_id, delivery report requested) for one of our msg_refs."""
-        response = self._db.get_item(TableName=self._table, Key=_vals({"pk": f"REF#{msg_ref}", "sk": "REF"}))
-        item = _de(response.get("Item"))
+        key = _to_dynamo_values({"pk": f"REF#{msg_ref}", "sk": "REF"})
+        response = self._db.get_item(TableName=self._table, Key=key)
+        item = _from_dynamo_item(response.get("Item"))
         if not item:
             return None
         return str(item["message_id"]), bool(item.get("dlr", True))
@@ -537,13 +538,13 @@ class MessageStore:
                 "TableName": self._table,
                 "IndexName": PENDING_INDEX,
                 "KeyConditionExpression": "pending_pk = :pk AND pending_sk < :before",
-                "ExpressionAttributeValues": _vals({":pk": f"PENDING#{shard}", ":before": _iso(before)}),
+                "ExpressionAttributeValues": _to_dynamo_values({":pk": f"PENDING#{shard}", ":before": _iso(before)}),
                 "Limit": page_size,
             }
             if key:
                 kwargs["ExclusiveStartKey"] = key
             response = self._db.query(**kwargs)
-            records = [MessageRecord.from_item(_de(i) or {}) for i in response.get("Items", [])]
+            records = [MessageRecord.from_item(_from_dynamo_item(i) or {}) for i in response.get("Items", [])]
             key = response.get("LastEvaluatedKey")
             yield records, key, int(response.get("ScannedCount", 0))
             if not key:
@@ -568,19 +569,21 @@ class MessageStore:
             "pending_sk": f"{_iso(now)}#IN#{item['msg_ref']}",
         }
         try:
-            self._db.put_item(TableName=self._table, Item=_ser(data), ConditionExpression="attribute_not_exists(pk)",
-                              ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            self._db.put_item(
+                TableName=self._table, Item=_to_dynamo_item(data), ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            return False, _de(exc.response.get("Item")) or data
+            return False, _from_dynamo_item(exc.response.get("Item")) or data
         return True, data
 
     def announced(self, pk: str, sk: str) -> None:
         """Its events are out: the item leaves the announce partition."""
         try:
-            self._db.update_item(TableName=self._table, Key=_vals({"pk": pk, "sk": sk}),
+            self._db.update_item(TableName=self._table, Key=_to_dynamo_values({"pk": pk, "sk": sk}),
                                  UpdateExpression="REMOVE pending_pk, pending_sk",
                                  ConditionExpression="pending_pk = :announce",
-                                 ExpressionAttributeValues=_vals({":announce": ANNOUNCE}))
+                                 ExpressionAttributeValues=_to_dynamo_values({":announce": ANNOUNCE}))
         except self._db.exceptions.ConditionalCheckFailedException:
             return
 
@@ -590,18 +593,18 @@ class MessageStore:
         response = self._db.query(
             TableName=self._table, IndexName=PENDING_INDEX, Limit=limit,
             KeyConditionExpression="pending_pk = :pk AND pending_sk < :before",
-            ExpressionAttributeValues=_vals({":pk": ANNOUNCE, ":before": _iso(before)}),
+            ExpressionAttributeValues=_to_dynamo_values({":pk": ANNOUNCE, ":before": _iso(before)}),
         )
-        return [_de(i) or {} for i in response.get("Items", [])]
+        return [_from_dynamo_item(i) or {} for i in response.get("Items", [])]
 
     def is_blocked(self, from_: str, to: str) -> bool:
         response = self._db.get_item(
             TableName=self._table,
-            Key=_vals({"pk": f"BLOCK#{from_}", "sk": f"TO#{to}"}),
+            Key=_to_dynamo_values({"pk": f"BLOCK#{from_}", "sk": f"TO#{to}"}),
             ProjectionExpression="blocked",
             ConsistentRead=True,
         )
-        return bool((_de(response.get("Item")) or {}).get("blocked"))
+        return bool((_from_dynamo_item(response.get("Item")) or {}).get("blocked"))
 
     def set_blocked(
         self, from_: str, to: str, blocked: bool, source: str, version: str, *, announce: bool = False
@@ -621,14 +624,14 @@ class MessageStore:
         try:
             response = self._db.put_item(
                 TableName=self._table,
-                Item=_ser(item),
+                Item=_to_dynamo_item(item),
                 ConditionExpression="attribute_not_exists(pk) OR change_key < :version",
-                ExpressionAttributeValues=_vals({":version": version}),
+                ExpressionAttributeValues=_to_dynamo_values({":version": version}),
                 ReturnValues="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
-        old = _de(response.get("Attributes")) or {}
+        old = _from_dynamo_item(response.get("Attributes")) or {}
         return bool(old.get("blocked", False)) != blocked
 
     def blocked_for(self, from_: str) -> set[str]:
@@ -641,17 +644,18 @@ class MessageStore:
 
     def get_cursor(self) -> dict[str, Any] | None:
         response = self._db.get_item(
-            TableName=self._table, Key=_vals({"pk": "CURSOR", "sk": "reconcile"}), ConsistentRead=True
+            TableName=self._table, Key=_to_dynamo_values({"pk": "CURSOR", "sk": "reconcile"}), ConsistentRead=True
         )
-        item = _de(response.get("Item"))
+        item = _from_dynamo_item(response.get("Item"))
         return item.get("cursor") if item else None
 
     def put_cursor(self, cursor: dict[str, Any] | None, now: datetime) -> None:
         key = {"pk": "CURSOR", "sk": "reconcile"}
         if cursor is None:
-            self._db.delete_item(TableName=self._table, Key=_vals(key))
+            self._db.delete_item(TableName=self._table, Key=_to_dynamo_values(key))
         else:
-            self._db.put_item(TableName=self._table, Item=_ser({**key, "cursor": cursor, "saved_at": _iso(now)}))
+            item = _to_dynamo_item({**key, "cursor": cursor, "saved_at": _iso(now)})
+            self._db.put_item(TableName=self._table, Item=item)
 
     # -- helpers --------------------------------------------------------------
 
@@ -664,7 +668,7 @@ class MessageStore:
                 Key=self._msg_key(message_id),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
-                ExpressionAttributeValues=_vals(values),
+                ExpressionAttributeValues=_to_dynamo_values(values),
                 **kwargs,
             )
         except self._db.exceptions.ConditionalCheckFailedException:
@@ -675,12 +679,12 @@ class MessageStore:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": key_condition,
-            "ExpressionAttributeValues": _vals(values),
+            "ExpressionAttributeValues": _to_dynamo_values(values),
         }
         while True:
             response = self._db.query(**kwargs)
             for item in response.get("Items", []):
-                yield _de(item) or {}
+                yield _from_dynamo_item(item) or {}
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
