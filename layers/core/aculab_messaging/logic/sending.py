@@ -91,6 +91,8 @@ class SendPolicy:
     retry_window_seconds: int = 6 * 3600
     # a claim lives for the invocation's time left plus this margin
     claim_margin_seconds: int = 60
+    # the invocation's time when the caller does not say (the template's Timeout)
+    invocation_seconds: float = 30.0
     # a copy that meets a live claim looks again after at most this long
     busy_retry_seconds: int = 15
     # read national numbers (07700 900123) in this region; None: full international only
@@ -141,8 +143,7 @@ class SendService:
         ``seconds_left``: the invocation's remaining time (the claims' lease)."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.policy.concurrency, thread_name_prefix="send")
-        left = seconds_left() if seconds_left else 30.0
-        lease_until = self.clock() + timedelta(seconds=left + self.policy.claim_margin_seconds)
+        lease_until = self._lease_until(seconds_left() if seconds_left else self.policy.invocation_seconds)
         ids = [str(r["messageId"]) for r in records]
         outcomes = dict(zip(ids, self._pool.map(lambda r: self._process_safely(r, lease_until), records),
                             strict=True))
@@ -163,6 +164,10 @@ class SendService:
         for record in records:
             self._finish(record, outcomes[str(record["messageId"])])
         return outcomes
+
+    def _lease_until(self, seconds_left: float) -> datetime:
+        """A claim made now outlives the invocation by the margin."""
+        return self.clock() + timedelta(seconds=seconds_left + self.policy.claim_margin_seconds)
 
     def _finish(self, record: Mapping[str, Any], outcome: RecordOutcome) -> None:
         """Back to the queue after its delay, or to the dead-letter queue."""
@@ -213,7 +218,7 @@ class SendService:
             return self._reject(exc, str(record["messageId"]), now)
         if isinstance(request, CancelRequest):
             return self._cancel(request, now)
-        attempt = _Attempt(record, lease_until or now + timedelta(seconds=30 + self.policy.claim_margin_seconds))
+        attempt = _Attempt(record, lease_until or self._lease_until(self.policy.invocation_seconds))
         return self._send(request, attempt, now)
 
     def _reject(self, exc: ContractError, sqs_id: str, now: datetime) -> RecordOutcome:
