@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -152,7 +153,7 @@ def strict_app(inner: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
             calls.clear()
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = _Body(body)
+        environ["wsgi.input"] = io.BytesIO(body)  # read once by us, again by moto
         seen: list[str] = []
 
         def recording_start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
@@ -168,21 +169,6 @@ def strict_app(inner: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
         return answer
 
     return app
-
-
-class _Body:
-    """The request body, read once by us and again by moto."""
-
-    def __init__(self, data: bytes) -> None:
-        import io
-
-        self._io = io.BytesIO(data)
-
-    def read(self, size: int = -1) -> bytes:
-        return self._io.read(size)
-
-    def readline(self, size: int = -1) -> bytes:
-        return self._io.readline(size)
 
 
 class StrictMotoServer(ThreadedMotoServer):

@@ -104,3 +104,12 @@ def test_the_blocked_list_sync_announces_only_what_it_wrote_and_never_loses_it(
     assert app.run_reconcile()["reannounced"] == 0
     assert tail.of_type("Opt-Out Changed")[0]["detail"]["source"] == "reconcile"
     proxy.close()
+
+
+def test_a_stop_for_a_pair_already_blocked_changes_nothing_and_says_so(app: LocalApp) -> None:
+    tail = app.event_tail()
+    assert inbound(app, "s1_0.1.1", "STOP").status_code == 200
+    assert inbound(app, "s2_0.1.2", "stop").status_code == 200  # a second STOP, another message
+    assert tail.wait_for(lambda evs: len(tail.of_type("Message Received")) == 2)
+    tail.wait_for(lambda evs: False, timeout=1)
+    assert len(tail.of_type("Opt-Out Changed")) == 1  # only the change is an "Opt-Out Changed"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -42,10 +43,7 @@ def run_until_settled(app: LocalApp, sim: SimulatorControl, message_id: str) -> 
     poller = app.send_poller(wait_seconds=1)
     poller.start()
     try:
-        deadline = 20
-        import time
-
-        end = time.monotonic() + deadline
+        end = time.monotonic() + 20
         while time.monotonic() < end:
             item = stored_message(app, message_id)
             visible = app.stack.client("sqs").get_queue_attributes(

@@ -255,16 +255,18 @@ class MessageStore:
         the message's parts, and a message that was only guessed failed, or
         never got refs, is queued again. False: its status was left alone."""
         stamp = _iso(now)
-        new = [ref for ref in refs if ref not in old.parts]
-        names = {f"#p{i}": ref for i, ref in enumerate(new)}
-        sets = [f"parts.#p{i} = :p{i}" for i in range(len(new))] if old.parts else ["parts = :parts"]
-        values: dict[str, Any] = {f":p{i}": {"status": Status.QUEUED.value, "rank": 10,
-                                              "pos": len(old.parts) + i + 1} for i in range(len(new))}
-        values.update({":refs": new, ":empty": [], ":n": len(old.parts) + len(new), ":now": stamp,
-                       ":ppk": self._shard(old.message_id), ":psk": f"{stamp}#{old.message_id}"})
-        if not old.parts:
-            values[":parts"] = {ref: values.pop(f":p{i}") for i, ref in enumerate(new)}
-            names = {}
+        new_parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": len(old.parts) + i}
+                     for i, ref in enumerate([r for r in refs if r not in old.parts], 1)}
+        values: dict[str, Any] = {":refs": list(new_parts), ":empty": [], ":n": len(old.parts) + len(new_parts),
+                                  ":now": stamp, ":ppk": self._shard(old.message_id),
+                                  ":psk": f"{stamp}#{old.message_id}"}
+        names: dict[str, str] = {}
+        if old.parts:  # each new part at its own path: the parts already there keep their state
+            sets = [f"parts.#p{i} = :p{i}" for i in range(len(new_parts))]
+            for i, (ref, part) in enumerate(new_parts.items()):
+                names[f"#p{i}"], values[f":p{i}"] = ref, part
+        else:
+            sets, values[":parts"] = ["parts = :parts"], new_parts
         sets += ["refs = list_append(if_not_exists(refs, :empty), :refs)", "part_count = :n", "updated_at = :now",
                  "pending_pk = :ppk", "pending_sk = :psk"]
         requeue = old.status in (SENDING, RETRYABLE) or old.reason == OUTCOME_UNKNOWN or not old.refs
@@ -295,21 +297,25 @@ class MessageStore:
     ) -> bool:
         """A message this attempt claimed that will not be sent (Aculab refused it,
         or its own msg_send's outcome is unknown)."""
-        return self._fail(message_id, reason, now, "#status IN (:sending, :retryable)", aculab_code)
+        return self._fail(message_id, reason, now, "#status IN (:sending, :retryable)",
+                          {":sending": SENDING, ":retryable": RETRYABLE}, aculab_code)
 
     def fail_expired_claim(self, message_id: str, reason: str, now: datetime) -> bool:
         """Another attempt's claim whose lease ran out without refs: its
         msg_send may have reached Aculab, so (at most once) it is never sent."""
-        return self._fail(message_id, reason, now, f"#status = :sending AND {_LEASE_EXPIRED}", None)
+        return self._fail(message_id, reason, now, f"#status = :sending AND {_LEASE_EXPIRED}",
+                          {":sending": SENDING, ":epoch": _epoch(now)}, None)
 
-    def _fail(self, message_id: str, reason: str, now: datetime, condition: str, aculab_code: str | None) -> bool:
+    def _fail(
+        self, message_id: str, reason: str, now: datetime, condition: str, condition_values: dict[str, Any],
+        aculab_code: str | None,
+    ) -> bool:
         values = {
             ":failed": Status.FAILED.value,
             ":final": FINAL_RANK,
             ":reason": reason,
             ":now": _iso(now),
-            ":sending": SENDING,
-            **({":retryable": RETRYABLE} if ":retryable" in condition else {":epoch": _epoch(now)}),
+            **condition_values,
             **({":code": aculab_code} if aculab_code else {}),
         }
         return self._conditional_update(

@@ -13,18 +13,27 @@ from aculab_messaging.contracts.events import MESSAGE_RECEIVED, Event, message_e
 from aculab_messaging.store import MessageStore
 
 
+def keyword_of(content: str | None) -> str:
+    """The whole text as a keyword is judged: trimmed, upper case."""
+    return (content or "").strip().upper()
+
+
 def opt_out_of(content: str | None, stop_words: frozenset[str], start_words: frozenset[str]) -> bool | None:
     """True: STOP-like, False: START-like, None: not a keyword (judged on the whole text)."""
-    keyword = (content or "").strip().upper()
+    keyword = keyword_of(content)
     return True if keyword in stop_words else False if keyword in start_words else None
 
 
-def apply_inbound(store: MessageStore, item: Mapping[str, Any], now: datetime) -> list[Event]:
+def apply_inbound(store: MessageStore, item: Mapping[str, Any], now: datetime, *, repeat: bool) -> list[Event]:
     """Block or unblock the pair as the keyword asks, ordered by when we first
-    received it (then the msg_ref); then the events to publish."""
+    received it (then the msg_ref); then the events to publish. ``Opt-Out
+    Changed`` goes out when the pair changed, or again (same eventId) when
+    this is a repeat of the message whose first announcement may be lost."""
     ref, opt_out = str(item["msg_ref"]), item.get("opt_out")
+    changed = False
     if opt_out is not None:
-        store.set_blocked(str(item["to"]), str(item["from"]), bool(opt_out), "inbound", f"{item['stored_at']}#{ref}")
+        changed = store.set_blocked(str(item["to"]), str(item["from"]), bool(opt_out), "inbound",
+                                    f"{item['stored_at']}#{ref}")
     events = [
         message_event(
             MESSAGE_RECEIVED,
@@ -47,7 +56,7 @@ def apply_inbound(store: MessageStore, item: Mapping[str, Any], now: datetime) -
             },
         )
     ]
-    if opt_out is not None:
+    if opt_out is not None and (changed or repeat):
         events.append(opt_out_event(from_=str(item["to"]), to=str(item["from"]), blocked=bool(opt_out),
                                     source="inbound", keyword=item.get("keyword"), now=now, identity=ref))
     return events

@@ -29,7 +29,7 @@ from aculab_messaging.errors import (
     UnknownMessage,
     http_status_for,
 )
-from aculab_messaging.logic.inbound import apply_inbound, opt_out_of
+from aculab_messaging.logic.inbound import apply_inbound, keyword_of, opt_out_of
 from aculab_messaging.logic.tracking import StatusReport, apply_status
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.publisher import EventPublisher, PublishError
@@ -176,7 +176,7 @@ class IngestService:
                 "aculab_msg_err": n.aculab_msg_err,
                 "multipart": multipart,
                 "opt_out": opt_out,
-                "keyword": (n.content or "").strip().upper() if opt_out is not None else None,
+                "keyword": keyword_of(n.content) if opt_out is not None else None,
             },
             now,
         )
@@ -184,4 +184,4 @@ class IngestService:
             "inbound message",
             extra={"msg_ref": n.msg_ref, "from": mask_number(n.from_), "duplicate": not is_new, "opt_out": opt_out},
         )
-        return apply_inbound(self.store, stored, now), (str(stored["pk"]), str(stored["sk"]))
+        return apply_inbound(self.store, stored, now, repeat=not is_new), (str(stored["pk"]), str(stored["sk"]))

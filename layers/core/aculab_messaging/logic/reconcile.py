@@ -277,7 +277,7 @@ class ReconcileService:
                 return
             pk, sk = str(item["pk"]), str(item["sk"])
             if pk.startswith("IN#"):
-                events = apply_inbound(self.store, item, now)
+                events = apply_inbound(self.store, item, now, repeat=True)  # its first announcement never went out
             else:
                 events = [opt_out_event(from_=str(item["from"]), to=str(item["to"]), blocked=bool(item["blocked"]),
                                         source=str(item["source"]), now=now, identity=str(item["change_key"]))]
