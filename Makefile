@@ -116,7 +116,7 @@ lock: $(STAMP)
 	 /tmp/lock-venv/bin/pip freeze) > requirements-dev.txt
 
 schemas: $(STAMP)
-	$(PY) -m aculab_messaging.contracts.queue > schemas/queue-message.json
+	$(PY) -m aculab_messaging.contracts.schemas schemas
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) build .aws-sam .local-stack .pytest_cache .mypy_cache .ruff_cache

@@ -20,7 +20,7 @@ def _final_items(start: int, count: int, at: str) -> list[dict[str, Any]]:
 
 
 def run(final: int = 100_000, stale: int = 100, batch_size: int = 100) -> tuple[list[Figure], dict[str, float]]:
-    from aculab_messaging.store import MessageStore
+    from aculab_messaging.dal import MessageStore
     from local.app import LocalApp
 
     with servers() as (aws, sim):

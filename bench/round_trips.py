@@ -13,11 +13,11 @@ from bench.common import SIM_CREDENTIALS, Figure, servers
 
 
 def run() -> tuple[list[Figure], dict[str, float]]:
-    import botocore.session
+    import boto3
 
     from aculab_messaging.apigw import request_from_event, response_to_event
-    from aculab_messaging.store import MessageStore
-    from aculab_messaging.wiring import AwsClients, build_ingest_service
+    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.wiring import AwsClients, build_webhook
     from local.app import LocalApp
     from local.gateway import Route, build_event
 
@@ -26,9 +26,9 @@ def run() -> tuple[list[Figure], dict[str, float]]:
         app = LocalApp(aws, sim.base_url, SIM_CREDENTIALS)
         app.start_gateway()
         app.apply_environment("webhook")
-        session = botocore.session.get_session()
-        session.register("before-call", lambda model, **_: calls.update([model.name]))
-        service = build_ingest_service(aws=AwsClients(session))
+        session = boto3.Session()
+        session.events.register("before-call", lambda model, **_: calls.update([model.name]))
+        service = build_webhook(aws=AwsClients(session))
         store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
         now = datetime.now(UTC)
         route = Route("POST", "/aculab/notify")

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from aculab_messaging.store import MessageStore
+from aculab_messaging.dal import MessageStore
 from local.app import LocalApp
 from simulator.control import SimulatorControl
 from tests.faults import FaultProxy, fail_operation

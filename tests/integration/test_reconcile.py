@@ -6,8 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aculab_messaging.dal import MessageStore, PartWrite
 from aculab_messaging.status import Status
-from aculab_messaging.store import MessageStore, PartWrite
 from local.app import LocalApp
 from simulator.control import SimulatorControl
 from tests.integration.conftest import drain_queue, queue_send, stored_message

@@ -45,7 +45,7 @@ def failures(result: dict[str, Any]) -> set[str]:
 
 def test_process_mixed_batch_gives_exact_partial_response(app: LocalApp, sim: SimulatorControl) -> None:
     # given: one valid, one invalid, one blocked, one whose Aculab call fails transiently
-    from aculab_messaging.store import MessageStore
+    from aculab_messaging.dal import MessageStore
 
     store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     store.set_blocked(US, "447700900555", True, "inbound", "2026-01-01T00:00:00Z#r")
@@ -270,7 +270,7 @@ def test_send_batch_concurrently(app: LocalApp, sim: SimulatorControl) -> None:
 def test_producer_sends_many_and_cli_validates(app: LocalApp, sim: SimulatorControl) -> None:
     sqs = app.stack.client("sqs")
     producer = Producer(app.stack.refs["SendQueue"], sqs)
-    requests_ = [SendRequest.from_json({"message_id": f"bulk-{i}", "to": MOBILE, "from": US,
+    requests_ = [SendRequest.model_validate({"message_id": f"bulk-{i}", "to": MOBILE, "from": US,
                                              "content": f"n{i}"}) for i in range(25)]
     assert len(producer.send_many(requests_)) == 25
     producer.send_mms(to=MOBILE, from_=US, msg_media=["a.png"], message_id="mms-1")

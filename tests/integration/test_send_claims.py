@@ -98,8 +98,8 @@ def test_refs_are_kept_when_the_claim_changed_under_the_send(app: LocalApp, sim:
     # given a claim that another copy marked "outcome unknown" while this attempt's msg_send was in flight
     from datetime import UTC, datetime, timedelta
 
+    from aculab_messaging.dal import MessageStore
     from aculab_messaging.status import OUTCOME_UNKNOWN
-    from aculab_messaging.store import MessageStore
 
     store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     now = datetime.now(UTC)

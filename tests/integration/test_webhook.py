@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from aculab_messaging.contracts.events import DETAIL_TYPES
-from aculab_messaging.store import MessageStore
+from aculab_messaging.dal import MessageStore
 from local.app import LocalApp
 from simulator.control import SimulatorControl
 from tests.faults import FaultProxy, put_events_fail_entries
@@ -271,13 +271,13 @@ def test_sample_events_invoke_the_handler(app_factory: Any) -> None:
 
 def test_count_each_rejection_in_a_metric(app: LocalApp) -> None:
     # given the webhook's service wired to moto, counting into memory
-    from aculab_messaging.logic.ingest import HttpRequest
     from aculab_messaging.metrics import RecordingMetrics
-    from aculab_messaging.wiring import build_ingest_service
+    from aculab_messaging.webhook.http import HttpRequest
+    from aculab_messaging.wiring import build_webhook
 
     metrics = RecordingMetrics()
     app.apply_environment("webhook")
-    service = build_ingest_service(metrics=metrics)
+    service = build_webhook(metrics=metrics)
     # when requests are rejected for different reasons
     service.handle(HttpRequest("POST", "", {}, b"{}"))
     auth = "Basic " + __import__("base64").b64encode(f"aculab:{app.webhook_password}".encode()).decode()

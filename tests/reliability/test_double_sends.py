@@ -63,7 +63,7 @@ def test_never_sends_twice(app_factory: Any, aws: str, sim: SimulatorControl, co
     tail.wait_for(lambda evs: False, timeout=2)
     failed_events = {e["detail"]["messageId"] for e in tail.of_type("Message Failed")}
     submitted_events = {e["detail"]["messageId"] for e in tail.of_type("Message Submitted")}
-    from aculab_messaging.store import MessageStore
+    from aculab_messaging.dal import MessageStore
 
     store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     outcome: Counter[str] = Counter()

@@ -36,7 +36,7 @@ def test_no_update_is_lost(app_factory: Any, aws: str, sim: SimulatorControl, co
     truth = {p["ref"]: p["status"] for m in sim.messages() for p in m["parts"]}
     ddb = app.stack.client("dynamodb")
     table = app.stack.refs["MessagesTable"]
-    from aculab_messaging.store import MessageStore
+    from aculab_messaging.dal import MessageStore
 
     store = MessageStore(ddb, table)
     mismatched = []

@@ -3,9 +3,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
-from aculab_messaging.contracts.notification import BadNotification, parse_notification, routing_params
-from aculab_messaging.contracts.queue import CancelRequest, ContractError, SendRequest, parse_queue_message
+from aculab_messaging.contracts import ContractError
+from aculab_messaging.contracts.notification import BadNotification, Notification
+from aculab_messaging.contracts.queue import CancelRequest, SendRequest, parse_queue_message
+from aculab_messaging.webhook.http import HttpRequest, route_of
+from aculab_messaging.webhook.http import parse_notification as parse_request
+
+
+def parse_notification(method: str, query: str, body: bytes, content_type: str) -> Notification:
+    return parse_request(HttpRequest(method, query, {"content-type": content_type}, body))
 
 
 def _body(**fields: object) -> str:
@@ -61,7 +69,8 @@ def test_parse_get_notification_keeps_repeated_media() -> None:
     n = parse_notification("GET", query, b"", "")
     assert n.msg_media == ["a.png", "b.jpg"]
     assert n.is_inbound
-    assert routing_params(query) == {"mid": "m-1", "dlr": "1"}
+    route = route_of(HttpRequest("GET", query, {}, b""))
+    assert (route.message_id, route.delivery_report) == ("m-1", True)
 
 
 def test_parse_post_notification_json() -> None:
@@ -94,11 +103,31 @@ def test_parse_unknown_status_is_bad_notification() -> None:
         n.provider_status()
 
 
+def test_each_failing_field_is_named_with_its_path_and_reason() -> None:
+    # given a body with three faults, one inside a list
+    body = _body(type="mms", content=None, msg_media=["a.png", ""], request_delivery_report="yes", to="12")
+    # when it is parsed
+    with pytest.raises(ContractError) as caught:
+        parse_queue_message(body)
+    # then each is named where it is, and why
+    reason = caught.value.reason
+    assert "msg_media.1: String should have at least 1 character" in reason
+    assert "request_delivery_report: Input should be a valid boolean" in reason
+    assert reason.startswith("to: ") and "not a phone number" in reason
+
+
+def test_national_number_needs_the_default_region() -> None:
+    with pytest.raises(ContractError, match="to"):
+        parse_queue_message(_body(to="07700 900123"))
+    request = parse_queue_message(_body(to="07700 900123"), default_region="GB")
+    assert isinstance(request, SendRequest) and request.to == "447700900123"
+
+
 def test_request_made_in_code_obeys_the_contract() -> None:
-    # given a producer building requests directly / when a field breaks the schema / then it is refused there
-    with pytest.raises(ContractError, match="message_id"):
+    # given a producer building requests directly / when a field breaks the contract / then it is refused there
+    with pytest.raises(ValidationError, match="message_id"):
         SendRequest(message_id="has space", to="447700900123", from_="447700900001", content="hi")
-    with pytest.raises(ContractError, match="message_id"):
-        CancelRequest(message_id="")
+    with pytest.raises(ValidationError, match="message_id"):
+        CancelRequest(action="cancel", message_id="")
     ok = SendRequest(message_id="m-1", to="+44 7700 900123", from_="447700900001", content="hi")
     assert parse_queue_message(json.dumps(ok.to_json())) == ok

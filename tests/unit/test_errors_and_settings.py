@@ -9,9 +9,10 @@ from aculab_messaging.aculab.errors import (
     AculabThrottledError,
     error_from_response,
 )
-from aculab_messaging.errors import BadRequest, NotPublished, PayloadTooLarge, Unauthorized, http_status_for
+from aculab_messaging.errors import BadRequest, NotPublished, PayloadTooLarge, Unauthorized
 from aculab_messaging.redact import mask_number
 from aculab_messaging.settings import ReconcileSettings, SettingsError, WebhookSettings
+from aculab_messaging.webhook.http import http_status_for
 
 ERROR_BODY = {"error": {"code": "0001", "text": "Missing mandatory parameter: to", "details": ["a", "b"]},
               "request": {"url": "https://ws.aculabcloud.net/msg_send"}}

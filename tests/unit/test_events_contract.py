@@ -10,12 +10,14 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.queue import queue_json_schema
+from aculab_messaging.contracts.schemas import generated
+from aculab_messaging.dal import MessageRecord
 from aculab_messaging.logic.tracking import outcome_event, replay_events
 from aculab_messaging.status import RETRYABLE, Status
-from aculab_messaging.store import MessageRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -99,14 +101,33 @@ def test_replayed_dead_letter_event_is_the_one_first_published() -> None:
 
 
 def test_event_id_differs_between_facts() -> None:
-    a = ev.message_event(ev.MESSAGE_STATUS_CHANGED, message_id="m", status="sent", is_final=False, identity="r1:sent")
-    b = ev.message_event(ev.MESSAGE_STATUS_CHANGED, message_id="m", status="sent", is_final=False, identity="r2:sent")
+    a = ev.message_event(ev.MESSAGE_FAILED, message_id="m", status="failed", is_final=True, identity="r1:failed")
+    b = ev.message_event(ev.MESSAGE_FAILED, message_id="m", status="failed", is_final=True, identity="r2:failed")
     assert a.detail["eventId"] != b.detail["eventId"]
 
 
-def test_shipped_queue_schema_matches_the_model() -> None:
-    shipped = json.loads((ROOT / "schemas" / "queue-message.json").read_text())
-    assert shipped == json.loads(json.dumps(queue_json_schema()))
+def test_shipped_schemas_are_the_models() -> None:
+    # given the models / when schemas/ is generated / then every shipped file is what they say (make schemas)
+    expected = generated()
+    shipped = {str(p.relative_to(ROOT / "schemas")): p.read_text() for p in (ROOT / "schemas").rglob("*.json")}
+    assert shipped == expected
+
+
+def test_a_detail_that_breaks_its_model_is_refused_when_built() -> None:
+    # given a Message Submitted whose status is not queued, and a cancel result Aculab never gives
+    # when each is built / then the model refuses it before it can be published
+    with pytest.raises(ValidationError, match="status"):
+        ev.message_event(ev.MESSAGE_SUBMITTED, message_id="m", status="delivered", is_final=True)
+    with pytest.raises(ValidationError, match="cancelResults"):
+        ev.message_event(ev.MESSAGE_CANCEL_FAILED, message_id="m", status="sent", is_final=False,
+                         extra={"cancelResults": {"r1": "maybe"}})
+
+
+def test_metadata_numbers_stay_numbers_on_the_wire() -> None:
+    event = ev.message_event(ev.MESSAGE_FAILED, message_id="m", status="failed", is_final=True,
+                             metadata={"n": 42, "price": 1.5, "tags": ["a"]})
+    detail = json.loads(event.entry("bus", "src")["Detail"])
+    assert detail["metadata"] == {"n": 42, "price": 1.5, "tags": ["a"]}
 
 
 def test_queue_schema_accepts_the_readme_example() -> None:

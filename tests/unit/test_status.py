@@ -56,8 +56,8 @@ def test_derive_message_status_failed_if_any_part_failed() -> None:
 
 
 def test_take_batch_fills_each_msg_status_call_without_splitting_a_message() -> None:
+    from aculab_messaging.dal import MessageRecord
     from aculab_messaging.logic.reconcile import take_batch
-    from aculab_messaging.store import MessageRecord
 
     def records(parts: list[int]) -> list[MessageRecord]:
         return [MessageRecord(message_id=f"m{i}", status="queued", rank=10,

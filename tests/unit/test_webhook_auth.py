@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from aculab_messaging.secrets import SecretCache
-from aculab_messaging.webhook_auth import CredentialsUnavailable, WebhookAuthenticator
+from aculab_messaging.secrets import Secrets
+from aculab_messaging.webhook.auth import CredentialsUnavailable, WebhookAuthenticator
 
 ROTATED_AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -64,7 +64,7 @@ def world() -> tuple[FakeSecretsManager, Clocks, WebhookAuthenticator]:
     sm, clocks = FakeSecretsManager(), Clocks()
     sm.put("basic", {"username": "aculab", "password": "old-password"}, ROTATED_AT - timedelta(days=30))
     sm.put("token", {"token": "the-token"}, ROTATED_AT - timedelta(days=30))
-    cache = SecretCache(sm, max_age_seconds=300, clock=lambda: clocks.monotonic)
+    cache = Secrets(sm, max_age_seconds=300)
     auth = WebhookAuthenticator(cache, "basic", "token", give_up_age=timedelta(hours=48), clock=lambda: clocks.now,
                                 monotonic=lambda: clocks.monotonic)
     return sm, clocks, auth

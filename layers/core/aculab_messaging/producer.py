@@ -18,9 +18,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.chunks import chunked
-from aculab_messaging.contracts.queue import CancelRequest, ContractError, SendRequest
+from aculab_messaging.contracts.errors import ContractError, field_errors
+from aculab_messaging.contracts.queue import CancelRequest, SendRequest
 
 
 class ProducerError(RuntimeError):
@@ -41,7 +44,7 @@ class Producer:
         self._queue_url = queue_url
 
     def send_sms(self, *, to: str, from_: str, content: str, message_id: str | None = None, **options: Any) -> str:
-        return self.send(SendRequest.from_json(
+        return self.send(SendRequest.model_validate(
             {"message_id": message_id or str(uuid.uuid4()), "to": to, "from": from_, "type": "sms",
              "content": content, **options}
         ))
@@ -50,13 +53,13 @@ class Producer:
         self, *, to: str, from_: str, msg_media: Sequence[str], content: str | None = None,
         message_id: str | None = None, **options: Any,
     ) -> str:
-        return self.send(SendRequest.from_json(
+        return self.send(SendRequest.model_validate(
             {"message_id": message_id or str(uuid.uuid4()), "to": to, "from": from_, "type": "mms",
              "content": content, "msg_media": list(msg_media), **options}
         ))
 
     def cancel(self, message_id: str) -> str:
-        request = CancelRequest.from_json({"action": "cancel", "message_id": message_id})
+        request = CancelRequest(action="cancel", message_id=message_id)
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(request.to_json()))
         return message_id
 
@@ -120,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 message_id = producer.send_mms(to=args.to, from_=args.from_, msg_media=args.media,
                                                content=args.text, message_id=args.message_id, **options)
+    except ValidationError as exc:  # each failing field, with its path and reason
+        print(f"invalid message: {field_errors(exc)}", file=sys.stderr)
+        return 2
     except (ContractError, AculabValidationError, ValueError) as exc:
         print(f"invalid message: {exc}", file=sys.stderr)
         return 2

@@ -4,27 +4,18 @@ so callers never acknowledge work whose event did not go out."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.events import Event
+from aculab_messaging.logic.ports import EventPublisher, PublishError
 
 MAX_ENTRIES_PER_CALL = 10
 
 
-class PublishError(RuntimeError):
-    """Some events were not accepted by EventBridge; ``failed`` lists them."""
-
-    def __init__(self, failed: Sequence[Event], reason: str) -> None:
-        super().__init__(f"{len(failed)} event(s) not published: {reason}")
-        self.failed = list(failed)
-
-
-class EventPublisher(Protocol):
-    def publish(self, events: Sequence[Event]) -> None: ...
-
-
 class EventBridgePublisher:
+    """EventPublisher on EventBridge."""
+
     def __init__(self, client: Any, bus_name: str, source: str) -> None:
         self._client = client
         self._bus_name = bus_name
@@ -48,3 +39,6 @@ class EventBridgePublisher:
                         reasons.add(str(result.get("ErrorCode", "unknown")))
         if failed:
             raise PublishError(failed, ", ".join(sorted(reasons)))
+
+
+__all__ = ["EventBridgePublisher", "EventPublisher", "PublishError"]

@@ -1,20 +1,24 @@
-"""Secrets Manager JSON secrets, cached per container with a max age.
+"""Secrets Manager JSON secrets, through powertools Parameters.
 
-A few lines instead of powertools Parameters: the same caching, without its
-import cost on the cold-start path (see README, cold start). Each version
-stage (``AWSCURRENT``, ``AWSPREVIOUS``) is cached apart, with the date its
-version was created (when a rotation made it current).
+powertools' ``SecretsProvider`` on the function's shared client does the
+fetching, the JSON transform and the max-age cache. What rotation needs on top:
+each version stage (``AWSCURRENT``, ``AWSPREVIOUS``) is read and cached apart
+(powertools keys its cache by name alone, so one provider per stage), and the
+date the current version was created (when a rotation made it current) is kept
+beside its value. A secret whose fields are not set yet is read again on its
+next use, not after the max age.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
+
 CURRENT = "AWSCURRENT"
+PREVIOUS = "AWSPREVIOUS"
 
 
 class SecretError(RuntimeError):
@@ -25,25 +29,56 @@ class CredentialsNotSet(SecretError):
     """A secret that still holds the deploy-time placeholder (a field empty)."""
 
 
-class SecretCache:
-    def __init__(self, client: Any, max_age_seconds: float = 300, clock: Callable[[], float] = time.monotonic) -> None:
-        self._client = client
+class _StageProvider(SecretsProvider):
+    """powertools' provider for one version stage, keeping when each secret's
+    version was created. A stage no version has (never rotated) reads as {}."""
+
+    def __init__(self, client: Any, stage: str) -> None:
+        super().__init__(boto3_client=client)
+        self.stage = stage
+        self.created: dict[str, datetime | None] = {}
+
+    def _get(self, name: str, **sdk_options: Any) -> str:
+        try:
+            response = self.client.get_secret_value(SecretId=name, VersionStage=self.stage, **sdk_options)
+        except self.client.exceptions.ResourceNotFoundException:
+            if self.stage == CURRENT:
+                raise
+            self.created[name] = None
+            return "{}"
+        created = response.get("CreatedDate")
+        self.created[name] = created if isinstance(created, datetime) else None
+        return str(response.get("SecretString") or "")
+
+
+class Secrets:
+    """JSON secrets by ARN and stage, cached ``max_age_seconds``."""
+
+    def __init__(self, client: Any, max_age_seconds: int = 300) -> None:
         self._max_age = max_age_seconds
-        self._clock = clock
-        self._values: dict[tuple[str, str], tuple[float, dict[str, Any] | None, datetime | None]] = {}
+        self._stages = {stage: _StageProvider(client, stage) for stage in (CURRENT, PREVIOUS)}
+        self._stale: set[tuple[str, str]] = set()
 
     def get_json(self, secret_id: str, stage: str = CURRENT) -> dict[str, Any]:
-        """The secret's JSON at ``stage``; ``{}`` for a stage no version has."""
-        return self._read(secret_id, stage)[0] or {}
+        """The secret's JSON object at ``stage``; ``{}`` for a stage no version has."""
+        force = (secret_id, stage) in self._stale
+        self._stale.discard((secret_id, stage))
+        try:
+            value = self._stages[stage].get(secret_id, max_age=self._max_age, transform="json", force_fetch=force)
+        except TransformParameterError:
+            value = None
+        if not isinstance(value, dict):
+            raise SecretError(f"secret {secret_id.rsplit(':', 1)[-1]} is not a JSON object")
+        return value
 
     def created(self, secret_id: str, stage: str = CURRENT) -> datetime | None:
         """When the version at ``stage`` was created (for AWSCURRENT: the last rotation)."""
-        return self._read(secret_id, stage)[1]
+        self.get_json(secret_id, stage)
+        return self._stages[stage].created.get(secret_id)
 
     def forget(self, secret_id: str) -> None:
-        """Read this secret again on its next use."""
-        for key in [k for k in self._values if k[0] == secret_id]:
-            del self._values[key]
+        """Read this secret again (every stage) on its next use."""
+        self._stale.update((secret_id, stage) for stage in self._stages)
 
     def field(self, secret_id: str, name: str) -> str:
         value = self.get_json(secret_id).get(name)
@@ -51,25 +86,3 @@ class SecretCache:
             self.forget(secret_id)  # not set yet: read it again next time, not after max_age
             raise CredentialsNotSet(f"secret field {name!r} is missing or empty")
         return value
-
-    def _read(self, secret_id: str, stage: str) -> tuple[dict[str, Any] | None, datetime | None]:
-        cached = self._values.get((secret_id, stage))
-        now = self._clock()
-        if cached and now - cached[0] < self._max_age:
-            return cached[1], cached[2]
-        try:
-            response = self._client.get_secret_value(SecretId=secret_id, VersionStage=stage)
-        except self._client.exceptions.ResourceNotFoundException:
-            if stage == CURRENT:
-                raise
-            self._values[(secret_id, stage)] = (now, None, None)  # no previous version (never rotated)
-            return None, None
-        try:
-            value = json.loads(response["SecretString"])
-        except (KeyError, ValueError):
-            raise SecretError(f"secret {secret_id.rsplit(':', 1)[-1]} is not a JSON object") from None
-        if not isinstance(value, dict):
-            raise SecretError(f"secret {secret_id.rsplit(':', 1)[-1]} is not a JSON object")
-        created = response.get("CreatedDate")
-        self._values[(secret_id, stage)] = (now, value, created if isinstance(created, datetime) else None)
-        return value, created if isinstance(created, datetime) else None

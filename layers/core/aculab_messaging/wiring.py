@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from aculab_messaging.dal import MessageStore
 from aculab_messaging.metrics import MetricsSink, RecordingMetrics
 from aculab_messaging.publisher import EventBridgePublisher
-from aculab_messaging.secrets import CredentialsNotSet, SecretCache
+from aculab_messaging.secrets import CredentialsNotSet, Secrets
 from aculab_messaging.settings import (
     AculabSettings,
     CommonSettings,
@@ -22,14 +23,14 @@ from aculab_messaging.settings import (
     SendSettings,
     WebhookSettings,
 )
-from aculab_messaging.store import MessageStore
-from aculab_messaging.webhook_auth import WebhookAuthenticator
 
 if TYPE_CHECKING:
+    import boto3
+
     from aculab_messaging.aculab import AculabClient
-    from aculab_messaging.logic.ingest import IngestService
     from aculab_messaging.logic.reconcile import ReconcileService
     from aculab_messaging.logic.sending import SendService
+    from aculab_messaging.webhook.adapter import WebhookAdapter
 
 
 def utc_now() -> datetime:
@@ -37,14 +38,14 @@ def utc_now() -> datetime:
 
 
 class AwsClients:
-    """AWS clients from one botocore session (no boto3 import: cold start),
-    created on first use. ``session`` may be a botocore or boto3 session."""
+    """AWS clients from one ``boto3.Session``, each created on first use with
+    the same timeouts, retries and connection pool."""
 
-    def __init__(self, session: Any = None, max_pool_connections: int = 10) -> None:
+    def __init__(self, session: boto3.Session | None = None, max_pool_connections: int = 10) -> None:
         if session is None:
-            import botocore.session
+            import boto3
 
-            session = botocore.session.get_session()
+            session = boto3.Session()
             # the container's credentials, taken once at init (as Lambda hands them over),
             # so a client made later never picks up anything else
             session.get_credentials()
@@ -62,8 +63,7 @@ class AwsClients:
                 retries={"mode": "standard", "max_attempts": 3},
                 max_pool_connections=self._pool,
             )
-            create = getattr(self._session, "create_client", None) or self._session.client
-            self._clients[service] = create(service, config=config)
+            self._clients[service] = self._session.client(service, config=config)  # type: ignore[call-overload]
         return self._clients[service]
 
 
@@ -77,11 +77,11 @@ def _publisher(settings: CommonSettings, aws: AwsClients) -> EventBridgePublishe
     return EventBridgePublisher(aws("events"), settings.event_bus_name, settings.event_source)
 
 
-def _secrets(settings: SecretSettings, aws: AwsClients) -> SecretCache:
-    return SecretCache(aws("secretsmanager"), settings.secret_max_age_seconds)
+def _secrets(settings: SecretSettings, aws: AwsClients) -> Secrets:
+    return Secrets(aws("secretsmanager"), settings.secret_max_age_seconds)
 
 
-def aculab_client(settings: AculabSettings, secrets: SecretCache, pool_size: int = 10) -> AculabClient:
+def aculab_client(settings: AculabSettings, secrets: Secrets, pool_size: int = 10) -> AculabClient:
     from aculab_messaging.aculab import AculabClient, AculabCredentials
 
     def credentials() -> AculabCredentials:
@@ -104,31 +104,32 @@ def aculab_client(settings: AculabSettings, secrets: SecretCache, pool_size: int
     )
 
 
-def build_ingest_service(
+def build_webhook(
     settings: WebhookSettings | None = None,
     *,
     aws: AwsClients | None = None,
     metrics: MetricsSink | None = None,
     clock: Callable[[], datetime] = utc_now,
-) -> IngestService:
+) -> WebhookAdapter:
     from aculab_messaging.logic.ingest import IngestService
+    from aculab_messaging.webhook.adapter import WebhookAdapter
+    from aculab_messaging.webhook.auth import WebhookAuthenticator
 
     settings = settings or WebhookSettings.from_env()
     aws = aws or AwsClients()
     secrets = _secrets(settings, aws)
-    return IngestService(
+    ingest = IngestService(
         store=_store(settings, aws),
         publisher=_publisher(settings, aws),
-        auth=WebhookAuthenticator(
-            secrets, settings.webhook_secret_arn, settings.inbound_token_secret_arn,
-            give_up_age=timedelta(seconds=settings.give_up_age_seconds), clock=clock,
-        ),
         clock=clock,
-        metrics=metrics or RecordingMetrics(),
-        max_body_bytes=settings.max_body_bytes,
         stop_words=frozenset(k.upper() for k in settings.stop_keywords),
         start_words=frozenset(k.upper() for k in settings.start_keywords),
     )
+    auth = WebhookAuthenticator(
+        secrets, settings.webhook_secret_arn, settings.inbound_token_secret_arn,
+        give_up_age=timedelta(seconds=settings.give_up_age_seconds), clock=clock,
+    )
+    return WebhookAdapter(ingest, auth, metrics or RecordingMetrics(), max_body_bytes=settings.max_body_bytes)
 
 
 def build_send_service(

@@ -1,4 +1,4 @@
-"""The SQS contract producers use (version 1).
+"""The SQS contract producers use (version 1), as pydantic models.
 
     {"version": "1", "action": "send", "message_id": "order-42-confirmation",
      "to": "+44 7700 900123", "from": "447700900001", "type": "sms",
@@ -8,129 +8,100 @@
 
     {"version": "1", "action": "cancel", "message_id": "order-42-confirmation"}
 
-``message_id`` is chosen by the producer and is the idempotency key. The JSON
-Schemas below are the contract: shipped as ``schemas/queue-message.json`` and
-used as they are to validate every message the send function receives; the
-rules a schema cannot say (number formats, sms/mms content rules) live in
-``SendParams``.
+``message_id`` is chosen by the producer and is the idempotency key. The
+models are the contract: the send function validates every body with them,
+a Python producer builds its messages with them, and
+``schemas/queue-message.json`` is generated from them (``make schemas``).
+Numbers are normalised on the way in (``to`` to full international digits);
+the sms/mms content rules live in ``SendParams``, checked here too.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from aculab_messaging.aculab.errors import AculabValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StringConstraints,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
 from aculab_messaging.aculab.params import MessageType, SendParams, normalise_number, normalise_sender
-from aculab_messaging.contracts.schema_validation import violations
+from aculab_messaging.contracts.errors import ContractError, field_errors
 
 CONTRACT_VERSION = "1"
 MAX_METADATA_BYTES = 4096
-_MESSAGE_ID = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9._:\\-]+$",
-               "description": "Chosen by the producer; the idempotency key."}
-_VERSION = {"type": "string", "const": CONTRACT_VERSION, "default": CONTRACT_VERSION}
 
-SEND_SCHEMA: dict[str, Any] = {
-    "title": "Send request",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["message_id", "to", "from"],
-    "properties": {
-        "version": _VERSION,
-        "action": {"type": "string", "const": "send", "default": "send"},
-        "message_id": _MESSAGE_ID,
-        "to": {"type": "string", "minLength": 1, "maxLength": 32,
-               "description": "Full international number; '+', spaces and dashes accepted."},
-        "from": {"type": "string", "minLength": 1, "maxLength": 64,
-                 "description": "A sending number of the Aculab account, or a message number pool name."},
-        "type": {"type": "string", "enum": [t.value for t in MessageType], "default": "sms"},
-        "content": {"type": ["string", "null"], "maxLength": 10000, "default": None,
-                    "description": "Required for sms; optional for mms."},
-        "msg_media": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 256},
-                      "maxItems": 10, "default": [], "description": "mms only: uploaded media file names."},
-        "request_delivery_report": {"type": "boolean", "default": False},
-        "alphanumeric_id": {"type": ["string", "null"], "maxLength": 11, "default": None},
-        "metadata": {"type": "object", "maxProperties": 50, "default": {},
-                     "description": f"Carried into every event of the message; at most {MAX_METADATA_BYTES} "
-                                    "bytes as JSON."},
-    },
-}
-CANCEL_SCHEMA: dict[str, Any] = {
-    "title": "Cancel request",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["action", "message_id"],
-    "properties": {
-        "version": _VERSION,
-        "action": {"type": "string", "const": "cancel"},
-        "message_id": _MESSAGE_ID,
-    },
-}
+MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$"),
+                      Field(description="Chosen by the producer; the idempotency key.")]
+MediaName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-class ContractError(ValueError):
-    """A queue message that does not follow the contract. Never retried."""
+class _QueueMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    def __init__(self, reason: str, message_id: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.message_id = message_id
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    """A validated send request from the queue."""
-
-    message_id: str
-    to: str
-    from_: str
-    type: MessageType = MessageType.SMS
-    content: str | None = None
-    msg_media: tuple[str, ...] = ()
-    request_delivery_report: bool = False
-    alphanumeric_id: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    version: str = CONTRACT_VERSION
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "to", normalise_number(self.to, field_name="to"))
-        object.__setattr__(self, "from_", normalise_sender(self.from_))
-        object.__setattr__(self, "type", MessageType(self.type))
-        object.__setattr__(self, "msg_media", tuple(self.msg_media))
-        if len(json.dumps(self.metadata, default=str)) > MAX_METADATA_BYTES:
-            raise AculabValidationError(f"metadata: must serialise to at most {MAX_METADATA_BYTES} bytes")
-        self.to_params()  # sms/mms content and media rules, alphanumeric_id: one place
-        _require_valid(self.to_json(), SEND_SCHEMA)  # one made in code obeys the contract too
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], default_region: str | None = None) -> SendRequest:
-        """Build from a contract-shaped object; raise ContractError with the reasons.
-        ``default_region``: read a national ``to`` (07700 900123) in that region."""
-        _require_valid(data, SEND_SCHEMA)
-        try:
-            return cls(
-                message_id=data["message_id"], to=normalise_number(data["to"], field_name="to", region=default_region),
-                from_=data["from"],
-                type=MessageType(data.get("type", "sms")), content=data.get("content"),
-                msg_media=tuple(data.get("msg_media", ())),
-                request_delivery_report=data.get("request_delivery_report", False),
-                alphanumeric_id=data.get("alphanumeric_id"), metadata=data.get("metadata", {}),
-            )
-        except AculabValidationError as exc:
-            raise ContractError(str(exc), data["message_id"]) from None
+    version: Literal["1"] = "1"
 
     def to_json(self) -> dict[str, Any]:
         """The queue message body (what a producer puts on the queue)."""
-        body: dict[str, Any] = {
-            "version": self.version, "action": "send", "message_id": self.message_id, "to": self.to,
-            "from": self.from_, "type": self.type.value, "content": self.content, "msg_media": list(self.msg_media),
-            "request_delivery_report": self.request_delivery_report, "alphanumeric_id": self.alphanumeric_id,
-            "metadata": dict(self.metadata),
-        }
-        return {k: v for k, v in body.items() if v is not None}
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class SendRequest(_QueueMessage):
+    """Send an sms or mms. Validation context ``default_region`` (e.g. "GB")
+    reads a national ``to`` (07700 900123) in that region."""
+
+    model_config = ConfigDict(title="Send request")
+
+    action: Literal["send"] = "send"
+    message_id: MessageId
+    to: Annotated[str, Field(min_length=1, max_length=32,
+                             description="Full international number; '+', spaces and dashes accepted.")]
+    from_: Annotated[str, Field(alias="from", min_length=1, max_length=64,
+                                description="A sending number of the Aculab account, or a message number pool name.")]
+    type: MessageType = MessageType.SMS
+    content: Annotated[str | None, Field(max_length=10000, description="Required for sms; optional for mms.")] = None
+    msg_media: Annotated[tuple[MediaName, ...], Field(max_length=10,
+                                                      description="mms only: uploaded media file names.")] = ()
+    request_delivery_report: StrictBool = False
+    alphanumeric_id: Annotated[str | None, Field(max_length=11)] = None
+    metadata: Annotated[dict[str, Any], Field(
+        max_length=50,
+        description=f"Carried into every event of the message; at most {MAX_METADATA_BYTES} bytes as JSON.")] = {}
+
+    @field_validator("to")
+    @classmethod
+    def _full_number(cls, value: str, info: ValidationInfo) -> str:
+        region = (info.context or {}).get("default_region")
+        return normalise_number(value, field_name="to", region=region)
+
+    @field_validator("from_")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return normalise_sender(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _small_metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
+            raise ValueError(f"must serialise to at most {MAX_METADATA_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _content_rules(self) -> SendRequest:
+        self.to_params()  # sms/mms content and media rules, alphanumeric_id: one place
+        return self
 
     def to_params(
         self,
@@ -155,47 +126,50 @@ class SendRequest:
         )
 
 
-@dataclass(frozen=True)
-class CancelRequest:
-    """A validated cancel request from the queue."""
+class CancelRequest(_QueueMessage):
+    """Cancel a message: before it is sent, or each part Aculab still holds."""
 
-    message_id: str
-    version: str = CONTRACT_VERSION
+    model_config = ConfigDict(title="Cancel request")
 
-    def __post_init__(self) -> None:
-        _require_valid(self.to_json(), CANCEL_SCHEMA)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CancelRequest:
-        _require_valid(data, CANCEL_SCHEMA)
-        return cls(message_id=data["message_id"])
-
-    def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "action": "cancel", "message_id": self.message_id}
+    action: Literal["cancel"]
+    message_id: MessageId
 
 
-def _require_valid(data: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
-    found = violations(data, schema)
-    if found:
-        message_id = data.get("message_id") if isinstance(data, Mapping) else None
-        raise ContractError("; ".join(str(v) for v in found), message_id if isinstance(message_id, str) else None)
+def _action(value: Any) -> str | None:
+    if isinstance(value, dict):
+        action = value.get("action", "send")  # a body without one is a send
+        return action if isinstance(action, str) else None
+    return getattr(value, "action", None)
 
 
-def parse_queue_message(body: str, default_region: str | None = None) -> SendRequest | CancelRequest:
-    """Parse one SQS body; raise ContractError with a reason fit for an event."""
+QueueMessage = Annotated[
+    Annotated[SendRequest, Tag("send")] | Annotated[CancelRequest, Tag("cancel")],
+    Discriminator(_action, custom_error_type="action",
+                  custom_error_message="must be a JSON object whose action is 'send' (the default) or 'cancel'"),
+]
+_QUEUE_MESSAGE: TypeAdapter[SendRequest | CancelRequest] = TypeAdapter(QueueMessage)
+
+
+def parse_queue_message(body: str | bytes, default_region: str | None = None) -> SendRequest | CancelRequest:
+    """Parse one SQS body; raise ContractError naming each failing field."""
+    try:
+        return _QUEUE_MESSAGE.validate_json(body, context={"default_region": default_region})
+    except ValidationError as exc:
+        raise ContractError(field_errors(exc), _message_id_of(body)) from None
+
+
+def _message_id_of(body: str | bytes) -> str | None:
     try:
         data = json.loads(body)
     except (TypeError, ValueError):
-        raise ContractError("body is not JSON") from None
-    if not isinstance(data, dict):
-        raise ContractError("body must be a JSON object")
-    if data.get("action", "send") == "cancel":
-        return CancelRequest.from_json(data)
-    return SendRequest.from_json(data, default_region)
+        return None
+    message_id = data.get("message_id") if isinstance(data, dict) else None
+    return message_id if isinstance(message_id, str) else None
 
 
 def queue_json_schema() -> dict[str, Any]:
     """The JSON Schema of the queue contract (shipped as schemas/queue-message.json)."""
+    schema = _QUEUE_MESSAGE.json_schema(by_alias=True)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"Aculab messaging send queue message (version {CONTRACT_VERSION})",
@@ -204,7 +178,7 @@ def queue_json_schema() -> dict[str, Any]:
             "Numbers are full international, '+' and spaces accepted. sms needs content and no msg_media; "
             "mms needs msg_media. message_id is the idempotency key."
         ),
-        "oneOf": [SEND_SCHEMA, CANCEL_SCHEMA],
+        **schema,
     }
 
 

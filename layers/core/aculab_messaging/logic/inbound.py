@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.contracts.events import MESSAGE_RECEIVED, Event, message_event, opt_out_event
-from aculab_messaging.store import MessageStore
+from aculab_messaging.logic.ports import Store
 
 
 def keyword_of(content: str | None) -> str:
@@ -24,7 +24,7 @@ def opt_out_of(content: str | None, stop_words: frozenset[str], start_words: fro
     return True if keyword in stop_words else False if keyword in start_words else None
 
 
-def apply_inbound(store: MessageStore, item: Mapping[str, Any], now: datetime, *, repeat: bool) -> list[Event]:
+def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repeat: bool) -> list[Event]:
     """Block or unblock the pair as the keyword asks, ordered by when we first
     received it (then the msg_ref); then the events to publish. ``Opt-Out
     Changed`` goes out when the pair changed, or again (same eventId) when

@@ -17,15 +17,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from aculab_messaging.aculab import AculabClient, AculabError, PartStatus
+from aculab_messaging.aculab import AculabError, PartStatus
 from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
 from aculab_messaging.logic.inbound import apply_inbound
+from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
 from aculab_messaging.logic.tracking import StatusReport, apply_status, replay_events
 from aculab_messaging.metrics import MetricsSink
-from aculab_messaging.publisher import EventPublisher, PublishError
+from aculab_messaging.records import MessageRecord
 from aculab_messaging.status import FINAL_RANK, Status, UnknownStatusError, parse_provider_status
-from aculab_messaging.store import MessageRecord, MessageStore
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,9 @@ def take_batch(records: list[MessageRecord], size: int) -> tuple[list[MessageRec
 class ReconcileService:
     """Repairs stale messages with msg_status and syncs msg_list_blocked."""
 
-    store: MessageStore
+    store: Store
     publisher: EventPublisher
-    aculab: AculabClient
+    aculab: Aculab
     policy: ReconcilePolicy
     clock: Callable[[], datetime]
     metrics: MetricsSink

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aculab_messaging.aculab import AculabClient, AculabError, CancelResult
+from aculab_messaging.aculab import AculabError, CancelResult
+from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.events import (
     MESSAGE_BLOCKED,
     MESSAGE_CANCEL_FAILED,
@@ -37,7 +38,8 @@ from aculab_messaging.contracts.events import (
     Event,
     message_event,
 )
-from aculab_messaging.contracts.queue import CancelRequest, ContractError, SendRequest, parse_queue_message
+from aculab_messaging.contracts.queue import CancelRequest, SendRequest, parse_queue_message
+from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
 from aculab_messaging.logic.tracking import (
     DEAD_LETTERED,
     StatusReport,
@@ -46,11 +48,10 @@ from aculab_messaging.logic.tracking import (
     replay_events,
 )
 from aculab_messaging.metrics import MetricsSink
-from aculab_messaging.publisher import EventPublisher, PublishError
+from aculab_messaging.records import MessageRecord
 from aculab_messaging.redact import mask_number
 from aculab_messaging.secrets import CredentialsNotSet
 from aculab_messaging.status import OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
-from aculab_messaging.store import MessageRecord, MessageStore
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,9 @@ class SendPolicy:
 class SendService:
     """Turns SQS send/cancel records into Aculab calls, stored state and events."""
 
-    store: MessageStore
+    store: Store
     publisher: EventPublisher
-    aculab: AculabClient
+    aculab: Aculab
     webhook_auth: Callable[[], tuple[str, str]]
     policy: SendPolicy
     clock: Callable[[], datetime]

@@ -21,8 +21,9 @@ from aculab_messaging.contracts.events import (
     message_event,
 )
 from aculab_messaging.errors import NotReady, UnknownMessage
+from aculab_messaging.logic.ports import Store
+from aculab_messaging.records import MessageRecord, PartWrite
 from aculab_messaging.status import FINAL_RANK, RETRYABLE, SENDING, Status, derive_message_status, is_final, rank
-from aculab_messaging.store import MessageRecord, MessageStore, PartWrite
 
 log = logging.getLogger(__name__)
 _STATUS_VALUES = frozenset(s.value for s in Status)
@@ -52,7 +53,7 @@ class Applied:
     advanced: bool
 
 
-def apply_status(store: MessageStore, report: StatusReport, now: datetime) -> Applied:
+def apply_status(store: Store, report: StatusReport, now: datetime) -> Applied:
     """Move a part (and its message) forward; return the events to publish.
 
     A duplicate of the current state returns the same event again (same

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aculab_messaging.secrets import SecretCache
+from aculab_messaging.secrets import PREVIOUS, Secrets
 
 
 class CredentialsUnavailable(RuntimeError):
@@ -31,7 +31,7 @@ class CredentialsUnavailable(RuntimeError):
 
 @dataclass
 class WebhookAuthenticator:
-    secrets: SecretCache
+    secrets: Secrets
     basic_auth_secret: str
     token_secret: str
     give_up_age: timedelta
@@ -60,7 +60,7 @@ class WebhookAuthenticator:
         previous one while messages sent under it may still be notified."""
         accepted = [(self._field(self.basic_auth_secret, "username"), self._field(self.basic_auth_secret, "password"))]
         try:
-            previous = self.secrets.get_json(self.basic_auth_secret, stage="AWSPREVIOUS")
+            previous = self.secrets.get_json(self.basic_auth_secret, stage=PREVIOUS)
             rotated_at = self.secrets.created(self.basic_auth_secret)
         except Exception as exc:  # noqa: BLE001 - whatever Secrets Manager did, the webhook answers 503
             raise CredentialsUnavailable(f"webhook password: {type(exc).__name__}") from None

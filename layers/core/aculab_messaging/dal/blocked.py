@@ -1,0 +1,51 @@
+"""Blocked pairs (``BLOCK#<from>`` / ``TO#<to>``): opt-outs and opt-ins,
+the change with the highest version winning."""
+
+from __future__ import annotations
+
+from aculab_messaging.dal.table import ANNOUNCE, Table, from_item, to_item, to_values
+
+
+class Blocked(Table):
+    def is_blocked(self, from_: str, to: str) -> bool:
+        response = self._db.get_item(
+            TableName=self._table,
+            Key=to_values({"pk": f"BLOCK#{from_}", "sk": f"TO#{to}"}),
+            ProjectionExpression="blocked",
+            ConsistentRead=True,
+        )
+        return bool((from_item(response.get("Item")) or {}).get("blocked"))
+
+    def set_blocked(
+        self, from_: str, to: str, blocked: bool, source: str, version: str, *, announce: bool = False
+    ) -> bool:
+        """Record an opt-out (blocked) or opt-in as of ``version``, a string that
+        orders changes: ``<arrival time>#<msg_ref>`` for an inbound keyword.
+
+        Order-independent and idempotent: a pair keeps the change with the
+        highest version; a repeat of the same change is a no-op. Returns True
+        when the pair's blocked state changed. ``announce``: the pair waits in
+        the announce partition until its ``Opt-Out Changed`` is out.
+        """
+        item = {"pk": f"BLOCK#{from_}", "sk": f"TO#{to}", "from": from_, "to": to, "blocked": blocked,
+                "source": source, "change_key": version}
+        if announce:
+            item.update(pending_pk=ANNOUNCE, pending_sk=f"0000#BLOCK#{from_}#{to}")
+        try:
+            response = self._db.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(pk) OR change_key < :version",
+                ExpressionAttributeValues=to_values({":version": version}),
+                ReturnValues="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        old = from_item(response.get("Attributes")) or {}
+        return bool(old.get("blocked", False)) != blocked
+
+    def blocked_for(self, from_: str) -> set[str]:
+        """The mobiles ``from_`` may not send to, as we have them."""
+        return {
+            str(i["to"]) for i in self._query_all("pk = :pk", {":pk": f"BLOCK#{from_}"}) if i.get("blocked")
+        }

@@ -1,0 +1,86 @@
+"""A message's parts as Aculab's status updates move them forward (one
+conditional UpdateItem each; statuses never move back)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from aculab_messaging.dal.table import Table, from_item, iso, message_key, to_values
+from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
+from aculab_messaging.status import FINAL_RANK, Status
+
+
+class Parts(Table):
+    def write_part(self, write: PartWrite, now: datetime) -> PartWriteResult:
+        """Move one part forward: one conditional UpdateItem. For a single-part
+        message the message-level status moves in the same request."""
+        stamp = iso(now)
+        final = write.rank >= FINAL_RANK
+        sets = [
+            "parts.#ref.#status = :status",
+            "parts.#ref.#rank = :rank",
+            "parts.#ref.provider_status = :raw",
+            "parts.#ref.aculab_msg_err = :err",
+            "parts.#ref.provider_ts = :pts",
+            "updated_at = :now",
+        ]
+        values: dict[str, Any] = {
+            ":status": write.status.value,
+            ":rank": write.rank,
+            ":raw": write.provider_status,
+            ":err": write.aculab_msg_err,
+            ":pts": write.provider_timestamp,
+            ":now": stamp,
+        }
+        condition = "parts.#ref.#rank < :rank"
+        removes: list[str] = []
+        if write.single_part:
+            sets += ["#status = :status", "#rank = :rank", "aculab_msg_err = :err"]
+            condition += " AND part_count = :one"
+            values[":one"] = 1
+            if final:
+                removes = ["pending_pk", "pending_sk"]
+        if not removes:
+            sets.append("pending_sk = :psk")
+            values[":psk"] = f"{stamp}#{write.message_id}"
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            response = self._db.update_item(
+                TableName=self._table,
+                Key=to_values(message_key(write.message_id)),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#ref": write.msg_ref, "#status": "status", "#rank": "rank"},
+                ExpressionAttributeValues=to_values(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            old = from_item(exc.response.get("Item"))
+            if old is None:
+                return PartWriteResult("missing", None)
+            record = MessageRecord.from_item(old)
+            if write.msg_ref not in record.parts:
+                return PartWriteResult("missing", record)
+            if write.single_part and len(record.parts) > 1:
+                return self.write_part(replace(write, single_part=False), now)
+            return PartWriteResult("stale", record)
+        item = from_item(response.get("Attributes"))
+        if item is None:  # pragma: no cover - ALL_NEW always returns the item
+            raise RuntimeError("UpdateItem returned no attributes")
+        return PartWriteResult("advanced", MessageRecord.from_item(item))
+
+    def write_message_status(
+        self, message_id: str, status: Status, rank: int, now: datetime, reason: str | None = None
+    ) -> bool:
+        """The derived message-level status of a multipart message, forward only."""
+        stamp = iso(now)
+        values: dict[str, Any] = {":status": status.value, ":rank": rank, ":now": stamp}
+        sets = "SET #status = :status, #rank = :rank, updated_at = :now"
+        if reason:
+            sets += ", reason = :reason"
+            values[":reason"] = reason
+        expression = sets + (" REMOVE pending_pk, pending_sk" if rank >= FINAL_RANK else "")
+        return self._update_message(message_id, expression, "#rank < :rank", values)

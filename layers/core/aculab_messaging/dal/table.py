@@ -1,0 +1,123 @@
+"""The single table: keys, boto3's attribute-value codec, and the one
+conditional-write helper every kind of item shares."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+PENDING_INDEX = "pending"
+# the pending index's partition of inbound messages and opt-out changes not yet announced
+ANNOUNCE = "ANNOUNCE"
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def message_key(message_id: str) -> dict[str, str]:
+    return {"pk": f"MSG#{message_id}", "sk": "MSG"}
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def dynamo_safe(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Producer metadata as DynamoDB takes it (floats become Decimals)."""
+    safe: dict[str, Any] = json.loads(json.dumps(value, default=str), parse_float=Decimal)
+    return safe
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal: hand them on as int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_item(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A Python mapping as DynamoDB attribute values (None attributes left out)."""
+    return {k: _SERIALIZER.serialize(v) for k, v in value.items() if v is not None}
+
+
+def to_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Expression attribute values (None kept: it sets an attribute to NULL)."""
+    return {k: _SERIALIZER.serialize(v) for k, v in values.items()}
+
+
+def from_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not item:
+        return None
+    return {k: _plain(_DESERIALIZER.deserialize(v)) for k, v in item.items()}
+
+
+class Table:
+    """One table, one client; the item kinds (dal/*.py) build on it."""
+
+    def __init__(self, client: Any, table_name: str, *, pending_shards: int = 4, ttl_days: int = 90) -> None:
+        self._db = client
+        self._table = table_name
+        self._shards = pending_shards
+        self._ttl = timedelta(days=ttl_days)
+        self._known_senders: set[str] = set()
+
+    @property
+    def shard_count(self) -> int:
+        return self._shards
+
+    def _shard(self, message_id: str) -> str:
+        digest = hashlib.sha256(message_id.encode()).digest()
+        return f"PENDING#{digest[0] % self._shards}"
+
+    def _expires(self, now: datetime) -> int:
+        return int((now + self._ttl).timestamp())
+
+    def _conditional_update(
+        self, key: Mapping[str, str], expression: str, condition: str, values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+    ) -> bool:
+        """One conditional UpdateItem. False: the condition did not hold."""
+        known = {"#status": "status", "#rank": "rank", **(names or {})}
+        used = {k: v for k, v in known.items() if k in expression + condition}
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=to_values(key),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=to_values(values),
+                **({"ExpressionAttributeNames": used} if used else {}),
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _update_message(
+        self, message_id: str, expression: str, condition: str, values: Mapping[str, Any]
+    ) -> bool:
+        return self._conditional_update(message_key(message_id), expression, condition, values)
+
+    def _get(self, key: Mapping[str, str], **kwargs: Any) -> dict[str, Any] | None:
+        return from_item(self._db.get_item(TableName=self._table, Key=to_values(key), **kwargs).get("Item"))
+
+    def _query_all(self, key_condition: str, values: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table, KeyConditionExpression=key_condition, ExpressionAttributeValues=to_values(values)
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield from_item(item) or {}

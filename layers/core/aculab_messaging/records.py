@@ -1,0 +1,79 @@
+"""What the store hands the services: the message item read back, and what a
+status update asks it to write for one part."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aculab_messaging.status import FINAL_RANK, Status
+
+
+@dataclass
+class MessageRecord:
+    """The message item, deserialised."""
+
+    message_id: str
+    status: str
+    rank: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    refs: list[str] = field(default_factory=list)
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dlr: bool = True
+    to: str | None = None
+    from_: str | None = None
+    reason: str | None = None
+    aculab_msg_err: str | None = None
+    created_at: str | None = None
+    replay: bool = False
+    lease_until: int | None = None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> MessageRecord:
+        parts = {ref: dict(p) for ref, p in (item.get("parts") or {}).items()}
+        for p in parts.values():
+            p["rank"] = int(p.get("rank", 0))
+        return cls(
+            message_id=str(item.get("message_id") or ""),
+            status=str(item.get("status", "")),
+            rank=int(item.get("rank", 0)),
+            metadata=dict(item.get("metadata") or {}),
+            refs=list(item.get("refs") or []),
+            parts=parts,
+            dlr=bool(item.get("dlr", True)),
+            to=item.get("to"),
+            from_=item.get("from"),
+            reason=item.get("reason"),
+            aculab_msg_err=item.get("aculab_msg_err"),
+            created_at=item.get("created_at"),
+            replay=bool(item.get("replay", False)),
+            lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
+        )
+
+    @property
+    def is_final(self) -> bool:
+        return self.rank >= FINAL_RANK
+
+
+@dataclass(frozen=True)
+class PartWrite:
+    """What the state machine asks the store to write for one part."""
+
+    message_id: str
+    msg_ref: str
+    status: Status
+    rank: int
+    provider_status: str | None
+    aculab_msg_err: str | None
+    provider_timestamp: str | None
+    # single-part messages: write the message-level status in the same request
+    single_part: bool
+
+
+@dataclass(frozen=True)
+class PartWriteResult:
+    """What a conditional part write did."""
+
+    outcome: str  # "advanced" | "stale" | "missing"
+    record: MessageRecord | None
