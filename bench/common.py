@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,11 +37,34 @@ def median(values: list[float]) -> float:
 def build_layer(artifacts_dir: Path, python: str = sys.executable) -> Path:
     """The layer as `sam build` makes it (layers/core/Makefile), with ``python``
     compiling its bytecode; returns the directory Lambda mounts as /opt/python.
-    The wheels are the arm64 ones: every runtime dependency is pure Python."""
-    subprocess.run(["make", "--quiet", "-C", str(ROOT / "layers" / "core"), "build-CoreLayer",
-                    f"ARTIFACTS_DIR={artifacts_dir}", f"PYTHON_FOR_LAMBDA={python}"],
-                   check=True, stdout=subprocess.DEVNULL)
+    The wheels are the arm64 ones Lambda runs (for sizes; ``build_host_layer``
+    for a layer that imports on this machine)."""
+    _quiet(["make", "--quiet", "-C", str(ROOT / "layers" / "core"), "build-CoreLayer",
+            f"ARTIFACTS_DIR={artifacts_dir}", f"PYTHON_FOR_LAMBDA={python}"])
     return artifacts_dir / "python"
+
+
+def build_host_layer(artifacts_dir: Path, python: str = sys.executable) -> Path:
+    """The layer's locked packages (same versions as layers/core/requirements.txt)
+    built for THIS machine, so they import here (pydantic_core is compiled: an
+    arm64 wheel does not load on x86_64), our package beside them, bytecode
+    compiled as layers/core/Makefile does. Returns the /opt/python directory."""
+    target = artifacts_dir / "python"
+    pins = [line.split()[0] for line in (ROOT / "layers" / "core" / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")]
+    _quiet([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", "--no-deps",
+            "--only-binary=:all:", "--target", str(target), *pins])
+    shutil.copytree(ROOT / "layers" / "core" / "aculab_messaging", target / "aculab_messaging",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    _quiet([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)])
+    return target
+
+
+def _quiet(command: list[str]) -> None:
+    """Run a build step; its chatter (pip's index warnings) shows only if it fails."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} ... failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
 @dataclass
@@ -97,4 +121,4 @@ def servers() -> Iterator[tuple[str, SimulatorProcess]]:
             proc.wait(timeout=10)
 
 
-__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "build_layer", "median", "servers"]
+__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "build_host_layer", "build_layer", "median", "servers"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from aculab_messaging.cold_start import pause_collector
+
+pause_collector()  # until the service is built: init makes objects that are never garbage
+
 from dataclasses import asdict
 from functools import cache
 from typing import Any

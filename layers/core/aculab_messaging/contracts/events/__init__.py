@@ -12,16 +12,17 @@ model when built; ``schemas/events/`` is generated from the models
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from aculab_messaging.status import msg_err_meaning
 
-from aculab_messaging.status import Status, msg_err_meaning
+if TYPE_CHECKING:
+    from aculab_messaging.contracts.events.base import Detail
 
 EVENT_VERSION = "1"
 
@@ -35,125 +36,26 @@ MESSAGE_CANCELLED = "Message Cancelled"
 MESSAGE_CANCEL_FAILED = "Message Cancel Failed"
 OPT_OUT_CHANGED = "Opt-Out Changed"
 
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-CancelResults = dict[str, Literal["success", "unknown", "failed"]]
-
-
-def _open_for_additions(schema: dict[str, Any]) -> None:
-    """We build details strictly (extra="forbid"), but consumers must accept fields a later version adds."""
-    schema.pop("additionalProperties", None)
-
-
-_DETAIL_CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid",
-                            json_schema_serialization_defaults_required=True, json_schema_extra=_open_for_additions)
-
-
-class _Detail(BaseModel):
-    model_config = _DETAIL_CONFIG
-
-    version: Literal["1"] = "1"
-    event_id: Annotated[str, Field(pattern="^[0-9a-f]{32}$",
-                                   description="Stable for the same fact: drop repeats (delivery is at least once).")]
-    timestamp: Timestamp
-
-
-class AculabMsgErr(BaseModel):
-    code: str
-    meaning: str
-
-
-class MessageDetail(_Detail):
-    """Every message event."""
-
-    message_id: Annotated[str, Field(min_length=1, max_length=132)]
-    metadata: Annotated[dict[str, Any], Field(description="The producer's metadata, as sent.")]
-    msg_refs: list[str]
-    status: Status
-    provider_status: Annotated[str | None, Field(
-        description="Aculab's raw status text, e.g. 'failed (invalid destination)'.")] = None
-    is_final: bool
-    aculab_msg_err: AculabMsgErr | None = None
-    reason: str | None = None
-
-
-class SubmittedDetail(MessageDetail):
-    status: Literal[Status.QUEUED]
-
-
-class RejectedDetail(MessageDetail):
-    status: Literal[Status.REJECTED]
-
-
-class BlockedDetail(MessageDetail):
-    status: Literal[Status.BLOCKED]
-
-
-class FailedDetail(MessageDetail):
-    status: Literal[Status.FAILED]
-
-
-class CancelledDetail(MessageDetail):
-    status: Literal[Status.CANCELLED]
-    cancel_results: Annotated[CancelResults | None, Field(
-        description="Each part's msg_cancel answer; absent when cancelled before sending.")] = None
-
-
-class CancelFailedDetail(MessageDetail):
-    cancel_results: CancelResults
-
-
-class PartDetail(BaseModel):
-    model_config = _DETAIL_CONFIG
-
-    msg_ref: str
-    status: Status
-    position: int | None
-    count: int
-    provider_timestamp: str | None
-
-
-class StatusChangedDetail(MessageDetail):
-    part: PartDetail
-
-
-class Multipart(BaseModel):
-    uid: str
-    position: int | None
-    count: int | None
-
-
-class ReceivedDetail(MessageDetail):
-    status: Literal["received"]  # type: ignore[assignment]  # an inbound message's only status
-    direction: Literal["receive"]
-    from_: Annotated[str, Field(alias="from")]
-    to: str
-    type: Literal["sms", "mms"]
-    content: str | None
-    msg_media: list[str]
-    multipart: Multipart | None
-    provider_timestamp: str | None
-
-
-class OptOutDetail(_Detail):
-    from_: Annotated[str, Field(alias="from", description="our sending number")]
-    to: Annotated[str, Field(description="the mobile number")]
-    blocked: bool
-    source: Literal["inbound", "reconcile"]
-    keyword: str | None
-
-
-DETAIL_MODELS: dict[str, type[_Detail]] = {
-    MESSAGE_SUBMITTED: SubmittedDetail,
-    MESSAGE_STATUS_CHANGED: StatusChangedDetail,
-    MESSAGE_RECEIVED: ReceivedDetail,
-    MESSAGE_REJECTED: RejectedDetail,
-    MESSAGE_BLOCKED: BlockedDetail,
-    MESSAGE_FAILED: FailedDetail,
-    MESSAGE_CANCELLED: CancelledDetail,
-    MESSAGE_CANCEL_FAILED: CancelFailedDetail,
-    OPT_OUT_CHANGED: OptOutDetail,
+# each detail type's model: (module under contracts/events/, class), loaded when first built
+_MODELS = {
+    MESSAGE_SUBMITTED: ("outcomes", "SubmittedDetail"),
+    MESSAGE_STATUS_CHANGED: ("status", "StatusChangedDetail"),
+    MESSAGE_RECEIVED: ("inbound", "ReceivedDetail"),
+    MESSAGE_REJECTED: ("outcomes", "RejectedDetail"),
+    MESSAGE_BLOCKED: ("outcomes", "BlockedDetail"),
+    MESSAGE_FAILED: ("outcomes", "FailedDetail"),
+    MESSAGE_CANCELLED: ("outcomes", "CancelledDetail"),
+    MESSAGE_CANCEL_FAILED: ("outcomes", "CancelFailedDetail"),
+    OPT_OUT_CHANGED: ("inbound", "OptOutDetail"),
 }
-DETAIL_TYPES = tuple(DETAIL_MODELS)
+DETAIL_TYPES = tuple(_MODELS)
+
+
+def detail_model(detail_type: str) -> type[Detail]:
+    """The pydantic model of a detail type. A path loads only the models of the events it builds."""
+    module, name = _MODELS[detail_type]
+    model: type[Detail] = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return model
 
 
 @dataclass(frozen=True)
@@ -166,7 +68,7 @@ class Event:
     @classmethod
     def of(cls, detail_type: str, detail: Mapping[str, Any]) -> Event:
         """Validate ``detail`` with its detail type's model; raise ValidationError if it does not fit."""
-        model = DETAIL_MODELS[detail_type].model_validate(detail)
+        model = detail_model(detail_type).model_validate(detail)
         return cls(detail_type, model.model_dump(mode="json", by_alias=True))
 
     def entry(self, bus_name: str, source: str) -> dict[str, Any]:
@@ -180,7 +82,7 @@ class Event:
 
 def detail_json_schema(detail_type: str) -> dict[str, Any]:
     """The JSON Schema of one detail type (shipped as schemas/events/<detail-type>.json)."""
-    schema = DETAIL_MODELS[detail_type].model_json_schema(by_alias=True, mode="serialization")
+    schema = detail_model(detail_type).model_json_schema(by_alias=True, mode="serialization")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": detail_type}
 
 

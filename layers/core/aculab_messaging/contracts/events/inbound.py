@@ -1,0 +1,35 @@
+"""Message Received and Opt-Out Changed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from aculab_messaging.contracts.events.base import Detail, MessageDetail
+
+
+class Multipart(BaseModel):
+    uid: str
+    position: int | None
+    count: int | None
+
+
+class ReceivedDetail(MessageDetail):
+    status: Literal["received"]  # type: ignore[assignment]  # an inbound message's only status
+    direction: Literal["receive"]
+    from_: Annotated[str, Field(alias="from")]
+    to: str
+    type: Literal["sms", "mms"]
+    content: str | None
+    msg_media: list[str]
+    multipart: Multipart | None
+    provider_timestamp: str | None
+
+
+class OptOutDetail(Detail):
+    from_: Annotated[str, Field(alias="from", description="our sending number")]
+    to: Annotated[str, Field(description="the mobile number")]
+    blocked: bool
+    source: Literal["inbound", "reconcile"]
+    keyword: str | None

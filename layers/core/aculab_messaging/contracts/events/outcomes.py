@@ -1,0 +1,36 @@
+"""The send path's outcomes: one detail model per detail type, each with its status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from aculab_messaging.contracts.events.base import CancelResults, MessageDetail
+from aculab_messaging.status import Status
+
+
+class SubmittedDetail(MessageDetail):
+    status: Literal[Status.QUEUED]
+
+
+class RejectedDetail(MessageDetail):
+    status: Literal[Status.REJECTED]
+
+
+class BlockedDetail(MessageDetail):
+    status: Literal[Status.BLOCKED]
+
+
+class FailedDetail(MessageDetail):
+    status: Literal[Status.FAILED]
+
+
+class CancelledDetail(MessageDetail):
+    status: Literal[Status.CANCELLED]
+    cancel_results: Annotated[CancelResults | None, Field(
+        description="Each part's msg_cancel answer; absent when cancelled before sending.")] = None
+
+
+class CancelFailedDetail(MessageDetail):
+    cancel_results: CancelResults
