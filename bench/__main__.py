@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(figures))
     print(f"\ncost per million: send ${parts['send_usd_per_million']:.2f}, each status update "
           f"${parts['update_usd_per_million']:.2f}; floor of the product as specified "
-          f"${parts['floor_usd_per_million']:.2f} (3 x HTTP API request + Lambda request + DynamoDB write + event)")
+          f"${parts['floor_usd_per_million']:.2f} (the send's least, and 3 x HTTP API request + Lambda request + "
+          "DynamoDB write + event)")
     missed = [f.name for f in figures if not f.met]
     print(f"\n{len(figures) - len(missed)} of {len(figures)} targets met" + (f"; missed: {', '.join(missed)}"
                                                                           if missed else ""))

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from bench.common import ROOT, Figure, build_layer
 
-LAYER_LIMIT = 5 * 1024 * 1024
+# 5 MB until pydantic joined the layer (#15): pydantic_core's compiled core alone is 2.0 MB zipped.
+# Lambda's own limit is 50 MB zipped; this one keeps the layer from growing unnoticed.
+LAYER_LIMIT = 8 * 1024 * 1024
 FUNCTION_LIMIT = 100 * 1024
 
 
@@ -57,8 +59,8 @@ def run() -> tuple[list[Figure], dict[str, float]]:
         site = work / "layer" / "python"
         bundled = sorted(p.name for p in site.iterdir() if p.name.split("-")[0] in ("boto3", "botocore"))
         size = _zip(work / "layer", work / "layer.zip", with_bytecode=True)
-        figures.append(Figure(f"layer zip ({how})", size / 1024 / 1024, "MB", "5 MB limit", size / LAYER_LIMIT,
-                              "<= 5 MB", size <= LAYER_LIMIT and not bundled))
+        figures.append(Figure(f"layer zip ({how})", size / 1024 / 1024, "MB", "8 MB limit", size / LAYER_LIMIT,
+                              "<= 8 MB", size <= LAYER_LIMIT and not bundled))
         figures.append(Figure("boto3/botocore bundled in layer", len(bundled), "packages", "runtime provides them",
                               None, "= 0", not bundled))
         for name in ("webhook", "send", "reconcile"):
