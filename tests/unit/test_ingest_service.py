@@ -1,0 +1,112 @@
+"""Ingest on in-memory fakes, given/when/then: an authenticated, parsed
+notification in; what is stored and what is published out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from aculab_messaging.contracts import events as ev
+from aculab_messaging.contracts.notification import Notification
+from aculab_messaging.errors import BadRequest, NotPublished, UnknownMessage
+from aculab_messaging.logic.ingest import IngestService, Route
+from aculab_messaging.status import Status
+from tests.fakes import Clock, InMemoryStore, RecordingPublisher
+
+MOBILE, OURS = "447700900123", "447700900001"
+
+
+@pytest.fixture
+def world() -> tuple[IngestService, InMemoryStore, RecordingPublisher, Clock]:
+    store, publisher, clock = InMemoryStore(), RecordingPublisher(), Clock()
+    return IngestService(store=store, publisher=publisher, clock=clock), store, publisher, clock
+
+
+def submitted(store: InMemoryStore, clock: Clock, message_id: str = "m-1", refs: tuple[str, ...] = ("r1",)) -> None:
+    store.claim(message_id=message_id, to=MOBILE, from_=OURS, type_="sms", metadata={"k": "v"}, dlr=True,
+                now=clock(), lease_until=clock() + timedelta(seconds=90))
+    store.record_submitted(message_id, list(refs), True, clock())
+
+
+def status(ref: str, text: str, **fields: Any) -> Notification:
+    return Notification.from_fields({"msg_ref": ref, "status": text, "to": MOBILE, "from": OURS, **fields})
+
+
+def test_a_status_update_moves_the_message_on_and_is_announced(world: Any) -> None:
+    service, store, publisher, clock = world
+    # given a submitted single-part message
+    submitted(store, clock)
+    # when Aculab says it was delivered
+    service.ingest(status("r1", "delivered", aculab_msg_err="000"), Route("m-1"))
+    # then the message is final, out of the pending index, and one Message Status Changed says so
+    message = store.get_message("m-1")
+    assert message is not None and message.status == Status.DELIVERED.value and message.is_final
+    assert "pending_pk" not in store.items[("MSG#m-1", "MSG")]
+    assert publisher.types() == [ev.MESSAGE_STATUS_CHANGED]
+    detail = publisher.published[0].detail
+    assert (detail["status"], detail["isFinal"], detail["metadata"]) == ("delivered", True, {"k": "v"})
+    assert detail["aculabMsgErr"]["code"] == "000"
+
+
+def test_an_older_update_changes_nothing_and_announces_nothing(world: Any) -> None:
+    service, store, publisher, clock = world
+    submitted(store, clock)
+    service.ingest(status("r1", "delivered"), Route("m-1"))
+    # when a late "sent" arrives after "delivered"
+    result = service.ingest(status("r1", "sent"), Route("m-1"))
+    # then the message stays delivered and nothing more is published
+    assert result.events == []
+    message = store.get_message("m-1")
+    assert message is not None and message.status == Status.DELIVERED.value
+    assert publisher.types() == [ev.MESSAGE_STATUS_CHANGED]
+
+
+def test_a_repeat_publishes_the_same_fact_again(world: Any) -> None:
+    service, store, publisher, clock = world
+    submitted(store, clock)
+    service.ingest(status("r1", "sent"), Route("m-1"))
+    service.ingest(status("r1", "sent"), Route("m-1"))  # Aculab retried: our 200 was lost
+    assert next(e.detail["eventId"] for e in publisher.published) == publisher.published[1].detail["eventId"]
+
+
+def test_without_our_route_the_message_is_found_by_its_ref(world: Any) -> None:
+    service, store, _publisher, clock = world
+    submitted(store, clock, refs=("r1", "r2"))
+    service.ingest(status("r2", "sent", multipart_count=2), Route())
+    assert store.get_message("m-1").parts["r2"]["status"] == "sent"  # type: ignore[union-attr]
+    with pytest.raises(UnknownMessage):
+        service.ingest(status("r-unknown", "sent"), Route())
+
+
+def test_an_event_not_published_is_not_acknowledged_and_is_queued_for_replay(world: Any) -> None:
+    service, store, publisher, clock = world
+    submitted(store, clock)
+    publisher.failing = True
+    # when the update is stored but EventBridge refuses its event
+    with pytest.raises(NotPublished):
+        service.ingest(status("r1", "delivered"), Route("m-1"))
+    # then the message waits in the pending index for the reconciler, due at once
+    assert store.items[("MSG#m-1", "MSG")]["replay"] is True
+
+
+def test_a_stop_blocks_the_pair_and_announces_the_opt_out(world: Any) -> None:
+    service, store, publisher, _clock = world
+    # when the mobile texts STOP to our number
+    inbound = Notification.from_fields({"msg_ref": "in-1", "status": "received", "direction": "receive",
+                                        "from": "+44 7700 900123", "to": OURS, "content": " stop "})
+    service.ingest(inbound)
+    # then our number may no longer send to it, and both facts are announced
+    assert store.is_blocked(OURS, MOBILE)
+    assert publisher.types() == [ev.MESSAGE_RECEIVED, ev.OPT_OUT_CHANGED]
+    assert publisher.published[1].detail["keyword"] == "STOP"
+    # and the stored message left the announce partition once its events were out
+    assert "pending_pk" not in store.items[("IN#in-1", "IN")]
+
+
+def test_an_unknown_status_is_a_bad_request(world: Any) -> None:
+    service, store, _, clock = world
+    submitted(store, clock)
+    with pytest.raises(BadRequest):
+        service.ingest(status("r1", "teleported"), Route("m-1"))

@@ -1,0 +1,138 @@
+"""The send service on in-memory fakes (store, publisher, Aculab), given/when/then:
+what one SQS record turns into, with no sockets and no moto."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from aculab_messaging.aculab.errors import AculabRequestError, AculabServerError
+from aculab_messaging.contracts import events as ev
+from aculab_messaging.logic.sending import SendPolicy, SendService
+from aculab_messaging.metrics import RecordingMetrics
+from aculab_messaging.status import RETRYABLE, Status
+from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+
+MOBILE, OURS = "447700900123", "447700900001"
+
+
+@pytest.fixture
+def world() -> tuple[SendService, InMemoryStore, RecordingPublisher, FakeAculab, Clock]:
+    store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
+    service = SendService(store=store, publisher=publisher, aculab=aculab, webhook_auth=lambda: ("aculab", "pw"),
+                          policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify"), clock=clock,
+                          metrics=RecordingMetrics())
+    return service, store, publisher, aculab, clock
+
+
+def record(clock: Clock, sqs_id: str = "sqs-1", receives: int = 1, **fields: Any) -> dict[str, Any]:
+    body = {"message_id": "m-1", "to": "+44 7700 900123", "from": OURS, "content": "Your order has shipped",
+            "request_delivery_report": True, "metadata": {"orderId": "42"}, **fields}
+    return {"messageId": sqs_id, "receiptHandle": f"rh-{sqs_id}", "body": json.dumps(body),
+            "attributes": {"ApproximateReceiveCount": str(receives),
+                           "SentTimestamp": str(int(clock().timestamp() * 1000))}}
+
+
+def test_a_valid_request_is_sent_once_recorded_and_announced(world: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    # given a send request for a mobile that never opted out
+    # when the send service processes it
+    outcomes = service.process_batch([record(clock)])
+    # then Aculab got one msg_send to the normalised number, with our status page and its password
+    assert [(p.to, p.from_, p.status_authentication_name) for p in aculab.sent] == [(MOBILE, OURS, "aculab")]
+    assert aculab.sent[0].status_page is not None and "mid=m-1" in aculab.sent[0].status_page
+    # and the message is queued with its ref, findable by it, and Message Submitted carries the metadata
+    message = store.get_message("m-1")
+    assert message is not None and (message.status, message.refs) == (Status.QUEUED.value, ["ref-1"])
+    assert store.find_by_ref("ref-1") == ("m-1", True)
+    assert publisher.types() == [ev.MESSAGE_SUBMITTED]
+    assert publisher.published[0].detail["metadata"] == {"orderId": "42"}
+    assert not outcomes["sqs-1"].retry
+
+
+def test_a_redelivered_copy_is_not_sent_again(world: Any) -> None:
+    service, _, publisher, aculab, clock = world
+    # given a request already sent
+    service.process_batch([record(clock)])
+    # when SQS delivers the same message again
+    service.process_batch([record(clock, "sqs-2", receives=2)])
+    # then Aculab was called once, and the Submitted event is the same fact (same eventId)
+    assert len(aculab.sent) == 1
+    ids = [e.detail["eventId"] for e in publisher.published if e.detail_type == ev.MESSAGE_SUBMITTED]
+    assert len(ids) == 2 and ids[0] == ids[1]
+
+
+def test_an_opted_out_mobile_is_blocked_without_calling_aculab(world: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    # given the mobile sent STOP to our number
+    store.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
+    # when a message to it is processed
+    service.process_batch([record(clock)])
+    # then nothing went to Aculab, and the message is final as blocked
+    assert aculab.sent == []
+    assert publisher.types() == [ev.MESSAGE_BLOCKED]
+    message = store.get_message("m-1")
+    assert message is not None and message.status == Status.BLOCKED.value
+
+
+def test_a_bad_request_is_rejected_naming_the_field_and_stores_nothing(world: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    # given a request whose number is not a phone number
+    # when it is processed
+    outcomes = service.process_batch([record(clock, to="not a number")])
+    # then it is acknowledged, rejected with the field named, and its message_id is not taken
+    assert not outcomes["sqs-1"].retry
+    assert publisher.types() == [ev.MESSAGE_REJECTED]
+    assert publisher.published[0].detail["reason"].startswith("to: ")
+    assert aculab.sent == [] and store.get_message("m-1") is None
+
+
+def test_aculab_down_releases_the_claim_for_a_retry(world: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    # given Aculab answers 503
+    aculab.error = AculabServerError(503, "service unavailable")
+    # when the request is processed
+    outcomes = service.process_batch([record(clock)])
+    # then SQS delivers it again, the claim is free to take, and nothing was announced
+    assert outcomes["sqs-1"].retry
+    message = store.get_message("m-1")
+    assert message is not None and message.status == RETRYABLE
+    assert publisher.published == []
+    # when Aculab is back and the record comes again / then it is sent
+    aculab.error = None
+    clock.advance(seconds=30)
+    service.process_batch([record(clock, "sqs-1", receives=2)])
+    assert len(aculab.sent) == 1 and publisher.types() == [ev.MESSAGE_SUBMITTED]
+
+
+def test_aculab_refusing_the_message_fails_it_for_good(world: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    aculab.error = AculabRequestError(400, "invalid destination")
+    outcomes = service.process_batch([record(clock)])
+    assert not outcomes["sqs-1"].retry
+    assert publisher.types() == [ev.MESSAGE_FAILED]
+    message = store.get_message("m-1")
+    assert message is not None and message.status == Status.FAILED.value
+
+
+def test_an_event_not_published_sends_the_record_back_without_sending_twice(world: Any) -> None:
+    service, _, publisher, aculab, clock = world
+    # given EventBridge refuses everything
+    publisher.failing = True
+    outcomes = service.process_batch([record(clock)])
+    # then the record comes back, and its second delivery publishes without a second msg_send
+    assert outcomes["sqs-1"].retry
+    publisher.failing = False
+    service.process_batch([record(clock, "sqs-1", receives=2)])
+    assert len(aculab.sent) == 1 and publisher.types() == [ev.MESSAGE_SUBMITTED]
+
+
+def test_a_cancel_before_sending_cancels_without_aculab(world: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    body = json.dumps({"action": "cancel", "message_id": "m-9"})
+    service.process_batch([{**record(clock), "body": body}])
+    assert publisher.types() == [ev.MESSAGE_CANCELLED] and aculab.cancelled == []
+    message = store.get_message("m-9")
+    assert message is not None and message.status == Status.CANCELLED.value
