@@ -55,26 +55,26 @@ class WebhookAuthenticator:
             return True
         return self._refresh(self.token_secret) and _same(given, self._field(self.token_secret, "token").encode())
 
-    def accepted_passwords(self) -> list[tuple[str, str]]:
-        """(username, password) pairs accepted now: the current one, and the
-        previous one while messages sent under it may still be notified."""
-        accepted = [(self._field(self.basic_auth_secret, "username"), self._field(self.basic_auth_secret, "password"))]
+    def current_password(self) -> tuple[str, str]:
+        return self._field(self.basic_auth_secret, "username"), self._field(self.basic_auth_secret, "password")
+
+    def previous_password(self) -> tuple[str, str] | None:
+        """The password before the last rotation, while messages sent under it
+        may still be notified (read only when the current one did not match)."""
         try:
             previous = self.secrets.get_json(self.basic_auth_secret, stage=PREVIOUS)
             rotated_at = self.secrets.created(self.basic_auth_secret)
         except Exception as exc:  # noqa: BLE001 - whatever Secrets Manager did, the webhook answers 503
             raise CredentialsUnavailable(f"webhook password: {type(exc).__name__}") from None
         if previous and rotated_at and self.clock() - rotated_at < self.give_up_age:
-            accepted.append((str(previous.get("username", "")), str(previous.get("password", ""))))
-        return accepted
+            return str(previous.get("username", "")), str(previous.get("password", ""))
+        return None
 
     def _matches_password(self, user: str, password: str) -> bool:
-        matched = False
-        for expected_user, expected_password in self.accepted_passwords():
-            user_ok = _same(user.encode(), expected_user.encode())
-            password_ok = _same(password.encode(), expected_password.encode())
-            matched |= bool(expected_password) and user_ok and password_ok
-        return matched
+        if _pair_matches(user, password, self.current_password()):
+            return True
+        previous = self.previous_password()
+        return previous is not None and _pair_matches(user, password, previous)
 
     def _field(self, secret_id: str, name: str) -> str:
         try:
@@ -102,6 +102,13 @@ def parse_basic_auth(header: str) -> tuple[str, str]:
         return "", ""
     user, _, password = decoded.partition(":")
     return user, password
+
+
+def _pair_matches(user: str, password: str, expected: tuple[str, str]) -> bool:
+    """Both compared in full, in constant time; an empty expected password matches nothing."""
+    user_ok = _same(user.encode(), expected[0].encode())
+    password_ok = _same(password.encode(), expected[1].encode())
+    return bool(expected[1]) and user_ok and password_ok
 
 
 def _same(given: bytes, expected: bytes) -> bool:
