@@ -27,11 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import ROOT, Figure, _free_port, _wait, build_host_layer, median
+from bench.common import ROOT, Figure, build_host_layer, canned_aws_and_simulator, median
 
 FLOOR_TARGET = 1.10
 BASELINE_TARGET = 1.6
@@ -40,7 +38,7 @@ CLIENT_CONFIG = ("Config(connect_timeout=2, read_timeout=5, retries={'mode': 'st
 # each function's handler module, the clients it creates, and the paginators it takes from them
 FUNCTIONS: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     "webhook": ("webhook_function", ("dynamodb", "events", "secretsmanager"), ()),
-    "send": ("send_function", ("dynamodb", "events", "secretsmanager", "sqs"), ()),
+    "send": ("send_function", ("dynamodb", "events", "secretsmanager"), ()),  # sqs: on a first retry
     "reconcile": ("reconcile_function", ("dynamodb", "events", "secretsmanager"), (("dynamodb", "query"),)),
 }
 ENV = {
@@ -123,27 +121,8 @@ def _run(code: str, path: list[Path], env: dict[str, str], after: str = "") -> t
     return float(out.stdout.strip().splitlines()[-1]), out.stderr
 
 
-@contextmanager
-def _stand_ins() -> Iterator[dict[str, str]]:
-    """bench.canned_aws and the simulator, each in its own process."""
-    aws_port, sim_port = _free_port(), _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "bench.canned_aws", "--port", str(aws_port)], env=env,
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-             subprocess.Popen([sys.executable, "-m", "simulator", "--port", str(sim_port)], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        _wait(f"http://127.0.0.1:{sim_port}/_sim/health")
-        _wait(f"http://127.0.0.1:{aws_port}/")
-        yield {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}", "ACULAB_BASE_URL": f"http://127.0.0.1:{sim_port}"}
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
-
-
 def run(runs: int = 11) -> list[Figure]:
-    with tempfile.TemporaryDirectory() as tmp, _stand_ins() as endpoints:
+    with tempfile.TemporaryDirectory() as tmp, canned_aws_and_simulator() as endpoints:
         work = Path(tmp)
         layer = build_host_layer(work / "layer")
         env = {**ENV, **endpoints}

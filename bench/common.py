@@ -121,4 +121,25 @@ def servers() -> Iterator[tuple[str, SimulatorProcess]]:
             proc.wait(timeout=10)
 
 
-__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "build_host_layer", "build_layer", "median", "servers"]
+@contextmanager
+def canned_aws_and_simulator() -> Iterator[dict[str, str]]:
+    """bench.canned_aws (every AWS call answered at once) and the simulator, each
+    in its own process: the environment that points a function at them."""
+    aws_port, sim_port = _free_port(), _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "bench.canned_aws", "--port", str(aws_port)], env=env,
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+             subprocess.Popen([sys.executable, "-m", "simulator", "--port", str(sim_port)], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        _wait(f"http://127.0.0.1:{sim_port}/_sim/health")
+        _wait(f"http://127.0.0.1:{aws_port}/")
+        yield {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}", "ACULAB_BASE_URL": f"http://127.0.0.1:{sim_port}"}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+__all__ = ["ROOT", "SIM_CREDENTIALS", "Figure", "build_host_layer", "build_layer", "canned_aws_and_simulator", "median",
+           "servers"]

@@ -1,27 +1,33 @@
 """A batch of 10 through the send path with the simulator answering after 100 ms,
-against the wall time of one msg_send call."""
+against the wall time of one msg_send call: the ten calls must overlap.
+
+AWS is ``bench.canned_aws`` here, answering at once: on moto every DynamoDB
+request of the batch waits for the one before it (moto server runs them one at
+a time, about 4 ms each, 40 of them a batch), which DynamoDB does not do, and
+which would measure moto's throughput instead of how our calls overlap."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
+from unittest import mock
 
-from bench.common import SIM_CREDENTIALS, Figure, median, servers
+from bench.common import SIM_CREDENTIALS, Figure, canned_aws_and_simulator, median
+
+TARGET = 1.5
 
 
 def run(latency_ms: float = 100.0, rounds: int = 5) -> tuple[list[Figure], dict[str, float]]:
     from aculab_messaging.aculab import AculabClient, AculabCredentials, SendParams
     from aculab_messaging.wiring import build_send_service
-    from local.app import LocalApp
+    from bench.cold_start import ENV
+    from simulator.control import SimulatorControl
 
-    with servers() as (aws, sim):
-        app = LocalApp(aws, sim.base_url, SIM_CREDENTIALS)
-        app.start_gateway()
-        app.apply_environment("send")
-        control = sim.control
-        control.configure(latency_ms=latency_ms, step_seconds=3600)
-        client = AculabClient(sim.base_url, AculabCredentials(**SIM_CREDENTIALS))
+    with canned_aws_and_simulator() as endpoints, mock.patch.dict(os.environ, {**ENV, **endpoints}):
+        SimulatorControl(endpoints["ACULAB_BASE_URL"]).configure(latency_ms=latency_ms, step_seconds=3600)
+        client = AculabClient(endpoints["ACULAB_BASE_URL"], AculabCredentials(**SIM_CREDENTIALS))
         params = SendParams(to="447700900123", from_="447700900001", content="bench")
         client.msg_send(params)  # connect
         single = []
@@ -42,10 +48,9 @@ def run(latency_ms: float = 100.0, rounds: int = 5) -> tuple[list[Figure], dict[
             started = time.perf_counter()
             outcomes = service.process_batch(batch())
             walls.append(time.perf_counter() - started)
-            assert not any(o.retry for o in outcomes.values())
-        app.stop()
+            assert not any(o.retry for o in outcomes.values()), outcomes
     one, ten = median(single), median(walls)
     ratio = ten / one
     return ([Figure("send: batch of 10 wall time", ten * 1000, "ms", f"one call {one * 1000:.0f} ms", ratio,
-                    "<= 1.5x", ratio <= 1.5)],
+                    f"<= {TARGET}x", ratio <= TARGET)],
             {"send_batch_seconds": ten})

@@ -4,6 +4,7 @@ invocation, and the metrics port the services count into."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ class Observability:
 
 def observability() -> Observability:
     """Made once per container, at import of the handler module (as Lambda's init)."""
+    # an invocation with nothing to count (a quiet reconcile run) is normal, not worth a warning a run
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     logger = Logger()
     copy_config_to_registered_loggers(source_logger=logger, include={"aculab_messaging"})
     return Observability(logger=logger, metrics=Metrics())

@@ -7,6 +7,7 @@ or fakes. Nothing here runs at import time.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -52,19 +53,23 @@ class AwsClients:
         self._session = session
         self._pool = max_pool_connections
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()  # a boto3 Session must not make two clients at once
 
     def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            from botocore.config import Config
+        with self._lock:
+            return self._clients.get(service) or self._create(service)
 
-            config = Config(
-                connect_timeout=2,
-                read_timeout=5,
-                retries={"mode": "standard", "max_attempts": 3},
-                max_pool_connections=self._pool,
-            )
-            self._clients[service] = self._session.client(service, config=config)  # type: ignore[call-overload]
-        return self._clients[service]
+    def _create(self, service: str) -> Any:
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"mode": "standard", "max_attempts": 3},
+            max_pool_connections=self._pool,
+        )
+        client = self._clients[service] = self._session.client(service, config=config)  # type: ignore[call-overload]
+        return client
 
 
 def _store(settings: CommonSettings, aws: AwsClients) -> MessageStore:
@@ -149,15 +154,14 @@ def build_send_service(
     def webhook_auth() -> tuple[str, str]:
         return secrets.field(webhook_arn, "username"), secrets.field(webhook_arn, "password")
 
-    sqs = aws("sqs")
-
+    # the SQS client is made on the first retry or dead-letter: a record that goes through never needs it
     def delay_retry(record: Mapping[str, Any], seconds: int) -> None:
-        sqs.change_message_visibility(
+        aws("sqs").change_message_visibility(
             QueueUrl=settings.send_queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds
         )
 
     def dead_letter(record: Mapping[str, Any]) -> None:
-        sqs.send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=str(record["body"]))
+        aws("sqs").send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=str(record["body"]))
 
     aculab = aculab_client(settings, secrets, pool_size=settings.send_concurrency)
 
