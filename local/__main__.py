@@ -53,6 +53,9 @@ def _describe(event: dict[str, Any]) -> str:
     return " ".join(bits)
 
 
+STOP_SECONDS = 15.0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -151,6 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     done.wait()
     _say("stopping ...")
+    # a worker still inside an invocation (a long poll, an SDK retry) must not hold Ctrl-C up for long
+    def force_stop() -> None:
+        _say(f"stopped after {STOP_SECONDS:g}s (forced)")
+        sys.stdout.flush()
+        os._exit(0)
+
+    watchdog = threading.Timer(STOP_SECONDS, force_stop)
+    watchdog.daemon = True
+    watchdog.start()
     app.stop()
     stop(simulator)
     moto.stop()
