@@ -49,20 +49,14 @@ class Pending(Table):
     ) -> Iterator[tuple[list[MessageRecord], dict[str, Any] | None, int]]:
         """Pages of pending messages whose last activity is before ``before``:
         (records, key to resume after this page, items DynamoDB scanned)."""
-        key = start_key
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": PENDING_INDEX,
-                "KeyConditionExpression": "pending_pk = :pk AND pending_sk < :before",
-                "ExpressionAttributeValues": to_values({":pk": f"PENDING#{shard}", ":before": iso(before)}),
-                "Limit": page_size,
-            }
-            if key:
-                kwargs["ExclusiveStartKey"] = key
-            response = self._db.query(**kwargs)
-            records = [MessageRecord.from_item(from_item(i) or {}) for i in response.get("Items", [])]
-            key = response.get("LastEvaluatedKey")
-            yield records, key, int(response.get("ScannedCount", 0))
-            if not key:
-                return
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=PENDING_INDEX,
+            KeyConditionExpression="pending_pk = :pk AND pending_sk < :before",
+            ExpressionAttributeValues=to_values({":pk": f"PENDING#{shard}", ":before": iso(before)}),
+            PaginationConfig={"PageSize": page_size},
+            **({"ExclusiveStartKey": start_key} if start_key else {}),  # a saved cursor: resume after it
+        )
+        for page in pages:
+            records = [MessageRecord.from_item(from_item(i) or {}) for i in page.get("Items", [])]
+            yield records, page.get("LastEvaluatedKey"), int(page.get("ScannedCount", 0))
