@@ -131,3 +131,20 @@ def test_request_made_in_code_obeys_the_contract() -> None:
         CancelRequest(action="cancel", message_id="")
     ok = SendRequest(message_id="m-1", to="+44 7700 900123", from_="447700900001", content="hi")
     assert parse_queue_message(json.dumps(ok.to_json())) == ok
+
+
+def test_the_producer_cli_names_each_failing_field(capsys: pytest.CaptureFixture[str]) -> None:
+    from aculab_messaging.producer import main
+
+    # given an mms without media to a number that is not one / when the CLI is asked to queue it
+    code = main(["--queue-url", "http://127.0.0.1:9/q", "--region", "eu-west-1", "mms", "--to", "12",
+                 "--from", "447700900001", "--text", "hi"])
+    # then nothing is queued and each fault is named where it is
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("invalid message: to: ") and "not a phone number" in err
+
+
+def test_an_inbound_message_without_its_numbers_is_a_bad_notification() -> None:
+    with pytest.raises(BadNotification, match="to: an inbound message needs it"):
+        Notification.from_fields({"msg_ref": "r", "status": "received", "from": "+447700900123"})
