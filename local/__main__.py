@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import sys
 import threading
@@ -89,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     from local.app import LocalApp, parse_rate
+    from local.stop_signal import wait_for_stop_signal
     from simulator import SimConfig, serve, stop
     from simulator.control import SimulatorControl
 
@@ -150,13 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     _say("ready: all up. Try: make send TO=447700900123 TEXT='hello'   then   "
          "make inbound PHONE=447700900123 TEXT=STOP   (Ctrl-C to stop)")
 
-    # the handler only records the signal: one calling done.set() could deadlock on the lock the
-    # main thread holds inside done.wait() when the signal lands there (seen: 1 stop in 6 hung)
-    signals: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, _: signals.append(signum))
-    signal.signal(signal.SIGTERM, lambda signum, _: signals.append(signum))
-    while not signals:
-        time.sleep(0.2)
+    wait_for_stop_signal()
     done.set()
     _say("stopping ...")
     # a worker still inside an invocation (a long poll, an SDK retry) must not hold Ctrl-C up for long

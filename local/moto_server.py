@@ -185,7 +185,8 @@ class StrictMotoServer(ThreadedMotoServer):
 def main() -> None:
     """``python -m local.moto_server --port N``: the strict server in its own process."""
     import argparse
-    import signal
+
+    from local.stop_signal import wait_for_stop_signal
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -193,10 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     server = StrictMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
+    wait_for_stop_signal()
     server.stop()
 
 

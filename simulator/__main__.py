@@ -6,7 +6,7 @@ import argparse
 import json
 import signal
 import sys
-import threading
+import time
 
 from simulator.core import SimConfig
 from simulator.server import serve, stop
@@ -29,10 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simulator: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
     print(f"simulator: Aculab Cloud stand-in listening on {server.base_url}", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    done.wait()
+    # the handler only records the signal: one that set a threading.Event could deadlock on the
+    # lock the main thread holds inside Event.wait() (local/stop_signal.py)
+    received: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _: received.append(number))
+    while not received:
+        time.sleep(0.2)
     stop(server)
     return 0
 
