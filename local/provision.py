@@ -264,6 +264,12 @@ def _create_buses(stack: Stack) -> None:
         stack.refs[logical] = props["Name"]
         stack.attrs[(logical, "Arn")] = arn
         stack.attrs[(logical, "Name")] = props["Name"]
+    for logical, res in stack.resources("AWS::Events::Archive").items():
+        props = stack.resolve(res["Properties"])
+        name = f"{stack.name}-{logical}"[:48]
+        events.create_archive(ArchiveName=name, EventSourceArn=props["SourceArn"],
+                              RetentionDays=int(props.get("RetentionDays", 0)))
+        stack.refs[logical] = name
 
 
 def _create_queues(stack: Stack) -> None:
