@@ -326,3 +326,18 @@ def test_backoff_grows_with_receive_count(app_factory: Any, aws: str, sim: Simul
     assert len(seen) == 3
     assert 5 <= seen[0] <= 10 and 10 <= seen[1] <= 20 and 20 <= seen[2] <= 40
     proxy.close()
+
+
+def test_submitted_tells_the_parts_and_the_encoding_aculab_saw(app: LocalApp, sim: SimulatorControl) -> None:
+    # given an sms whose ☕ forces UCS-2, long enough for two parts, and one in plain GSM-7
+    tail = app.event_tail()
+    ucs2 = queue_send(app, content="Your coffee ☕ is ready. " * 4)
+    gsm = queue_send(app, content="Your order has shipped")
+    # when both are sent
+    drain_queue(app)
+    assert tail.wait_for(lambda evs: len(tail.of_type("Message Submitted")) >= 2)
+    by_id = {e["detail"]["messageId"]: e["detail"] for e in tail.of_type("Message Submitted")}
+    # then Message Submitted says what the simulator's own segmentation made of them: one ref a part
+    assert (by_id[ucs2]["parts"], by_id[ucs2]["encoding"], by_id[ucs2]["ucs2Characters"]) == (2, "UCS-2", ["☕"])
+    assert len(by_id[ucs2]["msgRefs"]) == 2
+    assert (by_id[gsm]["parts"], by_id[gsm]["encoding"], by_id[gsm]["ucs2Characters"]) == (1, "GSM-7", None)

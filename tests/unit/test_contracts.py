@@ -148,3 +148,15 @@ def test_the_producer_cli_names_each_failing_field(capsys: pytest.CaptureFixture
 def test_an_inbound_message_without_its_numbers_is_a_bad_notification() -> None:
     with pytest.raises(BadNotification, match="to: an inbound message needs it"):
         Notification.from_fields({"msg_ref": "r", "status": "received", "from": "+447700900123"})
+
+
+def test_the_producer_cli_dry_run_tells_parts_and_encoding(capsys: pytest.CaptureFixture[str]) -> None:
+    from aculab_messaging.producer import main
+
+    # given a text with a character outside the GSM alphabet / when the CLI is asked for a dry run
+    code = main(["--queue-url", "http://127.0.0.1:9/q", "--region", "eu-west-1", "sms", "--to", "+447700900123",
+                 "--from", "447700900001", "--text", "Café ☕ " * 12, "--message-id", "m-1", "--dry-run"])
+    # then it says what would be sent, and queues nothing (no socket was opened: unit tests forbid them)
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {"valid": "m-1", "parts": 2, "encoding": "UCS-2",
+                                                   "ucs2Characters": ["☕"]}

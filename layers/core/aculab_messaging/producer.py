@@ -5,8 +5,10 @@
     producer.send_sms(to="+44 7700 900123", from_="447700900001", content="hi", message_id="order-42")
     producer.send_many([SendRequest(...), ...])         # SendMessageBatch in tens
     producer.cancel("order-42")
+    estimate("Café ☕")                                  # Estimate(parts=1, encoding='UCS-2', ucs2_characters=('☕',))
 
 CLI: ``python -m aculab_messaging.producer --queue-url URL sms --to ... --from ... --text ...``
+(``--dry-run``: validate and print the parts and encoding, queue nothing).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.errors import ContractError, field_errors
 from aculab_messaging.contracts.queue import CancelRequest, SendRequest
+from aculab_messaging.segmentation import Estimate, estimate
 
 
 class ProducerError(RuntimeError):
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--delivery-report", action="store_true")
         p.add_argument("--alphanumeric-id", default=None)
         p.add_argument("--metadata", default="{}", help="JSON object carried into every event")
+        p.add_argument("--dry-run", action="store_true", help="validate, print parts and encoding, queue nothing")
     c = sub.add_parser("cancel")
     c.add_argument("--message-id", required=True)
     args = parser.parse_args(argv)
@@ -109,20 +113,22 @@ def main(argv: list[str] | None = None) -> int:
     producer = Producer(args.queue_url, sqs)
     try:
         if args.command == "cancel":
-            message_id = producer.cancel(args.message_id)
-        else:
-            options: dict[str, Any] = {
-                "request_delivery_report": args.delivery_report,
-                "metadata": json.loads(args.metadata),
-            }
-            if args.alphanumeric_id:
-                options["alphanumeric_id"] = args.alphanumeric_id
-            if args.command == "sms":
-                message_id = producer.send_sms(to=args.to, from_=args.from_, content=args.text or "",
-                                               message_id=args.message_id, **options)
-            else:
-                message_id = producer.send_mms(to=args.to, from_=args.from_, msg_media=args.media,
-                                               content=args.text, message_id=args.message_id, **options)
+            print(json.dumps({"queued": producer.cancel(args.message_id)}))
+            return 0
+        request = SendRequest.model_validate({
+            "message_id": args.message_id or str(uuid.uuid4()), "to": args.to, "from": args.from_,
+            "type": args.command, "content": args.text if args.command == "mms" else args.text or "",
+            "msg_media": args.media, "request_delivery_report": args.delivery_report,
+            "metadata": json.loads(args.metadata),
+            **({"alphanumeric_id": args.alphanumeric_id} if args.alphanumeric_id else {}),
+        })
+        if args.dry_run:
+            found = estimate(request.content or "") if request.type == "sms" else None
+            print(json.dumps({"valid": request.message_id, **({
+                "parts": found.parts, "encoding": found.encoding, "ucs2Characters": list(found.ucs2_characters),
+            } if found else {})}, ensure_ascii=False))
+            return 0
+        message_id = producer.send(request)
     except ValidationError as exc:  # each failing field, with its path and reason
         print(f"invalid message: {field_errors(exc)}", file=sys.stderr)
         return 2
@@ -132,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"queued": message_id}))
     return 0
 
+
+__all__ = ["Estimate", "Producer", "ProducerError", "estimate"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aculab_messaging.aculab import AculabError, CancelResult
+from aculab_messaging.aculab import AculabError, CancelResult, MessageType
 from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.events import (
     MESSAGE_BLOCKED,
@@ -51,6 +51,7 @@ from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord
 from aculab_messaging.redact import mask_number
 from aculab_messaging.secrets import CredentialsNotSet
+from aculab_messaging.segmentation import estimate
 from aculab_messaging.status import OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,15 @@ class RecordOutcome:
     delay_seconds: int | None = None
     # the retry window ran out: to the dead-letter queue once its events are out
     dead_letter: bool = False
+
+
+def _parts_and_encoding(req: SendRequest, refs: Sequence[str]) -> dict[str, Any]:
+    """What Message Submitted tells of the parts: one per ref, and for an sms its encoding
+    and, when UCS-2 was forced, the characters that forced it."""
+    if req.type is not MessageType.SMS:
+        return {"parts": len(refs)}
+    found = estimate(req.content or "")
+    return {"parts": len(refs), "encoding": found.encoding, "ucs2Characters": list(found.ucs2_characters) or None}
 
 
 def partial_batch_response(outcomes: Mapping[str, RecordOutcome]) -> dict[str, list[dict[str, str]]]:
@@ -330,7 +340,7 @@ class SendService:
         self.metrics.count("MessageSubmitted")
         log.info("message submitted", extra={"message_id": req.message_id, "parts": len(refs)})
         return RecordOutcome([outcome_event(MESSAGE_SUBMITTED, req.message_id, Status.QUEUED, now,
-                                            metadata=req.metadata, refs=refs)])
+                                            metadata=req.metadata, refs=refs, extra=_parts_and_encoding(req, refs))])
 
     def _send_failed(self, req: SendRequest, exc: AculabError, attempt: _Attempt, now: datetime) -> RecordOutcome:
         reason = f"{type(exc).__name__}: {exc}"[:500]

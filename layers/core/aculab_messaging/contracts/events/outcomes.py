@@ -12,6 +12,11 @@ from aculab_messaging.status import Status
 
 class SubmittedDetail(MessageDetail):
     status: Literal[Status.QUEUED]
+    parts: Annotated[int | None, Field(ge=1, description="One per msgRef (absent on a replayed event).")] = None
+    encoding: Annotated[Literal["GSM-7", "UCS-2"] | None, Field(
+        description="How the sms is encoded (sms only; absent on a replayed event).")] = None
+    ucs2_characters: Annotated[list[str] | None, Field(
+        description="The characters that forced UCS-2, each once (null when GSM-7 sufficed).")] = None
 
 
 class RejectedDetail(MessageDetail):
