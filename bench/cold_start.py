@@ -38,7 +38,7 @@ CLIENT_CONFIG = ("Config(connect_timeout=2, read_timeout=5, retries={'mode': 'st
 # each function's handler module, the clients it creates, and the paginators it takes from them
 FUNCTIONS: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     "webhook": ("webhook_function", ("dynamodb", "events", "secretsmanager"), ()),
-    "send": ("send_function", ("dynamodb", "events", "secretsmanager"), ()),  # sqs: on a first retry
+    "send": ("send_function", ("dynamodb", "events", "secretsmanager", "sqs"), ()),
     "reconcile": ("reconcile_function", ("dynamodb", "events", "secretsmanager"), (("dynamodb", "query"),)),
 }
 ENV = {

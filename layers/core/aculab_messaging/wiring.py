@@ -154,14 +154,16 @@ def build_send_service(
     def webhook_auth() -> tuple[str, str]:
         return secrets.field(webhook_arn, "username"), secrets.field(webhook_arn, "password")
 
-    # the SQS client is made on the first retry or dead-letter: a record that goes through never needs it
+    # made at init with the others: every client takes the container's settings as init saw them
+    sqs = aws("sqs")
+
     def delay_retry(record: Mapping[str, Any], seconds: int) -> None:
-        aws("sqs").change_message_visibility(
+        sqs.change_message_visibility(
             QueueUrl=settings.send_queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds
         )
 
     def dead_letter(record: Mapping[str, Any]) -> None:
-        aws("sqs").send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=str(record["body"]))
+        sqs.send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=str(record["body"]))
 
     aculab = aculab_client(settings, secrets, pool_size=settings.send_concurrency)
 
