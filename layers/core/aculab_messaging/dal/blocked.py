@@ -3,7 +3,7 @@ the change with the highest version winning."""
 
 from __future__ import annotations
 
-from aculab_messaging.dal.table import ANNOUNCE, Table, from_item, to_item, to_values
+from aculab_messaging.dal.table import ANNOUNCE, Table, from_item, to_values
 
 
 class Blocked(Table):
@@ -31,18 +31,9 @@ class Blocked(Table):
                 "source": source, "change_key": version}
         if announce:
             item.update(pending_pk=ANNOUNCE, pending_sk=f"0000#BLOCK#{from_}#{to}")
-        try:
-            response = self._db.put_item(
-                TableName=self._table,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(pk) OR change_key < :version",
-                ExpressionAttributeValues=to_values({":version": version}),
-                ReturnValues="ALL_OLD",
-            )
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        old = from_item(response.get("Attributes")) or {}
-        return bool(old.get("blocked", False)) != blocked
+        written, old = self._conditional_put(item, "attribute_not_exists(pk) OR change_key < :version",
+                                             {":version": version})
+        return written and bool((old or {}).get("blocked", False)) != blocked
 
     def blocked_for(self, from_: str) -> set[str]:
         """The mobiles ``from_`` may not send to, as we have them."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX, Table, from_item, iso, to_item, to_values
+from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX, Table, from_item, iso, to_values
 
 
 class Inbound(Table):
@@ -23,14 +23,8 @@ class Inbound(Table):
             "pending_pk": ANNOUNCE,
             "pending_sk": f"{iso(now)}#IN#{item['msg_ref']}",
         }
-        try:
-            self._db.put_item(
-                TableName=self._table, Item=to_item(data), ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self._db.exceptions.ConditionalCheckFailedException as exc:
-            return False, from_item(exc.response.get("Item")) or data
-        return True, data
+        written, old = self._conditional_put(data, "attribute_not_exists(pk)")
+        return (True, data) if written else (False, old or data)
 
     def announced(self, pk: str, sk: str) -> None:
         """Its events are out: the item leaves the announce partition."""

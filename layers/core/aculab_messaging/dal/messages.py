@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.dal.refs import Refs
-from aculab_messaging.dal.table import dynamo_safe, epoch, from_item, iso, message_key, to_item, to_values
+from aculab_messaging.dal.table import dynamo_safe, epoch, from_item, iso, message_key, to_values
 from aculab_messaging.records import MessageRecord
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
@@ -218,23 +218,13 @@ class Messages(Refs):
 
     def _put_message(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> MessageRecord | None:
         """Conditional put of a message item. None: written; else the item that is there."""
-        kwargs: dict[str, Any] = {"ExpressionAttributeValues": to_values(values)} if values else {}
-        if "#status" in condition:
-            kwargs["ExpressionAttributeNames"] = {"#status": "status"}
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=to_item(item),
-                ConditionExpression=condition,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **kwargs,
-            )
-        except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = from_item(exc.response.get("Item")) or self.get_message_item(str(item["message_id"]))
-            if old is None:  # pragma: no cover - DynamoDB returns the item when asked
-                raise
-            return MessageRecord.from_item(old)
-        return None
+        written, old = self._conditional_put(item, condition, values)
+        if written:
+            return None
+        old = old or self.get_message_item(str(item["message_id"]))
+        if old is None:  # pragma: no cover - DynamoDB returns the item when asked
+            raise RuntimeError("conditional put refused, and no item there")
+        return MessageRecord.from_item(old)
 
     def get_message_item(self, message_id: str) -> dict[str, Any] | None:
         response = self._db.get_item(TableName=self._table, Key=to_values(message_key(message_id)), ConsistentRead=True)

@@ -106,6 +106,26 @@ class Table:
             return False
         return True
 
+    def _conditional_put(
+        self, item: Mapping[str, Any], condition: str, values: Mapping[str, Any] | None = None
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """One conditional PutItem: (True, the item it replaced, if any) or
+        (False, the item whose state stopped it)."""
+        names = {k: v for k, v in {"#status": "status"}.items() if k in condition}
+        try:
+            response = self._db.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression=condition,
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **({"ExpressionAttributeValues": to_values(values)} if values else {}),
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            return False, from_item(exc.response.get("Item"))
+        return True, from_item(response.get("Attributes"))
+
     def _update_message(
         self, message_id: str, expression: str, condition: str, values: Mapping[str, Any]
     ) -> bool:
