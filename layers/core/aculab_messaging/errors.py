@@ -1,4 +1,5 @@
-"""Domain errors of the webhook path (webhook/http.py maps them to HTTP answers)."""
+"""Domain errors: the webhook path's (webhook/http.py maps them to HTTP answers), and a secret
+that cannot serve yet."""
 
 from __future__ import annotations
 
@@ -43,3 +44,12 @@ class DependencyUnavailable(IngestError):
     """A secret, DynamoDB or EventBridge failed: nothing acknowledged, Aculab retries."""
 
     code = "dependency_unavailable"
+
+
+class SecretError(RuntimeError):
+    """A secret that cannot be used (not a JSON object)."""
+
+
+class CredentialsNotSet(SecretError):
+    """A secret that still holds the deploy-time placeholder (a field empty): the send path
+    leaves its records in the queue until it is set."""

@@ -17,16 +17,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
 
+from aculab_messaging.errors import CredentialsNotSet, SecretError
+
 CURRENT = "AWSCURRENT"
 PREVIOUS = "AWSPREVIOUS"
-
-
-class SecretError(RuntimeError):
-    pass
-
-
-class CredentialsNotSet(SecretError):
-    """A secret that still holds the deploy-time placeholder (a field empty)."""
 
 
 class _StageProvider(SecretsProvider):

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.dal import MessageStore
+from aculab_messaging.errors import CredentialsNotSet
 from aculab_messaging.metrics import MetricsSink, RecordingMetrics
 from aculab_messaging.publisher import EventBridgePublisher
-from aculab_messaging.secrets import CredentialsNotSet, Secrets
+from aculab_messaging.secrets import Secrets
 from aculab_messaging.settings import (
     AculabSettings,
     CommonSettings,

@@ -39,6 +39,7 @@ from aculab_messaging.contracts.events import (
     message_event,
 )
 from aculab_messaging.contracts.queue import CancelRequest, SendRequest, parse_queue_message
+from aculab_messaging.errors import CredentialsNotSet
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
 from aculab_messaging.logic.tracking import (
     DEAD_LETTERED,
@@ -50,7 +51,6 @@ from aculab_messaging.logic.tracking import (
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord
 from aculab_messaging.redact import mask_number
-from aculab_messaging.secrets import CredentialsNotSet
 from aculab_messaging.segmentation import estimate
 from aculab_messaging.status import OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
