@@ -64,6 +64,8 @@ class SimConfig:
     # where inbound messages are notified (an Inbound Service's Notification Page)
     inbound_notify_url: str | None = None
     inbound_notify_method: str = "POST"
+    # a long inbound sms arrives as its parts, shuffled; this share of such messages repeats one part
+    inbound_part_repeat_rate: float = 0.2
     seed: int | None = None
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -278,16 +280,20 @@ class SimulatorState:
     # -- inbound --------------------------------------------------------------
 
     def inbound(self, from_mobile: str, to_ours: str, content: str, type_: str, media: list[str]) -> str:
-        """A simulated phone sends a message to one of our numbers."""
+        """A simulated phone sends a message to one of our numbers. A long sms
+        comes as its parts, each notified apart, in shuffled order, one of them
+        sometimes twice (``inbound_part_repeat_rate``). Returns the first part's ref."""
         with self.lock:
-            ref = self.new_ref()
+            parts = self.split(type_, content)
+            pieces = split_sms(content) if len(parts) > 1 else [content]
             msg = Message(
                 to=to_ours, from_=from_mobile, type=type_, content=content, msg_media=media,
                 request_delivery_report=False, status_page=None, status_method="POST", status_auth=None,
-                alphanumeric_id=None, parts=[Part(ref=ref, status="received", timestamp=aculab_timestamp())],
-                created=time.time(), direction="receive",
+                alphanumeric_id=None, parts=parts, created=time.time(), direction="receive",
             )
-            self.messages[ref] = msg
+            for part in parts:
+                part.status, part.timestamp = "received", aculab_timestamp()
+                self.messages[part.ref] = msg
             self.stats["inbound"] += 1
             keyword = (content or "").strip().upper()
             if keyword in STOP_WORDS:
@@ -296,15 +302,23 @@ class SimulatorState:
                 self.blocked.pop((to_ours, from_mobile), None)
             elif keyword in HELP_WORDS:
                 self.outbox.append({"from": to_ours, "to": from_mobile, "content": HELP_REPLY})
-        payload: dict[str, Any] = {
-            "msg_ref": ref, "status": "received", "to": to_ours, "from": from_mobile, "direction": "receive",
-            "type": type_, "content": content, "timestamp": aculab_timestamp(), "aculab_msg_err": "000",
-        }
-        if type_ == "mms":
-            payload["msg_media"] = media
-        if self.config.inbound_notify_url:
-            self._dispatch(self.config.inbound_notify_url, self.config.inbound_notify_method, None, payload)
-        return ref
+            order = list(zip(parts, pieces, strict=True))
+            if len(order) > 1:
+                self.rng.shuffle(order)
+                if self.rng.random() < self.config.inbound_part_repeat_rate:
+                    order.append(self.rng.choice(order))
+        for part, piece in order:
+            payload: dict[str, Any] = {
+                "msg_ref": part.ref, "status": "received", "to": to_ours, "from": from_mobile, "direction": "receive",
+                "type": type_, "content": piece, "timestamp": part.timestamp, "aculab_msg_err": "000",
+            }
+            if part.count:
+                payload.update(multipart_uid=part.uid, multipart_pos=part.pos, multipart_count=part.count)
+            if type_ == "mms":
+                payload["msg_media"] = media
+            if self.config.inbound_notify_url:
+                self._dispatch(self.config.inbound_notify_url, self.config.inbound_notify_method, None, payload)
+        return parts[0].ref
 
     # -- notification delivery ------------------------------------------------
 

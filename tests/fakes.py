@@ -235,14 +235,43 @@ class InMemoryStore:
 
     # -- inbound and opt-outs ---------------------------------------------------------
 
-    def record_inbound(self, item: Mapping[str, Any], now: datetime) -> tuple[bool, dict[str, Any]]:
+    def record_inbound(self, item: Mapping[str, Any], now: datetime, *,
+                       announce: bool = True) -> tuple[bool, dict[str, Any]]:
         key = (f"IN#{item['msg_ref']}", "IN")
         if key in self.items:
             return False, copy.deepcopy(self.items[key])
-        data = {**{k: v for k, v in item.items() if v is not None}, "pk": key[0], "sk": "IN", "stored_at": _iso(now),
-                "pending_pk": ANNOUNCE, "pending_sk": f"{_iso(now)}#IN#{item['msg_ref']}"}
+        data = {**{k: v for k, v in item.items() if v is not None}, "pk": key[0], "sk": "IN", "stored_at": _iso(now)}
+        if announce:
+            data.update(pending_pk=ANNOUNCE, pending_sk=f"{_iso(now)}#IN#{item['msg_ref']}")
         self.items[key] = data
         return True, copy.deepcopy(data)
+
+    def add_inbound_part(self, group: Mapping[str, Any], position: int, part: Mapping[str, Any], due: datetime,
+                         now: datetime) -> dict[str, Any]:
+        pk = f"INMP#{group['to']}#{group['from']}#{group['uid']}"
+        item = self.items.get((pk, "GROUP"))
+        if item is not None and ("completed_at" in item or "closed_at" in item):
+            return copy.deepcopy(item)
+        if item is None:
+            item = self.items[(pk, "GROUP")] = {"pk": pk, "sk": "GROUP", "first_at": _iso(now),
+                                                "pending_pk": "ASSEMBLE", "pending_sk": f"{_iso(due)}#{pk}"}
+        item.setdefault(f"p{position}", dict(part))
+        item.update({"part_count": int(group["count"]), "from": group["from"], "to": group["to"],
+                     "uid": group["uid"], "type": group["type"]})
+        return copy.deepcopy(item)
+
+    def finish_inbound_group(self, pk: str, how: str, verdict: Mapping[str, Any], now: datetime) -> bool:
+        item = self.items.get((pk, "GROUP"))
+        if item is None or "completed_at" in item or "closed_at" in item:
+            return False
+        item.update({how: _iso(now), "opt_out": verdict.get("opt_out"), "keyword": verdict.get("keyword"),
+                     "pending_pk": ANNOUNCE, "pending_sk": f"{_iso(now)}#{pk}"})
+        return True
+
+    def due_inbound_groups(self, before: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        due = sorted((i for i in self.items.values() if i.get("pending_pk") == "ASSEMBLE"
+                      and i["pending_sk"] < _iso(before)), key=lambda i: i["pending_sk"])
+        return copy.deepcopy(due[:limit])
 
     def announced(self, pk: str, sk: str) -> None:
         item = self.items.get((pk, sk))

@@ -110,3 +110,42 @@ def test_an_unknown_status_is_a_bad_request(world: Any) -> None:
     submitted(store, clock)
     with pytest.raises(BadRequest):
         service.ingest(status("r1", "teleported"), Route("m-1"))
+
+
+def part(ref: str, pos: int, text: str, count: int = 3, uid: str = "u-1") -> Notification:
+    return Notification.from_fields({"msg_ref": ref, "status": "received", "direction": "receive",
+                                     "from": MOBILE, "to": OURS, "content": text, "multipart_uid": uid,
+                                     "multipart_pos": pos, "multipart_count": count})
+
+
+def test_a_long_message_in_shuffled_repeated_parts_is_announced_once_whole(world: Any) -> None:
+    service, _, publisher, _ = world
+    # given the three parts of a long message arrive out of order, one of them twice
+    for ref, pos, text in [("r3", 3, "day!"), ("r1", 1, "Thank you "), ("r3", 3, "day!"), ("r2", 2, "and good ")]:
+        service.ingest(part(ref, pos, text))
+    # then one Message Received carries the whole text in order, every part's ref, complete
+    received = [e.detail for e in publisher.published if e.detail_type == ev.MESSAGE_RECEIVED]
+    assert len(received) == 1
+    assert (received[0]["content"], received[0]["msgRefs"], received[0]["complete"]) == (
+        "Thank you and good day!", ["r1", "r2", "r3"], True)
+    assert received[0]["messageId"] == "r1" and received[0]["multipart"]["count"] == 3
+
+
+def test_a_keyword_is_judged_on_the_whole_text(world: Any) -> None:
+    service, store, publisher, _ = world
+    # given STOP arrives split over two parts
+    service.ingest(part("s2", 2, "OP", count=2, uid="u-stop"))
+    assert not store.is_blocked(OURS, MOBILE) and publisher.published == []
+    service.ingest(part("s1", 1, "ST", count=2, uid="u-stop"))
+    # then the whole text is the keyword: the pair is blocked, and the opt-out announced
+    assert store.is_blocked(OURS, MOBILE)
+    assert publisher.types() == [ev.MESSAGE_RECEIVED, ev.OPT_OUT_CHANGED]
+
+
+def test_a_part_repeated_after_the_whole_went_out_repeats_the_same_event(world: Any) -> None:
+    service, _, publisher, _ = world
+    for ref, pos in [("r1", 1), ("r2", 2)]:
+        service.ingest(part(ref, pos, f"part {pos} ", count=2))
+    service.ingest(part("r2", 2, "part 2 ", count=2))  # Aculab retried: our 200 was lost
+    ids = [e.detail["eventId"] for e in publisher.published]
+    assert len(ids) == 2 and ids[0] == ids[1]

@@ -87,3 +87,29 @@ def test_out_of_time_it_saves_a_cursor_and_goes_on_from_it(world: Any) -> None:
     service.run(forever)
     assert store.get_cursor() is None
     assert {ref for refs in aculab.status_calls for ref in refs} == {f"r{i}" for i in range(6)}
+
+
+def test_a_long_message_missing_parts_is_announced_with_what_arrived_after_the_wait(world: Any) -> None:
+    service, store, publisher, _, clock = world
+    # given two of three parts of a long message, the first at 09:00
+    due = clock() + timedelta(minutes=10)
+    for pos, text in [(1, "Please call "), (3, "tomorrow")]:
+        store.add_inbound_part({"uid": "u-9", "from": MOBILE, "to": OURS, "type": "sms", "count": 3}, pos,
+                               {"msg_ref": f"p{pos}", "content": text}, due, clock())
+    # when the reconciler runs before the wait is over / then nothing is announced
+    clock.advance(minutes=9)
+    service.run(forever)
+    assert ev.MESSAGE_RECEIVED not in publisher.types()
+    # when it runs after the wait / then one Message Received with what arrived, in order, incomplete
+    clock.advance(minutes=2)
+    report = service.run(forever)
+    received = [e.detail for e in publisher.published if e.detail_type == ev.MESSAGE_RECEIVED]
+    assert report.closed_incomplete == 1 and len(received) == 1
+    assert (received[0]["content"], received[0]["msgRefs"], received[0]["complete"]) == (
+        "Please call tomorrow", ["p1", "p3"], False)
+    # and a part arriving later changes nothing, and is never announced again
+    group = store.add_inbound_part({"uid": "u-9", "from": MOBILE, "to": OURS, "type": "sms", "count": 3}, 2,
+                                   {"msg_ref": "p2", "content": "me "}, due, clock())
+    assert "p2" not in group and group["closed_at"]
+    service.run(forever)
+    assert [e.detail_type for e in publisher.published].count(ev.MESSAGE_RECEIVED) == 1

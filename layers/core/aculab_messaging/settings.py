@@ -69,6 +69,8 @@ class WebhookSettings(SecretSettings):
     # an inbound message whose whole text is one of these blocks / unblocks the pair (Aculab's lists)
     stop_keywords: Names = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
     start_keywords: Names = ("START", "YES")
+    # a long inbound message waits this long for missing parts before the reconciler announces it without them
+    inbound_parts_wait_seconds: Annotated[int, Field(ge=1)] = 600
 
 
 class AculabSettings(SecretSettings):

@@ -130,6 +130,7 @@ def build_webhook(
         clock=clock,
         stop_words=frozenset(k.upper() for k in settings.stop_keywords),
         start_words=frozenset(k.upper() for k in settings.start_keywords),
+        parts_wait=timedelta(seconds=settings.inbound_parts_wait_seconds),
     )
     auth = WebhookAuthenticator(
         secrets, settings.webhook_secret_arn, settings.inbound_token_secret_arn,

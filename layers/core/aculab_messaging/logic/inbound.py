@@ -24,6 +24,41 @@ def opt_out_of(content: str | None, stop_words: frozenset[str], start_words: fro
     return True if keyword in stop_words else False if keyword in start_words else None
 
 
+def is_multipart(count: int | None, uid: str | None) -> bool:
+    return bool(uid) and (count or 1) > 1
+
+
+def parts_of(group: Mapping[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """The parts gathered on a group item, by position."""
+    found = [(int(name[1:]), dict(value)) for name, value in group.items()
+             if name[:1] == "p" and name[1:].isdecimal() and isinstance(value, dict)]
+    return sorted(found)
+
+
+def is_whole(group: Mapping[str, Any]) -> bool:
+    return len(parts_of(group)) >= int(group.get("part_count", 0))
+
+
+def assemble(group: Mapping[str, Any], *, complete: bool) -> dict[str, Any]:
+    """One inbound message from the parts gathered: the text in order, every
+    part's msg_ref, media in order; keyed by the first part's msg_ref (the
+    event's messageId), ordered for opt-outs by when the first part arrived."""
+    parts = parts_of(group)
+    first = parts[0][1]
+    return {
+        "pk": group.get("pk"), "sk": group.get("sk"),
+        "msg_ref": first["msg_ref"],
+        "msg_refs": [p["msg_ref"] for _, p in parts],
+        "from": group["from"], "to": group["to"], "type": group.get("type", "sms"),
+        "content": "".join(p.get("content") or "" for _, p in parts),
+        "msg_media": [m for _, p in parts for m in p.get("msg_media") or []],
+        "received_at": first.get("received_at"), "status": "received", "aculab_msg_err": first.get("aculab_msg_err"),
+        "multipart": {"uid": group["uid"], "position": None, "count": int(group["part_count"])},
+        "stored_at": group["first_at"], "complete": complete,
+        "opt_out": group.get("opt_out"), "keyword": group.get("keyword"),
+    }
+
+
 def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repeat: bool) -> list[Event]:
     """Block or unblock the pair as the keyword asks, ordered by when we first
     received it (then the msg_ref); then the events to publish. ``Opt-Out
@@ -40,7 +75,7 @@ def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repea
             message_id=ref,
             status="received",
             is_final=True,
-            msg_refs=[ref],
+            msg_refs=list(item.get("msg_refs") or [ref]),
             provider_status=item.get("status"),
             aculab_msg_err=item.get("aculab_msg_err"),
             now=now,
@@ -53,6 +88,7 @@ def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repea
                 "msgMedia": list(item.get("msg_media") or []),
                 "multipart": item.get("multipart"),
                 "providerTimestamp": item.get("received_at"),
+                "complete": bool(item.get("complete", True)),
             },
         )
     ]

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from aculab_messaging.aculab import AculabError, PartStatus
 from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
-from aculab_messaging.logic.inbound import apply_inbound
+from aculab_messaging.logic.inbound import apply_inbound, assemble
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
 from aculab_messaging.logic.tracking import StatusReport, apply_status, replay_events
 from aculab_messaging.metrics import MetricsSink
@@ -45,6 +45,7 @@ class ReconcileReport:
     blocked_added: int = 0
     blocked_removed: int = 0
     reannounced: int = 0
+    closed_incomplete: int = 0  # long inbound messages announced without all their parts
     complete: bool = True  # every stale message was examined (else a cursor was saved)
     blocked_synced: bool = False
 
@@ -111,6 +112,8 @@ class ReconcileService:
             self._reconcile_page(batch, now, report)
         if cursor:
             self.store.put_cursor(None, now)
+        if self._time_left(seconds_left):
+            self._close_due_groups(report, now, seconds_left)
         if self._time_left(seconds_left):
             self._announce_pending(report, now, seconds_left)
         if self._time_left(seconds_left):
@@ -278,11 +281,27 @@ class ReconcileService:
             pk, sk = str(item["pk"]), str(item["sk"])
             if pk.startswith("IN#"):
                 events = apply_inbound(self.store, item, now, repeat=True)  # its first announcement never went out
+            elif pk.startswith("INMP#"):  # a long message, completed or closed
+                whole = assemble(item, complete=bool(item.get("completed_at")))
+                events = apply_inbound(self.store, whole, now, repeat=True)
             else:
                 events = [opt_out_event(from_=str(item["from"]), to=str(item["to"]), blocked=bool(item["blocked"]),
                                         source=str(item["source"]), now=now, identity=str(item["change_key"]))]
             report.reannounced += 1
             self._publish_announced(events, [(pk, sk)], report)
+
+    def _close_due_groups(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> None:
+        """Long inbound messages still missing parts when their wait ended: announced
+        with what arrived (``complete: false``); a text with parts missing is never taken as a keyword."""
+        for group in self.store.due_inbound_groups(before=now):
+            if not self._time_left(seconds_left):
+                return
+            pk = str(group["pk"])
+            if not self.store.finish_inbound_group(pk, "closed_at", {"opt_out": None, "keyword": None}, now):
+                continue  # its last part arrived meanwhile
+            report.closed_incomplete += 1
+            events = apply_inbound(self.store, assemble(group, complete=False), now, repeat=False)
+            self._publish_announced(events, [(pk, "GROUP")], report)
 
     def _publish_announced(self, events: list[Event], items: list[tuple[str, str]], report: ReconcileReport) -> None:
         if not events:

@@ -25,6 +25,9 @@ class ReceivedDetail(MessageDetail):
     msg_media: list[str]
     multipart: Multipart | None
     provider_timestamp: str | None
+    complete: Annotated[bool, Field(description=(
+        "False when a long message's parts did not all arrive within the wait: content is what arrived, in order"
+    ))] = True
 
 
 class OptOutDetail(Detail):
