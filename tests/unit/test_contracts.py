@@ -160,3 +160,9 @@ def test_the_producer_cli_dry_run_tells_parts_and_encoding(capsys: pytest.Captur
     assert code == 0
     assert json.loads(capsys.readouterr().out) == {"valid": "m-1", "parts": 2, "encoding": "UCS-2",
                                                    "ucs2Characters": ["☕"]}
+
+
+def test_a_part_beyond_its_message_is_a_bad_notification() -> None:
+    with pytest.raises(BadNotification, match="multipart_pos: larger than multipart_count"):
+        Notification.from_fields({"msg_ref": "r", "status": "received", "from": "+447700900123",
+                                  "to": "447700900001", "multipart_uid": "u", "multipart_pos": 4, "multipart_count": 3})

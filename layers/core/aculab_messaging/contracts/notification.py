@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from aculab_messaging.contracts.errors import field_errors
 from aculab_messaging.status import ProviderStatus, UnknownStatusError, parse_provider_status
@@ -58,6 +58,12 @@ class Notification(BaseModel):
         from aculab_messaging.aculab.params import normalise_number  # phonenumbers: inbound only
 
         return normalise_number(value, field_name=name)
+
+    @model_validator(mode="after")
+    def _part_within_its_message(self) -> Notification:
+        if self.multipart_pos and self.multipart_count and self.multipart_pos > self.multipart_count:
+            raise ValueError("multipart_pos: larger than multipart_count")
+        return self
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Notification:
