@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ def to_cloudformation(sam: dict[str, Any] | None = None, parameters: dict[str, A
     from samtranslator.translator.translator import Translator
     from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
+    # samtranslator's own usage metrics are never published offline: its warning says nothing about ours
+    logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
     template = copy.deepcopy(sam if sam is not None else load_sam())
     for resource in template.get("Resources", {}).values():
         props = resource.get("Properties", {})
