@@ -3,18 +3,14 @@ the change with the highest version winning."""
 
 from __future__ import annotations
 
-from aculab_messaging.dal.table import ANNOUNCE, Table, from_item, to_values
+from aculab_messaging.dal.table import ANNOUNCE, Table
 
 
 class Blocked(Table):
     def is_blocked(self, from_: str, to: str) -> bool:
-        response = self._db.get_item(
-            TableName=self._table,
-            Key=to_values({"pk": f"BLOCK#{from_}", "sk": f"TO#{to}"}),
-            ProjectionExpression="blocked",
-            ConsistentRead=True,
-        )
-        return bool((from_item(response.get("Item")) or {}).get("blocked"))
+        item = self._get({"pk": f"BLOCK#{from_}", "sk": f"TO#{to}"}, ProjectionExpression="blocked",
+                         ConsistentRead=True)
+        return bool((item or {}).get("blocked"))
 
     def set_blocked(
         self, from_: str, to: str, blocked: bool, source: str, version: str, *, announce: bool = False

@@ -77,29 +77,23 @@ class Inbound(Table):
 
     def due_inbound_groups(self, before: datetime, limit: int = 100) -> list[dict[str, Any]]:
         """Groups still missing parts whose wait ended before ``before``."""
+        return self._due_in(ASSEMBLE, before, limit)
+
+    def _due_in(self, partition: str, before: datetime, limit: int) -> list[dict[str, Any]]:
+        """One page of a pending-index partition: items due before ``before`` (the next run reads on)."""
         response = self._db.query(
             TableName=self._table, IndexName=PENDING_INDEX, Limit=limit,
             KeyConditionExpression="pending_pk = :pk AND pending_sk < :before",
-            ExpressionAttributeValues=to_values({":pk": ASSEMBLE, ":before": iso(before)}),
+            ExpressionAttributeValues=to_values({":pk": partition, ":before": iso(before)}),
         )
         return [from_item(i) or {} for i in response.get("Items", [])]
 
     def announced(self, pk: str, sk: str) -> None:
         """Its events are out: the item leaves the announce partition."""
-        try:
-            self._db.update_item(TableName=self._table, Key=to_values({"pk": pk, "sk": sk}),
-                                 UpdateExpression="REMOVE pending_pk, pending_sk",
-                                 ConditionExpression="pending_pk = :announce",
-                                 ExpressionAttributeValues=to_values({":announce": ANNOUNCE}))
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return
+        self._conditional_update({"pk": pk, "sk": sk}, "REMOVE pending_pk, pending_sk", "pending_pk = :announce",
+                                 {":announce": ANNOUNCE})
 
     def unannounced(self, before: datetime, limit: int = 100) -> list[dict[str, Any]]:
         """Inbound messages and opt-out changes whose events may not be out,
         stored before ``before`` (older than any retry Aculab still makes)."""
-        response = self._db.query(
-            TableName=self._table, IndexName=PENDING_INDEX, Limit=limit,
-            KeyConditionExpression="pending_pk = :pk AND pending_sk < :before",
-            ExpressionAttributeValues=to_values({":pk": ANNOUNCE, ":before": iso(before)}),
-        )
-        return [from_item(i) or {} for i in response.get("Items", [])]
+        return self._due_in(ANNOUNCE, before, limit)

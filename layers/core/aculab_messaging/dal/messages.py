@@ -227,8 +227,7 @@ class Messages(Refs):
         return MessageRecord.from_item(old)
 
     def get_message_item(self, message_id: str) -> dict[str, Any] | None:
-        response = self._db.get_item(TableName=self._table, Key=to_values(message_key(message_id)), ConsistentRead=True)
-        return from_item(response.get("Item"))
+        return self._get(message_key(message_id), ConsistentRead=True)
 
     def get_message(self, message_id: str) -> MessageRecord | None:
         item = self.get_message_item(message_id)

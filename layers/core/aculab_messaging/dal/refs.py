@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.chunks import chunked
-from aculab_messaging.dal.table import Table, from_item, to_item, to_values
+from aculab_messaging.dal.table import Table, to_item
 
 
 class Refs(Table):
@@ -31,9 +31,7 @@ class Refs(Table):
 
     def find_by_ref(self, msg_ref: str) -> tuple[str, bool] | None:
         """(message_id, delivery report requested) for one of our msg_refs."""
-        key = to_values({"pk": f"REF#{msg_ref}", "sk": "REF"})
-        response = self._db.get_item(TableName=self._table, Key=key)
-        item = from_item(response.get("Item"))
+        item = self._get({"pk": f"REF#{msg_ref}", "sk": "REF"})
         if not item:
             return None
         return str(item["message_id"]), bool(item.get("dlr", True))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.dal.table import Table, from_item, iso, to_item, to_values
+from aculab_messaging.dal.table import Table, iso, to_item, to_values
 
 
 class Senders(Table):
@@ -24,10 +24,7 @@ class Senders(Table):
         return [str(item["sk"]) for item in self._query_all("pk = :pk", {":pk": "SENDERS"})]
 
     def get_cursor(self) -> dict[str, Any] | None:
-        response = self._db.get_item(
-            TableName=self._table, Key=to_values({"pk": "CURSOR", "sk": "reconcile"}), ConsistentRead=True
-        )
-        item = from_item(response.get("Item"))
+        item = self._get({"pk": "CURSOR", "sk": "reconcile"}, ConsistentRead=True)
         return item.get("cursor") if item else None
 
     def put_cursor(self, cursor: dict[str, Any] | None, now: datetime) -> None:
