@@ -171,9 +171,14 @@ class SimulatorState:
         return [p.ref for p in msg.parts]
 
     def split(self, type_: str, content: str | None) -> list[Part]:
-        if type_ == "mms":
-            return [Part(ref=self.new_ref())]
-        pieces = split_sms(content or "")
+        return self._parts(self.pieces(type_, content))
+
+    @staticmethod
+    def pieces(type_: str, content: str | None) -> list[str]:
+        """The text of each part: an mms is one, an sms as a carrier splits it."""
+        return [content or ""] if type_ == "mms" else split_sms(content or "")
+
+    def _parts(self, pieces: list[str]) -> list[Part]:
         if len(pieces) == 1:
             return [Part(ref=self.new_ref())]
         uid = f"{self.rng.getrandbits(64):016x}_0.{int(time.time())}.{next(self._serial)}"
@@ -284,8 +289,8 @@ class SimulatorState:
         comes as its parts, each notified apart, in shuffled order, one of them
         sometimes twice (``inbound_part_repeat_rate``). Returns the first part's ref."""
         with self.lock:
-            parts = self.split(type_, content)
-            pieces = split_sms(content) if len(parts) > 1 else [content]
+            pieces = self.pieces(type_, content)
+            parts = self._parts(pieces)
             msg = Message(
                 to=to_ours, from_=from_mobile, type=type_, content=content, msg_media=media,
                 request_delivery_report=False, status_page=None, status_method="POST", status_auth=None,
