@@ -12,12 +12,13 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
 
-.PHONY: help venv lint test unit integration run send inbound rotate-webhook-password bench soak audit build cfn lock clean schemas
+.PHONY: help venv lint test unit integration run send status inbound rotate-webhook-password bench soak audit build cfn lock clean schemas
 
 help:
 	@echo "make run      start the local stack (moto server, Aculab simulator, the three functions)"
 	@echo "make test     lint and run every test (bounded reliability suite included)"
 	@echo "make send TO=447700900123 TEXT='hello'   put a message on the local queue"
+	@echo "make status ID=<message_id>  a message's status, parts and timeline (GET /messages/{id}, SigV4)"
 	@echo "make bench    benchmarks with targets;  make soak  the full reliability counts"
 	@echo "make audit    pip-audit of the layer's pinned runtime dependencies (needs PyPI's JSON API)"
 	@echo "make build    sam build (needs aws-sam-cli and python3.13)"
@@ -78,6 +79,12 @@ send: $(STAMP)
 	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }
 	@$(LOCAL_AWS) $(PY) -m aculab_messaging.producer --queue-url "$$(cat .local-stack/queue_url)" \
 		--endpoint-url "$$(cat .local-stack/endpoint_url)" sms --to "$(TO)" --from "$(FROM)" --text "$(TEXT)" --delivery-report
+
+ID ?=
+status: $(STAMP)
+	@test -f .local-stack/messages_url || { echo "start the local stack first: make run"; exit 1; }
+	@test -n "$(ID)" || { echo "usage: make status ID=<message_id>"; exit 1; }
+	@$(LOCAL_AWS) $(PY) -m aculab_messaging.status_client --api-url "$$(cat .local-stack/messages_url)" "$(ID)"
 
 inbound: $(STAMP)
 	@$(PY) -m local.phone --from "$(PHONE)" --to "$(NUMBER)" --text "$(TEXT)"

@@ -40,6 +40,10 @@ def _say(line: str) -> None:
 def _describe(event: dict[str, Any]) -> str:
     d = event.get("detail", {})
     kind = event.get("detail-type", "?")
+    if kind == "Media Archived":
+        files = ", ".join(f"{f['key']} ({f['size']} bytes)" for f in d.get("files", []))
+        return f"{kind}: {d.get('messageId')} -> {files or 'nothing'}" + (
+            f"; missing {len(d['missing'])}" if d.get("missing") else "")
     if kind == "Opt-Out Changed":
         return f"{kind}: from {d.get('from')} to {str(d.get('to', ''))[:4]}*** blocked={d.get('blocked')}"
     bits = [f"{kind}: {d.get('messageId')}", f"status={d.get('status')}"]
@@ -111,10 +115,14 @@ def main(argv: list[str] | None = None) -> int:
          f"bus {app.stack.refs['MessagingBus']}, queue {app.stack.refs['SendQueue']}")
     _say(f"ready: webhook function          {app.webhook_url}  (status updates, basic auth)")
     _say(f"ready: webhook function          {app.inbound_url}  (inbound Notification Page, with its token)")
+    _say(f"ready: messages function         {app.messages_url}/<message_id>  (SigV4: make status ID=...)")
 
     poller = app.send_poller()  # retries come back after the send function's own backoff
     poller.start()
     _say(f"ready: send function            polling {app.stack.refs['SendQueue'].rsplit('/', 1)[-1]}")
+    app.media_poller().start()
+    _say(f"ready: media function           polling {app.stack.refs['MediaQueue'].rsplit('/', 1)[-1]}  "
+         f"(received MMS media -> s3://{app.stack.refs['MediaBucket']})")
 
     every = args.reconcile_seconds or parse_rate(app.schedule_expression())
 
@@ -129,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     (STATE_DIR / "endpoint_url").write_text(aws_url)
     (STATE_DIR / "simulator_url").write_text(simulator.base_url)
     (STATE_DIR / "webhook_secret_arn").write_text(app.stack.refs["WebhookCredentialsSecret"])
+    (STATE_DIR / "messages_url").write_text(app.messages_url)
     # moto enforces IAM: `make send` calls as the harness's admin user
     for key, value in app.stack.admin_credentials.items():
         (STATE_DIR / key).write_text(value)
@@ -165,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     app.stop()
     stop(simulator)
     moto.stop()
-    for name in ("queue_url", "endpoint_url", "simulator_url", "webhook_secret_arn", *app.stack.admin_credentials):
+    for name in ("queue_url", "endpoint_url", "simulator_url", "webhook_secret_arn", "messages_url",
+                 *app.stack.admin_credentials):
         (Path(STATE_DIR) / name).unlink(missing_ok=True)
     _say("stopped")
     return 0

@@ -20,15 +20,17 @@ from typing import Any
 from local import gateway
 from local.event_tail import EventTail
 from local.lambda_runtime import Handler, LambdaContext, load_handler
-from local.provision import Stack, provision
+from local.provision import ACCOUNT, Stack, provision
 from local.sqs_poller import SqsPoller
 from local.template import REGION, load_sam
 
-FUNCTIONS = {"webhook": "WebhookFunction", "send": "SendFunction", "reconcile": "ReconcileFunction"}
+FUNCTIONS = {"webhook": "WebhookFunction", "send": "SendFunction", "reconcile": "ReconcileFunction",
+             "messages": "MessagesFunction", "media": "MediaFunction"}
 WEBHOOK_USER = "aculab"
 # variables a function's environment sets that another function's must not inherit
 _FUNCTION_KEYS = ("AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "WEBHOOK_URL", "WEBHOOK_SECRET_ARN",
-                  "INBOUND_TOKEN_SECRET_ARN", "ACULAB_SECRET_ARN", "ACULAB_BASE_URL", "ACULAB_CLOUD_ID")
+                  "INBOUND_TOKEN_SECRET_ARN", "ACULAB_SECRET_ARN", "ACULAB_BASE_URL", "ACULAB_CLOUD_ID",
+                  "MEDIA_BUCKET_NAME", "ACULAB_READ_TIMEOUT")
 _init_lock = threading.Lock()
 
 
@@ -80,6 +82,7 @@ class LocalApp:
         self._env_overrides = env_overrides or {}
         self.gateway: gateway.GatewayServer | None = None
         self.poller: SqsPoller | None = None
+        self.media: SqsPoller | None = None
         self._timer_stop = threading.Event()
         self._handlers: dict[str, Handler] = {}
 
@@ -178,9 +181,31 @@ class LocalApp:
 
     # -- drivers ----------------------------------------------------------------
 
+    @property
+    def messages_url(self) -> str:
+        return f"{self._gateway().base_url}/messages"
+
     def start_gateway(self, host: str = "127.0.0.1", port: int = 0) -> gateway.GatewayServer:
-        routes = gateway.routes_from_template(self.sam, FUNCTIONS["webhook"])
-        self.gateway = gateway.serve(routes, lambda event: self.invoke("webhook", event), host, port)
+        """The HTTP API: its routes and authorizers from the translated template;
+        AWS_IAM routes authorised by moto server's IAM."""
+        import requests
+
+        by_logical = {logical: name for name, logical in FUNCTIONS.items()}
+        routes = gateway.routes_from_template(self.stack.template, "WebhookApi")
+        api_id = self.stack.refs.get("WebhookApi", "local")
+
+        def authorize(method: str, path: str, headers: dict[str, str], body: bytes,
+                      resource: str) -> tuple[int, dict[str, Any]]:
+            answer = requests.post(f"{self.stack.endpoint_url}/_local/authorize", timeout=10, json={
+                "method": method, "path": path, "headers": headers, "body": body.decode("utf-8", "replace"),
+                "resource": resource, "account_id": ACCOUNT})
+            return answer.status_code, answer.json()
+
+        def route_arn(route: gateway.Route, path: str) -> str:
+            return f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/$default/{route.method}{path}"
+
+        self.gateway = gateway.serve(routes, lambda logical, event: self.invoke(by_logical[logical], event),
+                                     host, port, authorize, route_arn)
         return self.gateway
 
     def send_poller(self, retry_visibility_seconds: int | None = None, wait_seconds: int = 1) -> SqsPoller:
@@ -196,6 +221,17 @@ class LocalApp:
             batch_size=batch, retry_visibility_seconds=retry_visibility_seconds, wait_seconds=wait_seconds,
         )
         return self.poller
+
+    def media_poller(self, wait_seconds: int = 1) -> SqsPoller:
+        """The media function on its queue, as its event source mapping runs it."""
+        queue_url = self.stack.refs["MediaQueue"]
+        props = self.sam["Resources"]["MediaFunction"]["Properties"]["Events"]["MediaQueue"]["Properties"]
+        sqs = self.stack.session().client("sqs", endpoint_url=self.stack.endpoint_url, region_name=REGION,
+                                          **self.stack.function_credentials[FUNCTIONS["media"]])
+        self.media = SqsPoller(sqs, queue_url, self.stack.attrs[("MediaQueue", "Arn")],
+                               lambda event: self.invoke("media", event), batch_size=int(props.get("BatchSize", 10)),
+                               wait_seconds=wait_seconds)
+        return self.media
 
     def schedule_expression(self) -> str:
         props = self.sam["Resources"]["ReconcileFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
@@ -227,8 +263,9 @@ class LocalApp:
 
     def stop(self) -> None:
         self._timer_stop.set()
-        if self.poller:
-            self.poller.stop()
+        for poller in (self.poller, self.media):
+            if poller:
+                poller.stop()
         if self.gateway:
             self.gateway.shutdown()
             self.gateway.server_close()

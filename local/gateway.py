@@ -1,5 +1,11 @@
 """An HTTP server that turns requests into API Gateway HTTP API (payload 2.0)
-events for the webhook handler, with the routes read from the template."""
+events for our functions, with the routes, their functions and their
+authorizers read from the translated template's OpenAPI body.
+
+A route whose security is AWS_IAM is authorised as API Gateway does: the
+SigV4 signature and ``execute-api:Invoke`` on the route's ARN, decided by
+moto server's IAM (``/_local/authorize``); 403 otherwise, and the function
+is never invoked."""
 
 from __future__ import annotations
 
@@ -16,13 +22,18 @@ from typing import Any
 
 from local.http_handler import QuietHandler
 
-Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+# (method, path with query, headers, body, the route's ARN) -> (200, the caller) or (403, why)
+Authorize = Callable[[str, str, dict[str, str], bytes, str], tuple[int, dict[str, Any]]]
+_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.Arn\}")
 
 
 class Route:
-    def __init__(self, method: str, path: str) -> None:
+    def __init__(self, method: str, path: str, function: str = "", iam: bool = False) -> None:
         self.method = method.upper()
         self.path = path
+        self.function = function  # the logical id of the function it invokes
+        self.iam = iam  # authorizer AWS_IAM
         pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
         self._regex = re.compile(f"^{pattern}$")
 
@@ -33,14 +44,17 @@ class Route:
         return found.groupdict() if found else None
 
 
-def routes_from_template(template: dict[str, Any], function_logical_id: str) -> list[Route]:
-    """HttpApi event sources of a function in the SAM template."""
-    events = template["Resources"][function_logical_id]["Properties"].get("Events", {})
-    return [
-        Route(e["Properties"]["Method"], e["Properties"]["Path"])
-        for e in events.values()
-        if e.get("Type") == "HttpApi"
-    ]
+def routes_from_template(cloudformation: dict[str, Any], api_logical_id: str) -> list[Route]:
+    """The routes of an HTTP API in the translated template (its OpenAPI body)."""
+    body = cloudformation["Resources"][api_logical_id]["Properties"]["Body"]
+    routes = []
+    for path, methods in body.get("paths", {}).items():
+        for method, spec in methods.items():
+            uri = spec["x-amazon-apigateway-integration"]["uri"]
+            found = _FUNCTION_ARN.search(uri["Fn::Sub"] if isinstance(uri, dict) else str(uri))
+            iam = any("AWS_IAM" in scheme for scheme in spec.get("security", []))
+            routes.append(Route(method, path, found.group(1) if found else "", iam))
+    return routes
 
 
 def build_event(method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes,
@@ -83,10 +97,14 @@ def build_event(method: str, raw_path: str, raw_query: str, headers: dict[str, s
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], routes: list[Route], invoke: Invoke) -> None:
+    def __init__(self, address: tuple[str, int], routes: list[Route], invoke: Invoke,
+                 authorize: Authorize | None = None, route_arn: Callable[[Route, str], str] | None = None) -> None:
         super().__init__(address, _GatewayHandler)
         self.routes = routes
         self.invoke = invoke
+        self.authorize = authorize
+        self.route_arn = route_arn or (lambda route, path: f"arn:aws:execute-api:local:000000000000:local/$default/"
+                                       f"{route.method}{path}")
         self.requests = 0
 
     @property
@@ -105,10 +123,19 @@ class _GatewayHandler(QuietHandler):
         for route in self.server.routes:
             params = route.match(self.command, path)
             if params is not None:
-                event = build_event(self.command, path, query, dict(self.headers.items()), body, route, params,
-                                    self.client_address[0])
+                headers = dict(self.headers.items())
+                event = build_event(self.command, path, query, headers, body, route, params, self.client_address[0])
+                if route.iam:
+                    if self.server.authorize is None:
+                        raise RuntimeError("an AWS_IAM route needs an authorizer")
+                    decision, caller = self.server.authorize(
+                        self.command, self.path, headers, body, self.server.route_arn(route, path))
+                    if decision != 200:
+                        self.reply(403, {"content-type": "application/json"}, json.dumps(caller).encode())
+                        return
+                    event["requestContext"]["authorizer"] = {"iam": caller}
                 try:
-                    result = self.server.invoke(event)
+                    result = self.server.invoke(route.function, event)
                 except Exception:  # noqa: BLE001 - API Gateway answers 500 when the function fails
                     traceback.print_exc()
                     self.reply(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
@@ -120,7 +147,8 @@ class _GatewayHandler(QuietHandler):
         self.reply(404, {"content-type": "application/json"}, json.dumps({"message": "Not Found"}).encode())
 
 
-def serve(routes: list[Route], invoke: Invoke, host: str = "127.0.0.1", port: int = 0) -> GatewayServer:
-    server = GatewayServer((host, port), routes, invoke)
+def serve(routes: list[Route], invoke: Invoke, host: str = "127.0.0.1", port: int = 0,
+          authorize: Authorize | None = None, route_arn: Callable[[Route, str], str] | None = None) -> GatewayServer:
+    server = GatewayServer((host, port), routes, invoke, authorize, route_arn)
     threading.Thread(target=server.serve_forever, name="gateway", daemon=True).start()
     return server

@@ -10,6 +10,11 @@
   runs under one lock. Nothing else is serialised: an SQS long poll, a
   PutEvents or a secret read never waits for another request, so concurrent
   invocations really overlap.
+- **IAM authorisation for the local API Gateway** (``POST /_local/authorize``):
+  a route whose authorizer is AWS_IAM asks here, as API Gateway asks IAM:
+  the SigV4 signature checked against the caller's secret (user or
+  assumed-role session), the request no older than 5 minutes, and
+  ``execute-api:Invoke`` on the route's ARN allowed by the caller's policies.
 - **Every call recorded** with the access key that signed it
   (``GET /_local/calls``, ``DELETE /_local/calls``): tests check each
   function's calls, action and resource, against its role's statements.
@@ -82,12 +87,79 @@ def _resource_arns() -> None:
     SecretsManagerResponse._determine_resource = secret_arn  # type: ignore[attr-defined]
 
 
+# API Gateway refuses a signature more than 5 minutes from its clock
+_SIGNATURE_SKEW_SECONDS = 300
+
+
+def authorize_invoke(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Decide an ``execute-api:Invoke`` as API Gateway's IAM authorizer does:
+    (200, the caller) or (403, why). ``request``: method, path (with query),
+    headers, body (text), resource (the route's ARN)."""
+    import datetime as dt
+
+    from moto.iam.access_control import IAMRequest
+    from requests.structures import CaseInsensitiveDict
+    from werkzeug.exceptions import HTTPException
+
+    headers = CaseInsensitiveDict(request.get("headers") or {})
+    authorization = str(headers.get("Authorization") or "")
+    if not authorization.startswith("AWS4-HMAC-SHA256 ") or "X-Amz-Date" not in headers:
+        return 403, {"message": "Forbidden"}
+    scope = authorization.partition("Credential=")[2].partition(",")[0].split("/")
+    if len(scope) != 5 or scope[3] != "execute-api":
+        return 403, {"message": "Credential should be scoped to correct service: 'execute-api'."}
+    try:
+        signed_at = dt.datetime.strptime(str(headers["X-Amz-Date"]), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return 403, {"message": "Forbidden"}
+    if abs((dt.datetime.now(dt.UTC) - signed_at).total_seconds()) > _SIGNATURE_SKEW_SECONDS:
+        return 403, {"message": "Signature expired"}
+    try:
+        iam_request = IAMRequest(
+            account_id=str(request.get("account_id") or "123456789012"), method=str(request["method"]),
+            path=str(request["path"]), data={}, body=str(request.get("body") or "").encode(),
+            headers=headers, action="Invoke",  # type: ignore[arg-type]
+        )
+        iam_request.check_signature()
+        iam_request.check_action_permitted(str(request["resource"]))
+    except HTTPException as exc:
+        found = re.search(r"<Message>(.*?)</Message>", str(getattr(exc, "description", "")), re.DOTALL)
+        return 403, {"message": found.group(1) if found else "Forbidden"}
+    return 200, {"userArn": iam_request._access_key.arn, "accessKey": scope[0]}
+
+
+def _aws_wildcards() -> None:
+    """IAM matches a statement's Resource with ``*`` and ``?`` as its only
+    wildcards; moto turns the pattern into a regular expression unescaped,
+    so ``.`` matches anything and a ``$`` (API Gateway's ``$default`` stage)
+    never matches itself. AWS's rule, here too."""
+    from moto.iam.access_control import IAMPolicyStatement
+
+    def match(pattern: str, string: str) -> re.Match[str] | None:
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        return re.fullmatch(regex, string, flags=re.DOTALL)
+
+    IAMPolicyStatement._match = staticmethod(match)  # type: ignore[method-assign]
+
+
 def _set_enforcement(on: bool) -> None:
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin
 
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")
     ActionAuthenticatorMixin.request_count = 0
+
+
+def _s3_permission(environ: dict[str, Any]) -> str:
+    """The IAM permission an S3 REST request needs (path-style: /bucket[/key])."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    has_key = "/" in environ.get("PATH_INFO", "").strip("/")
+    if not has_key:
+        return {"GET": "ListBucket", "HEAD": "ListBucket"}.get(method, f"bucket {method}")
+    if method == "DELETE":
+        return "AbortMultipartUpload" if "uploadId" in query else "DeleteObject"
+    return str({"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "POST": "PutObject"}.get(method, method))
 
 
 class CallLog:
@@ -103,7 +175,9 @@ class CallLog:
             return
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         params: dict[str, Any]
-        if target:
+        if found.group(2) == "s3":  # REST: named here by the IAM permission it needs
+            operation, params = _s3_permission(environ), {"path": environ.get("PATH_INFO", "")}
+        elif target:
             operation = target.rsplit(".", 1)[-1]
             try:
                 params = json.loads(body or b"{}")
@@ -143,6 +217,10 @@ def strict_app(inner: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
             query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
             _set_enforcement(query.get("enforce", ["1"])[0] == "1")
             return reply(start_response, {"enforce": query.get("enforce", ["1"])[0] == "1"})
+        if path == "/_local/authorize" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            decision, verdict = authorize_invoke(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+            return reply(start_response, verdict, "200 OK" if decision == 200 else "403 Forbidden")
         if path == "/_local/calls":
             if method == "DELETE":
                 calls.clear()
@@ -176,6 +254,7 @@ class StrictMotoServer(ThreadedMotoServer):
         # the role policies SAM attaches (AWSLambdaBasicExecutionRole, ...) must exist to be attached
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         _resource_arns()
+        _aws_wildcards()
         app = strict_app(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()

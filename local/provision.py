@@ -168,6 +168,9 @@ def provision(
     _create_tables(stack)
     _create_buses(stack)
     _create_queues(stack)
+    _create_buckets(stack)
+    _create_rules(stack)
+    _create_queue_policies(stack)
     _create_secrets(stack, secret_values or {})
     stack.refs.setdefault("WebhookApi", "local")
     _create_roles(stack)
@@ -295,6 +298,50 @@ def _create_queues(stack: Stack) -> None:
             progressed = True
         if not progressed:
             raise RuntimeError(f"cannot resolve queue dependencies: {sorted(pending)}")
+
+
+def _create_buckets(stack: Stack) -> None:
+    """Buckets with their encryption, public access block, versioning and
+    lifecycle. The bucket policy (TLS only) is checked on the translated
+    template: the local endpoint is plain HTTP."""
+    s3 = stack.client("s3")
+    for logical, res in stack.resources("AWS::S3::Bucket").items():
+        props = stack.resolve(res.get("Properties", {}))
+        name = (props.get("BucketName") or f"{stack.name}-{logical}").lower()
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        if "BucketEncryption" in props:
+            rules = [{("ApplyServerSideEncryptionByDefault" if k == "ServerSideEncryptionByDefault" else k): v
+                      for k, v in rule.items()}  # CloudFormation's name for the API's field
+                     for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(Bucket=name,
+                                       PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+        stack.refs[logical] = name
+        stack.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _create_rules(stack: Stack) -> None:
+    """EventBridge rules and their targets (moto delivers to SQS targets)."""
+    events = stack.client("events")
+    for logical, res in stack.resources("AWS::Events::Rule").items():
+        props = stack.resolve(res["Properties"])
+        name = f"{stack.name}-{logical}"[:64]
+        arn = events.put_rule(Name=name, EventBusName=props["EventBusName"], State=props.get("State", "ENABLED"),
+                              EventPattern=json.dumps(props["EventPattern"]))["RuleArn"]
+        events.put_targets(Rule=name, EventBusName=props["EventBusName"], Targets=props.get("Targets", []))
+        stack.refs[logical] = name
+        stack.attrs[(logical, "Arn")] = arn
+
+
+def _create_queue_policies(stack: Stack) -> None:
+    sqs = stack.client("sqs")
+    for res in stack.resources("AWS::SQS::QueuePolicy").values():
+        props = stack.resolve(res["Properties"])
+        for url in props["Queues"]:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
 
 
 def _create_secrets(stack: Stack, values: dict[str, dict[str, str]]) -> None:

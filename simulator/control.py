@@ -49,6 +49,17 @@ class SimulatorControl:
         return result
 
     def inbound(self, from_: str, to: str, content: str = "", type_: str = "sms",
-                msg_media: list[str] | None = None) -> str:
-        body = {"from": from_, "to": to, "content": content, "type": type_, "msg_media": msg_media or []}
+                msg_media: list[str] | None = None, files: dict[str, tuple[bytes, str]] | None = None) -> str:
+        """``files``: the bytes and content type of some of the media (others are generated)."""
+        import base64
+
+        body: dict[str, Any] = {"from": from_, "to": to, "content": content, "type": type_,
+                                "msg_media": msg_media or []}
+        if files:
+            body["media_files"] = {name: {"base64": base64.b64encode(data).decode(), "content_type": kind}
+                                   for name, (data, kind) in files.items()}
         return str(self._call("POST", "inbound", body)["msg_ref"])
+
+    def media_delete(self, filename: str) -> bool:
+        """The file leaves Aculab's store (its 30 days are up)."""
+        return bool(self._call("POST", "media_delete", {"filename": filename})["deleted"])

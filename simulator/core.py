@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from simulator.media import MediaFile, MediaStore, generated
 from simulator.segmentation import split_sms
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -66,6 +67,11 @@ class SimConfig:
     inbound_notify_method: str = "POST"
     # a long inbound sms arrives as its parts, shuffled; this share of such messages repeats one part
     inbound_part_repeat_rate: float = 0.2
+    # received MMS media (file_get): the size of generated files, the next N file_get calls that
+    # answer 503, and a pause between each 64 KiB the answer streams (a slow download)
+    media_size_bytes: int = 20000
+    file_get_failures: int = 0
+    file_get_chunk_delay_ms: float = 0.0
     seed: int | None = None
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -120,6 +126,7 @@ class SimulatorState:
         self.blocked: dict[tuple[str, str], str] = {}  # (from ours, to mobile) -> timestamp
         self.outbox: list[dict[str, Any]] = []  # auto replies (HELP)
         self.stats: Counter[str] = Counter()
+        self.media = MediaStore()
         # how long each notification took to be answered 200 (ms), and whether a retry was needed
         self.notify_latencies_ms: list[float] = []
         self._serial = itertools.count(1)
@@ -152,6 +159,7 @@ class SimulatorState:
             self.blocked.clear()
             self.outbox.clear()
             self.stats.clear()
+            self.media.clear()
             self.notify_latencies_ms.clear()
             self._schedule.clear()
             self.rng.seed(self.config.seed)
@@ -284,10 +292,15 @@ class SimulatorState:
 
     # -- inbound --------------------------------------------------------------
 
-    def inbound(self, from_mobile: str, to_ours: str, content: str, type_: str, media: list[str]) -> str:
+    def inbound(self, from_mobile: str, to_ours: str, content: str, type_: str, media: list[str],
+                files: dict[str, MediaFile] | None = None) -> str:
         """A simulated phone sends a message to one of our numbers. A long sms
         comes as its parts, each notified apart, in shuffled order, one of them
-        sometimes twice (``inbound_part_repeat_rate``). Returns the first part's ref."""
+        sometimes twice (``inbound_part_repeat_rate``). An mms's media are
+        stored for file_get (``files``, or generated). Returns the first part's ref."""
+        if type_ == "mms":
+            for name in media:
+                self.media.put((files or {}).get(name) or generated(name, self.config.media_size_bytes))
         with self.lock:
             pieces = self.pieces(type_, content)
             parts = self._parts(pieces)

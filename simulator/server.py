@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from simulator.core import Message, SimConfig, SimulatorState, aculab_timestamp
+from simulator.media import MediaFile
 
 _NUMBER = re.compile(r"[0-9]{6,15}")
 _POOL = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
@@ -113,6 +114,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             "msg_cancel": self._msg_cancel,
             "msg_status": self._msg_status,
             "msg_list_blocked": self._msg_list_blocked,
+            "file_get": self._file_get,
         }
         if service not in handlers:
             raise ApiError(404, "0404", f"no such service: {service[:40]}")
@@ -132,7 +134,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 state.stats[f"errors_429_{service}"] += 1
             raise ApiError(429, "0429", "too many requests")
         params = _params(query, raw, self.headers.get("Content-Type", ""))
-        self._json(200, handlers[service](params))
+        answer = handlers[service](params)
+        if answer is not None:
+            self._json(200, answer)
 
     def _authenticate(self) -> None:
         cfg = self.server.state.config
@@ -191,6 +195,31 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             part.timestamp = now
         return state.send(msg)
 
+    def _file_get(self, p: dict[str, list[str]]) -> None:
+        """The raw bytes of a stored file, streamed in 64 KiB pieces; 404 if there is none."""
+        state = self.server.state
+        if _one(p, "filetype", required=True) != "msg_media":
+            raise ApiError(400, "0002", "Malformed parameter: filetype")
+        media = state.media.get(_one(p, "filename", required=True))
+        with state.lock:
+            failing = state.config.file_get_failures > 0
+            if failing:
+                state.config.file_get_failures -= 1
+            state.stats["file_get_503" if failing else "file_get_ok" if media else "file_get_404"] += 1
+            pause = state.config.file_get_chunk_delay_ms / 1000.0
+        if failing:
+            raise ApiError(503, "0503", "service temporarily unavailable")
+        if media is None:
+            raise ApiError(404, "0404", "File not found")
+        self.send_response(200)
+        self.send_header("Content-Type", media.content_type)
+        self.send_header("Content-Length", str(len(media.content)))
+        self.end_headers()
+        for start in range(0, len(media.content), 65536):
+            if pause:
+                time.sleep(pause)
+            self.wfile.write(media.content[start:start + 65536])
+
     def _msg_cancel(self, p: dict[str, list[str]]) -> dict[str, str]:
         return self.server.state.cancel(_refs(p))
 
@@ -231,6 +260,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         elif action == "latencies":
             with state.lock:
                 self._json(200, {"notify_ms": list(state.notify_latencies_ms)})
+        elif action == "media_delete":
+            self._json(200, {"deleted": state.media.delete(str(body.get("filename", "")))})
         elif action == "messages":
             self._json(200, state.snapshot())
         elif action == "settle":
@@ -240,9 +271,12 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 self._json(200, list(state.outbox))
         elif action == "inbound":
             try:
+                files = {name: MediaFile(name, base64.b64decode(f["base64"]),
+                                         str(f.get("content_type") or "application/octet-stream"))
+                         for name, f in (body.get("media_files") or {}).items()}
                 ref = state.inbound(
                     str(body["from"]), str(body["to"]), str(body.get("content", "")),
-                    str(body.get("type", "sms")), [str(m) for m in body.get("msg_media", [])],
+                    str(body.get("type", "sms")), [str(m) for m in body.get("msg_media", [])], files,
                 )
             except KeyError as exc:
                 raise ApiError(400, "0001", f"Missing mandatory parameter: {exc.args[0]}") from exc

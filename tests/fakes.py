@@ -17,7 +17,7 @@ from aculab_messaging.aculab.errors import AculabError
 from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatus, SendParams
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
-from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
+from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
 ANNOUNCE = "ANNOUNCE"
@@ -56,6 +56,10 @@ class InMemoryStore:
         return item
 
     @staticmethod
+    def _log(item: dict[str, Any], now: datetime, status: str, **detail: Any) -> None:
+        item.setdefault("history", []).append(history_entry(_iso(now), status, **detail))
+
+    @staticmethod
     def _pending(item: dict[str, Any], message_id: str, now: datetime) -> None:
         item.update(pending_pk="PENDING#0", pending_sk=f"{_iso(now)}#{message_id}")
 
@@ -90,22 +94,25 @@ class InMemoryStore:
             item.update(status=Status.QUEUED.value, rank=10, refs=list(refs), part_count=len(refs),
                         parts={ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i}
                                for i, ref in enumerate(refs, 1)}, updated_at=_iso(now))
+            self._log(item, now, Status.QUEUED.value, msgRefs=list(refs))
             item.pop("reason", None)
             item.pop("lease_until", None)
             self._pending(item, message_id, now)
             return True
         parts = item.setdefault("parts", {})
-        known = list(item.get("refs") or [])
+        known, added = list(item.get("refs") or []), []
         for ref in refs:
             if ref not in parts:
                 parts[ref] = {"status": Status.QUEUED.value, "rank": 10, "pos": len(parts) + 1}
                 known.append(ref)
+                added.append(ref)
         requeue = (item["status"] in (SENDING, RETRYABLE) or item.get("reason") == OUTCOME_UNKNOWN
                    or not item.get("refs"))
         item.update(refs=known, part_count=len(parts))
         self._pending(item, message_id, now)
         if requeue:
             item.update(status=Status.QUEUED.value, rank=10)
+            self._log(item, now, Status.QUEUED.value, msgRefs=added)
             item.pop("reason", None)
             item.pop("lease_until", None)
         return requeue
@@ -120,6 +127,7 @@ class InMemoryStore:
         if item is None:
             return False
         item.update(status=Status.FAILED.value, rank=FINAL_RANK, reason=reason, updated_at=_iso(now))
+        self._log(item, now, Status.FAILED.value, reason=reason)
         if code:
             item["aculab_error_code"] = code
         item.pop("lease_until", None)
@@ -139,6 +147,7 @@ class InMemoryStore:
             return False
         item.update(status=Status.CANCELLED.value, rank=FINAL_RANK, reason="cancelled before sending",
                     updated_at=_iso(now))
+        self._log(item, now, Status.CANCELLED.value, reason="cancelled before sending")
         return True
 
     def create_final(self, *, message_id: str, status: Status, reason: str, now: datetime, to: str | None = None,
@@ -146,8 +155,9 @@ class InMemoryStore:
         old = self._msg(message_id)
         if old is not None:
             return self._record(old)
-        self._new_message(message_id, status.value, FINAL_RANK, now, to=to, **{"from": from_}, reason=reason,
-                          metadata=dict(metadata or {}))
+        item = self._new_message(message_id, status.value, FINAL_RANK, now, to=to, **{"from": from_},
+                                 reason=reason, metadata=dict(metadata or {}))
+        self._log(item, now, status.value, reason=reason)
         return None
 
     def get_message(self, message_id: str) -> MessageRecord | None:
@@ -177,6 +187,8 @@ class InMemoryStore:
         part.update(status=write.status.value, rank=write.rank, provider_status=write.provider_status,
                     aculab_msg_err=write.aculab_msg_err, provider_ts=write.provider_timestamp)
         item["updated_at"] = _iso(now)
+        self._log(item, now, write.status.value, msgRef=write.msg_ref, providerStatus=write.provider_status,
+                  providerTimestamp=write.provider_timestamp)
         if write.single_part:
             item.update(status=write.status.value, rank=write.rank, aculab_msg_err=write.aculab_msg_err)
         if write.single_part and write.rank >= FINAL_RANK:
@@ -192,6 +204,7 @@ class InMemoryStore:
         if item is None or item["rank"] >= rank:
             return False
         item.update(status=status.value, rank=rank, updated_at=_iso(now), **({"reason": reason} if reason else {}))
+        self._log(item, now, status.value, reason=reason)
         if rank >= FINAL_RANK:
             item.pop("pending_pk", None)
             item.pop("pending_sk", None)

@@ -45,6 +45,7 @@ def steps(store: Store, run: str) -> list[Any]:
     seen += [part(Status.SENT, 30), part(Status.SUBMITTED, 20), part(Status.DELIVERED, 40)]
     record = store.get_message(mid)
     seen.append((record.status, record.rank, record.is_final, record.metadata) if record else None)
+    seen.append(record.history if record else None)  # the timeline: forward moves only, the stale one not
     seen.append(store.create_final(message_id=mid, status=Status.REJECTED, reason="x", now=NOW) is None)
     seen.append(store.cancel_unsent(mid, NOW))
     pair = ("447700900001", f"4477009{run[:5]}")
@@ -63,4 +64,9 @@ def test_the_in_memory_store_answers_as_dynamodb_does(store: Store) -> None:
     assert answers[:5] == [True, "sending", False, True, answers[4]] and answers[4][1] is True
     assert answers[5:8] == [("advanced", "sent"), ("stale", "sent"), ("advanced", "delivered")]
     assert answers[8] == ("delivered", 40, True, {"n": 1, "price": 1.5})
-    assert answers[9:] == [False, False, True, False, True, True, False, True, False, "hi"]
+    timeline = answers[9]
+    ref = timeline[0]["msgRefs"][0]
+    assert [(h["status"], h.get("msgRef"), h.get("providerStatus")) for h in timeline] == [
+        ("queued", None, None), ("sent", ref, "sent"), ("delivered", ref, "delivered")]
+    assert ref.startswith("ref-") and all(h["at"] for h in timeline)
+    assert answers[10:] == [False, False, True, False, True, True, False, True, False, "hi"]

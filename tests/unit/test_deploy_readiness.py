@@ -68,7 +68,45 @@ def test_alarms_for_dlq_and_each_function(cfn: dict[str, Any]) -> None:
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
     dims = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()
             if a["Properties"]["Namespace"] == "AWS/Lambda"}
-    assert dims == {"WebhookFunction", "SendFunction", "ReconcileFunction"}
+    assert dims == set(resources(cfn, "AWS::Lambda::Function"))
+    # every dead-letter queue is watched
+    queues = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()
+              if a["Properties"]["Namespace"] == "AWS/SQS"}
+    assert {"SendDeadLetterQueue", "MediaDeadLetterQueue"} <= queues
+
+
+def test_media_bucket_is_private_encrypted_tls_only_and_expires(cfn: dict[str, Any]) -> None:
+    """What moto does not enforce locally (the endpoint is plain HTTP), checked on the translated template."""
+    bucket = cfn["Resources"]["MediaBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireMedia"]["ExpirationInDays"]["Fn::If"][1] == {"Ref": "MediaRetentionDays"}
+    assert rules["AbortIncompleteUploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    (deny,) = cfn["Resources"]["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert len(deny["Resource"]) == 2  # the bucket and every object
+
+
+def test_only_the_media_rule_may_send_to_the_media_queues(cfn: dict[str, Any]) -> None:
+    """EventBridge needs the queue policy to deliver (moto delivers without it)."""
+    policy = cfn["Resources"]["MediaQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "MediaQueue"}, {"Ref": "MediaDeadLetterQueue"}]
+    (allow,) = policy["PolicyDocument"]["Statement"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["MediaArchiveRule", "Arn"]}}}
+    (target,) = cfn["Resources"]["MediaArchiveRule"]["Properties"]["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["MediaDeadLetterQueue", "Arn"]}}
+    pattern = cfn["Resources"]["MediaArchiveRule"]["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["Message Received"] and pattern["detail"] == {"type": ["mms"]}
+
+
+def test_only_the_status_route_is_iam_authorised(cfn: dict[str, Any]) -> None:
+    paths = cfn["Resources"]["WebhookApi"]["Properties"]["Body"]["paths"]
+    secured = {(path, method) for path, methods in paths.items() for method, spec in methods.items()
+               if spec.get("security") == [{"AWS_IAM": []}]}
+    assert secured == {("/messages/{message_id}", "get")}
 
 
 def test_log_retention_for_each_function(cfn: dict[str, Any]) -> None:

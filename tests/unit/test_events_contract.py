@@ -57,6 +57,10 @@ def samples() -> list[ev.Event]:
                                          "providerTimestamp": None}),
         ev.opt_out_event(from_="447700900001", to="447700900123", blocked=True, source="inbound",
                          keyword="STOP", now=NOW),
+        ev.media_archived_event(message_id="r9", msg_refs=["r9"], from_="447700900123", to="447700900001",
+                                files=[{"name": "a.png", "bucket": "b", "key": "inbound/2026/11/25/r9/01-a.png",
+                                        "size": 10, "contentType": "image/png"}],
+                                missing=[{"name": "b.png", "reason": "gone"}], now=NOW),
     ]
 
 

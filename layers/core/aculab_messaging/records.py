@@ -26,6 +26,10 @@ class MessageRecord:
     reason: str | None = None
     aculab_msg_err: str | None = None
     created_at: str | None = None
+    updated_at: str | None = None
+    # every public status change, oldest first (history_entry): bounded, as statuses only move forward
+    history: list[dict[str, Any]] = field(default_factory=list)
+    type: str | None = None
     replay: bool = False
     lease_until: int | None = None
 
@@ -47,6 +51,9 @@ class MessageRecord:
             reason=item.get("reason"),
             aculab_msg_err=item.get("aculab_msg_err"),
             created_at=item.get("created_at"),
+            updated_at=item.get("updated_at"),
+            history=[dict(h) for h in item.get("history") or []],
+            type=item.get("type"),
             replay=bool(item.get("replay", False)),
             lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
         )
@@ -54,6 +61,12 @@ class MessageRecord:
     @property
     def is_final(self) -> bool:
         return self.rank >= FINAL_RANK
+
+
+def history_entry(at: str, status: str, **detail: Any) -> dict[str, Any]:
+    """One line of a message's timeline: when, which status, and what said so
+    (the part's msg_ref, Aculab's own status, a reason). None details left out."""
+    return {"at": at, "status": status, **{k: v for k, v in detail.items() if v is not None}}
 
 
 @dataclass(frozen=True)
@@ -77,3 +90,12 @@ class PartWriteResult:
 
     outcome: str  # "advanced" | "stale" | "missing"
     record: MessageRecord | None
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """A media file in the archive."""
+
+    key: str
+    size: int
+    content_type: str

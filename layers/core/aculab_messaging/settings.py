@@ -110,3 +110,9 @@ class ReconcileSettings(AculabSettings):
     status_batch_size: Annotated[int, Field(ge=1, le=500)] = 100
     sending_numbers: Names = ()
     time_margin_seconds: Annotated[float, Field(ge=0)] = 10.0
+
+
+class MediaSettings(AculabSettings):
+    """The media archiver: the bucket received files go to."""
+
+    media_bucket_name: Annotated[str, Field(min_length=3)]

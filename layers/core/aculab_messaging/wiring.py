@@ -20,6 +20,7 @@ from aculab_messaging.secrets import Secrets
 from aculab_messaging.settings import (
     AculabSettings,
     CommonSettings,
+    MediaSettings,
     ReconcileSettings,
     SecretSettings,
     SendSettings,
@@ -30,8 +31,10 @@ if TYPE_CHECKING:
     import boto3
 
     from aculab_messaging.aculab import AculabClient
+    from aculab_messaging.logic.media import MediaArchiver
     from aculab_messaging.logic.reconcile import ReconcileService
     from aculab_messaging.logic.sending import SendService
+    from aculab_messaging.messages_api import MessagesApi
     from aculab_messaging.webhook.adapter import WebhookAdapter
 
 
@@ -224,4 +227,28 @@ def build_reconcile_service(
         ),
         clock=clock,
         metrics=metrics or RecordingMetrics(),
+    )
+
+
+def build_messages_api(settings: CommonSettings | None = None, *, aws: AwsClients | None = None) -> MessagesApi:
+    from aculab_messaging.messages_api import MessagesApi
+
+    settings = settings or CommonSettings.from_env()
+    return MessagesApi(store=_store(settings, aws or AwsClients()))
+
+
+def build_media_archiver(
+    settings: MediaSettings | None = None, *, aws: AwsClients | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> MediaArchiver:
+    from aculab_messaging.dal.media_archive import S3MediaArchive
+    from aculab_messaging.logic.media import MediaArchiver
+
+    settings = settings or MediaSettings.from_env()
+    aws = aws or AwsClients()
+    return MediaArchiver(
+        source=aculab_client(settings, _secrets(settings, aws)),
+        archive=S3MediaArchive(aws("s3"), settings.media_bucket_name),
+        publisher=_publisher(settings, aws),
+        clock=clock,
     )

@@ -6,13 +6,15 @@ POST with form bodies (long ref lists never hit URL limits), basic auth
 
 msg_send is not idempotent and is never retried here. msg_status,
 msg_list_blocked and msg_cancel are retried with backoff on transient errors.
+``file_get`` streams a stored file's bytes; its caller retries.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -63,6 +65,20 @@ class RetryPolicy:
 
 
 CredentialsSource = Callable[[], AculabCredentials]
+
+
+@dataclass(frozen=True)
+class FileStream:
+    """A file being downloaded: read it like a file (``read(n)``) while it arrives."""
+
+    name: str
+    content_type: str
+    length: int | None
+    raw: Any = field(repr=False)
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.raw.read(size if size is not None and size >= 0 else None)
+        return data
 
 
 class AculabClient:
@@ -129,6 +145,27 @@ class AculabClient:
             if isinstance(row, dict) and "to" in row and "from" in row
         ]
 
+    @contextmanager
+    def file_get(self, filename: str, filetype: str = "msg_media") -> Iterator[FileStream]:
+        """One file of the account's store, streamed (never held whole in
+        memory). AculabRequestError with status 404 if the store has no such
+        file (e.g. received media after its 30 days)."""
+        if not filename:
+            raise AculabValidationError("file_get needs a filename")
+        response = self._request("file_get", [("filetype", filetype), ("filename", filename)], stream=True)
+        try:
+            if response.status_code >= 400:
+                body = _json_or_none(response)
+                raise error_from_response(response.status_code, body, response.text)
+            length = response.headers.get("Content-Length")
+            response.raw.decode_content = True
+            yield FileStream(filename, response.headers.get("Content-Type") or "application/octet-stream",
+                             int(length) if length and length.isdigit() else None, response.raw)
+        except requests.exceptions.RequestException as exc:  # the connection broke mid-file
+            raise AculabTimeoutError(f"file_get: {type(exc).__name__} while reading") from exc
+        finally:
+            response.close()
+
     def close(self) -> None:
         self._session.close()
 
@@ -143,9 +180,19 @@ class AculabClient:
         return creds.basic_auth_user, creds.api_key
 
     def _post(self, service: str, fields: list[tuple[str, str]]) -> Any:
+        response = self._request(service, fields)
+        body = _json_or_none(response)
+        if response.status_code >= 400:
+            raise error_from_response(response.status_code, body, response.text)
+        if body is None:
+            raise AculabRequestError(response.status_code, f"{service} answered with a body that is not JSON")
+        return body
+
+    def _request(self, service: str, fields: list[tuple[str, str]], *, stream: bool = False) -> requests.Response:
+        """One POST; transport failures as typed errors (HTTP errors are the caller's to read)."""
         url = f"{self._base_url}/{service}"
         try:
-            response = self._session.post(url, data=fields, auth=self._auth(), timeout=self._timeout)
+            return self._session.post(url, data=fields, auth=self._auth(), timeout=self._timeout, stream=stream)
         except requests.exceptions.ConnectTimeout as exc:
             raise AculabConnectionError(f"{service}: connect timeout") from exc
         except requests.exceptions.Timeout as exc:
@@ -156,15 +203,6 @@ class AculabClient:
             raise AculabTimeoutError(f"{service}: connection lost, outcome unknown") from exc
         except requests.exceptions.RequestException as exc:  # e.g. a broken chunked answer: it may have arrived
             raise AculabTimeoutError(f"{service}: {type(exc).__name__}, outcome unknown") from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code >= 400:
-            raise error_from_response(response.status_code, body, response.text)
-        if body is None:
-            raise AculabRequestError(response.status_code, f"{service} answered with a body that is not JSON")
-        return body
 
     def _with_retry(self, call: Callable[[], T]) -> T:
         for attempt in range(self._retry.attempts):
@@ -175,6 +213,13 @@ class AculabClient:
                     raise
                 self._sleep(self._retry.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _refs(msg_refs: Sequence[str]) -> list[str]:

@@ -9,8 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.dal.refs import Refs
-from aculab_messaging.dal.table import dynamo_safe, epoch, from_item, iso, message_key, to_values
-from aculab_messaging.records import MessageRecord
+from aculab_messaging.dal.table import (
+    APPEND_HISTORY,
+    dynamo_safe,
+    epoch,
+    from_item,
+    history_values,
+    iso,
+    message_key,
+    to_values,
+)
+from aculab_messaging.records import MessageRecord, history_entry
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
 # a claim from before leases existed has none: it is as expired as it can be
@@ -69,6 +78,7 @@ class Messages(Refs):
             ":ppk": self._shard(message_id),
             ":psk": f"{stamp}#{message_id}",
             ":sending": SENDING,
+            **history_values(history_entry(stamp, Status.QUEUED.value, msgRefs=list(refs))),
         }
         try:
             self._db.update_item(
@@ -76,7 +86,8 @@ class Messages(Refs):
                 Key=to_values(message_key(message_id)),
                 UpdateExpression=(
                     "SET #status = :queued, #rank = :r, refs = :refs, parts = :parts, part_count = :n, "
-                    "updated_at = :now, pending_pk = :ppk, pending_sk = :psk REMOVE reason, lease_until"
+                    f"updated_at = :now, pending_pk = :ppk, pending_sk = :psk, {APPEND_HISTORY} "
+                    "REMOVE reason, lease_until"
                 ),
                 ConditionExpression="#status = :sending",
                 ExpressionAttributeNames={"#status": "status", "#rank": "rank"},
@@ -111,8 +122,9 @@ class Messages(Refs):
                  "pending_pk = :ppk", "pending_sk = :psk"]
         requeue = old.status in (SENDING, RETRYABLE) or old.reason == OUTCOME_UNKNOWN or not old.refs
         if requeue:
-            sets += ["#status = :queued", "#rank = :r"]
-            values.update({":queued": Status.QUEUED.value, ":r": 10})
+            sets += ["#status = :queued", "#rank = :r", APPEND_HISTORY]
+            values.update({":queued": Status.QUEUED.value, ":r": 10,
+                           **history_values(history_entry(stamp, Status.QUEUED.value, msgRefs=list(new_parts)))})
             names.update({"#status": "status", "#rank": "rank"})
         self._db.update_item(
             TableName=self._table,
@@ -157,10 +169,11 @@ class Messages(Refs):
             ":now": iso(now),
             **condition_values,
             **({":code": aculab_code} if aculab_code else {}),
+            **history_values(history_entry(iso(now), Status.FAILED.value, reason=reason)),
         }
         return self._update_message(
             message_id,
-            "SET #status = :failed, #rank = :final, reason = :reason, updated_at = :now"
+            f"SET #status = :failed, #rank = :final, reason = :reason, updated_at = :now, {APPEND_HISTORY}"
             + (", aculab_error_code = :code" if aculab_code else "") + " REMOVE lease_until",
             condition,
             values,
@@ -170,7 +183,7 @@ class Messages(Refs):
         """A cancel for a message whose send is waiting for a retry."""
         return self._update_message(
             message_id,
-            "SET #status = :cancelled, #rank = :final, reason = :reason, updated_at = :now",
+            f"SET #status = :cancelled, #rank = :final, reason = :reason, updated_at = :now, {APPEND_HISTORY}",
             "#status = :retryable",
             {
                 ":cancelled": Status.CANCELLED.value,
@@ -178,6 +191,7 @@ class Messages(Refs):
                 ":reason": "cancelled before sending",
                 ":now": iso(now),
                 ":retryable": RETRYABLE,
+                **history_values(history_entry(iso(now), Status.CANCELLED.value, reason="cancelled before sending")),
             },
         )
 
@@ -195,7 +209,7 @@ class Messages(Refs):
         """Put-if-absent a message that never goes to Aculab (rejected, blocked,
         cancelled before sending). None: created; else the existing record."""
         item = self._message_item(message_id, status.value, FINAL_RANK, now, to=to, from_=from_, metadata=metadata)
-        item["reason"] = reason
+        item.update(reason=reason, history=[history_entry(iso(now), status.value, reason=reason)])
         return self._put_message(item, "attribute_not_exists(pk)", {})
 
     def _message_item(

@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.dal.table import Table, from_item, iso, message_key, to_values
-from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
+from aculab_messaging.dal.table import APPEND_HISTORY, Table, from_item, history_values, iso, message_key, to_values
+from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
 from aculab_messaging.status import FINAL_RANK, Status
 
 
@@ -25,8 +25,12 @@ class Parts(Table):
             "parts.#ref.aculab_msg_err = :err",
             "parts.#ref.provider_ts = :pts",
             "updated_at = :now",
+            APPEND_HISTORY,
         ]
         values: dict[str, Any] = {
+            **history_values(history_entry(stamp, write.status.value, msgRef=write.msg_ref,
+                                           providerStatus=write.provider_status,
+                                           providerTimestamp=write.provider_timestamp)),
             ":status": write.status.value,
             ":rank": write.rank,
             ":raw": write.provider_status,
@@ -77,8 +81,9 @@ class Parts(Table):
     ) -> bool:
         """The derived message-level status of a multipart message, forward only."""
         stamp = iso(now)
-        values: dict[str, Any] = {":status": status.value, ":rank": rank, ":now": stamp}
-        sets = "SET #status = :status, #rank = :rank, updated_at = :now"
+        values: dict[str, Any] = {":status": status.value, ":rank": rank, ":now": stamp,
+                                  **history_values(history_entry(stamp, status.value, reason=reason))}
+        sets = f"SET #status = :status, #rank = :rank, updated_at = :now, {APPEND_HISTORY}"
         if reason:
             sets += ", reason = :reason"
             values[":reason"] = reason

@@ -16,6 +16,9 @@ PENDING_INDEX = "pending"
 # the pending index's partition of inbound messages and opt-out changes not yet announced
 ANNOUNCE = "ANNOUNCE"
 
+# appends one history_entry to a message's timeline (values from history_values)
+APPEND_HISTORY = "history = list_append(if_not_exists(history, :no_history), :history)"
+
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -47,6 +50,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def history_values(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {":history": [dict(entry)], ":no_history": []}
 
 
 def to_item(value: Mapping[str, Any]) -> dict[str, Any]:

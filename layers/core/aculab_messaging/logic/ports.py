@@ -8,13 +8,14 @@ tests inject in-memory fakes (``tests/fakes.py``) that keep the same rules.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatus, SendParams
     from aculab_messaging.contracts.events import Event
-    from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
+    from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, StoredMedia
     from aculab_messaging.status import Status
 
 
@@ -29,6 +30,33 @@ class PublishError(RuntimeError):
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[Event]) -> None:
         """Every event out, or PublishError naming those that are not."""
+
+
+class Readable(Protocol):
+    """A file arriving: its content type, and read(n) until b""."""
+
+    @property
+    def content_type(self) -> str: ...
+    def read(self, size: int = -1) -> bytes: ...
+
+
+class MediaSource(Protocol):
+    """Aculab's message media store."""
+
+    def file_get(self, filename: str, filetype: str = "msg_media") -> AbstractContextManager[Readable]: ...
+
+
+class MediaArchive(Protocol):
+    """Where received media is kept (S3)."""
+
+    @property
+    def bucket(self) -> str: ...
+    def stored(self, key: str) -> StoredMedia | None: ...
+    def store(self, key: str, stream: Readable, content_type: str) -> StoredMedia: ...
+
+
+class MessageReader(Protocol):
+    def get_message(self, message_id: str) -> MessageRecord | None: ...
 
 
 class Aculab(Protocol):

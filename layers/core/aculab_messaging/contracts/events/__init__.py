@@ -35,6 +35,7 @@ MESSAGE_FAILED = "Message Failed"
 MESSAGE_CANCELLED = "Message Cancelled"
 MESSAGE_CANCEL_FAILED = "Message Cancel Failed"
 OPT_OUT_CHANGED = "Opt-Out Changed"
+MEDIA_ARCHIVED = "Media Archived"
 
 # each detail type's model: (module under contracts/events/, class), loaded when first built
 _MODELS = {
@@ -47,6 +48,7 @@ _MODELS = {
     MESSAGE_CANCELLED: ("outcomes", "CancelledDetail"),
     MESSAGE_CANCEL_FAILED: ("outcomes", "CancelFailedDetail"),
     OPT_OUT_CHANGED: ("inbound", "OptOutDetail"),
+    MEDIA_ARCHIVED: ("media", "MediaArchivedDetail"),
 }
 DETAIL_TYPES = tuple(_MODELS)
 
@@ -144,6 +146,25 @@ def message_event(
     if extra:
         detail.update(extra)
     return Event.of(detail_type, detail)
+
+
+def media_archived_event(
+    *, message_id: str, msg_refs: Sequence[str], from_: str, to: str, files: Sequence[Mapping[str, Any]],
+    missing: Sequence[Mapping[str, Any]], now: datetime | None = None,
+) -> Event:
+    """The same files archived give the same eventId (a redelivered job, a replayed Message Received)."""
+    identity = "|".join(f"{f['key']}:{f['size']}" for f in files) + "|" + "|".join(m["name"] for m in missing)
+    detail = {
+        "eventId": _event_id(MEDIA_ARCHIVED, message_id, identity),
+        "messageId": message_id,
+        "msgRefs": list(msg_refs),
+        "from": from_,
+        "to": to,
+        "files": [dict(f) for f in files],
+        "missing": [dict(m) for m in missing],
+        "timestamp": utc_now_iso(now),
+    }
+    return Event.of(MEDIA_ARCHIVED, detail)
 
 
 def opt_out_event(

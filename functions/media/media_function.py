@@ -1,0 +1,22 @@
+"""Received MMS media -> the stack's bucket (Message Received events of type mms, via the media queue)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aculab_messaging.logic.media import MediaArchiver
+from aculab_messaging.observability import observability
+from aculab_messaging.wiring import build_media_archiver
+
+obs = observability()
+
+
+@cache
+def service() -> MediaArchiver:
+    return build_media_archiver()
+
+
+@obs.handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service().process_batch(event.get("Records", []))

@@ -1,0 +1,65 @@
+"""What ``GET /messages/{message_id}`` answers: a message's stored status,
+each part's, and its timeline. ``schemas/api/message.json`` is generated
+from these models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from aculab_messaging.contracts.events.base import AculabMsgErr, Timestamp
+
+VIEW_CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid",
+                         defer_build=True, json_schema_serialization_defaults_required=True)
+
+
+class PartView(BaseModel):
+    model_config = VIEW_CONFIG
+
+    msg_ref: str
+    position: int | None
+    status: str
+    provider_status: str | None
+    aculab_msg_err: AculabMsgErr | None
+    provider_timestamp: Timestamp | None
+
+
+class TimelineEntry(BaseModel):
+    model_config = VIEW_CONFIG
+
+    at: Timestamp
+    status: str
+    msg_ref: Annotated[str | None, Field(description="The part that moved; absent for the message as a whole")] = None
+    msg_refs: Annotated[list[str] | None, Field(description="The refs Aculab gave, on `queued`")] = None
+    provider_status: str | None = None
+    provider_timestamp: Timestamp | None = None
+    reason: str | None = None
+
+
+class MessageView(BaseModel):
+    model_config = VIEW_CONFIG
+
+    message_id: str
+    status: Annotated[str, Field(description=(
+        "queued, submitted to carrier, sent, delivered, ... as in the events; `sending` while our send "
+        "path holds it (msg_send in flight or waiting for a retry)"))]
+    is_final: bool
+    reason: str | None
+    type: str | None
+    to: Annotated[str | None, Field(description="The destination, masked (personal data)")]
+    from_: Annotated[str | None, Field(alias="from")]
+    metadata: dict[str, Any]
+    msg_refs: list[str]
+    parts: list[PartView]
+    timeline: Annotated[list[TimelineEntry], Field(description=(
+        "Every status change, oldest first: one line per status a part or the message reached"))]
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+
+
+class ApiError(BaseModel):
+    model_config = VIEW_CONFIG
+
+    message: str

@@ -1,0 +1,55 @@
+"""The media archive on S3: one object per received file, streamed in with
+boto3's managed transfer (multipart above 8 MiB, so a large file is never
+held whole in memory)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aculab_messaging.logic.ports import Readable
+from aculab_messaging.records import StoredMedia
+
+_MIB = 1024 * 1024
+
+
+class _Counting:
+    """A readable that counts what passed through it."""
+
+    def __init__(self, stream: Readable) -> None:
+        self._stream = stream
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.size += len(data)
+        return data
+
+
+class S3MediaArchive:
+    def __init__(self, client: Any, bucket: str) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        self._s3 = client
+        self._bucket = bucket
+        # 8 MiB parts, two at a time: at most ~16 MiB of a file in memory
+        self._transfer = TransferConfig(multipart_threshold=8 * _MIB, multipart_chunksize=8 * _MIB,
+                                        max_concurrency=2, use_threads=True)
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    def stored(self, key: str) -> StoredMedia | None:
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except self._s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return StoredMedia(key, int(head["ContentLength"]), str(head.get("ContentType") or ""))
+
+    def store(self, key: str, stream: Readable, content_type: str) -> StoredMedia:
+        counting = _Counting(stream)
+        self._s3.upload_fileobj(counting, self._bucket, key, ExtraArgs={"ContentType": content_type},
+                                Config=self._transfer)
+        return StoredMedia(key, counting.size, content_type)
