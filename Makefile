@@ -86,8 +86,10 @@ status: $(STAMP)
 	@test -n "$(ID)" || { echo "usage: make status ID=<message_id>"; exit 1; }
 	@$(LOCAL_AWS) $(PY) -m aculab_messaging.status_client --api-url "$$(cat .local-stack/messages_url)" "$(ID)"
 
+# make inbound MEDIA="photo.png clip.mp4": an MMS whose files the media function archives
+MEDIA ?=
 inbound: $(STAMP)
-	@$(PY) -m local.phone --from "$(PHONE)" --to "$(NUMBER)" --text "$(TEXT)"
+	@$(PY) -m local.phone --from "$(PHONE)" --to "$(NUMBER)" --text "$(TEXT)" $(foreach m,$(MEDIA),--media "$(m)")
 
 rotate-webhook-password: $(STAMP)
 	@test -f .local-stack/webhook_secret_arn || { echo "start the local stack first: make run"; exit 1; }
