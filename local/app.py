@@ -21,6 +21,7 @@ from local import gateway
 from local.event_tail import EventTail
 from local.lambda_runtime import Handler, LambdaContext, load_handler
 from local.provision import ACCOUNT, Stack, provision
+from local.scheduler import SchedulerRunner
 from local.sqs_poller import SqsPoller
 from local.template import REGION, load_sam
 
@@ -30,7 +31,9 @@ WEBHOOK_USER = "aculab"
 # variables a function's environment sets that another function's must not inherit
 _FUNCTION_KEYS = ("AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "WEBHOOK_URL", "WEBHOOK_SECRET_ARN",
                   "INBOUND_TOKEN_SECRET_ARN", "ACULAB_SECRET_ARN", "ACULAB_BASE_URL", "ACULAB_CLOUD_ID",
-                  "MEDIA_BUCKET_NAME", "ACULAB_READ_TIMEOUT")
+                  "MEDIA_BUCKET_NAME", "ACULAB_READ_TIMEOUT",
+                  "SEND_QUEUE_ARN", "SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "MAX_SENDS_PER_SECOND",
+                  "MAX_SENDS_PER_SECOND_PER_NUMBER", "DEAD_LETTER_QUEUE_ARN")
 _init_lock = threading.Lock()
 
 
@@ -83,6 +86,7 @@ class LocalApp:
         self.gateway: gateway.GatewayServer | None = None
         self.poller: SqsPoller | None = None
         self.media: SqsPoller | None = None
+        self.scheduler: SchedulerRunner | None = None
         self._timer_stop = threading.Event()
         self._handlers: dict[str, Handler] = {}
 
@@ -145,39 +149,52 @@ class LocalApp:
         self._handlers.clear()
 
     def handler(self, name: str) -> Handler:
-        """The deployed handler of ``name`` (webhook, send, reconcile), in a new
-        container: its collaborators are built on the first invocation, inside
-        its own environment (credentials of its role), as Lambda's init does."""
+        """The deployed handler of ``name`` (webhook, send, reconcile, ...), in
+        its container: built on first use, then kept, as a warm Lambda."""
         with _init_lock:
             if name not in self._handlers:
-                logical = FUNCTIONS[name]
-                # the module-level Logger and Metrics read the environment at import, as on Lambda
-                env = self.environment(name)
-                with _environment(env):
-                    # a new process would log to today's stdout: drop a handler an earlier container bound
-                    service_logger = logging.getLogger(env.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
-                    for old_handler in list(service_logger.handlers):
-                        service_logger.removeHandler(old_handler)
-                    for mark in ("init", "powertools_handler", "powertools_buffer_config", "powertools_buffer_cache"):
-                        service_logger.__dict__.pop(mark, None)  # what powertools' Logger leaves on it
-                    fn = load_handler(self.stack.code_dirs[logical], self.stack.handler(logical))
-                    # a new container: the module runs again (its Logger takes this environment's level)
-                    module = importlib.reload(sys.modules[fn.__module__])
-                    fn = getattr(module, fn.__name__)
-                    if hasattr(module, "service"):
-                        module.service()
-                self._handlers[name] = fn
+                self._handlers[name] = self._new_container(name)
             return self._handlers[name]
 
-    def invoke(self, name: str, event: dict[str, Any], timeout: float | None = None) -> Any:
+    def container(self, name: str) -> Handler:
+        """A new container of ``name`` besides the kept one: concurrent
+        invocations in containers of their own, as Lambda scales out."""
+        with _init_lock:
+            return self._new_container(name)
+
+    def _new_container(self, name: str) -> Handler:
+        """The handler in a new container: its module run again and its
+        collaborators built inside its own environment (credentials of its
+        role), as Lambda's init does."""
+        logical = FUNCTIONS[name]
+        # the module-level Logger and Metrics read the environment at import, as on Lambda
+        env = self.environment(name)
+        with _environment(env):
+            # a new process would log to today's stdout: drop a handler an earlier container bound
+            service_logger = logging.getLogger(env.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+            for old_handler in list(service_logger.handlers):
+                service_logger.removeHandler(old_handler)
+            for mark in ("init", "powertools_handler", "powertools_buffer_config", "powertools_buffer_cache"):
+                service_logger.__dict__.pop(mark, None)  # what powertools' Logger leaves on it
+            fn = load_handler(self.stack.code_dirs[logical], self.stack.handler(logical))
+            # a new container: the module runs again (its Logger takes this environment's level)
+            module = importlib.reload(sys.modules[fn.__module__])
+            fresh: Handler = getattr(module, fn.__name__)
+            if hasattr(module, "service"):
+                module.service()
+        return fresh
+
+    def context(self, name: str, timeout: float | None = None) -> LambdaContext:
         logical = FUNCTIONS[name]
         props = self.stack.template["Resources"][logical]["Properties"]
-        context = LambdaContext(
+        return LambdaContext(
             function_name=f"{self.stack.name}-{logical}",
             timeout_seconds=timeout or float(props.get("Timeout", 30)),
             memory_limit_in_mb=int(props.get("MemorySize", 256)),
         )
-        return self.handler(name)(event, context)
+
+    def invoke(self, name: str, event: dict[str, Any], timeout: float | None = None) -> Any:
+        return self.handler(name)(event, self.context(name, timeout))
 
     # -- drivers ----------------------------------------------------------------
 
@@ -208,7 +225,9 @@ class LocalApp:
                                      host, port, authorize, route_arn)
         return self.gateway
 
-    def send_poller(self, retry_visibility_seconds: int | None = None, wait_seconds: int = 1) -> SqsPoller:
+    def send_poller(self, retry_visibility_seconds: int | None = None, wait_seconds: int = 1,
+                    handler: Handler | None = None) -> SqsPoller:
+        """The send function's event source mapping (``handler``: a container of its own)."""
         queue_url = self.stack.refs["SendQueue"]
         queue_arn = self.stack.attrs[("SendQueue", "Arn")]
         batch = int(self.sam["Resources"]["SendFunction"]["Properties"]["Events"]["SendQueue"]["Properties"]
@@ -216,11 +235,13 @@ class LocalApp:
         # the event source mapping polls with the function's role (AWSLambdaSQSQueueExecutionRole)
         sqs = self.stack.session().client("sqs", endpoint_url=self.stack.endpoint_url, region_name=REGION,
                                           **self.stack.function_credentials[FUNCTIONS["send"]])
-        self.poller = SqsPoller(
-            sqs, queue_url, queue_arn, lambda event: self.invoke("send", event),
-            batch_size=batch, retry_visibility_seconds=retry_visibility_seconds, wait_seconds=wait_seconds,
-        )
-        return self.poller
+        invoke = (lambda event: handler(event, self.context("send"))) if handler else (
+            lambda event: self.invoke("send", event))
+        poller = SqsPoller(sqs, queue_url, queue_arn, invoke, batch_size=batch,
+                           retry_visibility_seconds=retry_visibility_seconds, wait_seconds=wait_seconds)
+        if handler is None:
+            self.poller = poller
+        return poller
 
     def media_poller(self, wait_seconds: int = 1) -> SqsPoller:
         """The media function on its queue, as its event source mapping runs it."""
@@ -232,6 +253,12 @@ class LocalApp:
                                lambda event: self.invoke("media", event), batch_size=int(props.get("BatchSize", 10)),
                                wait_seconds=wait_seconds)
         return self.media
+
+    def scheduler_runner(self) -> SchedulerRunner:
+        """EventBridge Scheduler's firing: ``fire_due(now)``, or ``start()`` for real time."""
+        if self.scheduler is None:
+            self.scheduler = SchedulerRunner(self.stack)
+        return self.scheduler
 
     def schedule_expression(self) -> str:
         props = self.sam["Resources"]["ReconcileFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
@@ -263,7 +290,7 @@ class LocalApp:
 
     def stop(self) -> None:
         self._timer_stop.set()
-        for poller in (self.poller, self.media):
+        for poller in (self.poller, self.media, self.scheduler):
             if poller:
                 poller.stop()
         if self.gateway:

@@ -40,8 +40,8 @@ StartResponse = Callable[..., Any]
 
 
 def _resource_arns() -> None:
-    """Teach moto the resource of each DynamoDB, EventBridge and Secrets
-    Manager request. moto checks a statement's Resource against what the
+    """Teach moto the resource of each DynamoDB, EventBridge, Scheduler and
+    Secrets Manager request. moto checks a statement's Resource against what the
     service reports, and these report nothing ("*"), so a statement scoped to
     one table, bus or secret could never allow anything: AWS checks the real
     ARN, and so does moto from here on."""
@@ -82,6 +82,21 @@ def _resource_arns() -> None:
         found = secretsmanager_backends[handler.current_account][handler.region].secrets.get(wanted)
         return str(found.arn) if found is not None else "*"
 
+    def schedule_arn(handler: Any) -> str:
+        """``/schedules/<name>`` in the group the body (create) or the query (get, delete) names."""
+        path = urllib.parse.urlsplit(handler.uri).path.rstrip("/").split("/")
+        prefix = f"arn:aws:scheduler:{handler.region}:{handler.current_account}"
+        if len(path) >= 3 and path[-2] == "schedules":
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(handler.uri).query)
+            group = str(params(handler).get("GroupName") or (query.get("groupName") or ["default"])[0])
+            return f"{prefix}:schedule/{group}/{urllib.parse.unquote(path[-1])}"
+        if len(path) >= 3 and path[-2] == "schedule-groups":
+            return f"{prefix}:schedule-group/{urllib.parse.unquote(path[-1])}"
+        return "*"
+
+    from moto.scheduler.responses import EventBridgeSchedulerResponse
+
+    EventBridgeSchedulerResponse._determine_resource = schedule_arn  # type: ignore[attr-defined]
     DynamoHandler._determine_resource = table_arn  # type: ignore[attr-defined]
     EventsHandler._determine_resource = bus_arn  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = secret_arn  # type: ignore[attr-defined]
@@ -126,6 +141,27 @@ def authorize_invoke(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         found = re.search(r"<Message>(.*?)</Message>", str(getattr(exc, "description", "")), re.DOTALL)
         return 403, {"message": found.group(1) if found else "Forbidden"}
     return 200, {"userArn": iam_request._access_key.arn, "accessKey": scope[0]}
+
+
+def _rest_get_signatures() -> None:
+    """moto checks a request's signature with its parsed parameters as the
+    payload when the body is empty, so a signed GET or DELETE with a query
+    (Scheduler's ListSchedules, GetSchedule ?groupName=) never matches; AWS
+    signs the empty payload. The empty payload, here too."""
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase._create_aws_request
+
+    def create(self: Any) -> Any:
+        if self._method in ("GET", "DELETE", "HEAD") and not self._body:
+            saved, self._data = self._data, {}
+            try:
+                return original(self)
+            finally:
+                self._data = saved
+        return original(self)
+
+    IAMRequestBase._create_aws_request = create  # type: ignore[method-assign]
 
 
 def _aws_wildcards() -> None:
@@ -255,6 +291,7 @@ class StrictMotoServer(ThreadedMotoServer):
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         _resource_arns()
         _aws_wildcards()
+        _rest_get_signatures()
         app = strict_app(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()

@@ -41,6 +41,8 @@ class Stack:
     code_dirs: dict[str, str] = field(default_factory=dict)  # SAM CodeUri by logical id
     # temporary credentials of each function's role, by the function's logical id
     function_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    # temporary credentials of the roles other AWS services assume (EventBridge Scheduler's), by role ARN
+    service_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     # until provision() makes the admin user, moto enforces nothing and any key will do
     admin_credentials: dict[str, str] = field(default_factory=lambda: dict.fromkeys(
         ("aws_access_key_id", "aws_secret_access_key"), "bootstrap"))
@@ -171,6 +173,7 @@ def provision(
     _create_buckets(stack)
     _create_rules(stack)
     _create_queue_policies(stack)
+    _create_schedule_groups(stack)
     _create_secrets(stack, secret_values or {})
     stack.refs.setdefault("WebhookApi", "local")
     _create_roles(stack)
@@ -208,14 +211,19 @@ def _create_roles(stack: Stack) -> None:
             iam.attach_role_policy(RoleName=name, PolicyArn=managed)
         stack.refs[logical] = name
         stack.attrs[(logical, "Arn")] = arn
+    def assume(role_arn: str, session: str) -> dict[str, str]:
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session, DurationSeconds=43200)["Credentials"]
+        return {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+                "aws_session_token": creds["SessionToken"]}
+
     for logical in stack.resources("AWS::Lambda::Function"):
-        role_arn = stack.attrs[(function_role(stack, logical), "Arn")]
-        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=logical, DurationSeconds=43200)["Credentials"]
-        stack.function_credentials[logical] = {
-            "aws_access_key_id": creds["AccessKeyId"],
-            "aws_secret_access_key": creds["SecretAccessKey"],
-            "aws_session_token": creds["SessionToken"],
-        }
+        stack.function_credentials[logical] = assume(stack.attrs[(function_role(stack, logical), "Arn")], logical)
+    for logical, res in stack.resources("AWS::IAM::Role").items():
+        principals = [s.get("Principal", {}).get("Service") for s in
+                      res["Properties"]["AssumeRolePolicyDocument"]["Statement"]]
+        if any("scheduler.amazonaws.com" in (p if isinstance(p, list) else [p]) for p in principals):
+            arn = stack.attrs[(logical, "Arn")]
+            stack.service_credentials[arn] = assume(arn, "scheduler")
 
 
 def _enforce_iam(stack: Stack) -> None:
@@ -342,6 +350,14 @@ def _create_queue_policies(stack: Stack) -> None:
         props = stack.resolve(res["Properties"])
         for url in props["Queues"]:
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
+
+
+def _create_schedule_groups(stack: Stack) -> None:
+    scheduler = stack.client("scheduler")
+    for logical, res in stack.resources("AWS::Scheduler::ScheduleGroup").items():
+        name = stack.resolve(res["Properties"])["Name"]
+        scheduler.create_schedule_group(Name=name)
+        stack.refs[logical] = name
 
 
 def _create_secrets(stack: Stack, values: dict[str, dict[str, str]]) -> None:

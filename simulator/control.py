@@ -60,6 +60,11 @@ class SimulatorControl:
                                    for name, (data, kind) in files.items()}
         return str(self._call("POST", "inbound", body)["msg_ref"])
 
+    def send_arrivals(self) -> list[dict[str, Any]]:
+        """When each accepted msg_send arrived (``at``: epoch seconds) and from which number."""
+        result: list[dict[str, Any]] = self._call("GET", "send_arrivals")
+        return result
+
     def media_delete(self, filename: str) -> bool:
         """The file leaves Aculab's store (its 30 days are up)."""
         return bool(self._call("POST", "media_delete", {"filename": filename})["deleted"])

@@ -129,6 +129,8 @@ class SimulatorState:
         self.media = MediaStore()
         # how long each notification took to be answered 200 (ms), and whether a retry was needed
         self.notify_latencies_ms: list[float] = []
+        # when each accepted msg_send arrived (time.time(), and its from): pacing is judged on these
+        self.send_arrivals: list[tuple[float, str]] = []
         self._serial = itertools.count(1)
         self._prefix = f"{self.rng.getrandbits(32):08x}"
         self._schedule: list[tuple[float, int, Callable[[], None], int]] = []
@@ -161,6 +163,7 @@ class SimulatorState:
             self.stats.clear()
             self.media.clear()
             self.notify_latencies_ms.clear()
+            self.send_arrivals.clear()
             self._schedule.clear()
             self.rng.seed(self.config.seed)
 

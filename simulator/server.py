@@ -63,6 +63,7 @@ class SimulatorServer(ThreadingHTTPServer):
 
 class SimulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    _arrived = 0.0  # when the request being handled arrived
 
     def setup(self) -> None:
         super().setup()
@@ -120,6 +121,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             raise ApiError(404, "0404", f"no such service: {service[:40]}")
         with state.lock:
             state.stats[f"calls_{service}"] += 1
+            arrived = time.time()
             roll = state.rng.random()
             delay = (cfg.latency_ms + state.rng.uniform(0, cfg.latency_jitter_ms)) / 1000.0
         if delay:
@@ -134,6 +136,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 state.stats[f"errors_429_{service}"] += 1
             raise ApiError(429, "0429", "too many requests")
         params = _params(query, raw, self.headers.get("Content-Type", ""))
+        self._arrived = arrived
         answer = handlers[service](params)
         if answer is not None:
             self._json(200, answer)
@@ -185,6 +188,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         auth_name = _one(p, "status_authentication_name")
         auth = (auth_name, _one(p, "status_authentication_password") or "") if auth_name else None
         _bool(p, "status_ssl_check")
+        with state.lock:
+            state.send_arrivals.append((self._arrived, from_))
         msg = Message(
             to=to, from_=from_, type=type_, content=content, msg_media=media, request_delivery_report=dlr,
             status_page=_one(p, "status_page") or None, status_method=method, status_auth=auth,
@@ -260,6 +265,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         elif action == "latencies":
             with state.lock:
                 self._json(200, {"notify_ms": list(state.notify_latencies_ms)})
+        elif action == "send_arrivals":
+            with state.lock:
+                self._json(200, [{"at": at, "from": from_} for at, from_ in state.send_arrivals])
         elif action == "media_delete":
             self._json(200, {"deleted": state.media.delete(str(body.get("filename", "")))})
         elif action == "messages":

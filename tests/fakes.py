@@ -68,11 +68,49 @@ class InMemoryStore:
     def claim(self, *, message_id: str, to: str, from_: str, type_: str, metadata: Mapping[str, Any], dlr: bool,
               now: datetime, lease_until: datetime) -> MessageRecord | None:
         old = self._msg(message_id)
+        if old is not None and old["status"] == Status.SCHEDULED.value:  # its send_at came: the timeline stays
+            old.update(status=SENDING, rank=0, lease_until=_epoch(lease_until), updated_at=_iso(now))
+            old.pop("schedule_name", None)
+            return None
         if old is not None and old["status"] != RETRYABLE:
             return self._record(old)
         self._new_message(message_id, SENDING, 0, now, to=to, **{"from": from_}, type=type_, dlr=dlr,
                           metadata=dict(metadata), lease_until=_epoch(lease_until))
         return None
+
+    def schedule_message(self, *, message_id: str, to: str, from_: str, type_: str, metadata: Mapping[str, Any],
+                         dlr: bool, due_at: datetime, valid_until: datetime | None, schedule_name: str | None,
+                         now: datetime) -> MessageRecord | None:
+        old = self._msg(message_id)
+        if old is not None:
+            return self._record(old)
+        item = self._new_message(message_id, Status.SCHEDULED.value, 5, now, to=to, **{"from": from_}, type=type_,
+                                 dlr=dlr, metadata=dict(metadata), due_at=_iso(due_at),
+                                 valid_until=_iso(valid_until) if valid_until else None, schedule_name=schedule_name)
+        self._log(item, now, Status.SCHEDULED.value, dueAt=_iso(due_at))
+        return None
+
+    def _finish_unsent(self, item: dict[str, Any], status: Status, reason: str, now: datetime) -> bool:
+        item.update(status=status.value, rank=FINAL_RANK, reason=reason, updated_at=_iso(now))
+        item.pop("lease_until", None)
+        item.pop("schedule_name", None)
+        self._log(item, now, status.value, reason=reason)
+        return True
+
+    def cancel_scheduled(self, message_id: str, now: datetime) -> bool:
+        item = self._msg(message_id)
+        if item is None or item["status"] != Status.SCHEDULED.value:
+            return False
+        return self._finish_unsent(item, Status.CANCELLED, "cancelled before sending", now)
+
+    def expire_unsent(self, message_id: str, reason: str, now: datetime, lease_until: datetime | None = None) -> bool:
+        item = self._msg(message_id)
+        if item is None:
+            return False
+        ours = lease_until is not None and item["status"] == SENDING and item.get("lease_until") == _epoch(lease_until)
+        if item["status"] not in (Status.SCHEDULED.value, RETRYABLE) and not ours:
+            return False
+        return self._finish_unsent(item, Status.EXPIRED, reason, now)
 
     def _lease_expired(self, item: Mapping[str, Any], now: datetime) -> bool:
         return bool(item["status"] == SENDING and item.get("lease_until", 0) < _epoch(now))

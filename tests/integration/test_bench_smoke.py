@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import artifacts, cold_start, cost, local_stack, reconcile_cost, round_trips, send_concurrency
+from bench import artifacts, cold_start, cost, local_stack, pacing, reconcile_cost, round_trips, send_concurrency
 
 
 def test_cold_start_bench_measures_every_function() -> None:
@@ -27,6 +27,13 @@ def test_send_concurrency_bench_overlaps_the_calls() -> None:
     figures, extra = send_concurrency.run(latency_ms=50.0, rounds=1)
     assert figures[0].ratio is not None and figures[0].ratio < 5  # ten calls in far less than ten times one
     assert extra["send_batch_seconds"] > 0
+
+
+def test_pacing_bench_judges_the_sends_at_the_simulator() -> None:
+    figures, extra = pacing.run(messages=20)
+    by_name = {f.name: f for f in figures}
+    assert by_name["pacing: busiest second / MaxSendsPerSecond"].value <= pacing.RATE
+    assert 0 < extra["pacing_throughput"] <= pacing.RATE
 
 
 def test_reconcile_bench_reads_only_stale_items() -> None:

@@ -213,44 +213,6 @@ def test_permanent_error_fails_without_retry(app: LocalApp, sim: SimulatorContro
     assert "Aculab refused" in tail.of_type("Message Failed")[0]["detail"]["reason"]
 
 
-def test_cancel_queued_message(app: LocalApp, sim: SimulatorControl) -> None:
-    sim.configure(step_seconds=3600)
-    tail = app.event_tail()
-    mid = queue_send(app, content="ж" * 100)
-    drain_queue(app)
-    app.stack.client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"],
-                                         MessageBody=json.dumps({"action": "cancel", "message_id": mid}))
-    drain_queue(app)
-    item = stored_message(app, mid)
-    assert item is not None and item["status"] == "cancelled"
-    assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Cancelled" for e in evs))
-    results = tail.of_type("Message Cancelled")[0]["detail"]["cancelResults"]
-    assert set(results.values()) == {"success"} and len(results) == 2
-
-
-def test_cancel_after_delivery_fails_with_event(app: LocalApp, sim: SimulatorControl) -> None:
-    tail = app.event_tail()
-    mid = queue_send(app)
-    drain_queue(app)
-    sim.settle()
-    app.stack.client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"],
-                                         MessageBody=json.dumps({"action": "cancel", "message_id": mid}))
-    drain_queue(app)
-    assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Cancel Failed" for e in evs))
-    assert stored_message(app, mid)["status"] == "delivered"  # type: ignore[index]
-
-
-def test_cancel_before_send_means_never_sent(app: LocalApp, sim: SimulatorControl) -> None:
-    sqs = app.stack.client("sqs")
-    sqs.send_message(QueueUrl=app.stack.refs["SendQueue"],
-                     MessageBody=json.dumps({"action": "cancel", "message_id": "early"}))
-    drain_queue(app)
-    queue_send(app, message_id="early")
-    drain_queue(app)
-    assert sim.stats().get("calls_msg_send", 0) == 0
-    assert stored_message(app, "early")["status"] == "cancelled"  # type: ignore[index]
-
-
 def test_send_batch_concurrently(app: LocalApp, sim: SimulatorControl) -> None:
     # given Aculab takes 300 ms per call
     sim.configure(latency_ms=300)

@@ -70,3 +70,24 @@ def test_the_in_memory_store_answers_as_dynamodb_does(store: Store) -> None:
         ("queued", None, None), ("sent", ref, "sent"), ("delivered", ref, "delivered")]
     assert ref.startswith("ref-") and all(h["at"] for h in timeline)
     assert answers[10:] == [False, False, True, False, True, True, False, True, False, "hi"]
+
+
+@pytest.fixture(params=["dynamodb", "in-memory"])
+def pace(request: pytest.FixtureRequest, app: LocalApp) -> Any:
+    if request.param == "in-memory":
+        from tests.timing_fakes import InMemoryPace
+
+        return InMemoryPace()
+    return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+
+
+def test_the_in_memory_pace_answers_as_dynamodb_does(pace: Any) -> None:
+    # the stack's slot alone, the number's alone, both; then a stale view is refused with the state
+    assert pace.take_pace_slot("a", None, 100, None, None) is None
+    assert pace.take_pace_slot("a", None, None, None, 50) is None
+    assert pace.take_pace_slot("a", 100, 200, 50, 150) is None
+    refused = pace.take_pace_slot("a", 100, 300, 150, 250)
+    assert refused is not None and refused["g"] == 200 and refused["n"] == {"a": 150}
+    pace.set_number_rate("a", 2500, 7)
+    state = pace.pace_state()
+    assert (state["g"], state["n"], state["r"]) == (200, {"a": 150}, {"a": {"milli": 2500, "at": 7}})

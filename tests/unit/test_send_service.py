@@ -129,10 +129,15 @@ def test_an_event_not_published_sends_the_record_back_without_sending_twice(worl
     assert len(aculab.sent) == 1 and publisher.types() == [ev.MESSAGE_SUBMITTED]
 
 
-def test_a_cancel_before_sending_cancels_without_aculab(world: Any) -> None:
+def test_a_cancel_for_an_unknown_message_fails_and_does_not_block_a_later_send(world: Any) -> None:
     service, store, publisher, aculab, clock = world
-    body = json.dumps({"action": "cancel", "message_id": "m-9"})
+    # given a cancel for a message_id no send has used
+    body = json.dumps({"action": "cancel", "message_id": "m-1"})
     service.process_batch([{**record(clock), "body": body}])
-    assert publisher.types() == [ev.MESSAGE_CANCELLED] and aculab.cancelled == []
-    message = store.get_message("m-9")
-    assert message is not None and message.status == Status.CANCELLED.value
+    # then it fails, "unknown message", and stores nothing
+    assert publisher.types() == [ev.MESSAGE_CANCEL_FAILED] and aculab.cancelled == []
+    assert publisher.published[0].detail["reason"] == "unknown message"
+    assert publisher.published[0].detail["status"] is None and store.get_message("m-1") is None
+    # and a send with that id that comes later is sent
+    service.process_batch([record(clock, "sqs-2")])
+    assert len(aculab.sent) == 1 and publisher.types()[-1] == ev.MESSAGE_SUBMITTED

@@ -30,6 +30,9 @@ class MessageRecord:
     # every public status change, oldest first (history_entry): bounded, as statuses only move forward
     history: list[dict[str, Any]] = field(default_factory=list)
     type: str | None = None
+    schedule_name: str | None = None  # the EventBridge schedule of a message waiting for its send_at
+    due_at: str | None = None
+    valid_until: str | None = None
     replay: bool = False
     lease_until: int | None = None
 
@@ -54,6 +57,9 @@ class MessageRecord:
             updated_at=item.get("updated_at"),
             history=[dict(h) for h in item.get("history") or []],
             type=item.get("type"),
+            schedule_name=item.get("schedule_name"),
+            due_at=item.get("due_at"),
+            valid_until=item.get("valid_until"),
             replay=bool(item.get("replay", False)),
             lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
         )

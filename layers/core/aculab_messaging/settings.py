@@ -100,6 +100,13 @@ class SendSettings(AculabSettings):
     send_busy_retry_seconds: Annotated[int, Field(ge=1, le=900)] = 15
     send_claim_margin_seconds: Annotated[int, Field(ge=1)] = 60
     default_region: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
+    # sends due beyond 15 minutes: the schedule group, the queue it puts them on, and the role it uses
+    schedule_group: str = ""
+    send_queue_arn: str = ""
+    dead_letter_queue_arn: str = ""
+    scheduler_role_arn: str = ""
+    max_sends_per_second: Annotated[float, Field(ge=0)] = 0.0
+    max_sends_per_second_per_number: Annotated[float, Field(ge=0)] = 0.0
 
 
 class ReconcileSettings(AculabSettings):

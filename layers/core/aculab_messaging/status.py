@@ -3,7 +3,7 @@
 Statuses only move forward. Each status has a rank; a stored status may only be
 replaced by one of a higher rank (enforced by DynamoDB conditions in store.py).
 
-    queued (10) < submitted to carrier (20) < sent (30) < final (40)
+    scheduled (5) < queued (10) < submitted to carrier (20) < sent (30) < final (40)
 
 Final statuses: delivered, accepted, failed, cancelled (Aculab's) and rejected,
 blocked, expired (ours). A message sent without a delivery report never gets an
@@ -18,6 +18,7 @@ from enum import StrEnum
 
 
 class Status(StrEnum):
+    SCHEDULED = "scheduled"  # ours: waiting for its send_at (SQS delay or an EventBridge schedule)
     QUEUED = "queued"
     SUBMITTED = "submitted to carrier"
     SENT = "sent"
@@ -38,6 +39,7 @@ SENDING = "sending"  # claimed under a lease; msg_send may be in flight
 RETRYABLE = "retryable"  # claim released after a failure that did not reach Aculab
 OUTCOME_UNKNOWN = "outcome unknown: an earlier attempt may have reached Aculab"
 _RANKS = {
+    Status.SCHEDULED: 5,
     Status.QUEUED: 10,
     Status.SUBMITTED: 20,
     Status.SENT: 30,

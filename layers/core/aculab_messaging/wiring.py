@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from aculab_messaging.logic.reconcile import ReconcileService
     from aculab_messaging.logic.sending import SendService
     from aculab_messaging.messages_api import MessagesApi
+    from aculab_messaging.schedules import EventBridgeScheduler
     from aculab_messaging.webhook.adapter import WebhookAdapter
 
 
@@ -149,6 +150,7 @@ def build_send_service(
     metrics: MetricsSink | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> SendService:
+    from aculab_messaging.logic.pacing import PacePolicy, Pacer
     from aculab_messaging.logic.sending import SendPolicy, SendService
 
     settings = settings or SendSettings.from_env()
@@ -176,8 +178,9 @@ def build_send_service(
         aculab.credentials()
         webhook_auth()
 
+    store = _store(settings, aws)
     return SendService(
-        store=_store(settings, aws),
+        store=store,
         publisher=_publisher(settings, aws),
         aculab=aculab,
         webhook_auth=webhook_auth,
@@ -199,7 +202,19 @@ def build_send_service(
         delay_retry=delay_retry,
         dead_letter=dead_letter,
         check_credentials=check_credentials,
+        scheduler=_scheduler(settings, aws),
+        pacer=Pacer(store, PacePolicy(max_per_second=settings.max_sends_per_second,
+                                      max_per_number=settings.max_sends_per_second_per_number)),
     )
+
+
+def _scheduler(settings: SendSettings, aws: AwsClients) -> EventBridgeScheduler | None:
+    if not (settings.schedule_group and settings.send_queue_arn and settings.scheduler_role_arn):
+        return None  # sends due beyond 15 minutes cannot be taken: they are retried until it is configured
+    from aculab_messaging.schedules import EventBridgeScheduler
+
+    return EventBridgeScheduler(aws("scheduler"), settings.schedule_group, settings.send_queue_arn,
+                                settings.scheduler_role_arn, settings.dead_letter_queue_arn)
 
 
 def build_reconcile_service(

@@ -8,6 +8,12 @@
 
     {"version": "1", "action": "cancel", "message_id": "order-42-confirmation"}
 
+A send may wait for ``send_at`` (ISO 8601 with its offset, at most a year
+ahead) and be worthless after ``valid_until`` or ``valid_for_seconds`` (from
+``send_at``, or from when it was put on the queue): a message not handed to
+Aculab by then is never sent (``expired``). Both are optional additions to
+version 1: a body without them means what it always meant.
+
 ``message_id`` is chosen by the producer and is the idempotency key. The
 models are the contract: the send function validates every body with them,
 a Python producer builds its messages with them, and
@@ -20,9 +26,11 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -46,6 +54,8 @@ MAX_METADATA_BYTES = 4096
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$"),
                       Field(description="Chosen by the producer; the idempotency key.")]
 MediaName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+MAX_SCHEDULE_AHEAD = timedelta(days=366)
+MAX_VALIDITY_SECONDS = 366 * 86400
 
 
 class _QueueMessage(BaseModel):
@@ -79,6 +89,20 @@ class SendRequest(_QueueMessage):
     metadata: Annotated[dict[str, Any], Field(
         max_length=50,
         description=f"Carried into every event of the message; at most {MAX_METADATA_BYTES} bytes as JSON.")] = {}
+    send_at: Annotated[AwareDatetime | None, Field(description=(
+        "Send at this time (ISO 8601 with offset), at most a year ahead; a time past means now."))] = None
+    valid_until: Annotated[AwareDatetime | None, Field(description=(
+        "Never sent after this time (ISO 8601 with offset): it ends 'expired' instead."))] = None
+    valid_for_seconds: Annotated[int | None, Field(ge=1, le=MAX_VALIDITY_SECONDS, description=(
+        "Never sent later than this many seconds after send_at, or after it was put on the queue."))] = None
+
+    @field_validator("send_at")
+    @classmethod
+    def _within_a_year(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        now = (info.context or {}).get("now") or datetime.now(UTC)
+        if value is not None and value - now > MAX_SCHEDULE_AHEAD:
+            raise ValueError("must be at most a year ahead")
+        return value
 
     @field_validator("to")
     @classmethod
@@ -101,6 +125,8 @@ class SendRequest(_QueueMessage):
     @model_validator(mode="after")
     def _content_rules(self) -> SendRequest:
         self.to_params()  # sms/mms content and media rules, alphanumeric_id: one place
+        if self.send_at and self.valid_until and self.valid_until <= self.send_at:
+            raise ValueError("valid_until must be after send_at")
         return self
 
     def to_params(
@@ -135,6 +161,25 @@ class CancelRequest(_QueueMessage):
     message_id: MessageId
 
 
+class DueRequest(_QueueMessage):
+    """Ours, not a producer's: what a message's EventBridge schedule puts back
+    on the queue when its send_at comes (``request`` as first received, with
+    its validity made absolute). A body for a message that is not scheduled
+    is just a send."""
+
+    model_config = ConfigDict(title="Due (from a schedule)")
+
+    action: Literal["due"]
+    message_id: MessageId
+    request: SendRequest
+
+    @model_validator(mode="after")
+    def _same_message(self) -> DueRequest:
+        if self.request.message_id != self.message_id:
+            raise ValueError("request.message_id must be message_id")
+        return self
+
+
 def _action(value: Any) -> str | None:
     if isinstance(value, dict):
         action = value.get("action", "send")  # a body without one is a send
@@ -143,17 +188,19 @@ def _action(value: Any) -> str | None:
 
 
 QueueMessage = Annotated[
-    Annotated[SendRequest, Tag("send")] | Annotated[CancelRequest, Tag("cancel")],
+    Annotated[SendRequest, Tag("send")] | Annotated[CancelRequest, Tag("cancel")] | Annotated[DueRequest, Tag("due")],
     Discriminator(_action, custom_error_type="action",
                   custom_error_message="must be a JSON object whose action is 'send' (the default) or 'cancel'"),
 ]
-_QUEUE_MESSAGE: TypeAdapter[SendRequest | CancelRequest] = TypeAdapter(QueueMessage)
+_QUEUE_MESSAGE: TypeAdapter[SendRequest | CancelRequest | DueRequest] = TypeAdapter(QueueMessage)
 
 
-def parse_queue_message(body: str | bytes, default_region: str | None = None) -> SendRequest | CancelRequest:
+def parse_queue_message(
+    body: str | bytes, default_region: str | None = None, now: datetime | None = None
+) -> SendRequest | CancelRequest | DueRequest:
     """Parse one SQS body; raise ContractError naming each failing field."""
     try:
-        return _QUEUE_MESSAGE.validate_json(body, context={"default_region": default_region})
+        return _QUEUE_MESSAGE.validate_json(body, context={"default_region": default_region, "now": now})
     except ValidationError as exc:
         raise ContractError(field_errors(exc), _message_id_of(body)) from None
 
@@ -176,7 +223,8 @@ def queue_json_schema() -> dict[str, Any]:
         "description": (
             "One SQS message body: a send request (action 'send', the default) or a cancel request. "
             "Numbers are full international, '+' and spaces accepted. sms needs content and no msg_media; "
-            "mms needs msg_media. message_id is the idempotency key."
+            "mms needs msg_media. message_id is the idempotency key. send_at, valid_until and "
+            "valid_for_seconds are optional. Action 'due' is put there by the stack's own schedules."
         ),
         **schema,
     }

@@ -2,12 +2,13 @@
 
 | item              | pk                | sk          | module       |
 |-------------------|-------------------|-------------|--------------|
-| message           | MSG#<message_id>  | MSG         | messages.py, parts.py, pending.py |
+| message           | MSG#<message_id>  | MSG         | messages.py, waiting.py, parts.py, pending.py |
 | ref -> message    | REF#<msg_ref>     | REF         | refs.py      |
 | inbound message   | IN#<msg_ref>      | IN          | inbound.py   |
 | blocked pair      | BLOCK#<from>      | TO#<to>     | blocked.py   |
 | sending number    | SENDERS           | <from>      | senders.py   |
 | reconcile cursor  | CURSOR            | reconcile   | senders.py   |
+| the pace of sends | PACE              | PACE        | pace.py      |
 
 GSI ``pending``: pending_pk = PENDING#<shard>, pending_sk = <last activity ISO>#<id>.
 Only non-final messages carry these attributes, so the reconciler reads only
@@ -21,6 +22,7 @@ from __future__ import annotations
 from aculab_messaging.dal.blocked import Blocked
 from aculab_messaging.dal.inbound import Inbound
 from aculab_messaging.dal.messages import Messages
+from aculab_messaging.dal.pace import Pace
 from aculab_messaging.dal.parts import Parts
 from aculab_messaging.dal.pending import Pending
 from aculab_messaging.dal.senders import Senders
@@ -28,7 +30,7 @@ from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
 
 
-class MessageStore(Messages, Parts, Pending, Inbound, Blocked, Senders):
+class MessageStore(Messages, Parts, Pending, Inbound, Blocked, Senders, Pace):
     """The store the services use (logic/ports.py ``Store``), on one table."""
 
 

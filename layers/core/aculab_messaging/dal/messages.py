@@ -19,6 +19,7 @@ from aculab_messaging.dal.table import (
     message_key,
     to_values,
 )
+from aculab_messaging.dal.waiting import Waiting
 from aculab_messaging.records import MessageRecord, history_entry
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
@@ -26,7 +27,7 @@ from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SEND
 _LEASE_EXPIRED = "(attribute_not_exists(lease_until) OR lease_until < :epoch)"
 
 
-class Messages(Refs):
+class Messages(Waiting, Refs):
     def claim(
         self,
         *,
@@ -44,7 +45,14 @@ class Messages(Refs):
         item = self._message_item(message_id, SENDING, 0, now, to=to, from_=from_, metadata=metadata)
         item.update(type=type_, dlr=dlr, lease_until=epoch(lease_until))
         # a claim released after a failure that never reached Aculab may be taken again
-        return self._put_message(item, "attribute_not_exists(pk) OR #status = :retryable", {":retryable": RETRYABLE})
+        existing = self._put_message(item, "attribute_not_exists(pk) OR #status = :retryable",
+                                     {":retryable": RETRYABLE})
+        if existing is not None and existing.status == Status.SCHEDULED.value:
+            # its send_at came: taken by an update, so its timeline stays
+            if self._claim_scheduled(message_id, now, lease_until):
+                return None
+            return self.get_message(message_id) or existing
+        return existing
 
     def reclaim_expired(self, message_id: str, now: datetime, lease_until: datetime) -> bool:
         """at-least-once: take over a claim whose lease ran out without refs."""

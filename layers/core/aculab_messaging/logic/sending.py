@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import re
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,33 +28,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aculab_messaging.aculab import AculabError, CancelResult, MessageType
+from aculab_messaging.aculab import AculabError, AculabThrottledError, MessageType
 from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.events import (
     MESSAGE_BLOCKED,
-    MESSAGE_CANCEL_FAILED,
-    MESSAGE_CANCELLED,
+    MESSAGE_EXPIRED,
     MESSAGE_FAILED,
     MESSAGE_REJECTED,
+    MESSAGE_SCHEDULED,
     MESSAGE_SUBMITTED,
     Event,
     message_event,
 )
-from aculab_messaging.contracts.queue import CancelRequest, SendRequest, parse_queue_message
+from aculab_messaging.contracts.queue import CancelRequest, DueRequest, SendRequest, parse_queue_message
 from aculab_messaging.errors import CredentialsNotSet
+from aculab_messaging.logic.cancelling import BEFORE_SENDING, Canceller
+from aculab_messaging.logic.pacing import PaceContended, Pacer
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
-from aculab_messaging.logic.tracking import (
-    DEAD_LETTERED,
-    StatusReport,
-    apply_status,
-    outcome_event,
-    replay_events,
-)
+from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
+from aculab_messaging.logic.tracking import DEAD_LETTERED, outcome_event, replay_events
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord
 from aculab_messaging.redact import mask_number
 from aculab_messaging.segmentation import estimate
-from aculab_messaging.status import OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
+from aculab_messaging.status import OUTCOME_UNKNOWN, SENDING, Status
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +107,8 @@ class SendPolicy:
     busy_retry_seconds: int = 15
     # read national numbers (07700 900123) in this region; None: full international only
     default_region: str | None = None
+    # a record the pace cannot fit within its horizon looks again after this long
+    pace_retry_seconds: int = 1
 
     def backoff(self, receive_count: int, rng: random.Random | None = None) -> int:
         """Capped exponential backoff with equal jitter: half the step fixed,
@@ -143,6 +144,12 @@ class SendService:
     dead_letter: Callable[[Mapping[str, Any]], None] | None = None
     # the Aculab credentials and webhook auth, read before a message is claimed
     check_credentials: Callable[[], None] = lambda: None
+    # one-time schedules for sends due beyond SQS's 15-minute delay
+    scheduler: Scheduler | None = None
+    # the shared pace of sends (None: as fast as they come)
+    pacer: Pacer | None = None
+    # waits for a reserved pace slot (tests: a controllable clock's)
+    sleep: Callable[[float], None] = time.sleep
     _pool: ThreadPoolExecutor | None = None
 
     # -- batch ------------------------------------------------------------------
@@ -224,13 +231,18 @@ class SendService:
     def process_record(self, record: Mapping[str, Any], lease_until: datetime | None = None) -> RecordOutcome:
         now = self.clock()
         try:
-            request = parse_queue_message(str(record.get("body", "")), default_region=self.policy.default_region)
+            request = parse_queue_message(str(record.get("body", "")), default_region=self.policy.default_region,
+                                          now=now)
         except ContractError as exc:
             return self._reject(exc, str(record["messageId"]), now)
         if isinstance(request, CancelRequest):
-            return self._cancel(request, now)
-        attempt = _Attempt(record, lease_until or self._lease_until(self.policy.invocation_seconds))
-        return self._send(request, attempt, now)
+            done = Canceller(self.store, self.aculab, self.scheduler).cancel(request, now)
+            return RecordOutcome(done.events, retry=done.retry, reason=done.reason)
+        due_now = isinstance(request, DueRequest)  # put back by its schedule: its send_at has come
+        req = request.request if isinstance(request, DueRequest) else request
+        timing = Timing.of(req, enqueued_at(record), due_now=due_now)
+        attempt = _Attempt(record, lease_until or self._lease_until(self.policy.invocation_seconds), timing)
+        return self._send(req, attempt, now)
 
     def _reject(self, exc: ContractError, sqs_id: str, now: datetime) -> RecordOutcome:
         """Acknowledged with ``Message Rejected``; nothing is stored, so the
@@ -250,6 +262,11 @@ class SendService:
         return RecordOutcome([event])
 
     def _send(self, req: SendRequest, attempt: _Attempt, now: datetime) -> RecordOutcome:
+        if attempt.timing.expired(now):
+            return self._expire(req, attempt, now)
+        wait = attempt.timing.wait_seconds(now)
+        if wait > 0:
+            return self._wait(req, attempt, wait, now)
         if self.store.is_blocked(req.from_, req.to):
             existing = self.store.create_final(
                 message_id=req.message_id, status=Status.BLOCKED, reason="recipient opted out (STOP)",
@@ -269,7 +286,79 @@ class SendService:
         )
         if existing is not None:
             return self._already_known(existing, req, attempt, now)
+        # the slot last, so that nothing but the request itself stands between the slot and Aculab
+        slot, paced = self._reserve_slot(req)
+        if paced is not None:
+            self.store.release_claim(req.message_id, f"waiting: {paced.reason}", now)
+            return paced
+        if slot is not None:
+            self.sleep(max(0.0, (slot - self.clock()).total_seconds()))  # the slot this send reserved
+            now = self.clock()
+            if attempt.timing.expired(now):  # its validity ran out while it waited for its slot
+                return self._expire(req, attempt, now)
         return self._call_send(req, attempt, now)
+
+    # -- waiting: send_at, validity, pace ------------------------------------------
+
+    def _wait(self, req: SendRequest, attempt: _Attempt, wait: float, now: datetime) -> RecordOutcome:
+        """Not due yet: stored ``scheduled``; then back in the queue until due
+        (within SQS's 15 minutes), or an EventBridge schedule (beyond)."""
+        timing = attempt.timing
+        assert timing.due_at is not None  # noqa: S101 - wait > 0 means a due time  # nosec B101
+        far = wait > SQS_MAX_DELAY_SECONDS
+        existing = self.store.schedule_message(
+            message_id=req.message_id, to=req.to, from_=req.from_, type_=req.type.value, metadata=req.metadata,
+            dlr=req.request_delivery_report, due_at=timing.due_at, valid_until=timing.valid_until,
+            schedule_name=schedule_name(req.message_id) if far else None, now=now,
+        )
+        if existing is not None and existing.status != Status.SCHEDULED.value:
+            return self._already_known(existing, req, attempt, now)
+        event = outcome_event(MESSAGE_SCHEDULED, req.message_id, Status.SCHEDULED, now, metadata=req.metadata,
+                              extra={"dueAt": _iso(timing.due_at), "validUntil": _iso(timing.valid_until)})
+        if far:
+            if self.scheduler is None:
+                raise RuntimeError("a send due beyond 15 minutes needs the scheduler")
+            self.scheduler.schedule(schedule_name(req.message_id), timing.due_at, timing.due_body(req))
+            self.metrics.count("MessageScheduled")
+            log.info("message scheduled", extra={"message_id": req.message_id, "due_at": _iso(timing.due_at)})
+            return RecordOutcome([event])  # the schedule puts it back on the queue when due
+        if existing is None:
+            self.metrics.count("MessageScheduled")
+        return RecordOutcome([event], retry=True, reason="waiting for its send_at", delay_seconds=math.ceil(wait))
+
+    def _expire(self, req: SendRequest, attempt: _Attempt, now: datetime) -> RecordOutcome:
+        """Its validity ran out before Aculab had it: never sent, ``Message Expired``."""
+        valid_until = attempt.timing.valid_until
+        reason = f"not sent before its valid_until ({_iso(valid_until)})"
+        event = outcome_event(MESSAGE_EXPIRED, req.message_id, Status.EXPIRED, now, metadata=req.metadata,
+                              reason=reason, extra={"validUntil": _iso(valid_until)})
+        record = self.store.get_message(req.message_id)
+        if record is None:
+            record = self.store.create_final(message_id=req.message_id, status=Status.EXPIRED, reason=reason,
+                                             now=now, to=req.to, from_=req.from_, metadata=req.metadata)
+        elif self.store.expire_unsent(req.message_id, reason, now, lease_until=attempt.lease_until):
+            if record.schedule_name and self.scheduler is not None:
+                self.scheduler.unschedule(record.schedule_name)
+            record = None
+        if record is None or record.status == Status.EXPIRED.value:
+            self.metrics.count("MessageExpired")
+            log.info("message expired", extra={"message_id": req.message_id})
+            return RecordOutcome([event])
+        return self._already_known(record, req, attempt, now)
+
+    def _reserve_slot(self, req: SendRequest) -> tuple[datetime | None, RecordOutcome | None]:
+        """(the moment this send may go, None) or (None, the record back in the queue for a moment)."""
+        if self.pacer is None:
+            return None, None
+        try:
+            slot = self.pacer.reserve(req.from_, self.clock)
+        except PaceContended:
+            self.metrics.count("PaceContended")
+            return None, RecordOutcome(retry=True, reason="pace contended", delay_seconds=1)
+        if slot is None:
+            self.metrics.count("SendPaced")
+            return None, RecordOutcome(retry=True, reason="paced", delay_seconds=self.policy.pace_retry_seconds)
+        return slot, None
 
     def _not_ready_to_send(self) -> RecordOutcome | None:
         """Secrets first: a record that cannot be sent yet goes back to the
@@ -312,6 +401,8 @@ class SendService:
                 return self._already_known(fresh, req, attempt, now)
             record = fresh or record
         self.metrics.count("DuplicateRecord")
+        if record.status == Status.CANCELLED.value and record.reason == BEFORE_SENDING:
+            return RecordOutcome([])  # cancelled while it waited: the cancel said so, once
         return RecordOutcome(replay_events(record, now))
 
     def _call_send(self, req: SendRequest, attempt: _Attempt, now: datetime) -> RecordOutcome:
@@ -345,6 +436,10 @@ class SendService:
     def _send_failed(self, req: SendRequest, exc: AculabError, attempt: _Attempt, now: datetime) -> RecordOutcome:
         reason = f"{type(exc).__name__}: {exc}"[:500]
         retry_is_safe = not exc.may_have_reached_server or self.policy.guarantee == "at-least-once"
+        if isinstance(exc, AculabThrottledError) and self.pacer is not None:
+            rate = self.pacer.throttled(req.from_, now)
+            log.warning("Aculab throttled a number: its pace is lowered",
+                        extra={"from": mask_number(req.from_), "rate": round(rate, 2)})
         if exc.retryable and retry_is_safe:
             self.metrics.count("SendTransientError")
             if not self.policy.window_ran_out(attempt.record, now):
@@ -369,67 +464,17 @@ class SendService:
         return outcome_event(MESSAGE_BLOCKED, req.message_id, Status.BLOCKED, now, metadata=req.metadata,
                              reason=reason)
 
-    # -- cancel -----------------------------------------------------------------
-
-    def _cancel(self, req: CancelRequest, now: datetime) -> RecordOutcome:
-        record = self.store.get_message(req.message_id)
-        if record is None:
-            existing = self.store.create_final(
-                message_id=req.message_id, status=Status.CANCELLED, reason="cancelled before sending", now=now
-            )
-            if existing is None:
-                return RecordOutcome([outcome_event(MESSAGE_CANCELLED, req.message_id, Status.CANCELLED, now,
-                                                    reason="cancelled before sending")])
-            record = existing
-        if record.status == RETRYABLE and self.store.cancel_unsent(req.message_id, now):
-            return RecordOutcome([outcome_event(MESSAGE_CANCELLED, req.message_id, Status.CANCELLED, now,
-                                                metadata=record.metadata, reason="cancelled before sending")])
-        if record.status in (SENDING, RETRYABLE):
-            return RecordOutcome(retry=True, reason="send in progress")
-        if record.is_final or not record.refs:
-            if record.status == Status.CANCELLED.value:
-                return RecordOutcome(replay_events(record, now))
-            return RecordOutcome([self._cancel_failed(record, now, f"message is already {record.status}")])
-        try:
-            results = self.aculab.msg_cancel(record.refs)
-        except AculabError as exc:
-            if exc.retryable:
-                return RecordOutcome(retry=True, reason=str(exc))
-            return RecordOutcome([self._cancel_failed(record, now, f"Aculab refused the cancel: {exc}")])
-        cancelled = [ref for ref, result in results.items() if result is CancelResult.SUCCESS]
-        if not cancelled:
-            return RecordOutcome([self._cancel_failed(record, now, "too late to cancel", results)])
-        events: list[Event] = []
-        for ref in cancelled:
-            events += apply_status(
-                self.store,
-                StatusReport(
-                    message_id=record.message_id, msg_ref=ref, status=Status.CANCELLED,
-                    provider_status="cancelled", multipart_count=len(record.refs), delivery_report=record.dlr,
-                ),
-                now,
-            ).events
-        events.append(outcome_event(MESSAGE_CANCELLED, record.message_id, Status.CANCELLED, now,
-                                    metadata=record.metadata, refs=record.refs,
-                                    extra={"cancelResults": {k: v.value for k, v in results.items()}}))
-        return RecordOutcome(events)
-
-    def _cancel_failed(
-        self, record: MessageRecord, now: datetime, reason: str, results: Mapping[str, CancelResult] | None = None
-    ) -> Event:
-        return outcome_event(
-            MESSAGE_CANCEL_FAILED, record.message_id, Status(record.status), now, metadata=record.metadata,
-            refs=record.refs, reason=reason,
-            extra={"cancelResults": {k: v.value for k, v in (results or {}).items()}},
-        )
-
-
 @dataclass(frozen=True)
 class _Attempt:
-    """The SQS record being handled, and the lease its claim carries."""
+    """The SQS record being handled, the lease its claim carries, and when it may go."""
 
     record: Mapping[str, Any]
     lease_until: datetime
+    timing: Timing = field(default_factory=lambda: Timing(None, None))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _message_id_of(record: Mapping[str, Any]) -> str:

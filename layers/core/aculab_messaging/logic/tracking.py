@@ -23,7 +23,16 @@ from aculab_messaging.contracts.events import (
 from aculab_messaging.errors import NotReady, UnknownMessage
 from aculab_messaging.logic.ports import Store
 from aculab_messaging.records import MessageRecord, PartWrite
-from aculab_messaging.status import FINAL_RANK, RETRYABLE, SENDING, Status, derive_message_status, is_final, rank
+from aculab_messaging.status import (
+    FINAL_RANK,
+    FINAL_STATUSES,
+    RETRYABLE,
+    SENDING,
+    Status,
+    derive_message_status,
+    is_final,
+    rank,
+)
 
 log = logging.getLogger(__name__)
 _STATUS_VALUES = frozenset(s.value for s in Status)
@@ -164,7 +173,7 @@ def outcome_event(
         detail_type,
         message_id=message_id,
         status=status.value,
-        is_final=status is not Status.QUEUED,
+        is_final=status in FINAL_STATUSES,
         metadata=metadata,
         msg_refs=refs,
         reason=reason,

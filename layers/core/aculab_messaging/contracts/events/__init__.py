@@ -36,6 +36,8 @@ MESSAGE_CANCELLED = "Message Cancelled"
 MESSAGE_CANCEL_FAILED = "Message Cancel Failed"
 OPT_OUT_CHANGED = "Opt-Out Changed"
 MEDIA_ARCHIVED = "Media Archived"
+MESSAGE_SCHEDULED = "Message Scheduled"
+MESSAGE_EXPIRED = "Message Expired"
 
 # each detail type's model: (module under contracts/events/, class), loaded when first built
 _MODELS = {
@@ -49,6 +51,8 @@ _MODELS = {
     MESSAGE_CANCEL_FAILED: ("outcomes", "CancelFailedDetail"),
     OPT_OUT_CHANGED: ("inbound", "OptOutDetail"),
     MEDIA_ARCHIVED: ("media", "MediaArchivedDetail"),
+    MESSAGE_SCHEDULED: ("outcomes", "ScheduledDetail"),
+    MESSAGE_EXPIRED: ("outcomes", "ExpiredDetail"),
 }
 DETAIL_TYPES = tuple(_MODELS)
 
@@ -116,7 +120,7 @@ def message_event(
     detail_type: str,
     *,
     message_id: str,
-    status: str,
+    status: str | None,
     is_final: bool,
     metadata: Mapping[str, Any] | None = None,
     msg_refs: Sequence[str] = (),

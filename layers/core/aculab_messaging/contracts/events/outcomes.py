@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from aculab_messaging.contracts.events.base import CancelResults, MessageDetail
+from aculab_messaging.contracts.events.base import CancelResults, MessageDetail, Timestamp
 from aculab_messaging.status import Status
 
 
@@ -38,4 +38,18 @@ class CancelledDetail(MessageDetail):
 
 
 class CancelFailedDetail(MessageDetail):
+    status: Annotated[Status | None, Field(  # type: ignore[assignment]
+        description="The message's status; null when no message has this id (reason 'unknown message')")]
     cancel_results: CancelResults
+
+
+class ScheduledDetail(MessageDetail):
+    status: Literal[Status.SCHEDULED]
+    due_at: Annotated[Timestamp, Field(description="When it will be sent (its send_at)")]
+    valid_until: Annotated[Timestamp | None, Field(description="Never sent after this")] = None
+
+
+class ExpiredDetail(MessageDetail):
+    status: Literal[Status.EXPIRED]
+    valid_until: Annotated[Timestamp | None, Field(
+        description="The validity that ran out (absent when Aculab lost the message: no final status in time)")] = None

@@ -1,0 +1,72 @@
+"""The shared pace at the simulator: 100 messages at MaxSendsPerSecond 10 from
+three send containers polling the queue at once (moto server and the
+simulator each in their own process, as the other benches). The simulator
+records when each msg_send arrived; the figures are the busiest one-second
+window against the limit, and the throughput (sends a second from the first
+to the last) against the limit."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from bench.common import SIM_CREDENTIALS, Figure, servers
+
+RATE = 10
+MESSAGES = 100
+CONTAINERS = 3
+
+
+def peak_per_second(times: list[float]) -> int:
+    ordered = sorted(times)
+    return max(sum(1 for u in ordered[i:] if u < t + 1.0) for i, t in enumerate(ordered))
+
+
+def run(messages: int = MESSAGES) -> tuple[list[Figure], dict[str, float]]:
+    from local.app import LocalApp
+
+    with servers() as (aws, sim):
+        app = LocalApp(aws, sim.base_url, SIM_CREDENTIALS, env_overrides={
+            "MAX_SENDS_PER_SECOND": str(RATE), "POWERTOOLS_LOG_LEVEL": "ERROR"})
+        try:
+            app.apply_environment()
+            sim.control.configure(step_seconds=3600)  # no status updates: the sends alone
+            sqs = app.stack.client("sqs")
+            for start in range(0, messages, 10):
+                sqs.send_message_batch(QueueUrl=app.stack.refs["SendQueue"], Entries=[
+                    {"Id": str(i), "MessageBody": json.dumps({"message_id": f"pace-{i}", "to": "447700900123",
+                                                              "from": f"4477009000{i % 3 + 1:02d}",
+                                                              "content": "bench"})}
+                    for i in range(start, min(messages, start + 10))])
+            pollers = [app.send_poller(wait_seconds=1, handler=app.container("send")) for _ in range(CONTAINERS)]
+            stop = threading.Event()
+
+            def work(poller: Any) -> None:
+                while not stop.is_set():
+                    poller.poll_once()
+
+            threads = [threading.Thread(target=work, args=(p,), daemon=True) for p in pollers]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 120
+            while len(sim.control.send_arrivals()) < messages and time.monotonic() < deadline:
+                time.sleep(0.5)
+            stop.set()
+            for t in threads:
+                t.join(timeout=10)
+            times = sorted(a["at"] for a in sim.control.send_arrivals())
+        finally:
+            app.stop()
+    peak = peak_per_second(times)
+    throughput = (len(times) - 1) / (times[-1] - times[0])
+    figures = [
+        Figure("pacing: busiest second / MaxSendsPerSecond", peak, "sends", f"limit {RATE}/s", peak / RATE,
+               "<= 1.0x", peak <= RATE),
+        Figure("pacing: throughput / MaxSendsPerSecond", throughput, "/s", f"limit {RATE}/s", throughput / RATE,
+               ">= 0.9x", throughput >= 0.9 * RATE),
+    ]
+    print(f"pacing: {len(times)} sends from {CONTAINERS} containers in {times[-1] - times[0]:.2f} s, "
+          f"busiest second {peak}, {throughput:.2f}/s", flush=True)
+    return figures, {"pacing_throughput": throughput}

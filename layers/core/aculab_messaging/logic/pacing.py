@@ -1,0 +1,152 @@
+"""How fast we hand messages to Aculab: at most ``max_per_second`` for the
+whole stack and ``max_per_number`` for each sending number, across every
+concurrent send invocation.
+
+Each send reserves a slot on one shared item (dal/pace.py) with a
+conditional write: the next free slot of the stack and of its number, each
+moved on by one interval (1 / rate), so sends are evenly spaced, never in
+bursts (GCRA, no burst allowance): no one-second window holds more than the
+rate. Each interval keeps a margin (5%) for what the request's way to Aculab
+adds or takes (a send whose slot came 20 ms late must not crowd the next
+second at Aculab's end). A slot further ahead than ``horizon_seconds`` is not taken: the record
+goes back to the queue for a few seconds and keeps no slot from anyone. The
+caller waits for its slot (within the horizon): the pace is the shared
+schedule's, not a sleep of one invocation's. A slot is worked out a little
+ahead (``lead_seconds``) and dropped if the write that took it came back
+after it had passed (``late_seconds``): a dropped slot is a gap, never a
+crowd.
+
+An Aculab 429 halves that number's rate (multiplicative decrease); it climbs
+back by ``increase_per_second`` each second (additive increase) to its limit,
+or, for a number without one, until it is unlimited again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+_US = 1_000_000
+
+
+class PaceStore(Protocol):
+    def pace_state(self, *, prepare: bool = False) -> dict[str, Any]: ...
+    def take_pace_slot(self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None,
+                       new_n: int | None) -> dict[str, Any] | None: ...
+    def set_number_rate(self, number: str, milli: int, at: int) -> None: ...
+
+
+class PaceContended(RuntimeError):
+    """Too many writers at once: the record goes back to the queue for a moment."""
+
+
+@dataclass(frozen=True)
+class PacePolicy:
+    max_per_second: float = 0.0  # the whole stack; 0: no limit
+    max_per_number: float = 0.0  # each sending number; 0: no limit
+    horizon_seconds: float = 5.0
+    margin: float = 0.05
+    # a slot starts at least this far from when it is worked out: the write that takes it must not make it late
+    lead_seconds: float = 0.02
+    # a slot whose write came back later than this after it is not used (another is taken)
+    late_seconds: float = 0.01
+    increase_per_second: float = 1.0
+    decrease: float = 0.5
+    min_rate: float = 0.2
+    # a number without a limit, once Aculab throttled it, climbs back to this and is then unlimited again
+    unthrottled_rate: float = 50.0
+    attempts: int = 60
+
+
+@dataclass
+class Pacer:
+    store: PaceStore
+    policy: PacePolicy
+    # without limits, only a throttled number is paced: the state is read at most once a second
+    _seen: tuple[float, dict[str, Any]] | None = field(default=None, repr=False)
+    # one reservation at a time in a container: its threads queue here, not in conditional-write retries
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # how long a slot write took lately (µs): slots are worked out that far ahead
+    _write_us: float = field(default=0.0, repr=False)
+    # the state as this container last wrote it: the next reservation starts from it (a stale
+    # one costs nothing more, its refused write answers with the state as it is)
+    _last: dict[str, Any] | None = field(default=None, repr=False)
+
+    def reserve(self, number: str, now: Callable[[], datetime]) -> datetime | None:
+        """The moment this send may go; None when that is beyond the horizon."""
+        with self._lock:
+            return self._reserve(number, now)
+
+    def _reserve(self, number: str, now: Callable[[], datetime]) -> datetime | None:
+        if not (self.policy.max_per_second or self.policy.max_per_number):
+            at = now().timestamp()
+            if self._seen is None or at - self._seen[0] >= 1.0:
+                self._seen = (at, self.store.pace_state())
+            if not self.number_rate(self._seen[1], number, round(at * _US)):
+                return _moment(round(at * _US))  # nothing limits it
+        state = self._last if self._last is not None else self.store.pace_state(prepare=True)
+        for _ in range(self.policy.attempts):
+            at = _micros(now())
+            interval_g = _interval(self.policy.max_per_second, self.policy.margin)
+            interval_n = _interval(self.number_rate(state, number, at), self.policy.margin)
+            if interval_g is None and interval_n is None:
+                return _moment(at)  # nothing limits it
+            seen_g = _int(state.get("g"))
+            seen_n = _int((state.get("n") or {}).get(number))
+            earliest = at + round(max(self.policy.lead_seconds * _US, 1.5 * self._write_us))
+            slot = max(earliest, (seen_g or 0) if interval_g else 0, (seen_n or 0) if interval_n else 0)
+            if slot - at > self.policy.horizon_seconds * _US:
+                return None
+            new_g = slot + interval_g if interval_g else None
+            new_n = slot + interval_n if interval_n else None
+            latest = self.store.take_pace_slot(number, seen_g, new_g, seen_n, new_n)
+            done = _micros(now())
+            self._write_us = 0.7 * self._write_us + 0.3 * (done - at)
+            if latest is None:
+                state = {**state, "g": new_g if new_g is not None else seen_g,
+                         "n": {**(state.get("n") or {}), **({number: new_n} if new_n is not None else {})}}
+                self._last = state
+                if done <= slot + round(self.policy.late_seconds * _US):
+                    return _moment(slot)
+                continue  # taken too late (the write waited): the slot goes unused, a gap, never a crowd
+            state = latest
+        raise PaceContended(f"no slot after {self.policy.attempts} attempts")
+
+    def number_rate(self, state: Mapping[str, Any], number: str, at: int) -> float:
+        """Sends a second this number may have now (0: no limit)."""
+        limit = self.policy.max_per_number
+        throttled = (state.get("r") or {}).get(number)
+        if not throttled:
+            return limit
+        climbed = int(throttled["milli"]) / 1000 + (at - int(throttled["at"])) / _US * self.policy.increase_per_second
+        ceiling = limit or self.policy.unthrottled_rate
+        if climbed >= ceiling:
+            return limit
+        return max(self.policy.min_rate, climbed)
+
+    def throttled(self, number: str, now: datetime) -> float:
+        """Aculab answered 429 for this number: halve its rate. Returns the new rate."""
+        at = _micros(now)
+        current = self.number_rate(self.store.pace_state(), number, at) or self.policy.unthrottled_rate
+        rate = max(self.policy.min_rate, current * self.policy.decrease)
+        self.store.set_number_rate(number, round(rate * 1000), at)
+        return rate
+
+
+def _interval(rate: float, margin: float) -> int | None:
+    return round(_US / rate * (1 + margin)) if rate > 0 else None
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _micros(moment: datetime) -> int:
+    return round(moment.timestamp() * _US)
+
+
+def _moment(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / _US, UTC)

@@ -1,0 +1,68 @@
+"""When a send may go, and until when: ``send_at`` and the validity.
+
+A message due within SQS's 15-minute delay waits in the queue (its record
+made visible again when due); beyond, an EventBridge Scheduler one-time
+schedule puts it back on the queue when due (``DueRequest``). Either way it
+is stored ``scheduled`` first, so a cancel finds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from aculab_messaging.contracts.queue import DueRequest, SendRequest
+
+SQS_MAX_DELAY_SECONDS = 900
+
+
+class Scheduler(Protocol):
+    """One-time schedules that put a body on the send queue."""
+
+    def schedule(self, name: str, at: datetime, body: str) -> None:
+        """Idempotent: a schedule of that name already there is this one."""
+
+    def unschedule(self, name: str) -> bool:
+        """False: there was none (it fired, or never was)."""
+
+
+def schedule_name(message_id: str) -> str:
+    """A schedule's name for a message: [0-9a-zA-Z-_.], at most 64 characters."""
+    return "msg-" + hashlib.sha256(message_id.encode()).hexdigest()[:48]
+
+
+@dataclass(frozen=True)
+class Timing:
+    due_at: datetime | None  # None: now
+    valid_until: datetime | None  # None: no limit
+
+    @classmethod
+    def of(cls, req: SendRequest, enqueued_at: datetime | None, *, due_now: bool = False) -> Timing:
+        """``valid_for_seconds`` counts from send_at, else from when the producer put it on the queue."""
+        due = None if due_now else req.send_at
+        valid = req.valid_until
+        if req.valid_for_seconds:
+            base = req.send_at or enqueued_at or datetime.now(UTC)
+            limit = base + timedelta(seconds=req.valid_for_seconds)
+            valid = min(valid, limit) if valid else limit
+        return cls(due, valid)
+
+    def expired(self, now: datetime) -> bool:
+        return self.valid_until is not None and now >= self.valid_until
+
+    def wait_seconds(self, now: datetime) -> float:
+        return max(0.0, (self.due_at - now).total_seconds()) if self.due_at else 0.0
+
+    def due_body(self, req: SendRequest) -> str:
+        """What the schedule puts on the queue: the request, its validity made absolute."""
+        fixed = req.model_copy(update={"valid_until": self.valid_until, "valid_for_seconds": None})
+        return DueRequest(action="due", message_id=req.message_id, request=fixed).model_dump_json(
+            by_alias=True, exclude_none=True)
+
+
+def enqueued_at(record: Mapping[str, Any]) -> datetime | None:
+    sent_ms = (record.get("attributes") or {}).get("SentTimestamp")
+    return datetime.fromtimestamp(int(sent_ms) / 1000, UTC) if sent_ms else None

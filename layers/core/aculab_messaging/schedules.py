@@ -1,0 +1,44 @@
+"""EventBridge Scheduler: a one-time schedule per scheduled message, in the
+stack's schedule group, that puts the due request on the send queue with the
+scheduler's role (which may only send there) and deletes itself after."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+
+class EventBridgeScheduler:
+    def __init__(self, client: Any, group: str, queue_arn: str, role_arn: str, dead_letter_arn: str) -> None:
+        self._client = client
+        self._group = group
+        self._queue_arn = queue_arn
+        self._role_arn = role_arn
+        self._dead_letter_arn = dead_letter_arn
+
+    def schedule(self, name: str, at: datetime, body: str) -> None:
+        # a schedule of that name: made by an earlier attempt at this record
+        with contextlib.suppress(self._client.exceptions.ConflictException):
+            self._client.create_schedule(
+                Name=name,
+                GroupName=self._group,
+                ScheduleExpression=f"at({at.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target={
+                    "Arn": self._queue_arn,
+                    "RoleArn": self._role_arn,
+                    "Input": body,
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                    "DeadLetterConfig": {"Arn": self._dead_letter_arn},
+                },
+            )
+
+    def unschedule(self, name: str) -> bool:
+        try:
+            self._client.delete_schedule(Name=name, GroupName=self._group)
+        except self._client.exceptions.ResourceNotFoundException:
+            return False
+        return True

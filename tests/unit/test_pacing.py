@@ -1,0 +1,111 @@
+"""The shared pace on an in-memory PACE item and a controllable clock."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+
+from aculab_messaging.aculab.errors import AculabThrottledError
+from aculab_messaging.contracts import events as ev
+from aculab_messaging.logic.pacing import PacePolicy, Pacer
+from aculab_messaging.logic.sending import SendPolicy, SendService
+from aculab_messaging.metrics import RecordingMetrics
+from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.timing_fakes import InMemoryPace
+
+A, B = "447700900001", "447700900002"
+
+
+def test_slots_are_evenly_spaced_and_none_beyond_the_horizon() -> None:
+    # given 10 a second for the stack, and a 3-second horizon
+    clock, pace = Clock(), InMemoryPace()
+    pacer = Pacer(pace, PacePolicy(max_per_second=10, horizon_seconds=3, margin=0, lead_seconds=0))
+    # when 40 sends ask at the same moment
+    slots = [pacer.reserve(A if i % 2 else B, clock) for i in range(40)]
+    # then the first 31 go 0.1 s apart from now (0 to 3.0 s), the rest wait in the queue
+    taken = [s for s in slots if s is not None]
+    assert len(taken) == 31 and slots[31:] == [None] * 9
+    gaps = {round((b - a).total_seconds(), 6) for a, b in itertools.pairwise(taken)}
+    assert gaps == {0.1} and taken[0] == clock()
+
+
+def test_a_number_keeps_its_own_pace_within_the_stacks() -> None:
+    clock, pace = Clock(), InMemoryPace()
+    pacer = Pacer(pace, PacePolicy(max_per_second=10, max_per_number=2, margin=0, lead_seconds=0))
+    a = [pacer.reserve(A, clock) for _ in range(3)]
+    b = pacer.reserve(B, clock)
+    assert [(s - clock()).total_seconds() for s in a if s] == [0.0, 0.5, 1.0]
+    assert b is not None and (b - clock()).total_seconds() == 1.1  # after the stack's last slot, not A's
+
+
+def test_a_429_halves_the_pace_and_it_climbs_back() -> None:
+    clock, pace = Clock(), InMemoryPace()
+    pacer = Pacer(pace, PacePolicy(max_per_number=8, increase_per_second=1))
+    assert pacer.throttled(A, clock()) == 4.0 and pacer.throttled(A, clock()) == 2.0
+    assert pacer.number_rate(pace.pace_state(), A, int(clock().timestamp() * 1e6)) == 2.0
+    clock.advance(seconds=3)
+    assert pacer.number_rate(pace.pace_state(), A, int(clock().timestamp() * 1e6)) == 5.0
+    clock.advance(seconds=10)
+    assert pacer.number_rate(pace.pace_state(), A, int(clock().timestamp() * 1e6)) == 8.0  # its limit again
+    # a number with no limit is paced only after a 429, until it climbs back
+    free = Pacer(pace, PacePolicy(unthrottled_rate=50))
+    assert free.number_rate(pace.pace_state(), B, 0) == 0
+    free.throttled(B, clock())
+    assert free.number_rate(pace.pace_state(), B, int(clock().timestamp() * 1e6)) == 25.0
+
+
+def test_each_interval_keeps_its_margin() -> None:
+    clock, pace = Clock(), InMemoryPace()
+    pacer = Pacer(pace, PacePolicy(max_per_second=10))  # the default 5%
+    first, second = pacer.reserve(A, clock), pacer.reserve(A, clock)
+    assert first is not None and second is not None and (second - first).total_seconds() == 0.105
+
+
+def test_concurrent_reservations_never_share_a_slot() -> None:
+    clock, pace = Clock(), InMemoryPace()
+    pacer = Pacer(pace, PacePolicy(max_per_second=100, horizon_seconds=10))
+    lock, slots = threading.Lock(), []
+
+    def take() -> None:
+        for _ in range(20):
+            slot = pacer.reserve(A, clock)
+            with lock:
+                slots.append(slot)
+
+    threads = [threading.Thread(target=take) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(slots)) == 100 and None not in slots
+
+
+def test_the_send_service_waits_for_its_slot_and_backs_a_number_off_on_429() -> None:
+    # given a stack paced at 5 a second, its clock moved by the waits
+    store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
+    pace = InMemoryPace()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds=seconds)
+
+    service = SendService(store=store, publisher=publisher, aculab=aculab, webhook_auth=lambda: ("u", "p"),
+                          policy=SendPolicy(webhook_url="https://h.example/n", concurrency=1), clock=clock,
+                          metrics=RecordingMetrics(), sleep=sleep,
+                          pacer=Pacer(pace, PacePolicy(max_per_second=5, margin=0, lead_seconds=0)))
+    records = [{"messageId": f"s{i}", "receiptHandle": "r", "body": json.dumps(
+        {"message_id": f"m{i}", "to": "447700900123", "from": A, "content": "hi"}),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(clock().timestamp() * 1000))}}
+        for i in range(4)]
+    # when four sends go one after another
+    service.process_batch(records)
+    # then each waited for its slot, 0.2 s apart
+    assert [round(w, 6) for w in waits] == [0.0, 0.2, 0.2, 0.2] and len(aculab.sent) == 4
+    # and Aculab's 429 lowers that number's pace
+    aculab.error = AculabThrottledError(429, "too many requests")
+    service.process_batch([{**records[0], "messageId": "s9", "body": json.dumps(
+        {"message_id": "m9", "to": "447700900123", "from": A, "content": "hi"})}])
+    assert pace.state["r"][A]["milli"] == 25000  # no number limit: from the unthrottled 50 a second, halved
+    assert publisher.types().count(ev.MESSAGE_SUBMITTED) == 4
