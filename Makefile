@@ -12,12 +12,14 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
 
-.PHONY: help venv lint test unit integration run send status inbound rotate-webhook-password bench soak audit build cfn lock clean schemas
+.PHONY: help venv lint test unit integration run send cancel status inbound rotate-webhook-password bench soak audit build cfn lock clean schemas
 
 help:
 	@echo "make run      start the local stack (moto server, Aculab simulator, the three functions)"
 	@echo "make test     lint and run every test (bounded reliability suite included)"
 	@echo "make send TO=447700900123 TEXT='hello'   put a message on the local queue"
+	@echo "make send ... AT=+2m VALID_FOR=300   a scheduled send, never sent after 5 minutes"
+	@echo "make cancel ID=<message_id>  cancel it, whatever stage it is at"
 	@echo "make status ID=<message_id>  a message's status, parts and timeline (GET /messages/{id}, SigV4)"
 	@echo "make bench    benchmarks with targets;  make soak  the full reliability counts"
 	@echo "make audit    pip-audit of the layer's pinned runtime dependencies (needs PyPI's JSON API)"
@@ -75,10 +77,20 @@ PHONE ?= 447700900123
 NUMBER ?= 447700900001
 LOCAL_AWS = AWS_DEFAULT_REGION=eu-west-1 AWS_ACCESS_KEY_ID="$$(cat .local-stack/aws_access_key_id)" \
 	AWS_SECRET_ACCESS_KEY="$$(cat .local-stack/aws_secret_access_key)"
+# AT=+2m (or an ISO 8601 time with offset): a scheduled send; VALID_FOR=300: never sent after 5 minutes
+AT ?=
+VALID_FOR ?=
 send: $(STAMP)
 	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }
 	@$(LOCAL_AWS) $(PY) -m aculab_messaging.producer --queue-url "$$(cat .local-stack/queue_url)" \
-		--endpoint-url "$$(cat .local-stack/endpoint_url)" sms --to "$(TO)" --from "$(FROM)" --text "$(TEXT)" --delivery-report
+		--endpoint-url "$$(cat .local-stack/endpoint_url)" sms --to "$(TO)" --from "$(FROM)" --text "$(TEXT)" --delivery-report \
+		$(if $(AT),--at "$(AT)") $(if $(VALID_FOR),--valid-for "$(VALID_FOR)")
+
+cancel: $(STAMP)
+	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }
+	@test -n "$(ID)" || { echo "usage: make cancel ID=<message_id>"; exit 1; }
+	@$(LOCAL_AWS) $(PY) -m aculab_messaging.producer --queue-url "$$(cat .local-stack/queue_url)" \
+		--endpoint-url "$$(cat .local-stack/endpoint_url)" cancel --message-id "$(ID)"
 
 ID ?=
 status: $(STAMP)

@@ -51,6 +51,8 @@ def _describe(event: dict[str, Any]) -> str:
         bits.append(f"part {d['part'].get('position')}/{d['part'].get('count')}")
     if d.get("isFinal"):
         bits.append("final")
+    if d.get("dueAt"):
+        bits.append(f"due {d['dueAt']}")
     if d.get("reason"):
         bits.append(f"reason={d['reason']}")
     return " ".join(bits)

@@ -198,6 +198,16 @@ def _s3_permission(environ: dict[str, Any]) -> str:
     return str({"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "POST": "PutObject"}.get(method, method))
 
 
+def _scheduler_operation(environ: dict[str, Any]) -> str:
+    method = str(environ.get("REQUEST_METHOD", "GET"))
+    parts = str(environ.get("PATH_INFO", "")).strip("/").split("/")
+    kind = "Schedule" if parts[0] == "schedules" else "ScheduleGroup" if parts[0] == "schedule-groups" else parts[0]
+    if len(parts) == 1:
+        return f"List{kind}s"
+    verb = {"POST": "Create", "PUT": "Update", "DELETE": "Delete", "GET": "Get"}.get(method, method)
+    return f"{verb}{kind}"
+
+
 class CallLog:
     """What each access key asked of which service, with the request's parameters."""
 
@@ -213,6 +223,8 @@ class CallLog:
         params: dict[str, Any]
         if found.group(2) == "s3":  # REST: named here by the IAM permission it needs
             operation, params = _s3_permission(environ), {"path": environ.get("PATH_INFO", "")}
+        elif found.group(2) == "scheduler":  # REST too
+            operation, params = _scheduler_operation(environ), {"path": environ.get("PATH_INFO", "")}
         elif target:
             operation = target.rsplit(".", 1)[-1]
             try:

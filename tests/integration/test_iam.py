@@ -29,7 +29,9 @@ _PERMISSION = {"DeleteMessageBatch": "DeleteMessage", "SendMessageBatch": "SendM
 # granted for how AWS answers another call, never called itself: without s3:ListBucket, S3 answers a
 # HEAD of a key not there yet 403 instead of 404 (moto answers 404 either way); a multipart upload
 # left half-done by a crash is aborted by the lifecycle rule, by our code only when the upload fails
-_GRANTED_FOR_ANOTHER_CALL = {"media": {"s3:ListBucket", "s3:AbortMultipartUpload"}}
+# iam:PassRole is what CreateSchedule needs to hand the schedule its role (moto does not check it;
+# tests/unit/test_deploy_readiness.py checks the statement)
+_GRANTED_FOR_ANOTHER_CALL = {"media": {"s3:ListBucket", "s3:AbortMultipartUpload"}, "send": {"iam:PassRole"}}
 
 
 def granted_actions(app: LocalApp, function: str) -> set[str]:
@@ -60,7 +62,7 @@ def calls_by_function(app: LocalApp) -> dict[str, list[dict[str, Any]]]:
 
 def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim: SimulatorControl) -> None:
     # given the stack, with messages that go stale at once and the senders' blocked lists to sync
-    app = app_factory(STALE_AGE_SECONDS="1", SENDING_NUMBERS=US)
+    app = app_factory(STALE_AGE_SECONDS="1", SENDING_NUMBERS=US, MAX_SENDS_PER_SECOND="50")
     sim.configure(step_seconds=0.2)
     # when each function walks every path: send (sent, retried, dead-lettered) ...
     sent = queue_send(app)
@@ -70,6 +72,14 @@ def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim:
     retried = receive(app, 1)
     invoke_batch(app, retried)
     invoke_batch(app, aged(retried, 7 * 3600))
+    # ... a send due in two hours (a schedule) and its cancel (the schedule deleted); every send is paced ...
+    from datetime import UTC, datetime, timedelta
+
+    later = queue_send(app, send_at=(datetime.now(UTC) + timedelta(hours=2)).isoformat())
+    drain_queue(app)
+    app.stack.client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"],
+                                         MessageBody=json.dumps({"action": "cancel", "message_id": later}))
+    drain_queue(app)
     # ... the webhook (status updates with and without our mid, an inbound STOP) ...
     sim.settle()
     ref = str(app.stack.client("dynamodb").get_item(
@@ -150,3 +160,16 @@ def test_the_media_role_writes_only_under_inbound(app: LocalApp) -> None:
         with pytest.raises(ClientError) as caught:
             call()
         assert caught.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_the_send_role_schedules_only_in_the_stacks_group(app: LocalApp) -> None:
+    scheduler = boto3.session.Session(region_name=REGION, **app.stack.function_credentials["SendFunction"]).client(
+        "scheduler", endpoint_url=app.stack.endpoint_url)
+    target = {"Arn": app.stack.attrs[("SendQueue", "Arn")], "RoleArn": app.stack.attrs[("SendSchedulerRole", "Arn")],
+              "Input": "{}"}
+    common = {"ScheduleExpression": "at(2030-01-01T00:00:00)", "FlexibleTimeWindow": {"Mode": "OFF"},
+              "Target": target}
+    scheduler.create_schedule(Name="ok", GroupName=app.stack.refs["SendSchedules"], **common)  # granted
+    with pytest.raises(ClientError) as caught:
+        scheduler.create_schedule(Name="elsewhere", GroupName="default", **common)
+    assert "AccessDenied" in str(caught.value)

@@ -155,3 +155,23 @@ def test_the_layer_is_pinned_to_the_last_byte() -> None:
     dev = {k.lower().replace("_", "-"): v for k, v in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$",
                                                                    (ROOT / "requirements-dev.txt").read_text(), re.M)}
     assert {name: dev.get(name) for name in pins} == pins
+
+
+def test_schedules_put_sends_back_with_a_role_that_may_do_only_that(cfn: dict[str, Any]) -> None:
+    """EventBridge Scheduler's side, which moto does not check: who may assume the schedules' role,
+    what it may do, and that the send function may hand over that role only to the scheduler."""
+    role = cfn["Resources"]["SendSchedulerRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    (policy,) = role["Policies"]
+    (allow,) = policy["PolicyDocument"]["Statement"]
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Resource"] == [{"Fn::GetAtt": ["SendQueue", "Arn"]}, {"Fn::GetAtt": ["SendDeadLetterQueue", "Arn"]}]
+    statements = [s for p in cfn["Resources"]["SendFunctionRole"]["Properties"]["Policies"]
+                  for s in p["PolicyDocument"]["Statement"]]
+    (pass_role,) = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role["Resource"] == {"Fn::GetAtt": ["SendSchedulerRole", "Arn"]}
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    (schedules,) = [s for s in statements if "scheduler:CreateSchedule" in s["Action"]]
+    assert "schedule/${SendSchedules}/*" in schedules["Resource"]["Fn::Sub"]

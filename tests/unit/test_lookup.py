@@ -57,6 +57,16 @@ def test_a_rejected_message_has_its_one_final_line() -> None:
     assert [(t["status"], t["reason"]) for t in view["timeline"]] == [("blocked", "recipient opted out")]
 
 
+def test_a_scheduled_message_shows_when_it_is_due() -> None:
+    store, clock = InMemoryStore(), Clock()
+    due = clock() + timedelta(hours=2)
+    store.schedule_message(message_id="m4", to="447700900123", from_="447700900001", type_="sms", metadata={},
+                           dlr=False, due_at=due, valid_until=None, schedule_name="msg-x", now=clock())
+    status, view = get(MessagesApi(store), "m4")
+    assert status == 200 and view["status"] == "scheduled" and view["isFinal"] is False
+    assert view["dueAt"].startswith("2026-11-25T11:00:00") and view["timeline"][0]["dueAt"] == view["dueAt"]
+
+
 def test_unknown_and_malformed_ids() -> None:
     api = MessagesApi(InMemoryStore())
     assert get(api, "nope") == (404, {"message": "no such message"})

@@ -8,16 +8,23 @@
     estimate("Café ☕")                                  # Estimate(parts=1, encoding='UCS-2', ucs2_characters=('☕',))
 
 CLI: ``python -m aculab_messaging.producer --queue-url URL sms --to ... --from ... --text ...``
-(``--dry-run``: validate and print the parts and encoding, queue nothing).
+(``--dry-run``: validate and print the parts and encoding, queue nothing; ``--at +2m`` or an ISO
+8601 time with its offset, ``--valid-for SECONDS``, ``--valid-until TIME``).
+
+A send with ``send_at`` goes on the queue at once, without SQS's DelaySeconds:
+the send function stores it ``scheduled`` when it first sees it, so a cancel
+finds it whatever it waits for (a delayed SQS message is invisible to us until due).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -86,6 +93,18 @@ def _body(request: SendRequest) -> str:
     return json.dumps(request.to_json())
 
 
+_RELATIVE = re.compile(r"^\+(\d+)([smhd])$")
+
+
+def when(text: str, now: datetime | None = None) -> str:
+    """``+90s``, ``+2m``, ``+1h``, ``+1d`` from now, or an ISO 8601 time with its offset (as given)."""
+    found = _RELATIVE.match(text.strip())
+    if not found:
+        return text
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[found.group(2)]
+    return ((now or datetime.now(UTC)) + timedelta(**{unit: int(found.group(1))})).isoformat()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aculab_messaging.producer", description=__doc__.split("\n")[0])
     parser.add_argument("--queue-url", required=True)
@@ -103,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--alphanumeric-id", default=None)
         p.add_argument("--metadata", default="{}", help="JSON object carried into every event")
         p.add_argument("--dry-run", action="store_true", help="validate, print parts and encoding, queue nothing")
+        p.add_argument("--at", default=None, help="send at: +90s, +2m, +1h, +1d, or ISO 8601 with offset")
+        p.add_argument("--valid-for", type=int, default=None, help="never sent later than this many seconds")
+        p.add_argument("--valid-until", default=None, help="never sent after this ISO 8601 time (with offset)")
     c = sub.add_parser("cancel")
     c.add_argument("--message-id", required=True)
     args = parser.parse_args(argv)
@@ -121,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             "msg_media": args.media, "request_delivery_report": args.delivery_report,
             "metadata": json.loads(args.metadata),
             **({"alphanumeric_id": args.alphanumeric_id} if args.alphanumeric_id else {}),
+            **({"send_at": when(args.at)} if args.at else {}),
+            **({"valid_for_seconds": args.valid_for} if args.valid_for else {}),
+            **({"valid_until": when(args.valid_until)} if args.valid_until else {}),
         })
         if args.dry_run:
             found = estimate(request.content or "") if request.type == "sms" else None
@@ -139,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["Estimate", "Producer", "ProducerError", "estimate"]
+__all__ = ["Estimate", "Producer", "ProducerError", "estimate", "when"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,7 +27,8 @@ class PartView(BaseModel):
 
 
 class TimelineEntry(BaseModel):
-    model_config = VIEW_CONFIG
+    # read from the stored history: a detail a later version records is left out, not an error
+    model_config = ConfigDict(**{**VIEW_CONFIG, "extra": "ignore"})
 
     at: Timestamp
     status: str
@@ -36,6 +37,7 @@ class TimelineEntry(BaseModel):
     provider_status: str | None = None
     provider_timestamp: Timestamp | None = None
     reason: str | None = None
+    due_at: Annotated[Timestamp | None, Field(description="On `scheduled`: when it is due")] = None
 
 
 class MessageView(BaseModel):
@@ -55,6 +57,8 @@ class MessageView(BaseModel):
     parts: list[PartView]
     timeline: Annotated[list[TimelineEntry], Field(description=(
         "Every status change, oldest first: one line per status a part or the message reached"))]
+    due_at: Annotated[Timestamp | None, Field(description="Its send_at, while it waits for it")] = None
+    valid_until: Annotated[Timestamp | None, Field(description="Never sent after this")] = None
     created_at: Timestamp | None
     updated_at: Timestamp | None
 

@@ -40,6 +40,8 @@ def view_of(record: MessageRecord) -> MessageView:
         ],
         # in the order of when each change was seen (concurrent updates append in the order they were applied)
         timeline=[TimelineEntry.model_validate(entry) for entry in sorted(record.history, key=lambda h: h["at"])],
+        due_at=record.due_at,
+        valid_until=record.valid_until,
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
