@@ -10,7 +10,8 @@ from functools import cache
 from typing import Any
 
 from aculab_messaging.cold_start import init_without_gc
-from aculab_messaging.logic.sending import SendService, partial_batch_response
+from aculab_messaging.logic.send_records import partial_batch_response
+from aculab_messaging.logic.sending import SendService
 from aculab_messaging.observability import observability
 from aculab_messaging.wiring import build_send_service
 

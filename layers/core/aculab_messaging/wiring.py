@@ -151,7 +151,8 @@ def build_send_service(
     clock: Callable[[], datetime] = utc_now,
 ) -> SendService:
     from aculab_messaging.logic.pacing import PacePolicy, Pacer
-    from aculab_messaging.logic.sending import SendPolicy, SendService
+    from aculab_messaging.logic.send_records import SendPolicy
+    from aculab_messaging.logic.sending import SendService
 
     settings = settings or SendSettings.from_env()
     aws = aws or AwsClients(max_pool_connections=settings.send_concurrency)

@@ -15,10 +15,7 @@ dead-letter queue with ``Message Failed``.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import random
 import re
 import time
 import urllib.parse
@@ -32,10 +29,8 @@ from aculab_messaging.aculab import AculabError, AculabThrottledError, MessageTy
 from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.events import (
     MESSAGE_BLOCKED,
-    MESSAGE_EXPIRED,
     MESSAGE_FAILED,
     MESSAGE_REJECTED,
-    MESSAGE_SCHEDULED,
     MESSAGE_SUBMITTED,
     Event,
     message_event,
@@ -43,10 +38,17 @@ from aculab_messaging.contracts.events import (
 from aculab_messaging.contracts.queue import CancelRequest, DueRequest, SendRequest, parse_queue_message
 from aculab_messaging.errors import CredentialsNotSet
 from aculab_messaging.logic.cancelling import BEFORE_SENDING, Canceller
-from aculab_messaging.logic.pacing import PaceContended, Pacer
+from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
-from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
+from aculab_messaging.logic.scheduling import Scheduler, Timing, enqueued_at
+from aculab_messaging.logic.send_records import (
+    RecordOutcome,
+    SendPolicy,
+    message_id_of,
+    receive_count,
+)
 from aculab_messaging.logic.tracking import DEAD_LETTERED, outcome_event, replay_events
+from aculab_messaging.logic.waiting import WaitingRoom
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord
 from aculab_messaging.redact import mask_number
@@ -59,20 +61,6 @@ log = logging.getLogger(__name__)
 _KEYABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
-@dataclass
-class RecordOutcome:
-    """What became of one SQS record: events to publish, and whether SQS
-    should deliver it again (``retry``)."""
-
-    events: list[Event] = field(default_factory=list)
-    retry: bool = False
-    reason: str | None = None
-    # back on the queue after this many seconds instead of the backoff (a copy meeting a live claim)
-    delay_seconds: int | None = None
-    # the retry window ran out: to the dead-letter queue once its events are out
-    dead_letter: bool = False
-
-
 def _parts_and_encoding(req: SendRequest, refs: Sequence[str]) -> dict[str, Any]:
     """What Message Submitted tells of the parts: one per ref, and for an sms its encoding
     and, when UCS-2 was forced, the characters that forced it."""
@@ -80,51 +68,6 @@ def _parts_and_encoding(req: SendRequest, refs: Sequence[str]) -> dict[str, Any]
         return {"parts": len(refs)}
     found = estimate(req.content or "")
     return {"parts": len(refs), "encoding": found.encoding, "ucs2Characters": list(found.ucs2_characters) or None}
-
-
-def partial_batch_response(outcomes: Mapping[str, RecordOutcome]) -> dict[str, list[dict[str, str]]]:
-    """SQS's partial batch response: the records it must deliver again."""
-    return {"batchItemFailures": [{"itemIdentifier": sqs_id} for sqs_id, o in outcomes.items() if o.retry]}
-
-
-@dataclass(frozen=True)
-class SendPolicy:
-    """How the send function submits: status page, guarantee, retries, concurrency."""
-
-    webhook_url: str
-    status_method: str = "POST"
-    guarantee: str = "at-most-once"
-    max_receive_count: int = 100  # the queue's redrive backstop; the retry window decides first
-    concurrency: int = 10
-    base_backoff_seconds: int = 10
-    max_backoff_seconds: int = 900
-    retry_window_seconds: int = 6 * 3600
-    # a claim lives for the invocation's time left plus this margin
-    claim_margin_seconds: int = 60
-    # the invocation's time when the caller does not say (the template's Timeout)
-    invocation_seconds: float = 30.0
-    # a copy that meets a live claim looks again after at most this long
-    busy_retry_seconds: int = 15
-    # read national numbers (07700 900123) in this region; None: full international only
-    default_region: str | None = None
-    # a record the pace cannot fit within its horizon looks again after this long
-    pace_retry_seconds: int = 1
-
-    def backoff(self, receive_count: int, rng: random.Random | None = None) -> int:
-        """Capped exponential backoff with equal jitter: half the step fixed,
-        half random, so a crowd of retries spreads out."""
-        doublings = min(30, max(0, receive_count - 1))
-        step = min(self.max_backoff_seconds, self.base_backoff_seconds << doublings)
-        jitter = (rng or random).uniform(0, step / 2)  # nosec B311 - spreading retries, not secrecy
-        return max(1, round(step / 2 + jitter))
-
-    def window_ran_out(self, record: Mapping[str, Any], now: datetime) -> bool:
-        """True when a record that failed now must not be retried again: its
-        retry window (from when it was first sent to the queue) is over, or
-        it reached the queue's receive-count backstop."""
-        sent_ms = (record.get("attributes") or {}).get("SentTimestamp")
-        age = now.timestamp() - int(sent_ms) / 1000 if sent_ms else 0.0
-        return age >= self.retry_window_seconds or _receive_count(record) >= self.max_receive_count
 
 
 @dataclass
@@ -201,7 +144,7 @@ class SendService:
         self.metrics.count("RecordRetried" if outcome.retry else "RecordDone")
         if not outcome.retry or self.delay_retry is None:
             return
-        seconds = outcome.delay_seconds or self.policy.backoff(_receive_count(record))
+        seconds = outcome.delay_seconds or self.policy.backoff(receive_count(record))
         try:
             self.delay_retry(record, seconds)
         except Exception:  # noqa: BLE001 - the queue's visibility timeout still applies
@@ -223,7 +166,7 @@ class SendService:
             log.exception("record failed", extra={"sqs_message_id": record.get("messageId")})
             if self.policy.window_ran_out(record, self.clock()):
                 # its last try before SQS dead-letters it: whatever it stored, the reconciler announces
-                self._requeue_for_replay(_message_id_of(record))
+                self._requeue_for_replay(message_id_of(record))
             return RecordOutcome(retry=True, reason=type(exc).__name__)
 
     # -- one record -------------------------------------------------------------
@@ -263,10 +206,10 @@ class SendService:
 
     def _send(self, req: SendRequest, attempt: _Attempt, now: datetime) -> RecordOutcome:
         if attempt.timing.expired(now):
-            return self._expire(req, attempt, now)
+            return self._known_or(self._room.expire(req, attempt.timing, attempt.lease_until, now), req, attempt, now)
         wait = attempt.timing.wait_seconds(now)
         if wait > 0:
-            return self._wait(req, attempt, wait, now)
+            return self._known_or(self._room.wait(req, attempt.timing, wait, now), req, attempt, now)
         if self.store.is_blocked(req.from_, req.to):
             existing = self.store.create_final(
                 message_id=req.message_id, status=Status.BLOCKED, reason="recipient opted out (STOP)",
@@ -287,7 +230,7 @@ class SendService:
         if existing is not None:
             return self._already_known(existing, req, attempt, now)
         # the slot last, so that nothing but the request itself stands between the slot and Aculab
-        slot, paced = self._reserve_slot(req)
+        slot, paced = self._room.reserve_slot(req)
         if paced is not None:
             self.store.release_claim(req.message_id, f"waiting: {paced.reason}", now)
             return paced
@@ -295,70 +238,19 @@ class SendService:
             self.sleep(max(0.0, (slot - self.clock()).total_seconds()))  # the slot this send reserved
             now = self.clock()
             if attempt.timing.expired(now):  # its validity ran out while it waited for its slot
-                return self._expire(req, attempt, now)
+                expired = self._room.expire(req, attempt.timing, attempt.lease_until, now)
+                return self._known_or(expired, req, attempt, now)
         return self._call_send(req, attempt, now)
 
-    # -- waiting: send_at, validity, pace ------------------------------------------
+    @property
+    def _room(self) -> WaitingRoom:
+        return WaitingRoom(self.store, self.metrics, self.clock, self.scheduler, self.pacer,
+                           self.policy.pace_retry_seconds)
 
-    def _wait(self, req: SendRequest, attempt: _Attempt, wait: float, now: datetime) -> RecordOutcome:
-        """Not due yet: stored ``scheduled``; then back in the queue until due
-        (within SQS's 15 minutes), or an EventBridge schedule (beyond)."""
-        timing = attempt.timing
-        assert timing.due_at is not None  # noqa: S101 - wait > 0 means a due time  # nosec B101
-        far = wait > SQS_MAX_DELAY_SECONDS
-        existing = self.store.schedule_message(
-            message_id=req.message_id, to=req.to, from_=req.from_, type_=req.type.value, metadata=req.metadata,
-            dlr=req.request_delivery_report, due_at=timing.due_at, valid_until=timing.valid_until,
-            schedule_name=schedule_name(req.message_id) if far else None, now=now,
-        )
-        if existing is not None and existing.status != Status.SCHEDULED.value:
-            return self._already_known(existing, req, attempt, now)
-        event = outcome_event(MESSAGE_SCHEDULED, req.message_id, Status.SCHEDULED, now, metadata=req.metadata,
-                              extra={"dueAt": _iso(timing.due_at), "validUntil": _iso(timing.valid_until)})
-        if far:
-            if self.scheduler is None:
-                raise RuntimeError("a send due beyond 15 minutes needs the scheduler")
-            self.scheduler.schedule(schedule_name(req.message_id), timing.due_at, timing.due_body(req))
-            self.metrics.count("MessageScheduled")
-            log.info("message scheduled", extra={"message_id": req.message_id, "due_at": _iso(timing.due_at)})
-            return RecordOutcome([event])  # the schedule puts it back on the queue when due
-        if existing is None:
-            self.metrics.count("MessageScheduled")
-        return RecordOutcome([event], retry=True, reason="waiting for its send_at", delay_seconds=math.ceil(wait))
-
-    def _expire(self, req: SendRequest, attempt: _Attempt, now: datetime) -> RecordOutcome:
-        """Its validity ran out before Aculab had it: never sent, ``Message Expired``."""
-        valid_until = attempt.timing.valid_until
-        reason = f"not sent before its valid_until ({_iso(valid_until)})"
-        event = outcome_event(MESSAGE_EXPIRED, req.message_id, Status.EXPIRED, now, metadata=req.metadata,
-                              reason=reason, extra={"validUntil": _iso(valid_until)})
-        record = self.store.get_message(req.message_id)
-        if record is None:
-            record = self.store.create_final(message_id=req.message_id, status=Status.EXPIRED, reason=reason,
-                                             now=now, to=req.to, from_=req.from_, metadata=req.metadata)
-        elif self.store.expire_unsent(req.message_id, reason, now, lease_until=attempt.lease_until):
-            if record.schedule_name and self.scheduler is not None:
-                self.scheduler.unschedule(record.schedule_name)
-            record = None
-        if record is None or record.status == Status.EXPIRED.value:
-            self.metrics.count("MessageExpired")
-            log.info("message expired", extra={"message_id": req.message_id})
-            return RecordOutcome([event])
-        return self._already_known(record, req, attempt, now)
-
-    def _reserve_slot(self, req: SendRequest) -> tuple[datetime | None, RecordOutcome | None]:
-        """(the moment this send may go, None) or (None, the record back in the queue for a moment)."""
-        if self.pacer is None:
-            return None, None
-        try:
-            slot = self.pacer.reserve(req.from_, self.clock)
-        except PaceContended:
-            self.metrics.count("PaceContended")
-            return None, RecordOutcome(retry=True, reason="pace contended", delay_seconds=1)
-        if slot is None:
-            self.metrics.count("SendPaced")
-            return None, RecordOutcome(retry=True, reason="paced", delay_seconds=self.policy.pace_retry_seconds)
-        return slot, None
+    def _known_or(self, done: RecordOutcome | MessageRecord, req: SendRequest, attempt: _Attempt,
+                  now: datetime) -> RecordOutcome:
+        """The waiting room's outcome, or (a message that had moved on) what a duplicate gets."""
+        return done if isinstance(done, RecordOutcome) else self._already_known(done, req, attempt, now)
 
     def _not_ready_to_send(self) -> RecordOutcome | None:
         """Secrets first: a record that cannot be sent yet goes back to the
@@ -447,7 +339,7 @@ class SendService:
                 return RecordOutcome(retry=True, reason=reason)
             # the retry window ran out: to the DLQ, and integrations hear of it now; the stored
             # reason says so, for the reconciler to announce it again if this event is lost
-            dead = f"{DEAD_LETTERED} after {_receive_count(attempt.record)} attempts: {reason}"[:500]
+            dead = f"{DEAD_LETTERED} after {receive_count(attempt.record)} attempts: {reason}"[:500]
             self.store.release_claim(req.message_id, dead, now)
             return RecordOutcome([outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now,
                                                 metadata=req.metadata, reason=dead)],
@@ -471,18 +363,3 @@ class _Attempt:
     record: Mapping[str, Any]
     lease_until: datetime
     timing: Timing = field(default_factory=lambda: Timing(None, None))
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
-def _message_id_of(record: Mapping[str, Any]) -> str:
-    try:
-        return str(json.loads(str(record.get("body", "")))["message_id"])[:128]
-    except (ValueError, TypeError, KeyError):
-        return ""
-
-
-def _receive_count(record: Mapping[str, Any]) -> int:
-    return int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
