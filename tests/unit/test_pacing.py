@@ -110,3 +110,24 @@ def test_the_send_service_waits_for_its_slot_and_backs_a_number_off_on_429() -> 
         {"message_id": "m9", "to": "447700900123", "from": A, "content": "hi"})}])
     assert pace.state["r"][A]["milli"] == 25000  # no number limit: from the unthrottled 50 a second, halved
     assert publisher.types().count(ev.MESSAGE_SUBMITTED) == 4
+
+
+def test_validity_that_runs_out_while_it_waits_for_its_slot_expires_it() -> None:
+    # given a stack paced at 1 a second, and a code valid for 1.5 seconds behind a second one
+    store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
+    service = SendService(store=store, publisher=publisher, aculab=aculab, webhook_auth=lambda: ("u", "p"),
+                          policy=SendPolicy(webhook_url="https://h.example/n", concurrency=1), clock=clock,
+                          metrics=RecordingMetrics(), sleep=lambda s: clock.advance(seconds=s),
+                          pacer=Pacer(InMemoryPace(), PacePolicy(max_per_second=1, margin=0, lead_seconds=0)))
+    sent_at = str(int(clock().timestamp() * 1000))
+
+    def record(i: int, **fields: object) -> dict[str, object]:
+        return {"messageId": f"s{i}", "receiptHandle": "r", "attributes": {"SentTimestamp": sent_at},
+                "body": json.dumps({"message_id": f"m{i}", "to": "447700900123", "from": A, "content": "hi",
+                                    **fields})}
+
+    service.process_batch([record(1), record(2, valid_for_seconds=1), record(3, valid_for_seconds=5)])
+    # then the second's slot (1 s) came after its validity: never sent; the third went at 2 s
+    assert [p.content for p in aculab.sent] == ["hi", "hi"] and len(aculab.sent) == 2
+    assert publisher.types() == [ev.MESSAGE_SUBMITTED, ev.MESSAGE_EXPIRED, ev.MESSAGE_SUBMITTED]
+    assert store.get_message("m2").status == "expired"  # type: ignore[union-attr]
