@@ -63,7 +63,7 @@ def run() -> tuple[list[Figure], dict[str, float]]:
                               "<= 8 MB", size <= LAYER_LIMIT and not bundled))
         figures.append(Figure("boto3/botocore bundled in layer", len(bundled), "packages", "runtime provides them",
                               None, "= 0", not bundled))
-        for name in ("webhook", "send", "reconcile"):
+        for name in sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir() and p.name != "__pycache__"):
             source = work / "sam" / f"{name.capitalize()}Function" if sam else ROOT / "functions" / name
             fsize = _zip(source, work / f"{name}.zip", with_bytecode=False)
             figures.append(Figure(f"function zip: {name}", fsize / 1024, "KB", "100 KB limit", fsize / FUNCTION_LIMIT,

@@ -8,9 +8,6 @@ to the last) against the limit."""
 from __future__ import annotations
 
 import json
-import threading
-import time
-from typing import Any
 
 from bench.common import SIM_CREDENTIALS, Figure, servers
 
@@ -26,6 +23,7 @@ def peak_per_second(times: list[float]) -> int:
 
 def run(messages: int = MESSAGES) -> tuple[list[Figure], dict[str, float]]:
     from local.app import LocalApp
+    from local.sqs_poller import run_together
 
     with servers() as (aws, sim):
         app = LocalApp(aws, sim.base_url, SIM_CREDENTIALS, env_overrides={
@@ -41,21 +39,7 @@ def run(messages: int = MESSAGES) -> tuple[list[Figure], dict[str, float]]:
                                                               "content": "bench"})}
                     for i in range(start, min(messages, start + 10))])
             pollers = [app.send_poller(wait_seconds=1, handler=app.container("send")) for _ in range(CONTAINERS)]
-            stop = threading.Event()
-
-            def work(poller: Any) -> None:
-                while not stop.is_set():
-                    poller.poll_once()
-
-            threads = [threading.Thread(target=work, args=(p,), daemon=True) for p in pollers]
-            for t in threads:
-                t.start()
-            deadline = time.monotonic() + 120
-            while len(sim.control.send_arrivals()) < messages and time.monotonic() < deadline:
-                time.sleep(0.5)
-            stop.set()
-            for t in threads:
-                t.join(timeout=10)
+            run_together(pollers, lambda: len(sim.control.send_arrivals()) >= messages)
             times = sorted(a["at"] for a in sim.control.send_arrivals())
         finally:
             app.stop()

@@ -111,3 +111,25 @@ class SqsPoller:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+def run_together(pollers: list[SqsPoller], done: Callable[[], bool], limit_seconds: float = 120.0) -> None:
+    """Poll with every poller at once (concurrent invocations, each its own
+    container) until ``done()`` or the limit."""
+    import time
+
+    stop = threading.Event()
+
+    def work(poller: SqsPoller) -> None:
+        while not stop.is_set():
+            poller.poll_once()
+
+    threads = [threading.Thread(target=work, args=(p,), name="sqs-poller", daemon=True) for p in pollers]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + limit_seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)

@@ -5,12 +5,10 @@ one PACE item in DynamoDB on moto."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from typing import Any
 
 from local.app import LocalApp
-from local.sqs_poller import SqsPoller
+from local.sqs_poller import run_together
 from simulator.control import SimulatorControl
 
 RATE = 10
@@ -31,24 +29,9 @@ def put(app: LocalApp, n: int, **fields: Any) -> None:
         sqs.send_message_batch(QueueUrl=app.stack.refs["SendQueue"], Entries=entries)
 
 
-def run_containers(app: LocalApp, containers: int, until: int, sim: SimulatorControl, limit: float = 120) -> None:
-    pollers: list[SqsPoller] = [app.send_poller(wait_seconds=1, handler=app.container("send"))
-                                for _ in range(containers)]
-    stop = threading.Event()
-
-    def work(poller: SqsPoller) -> None:
-        while not stop.is_set():
-            poller.poll_once()
-
-    threads = [threading.Thread(target=work, args=(p,), daemon=True) for p in pollers]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + limit
-    while len(sim.send_arrivals()) < until and time.monotonic() < deadline:
-        time.sleep(0.5)
-    stop.set()
-    for t in threads:
-        t.join(timeout=10)
+def run_containers(app: LocalApp, containers: int, until: int, sim: SimulatorControl) -> None:
+    pollers = [app.send_poller(wait_seconds=1, handler=app.container("send")) for _ in range(containers)]
+    run_together(pollers, lambda: len(sim.send_arrivals()) >= until)
 
 
 def test_a_hundred_messages_at_ten_a_second_from_three_containers(app_factory: Any, sim: SimulatorControl) -> None:

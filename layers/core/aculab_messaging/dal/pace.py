@@ -33,19 +33,17 @@ class Pace(Table):
     ) -> dict[str, Any] | None:
         """Move the stack's and the number's next slot on, if they are still
         what the caller saw. None: done; else the state that stopped it."""
-        sets, conditions, values = [], [], {}
-        if new_g is not None:
-            sets.append("g = :g")
-            values[":g"] = new_g
-            conditions.append("attribute_not_exists(g)" if seen_g is None else "g = :seen_g")
-            if seen_g is not None:
-                values[":seen_g"] = seen_g
-        if new_n is not None:
-            sets.append("n.#num = :n")
-            values[":n"] = new_n
-            conditions.append("attribute_not_exists(n.#num)" if seen_n is None else "n.#num = :seen_n")
-            if seen_n is not None:
-                values[":seen_n"] = seen_n
+        sets: list[str] = []
+        conditions: list[str] = []
+        values: dict[str, Any] = {}
+        for path, name, seen, new in (("g", "g", seen_g, new_g), ("n.#num", "n", seen_n, new_n)):
+            if new is None:
+                continue  # a scope that does not limit this send is left as it is
+            sets.append(f"{path} = :{name}")
+            values[f":{name}"] = new
+            conditions.append(f"attribute_not_exists({path})" if seen is None else f"{path} = :seen_{name}")
+            if seen is not None:
+                values[f":seen_{name}"] = seen
         if not sets:
             return None
         return self._pace_update("SET " + ", ".join(sets), " AND ".join(conditions), values, number)
