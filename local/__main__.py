@@ -123,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     poller.start()
     _say(f"ready: send function            polling {app.stack.refs['SendQueue'].rsplit('/', 1)[-1]}")
     app.media_poller().start()
-    app.scheduler_runner().start(on_error=lambda exc: _say(f"scheduler error: {type(exc).__name__}: {exc}"))
-    _say(f"ready: EventBridge Scheduler     firing due schedules of {app.stack.refs['SendSchedules']} every 1s")
     _say(f"ready: media function           polling {app.stack.refs['MediaQueue'].rsplit('/', 1)[-1]}  "
          f"(received MMS media -> s3://{app.stack.refs['MediaBucket']})")
+    app.scheduler_runner().start(on_error=lambda exc: _say(f"scheduler error: {type(exc).__name__}: {exc}"))
+    _say(f"ready: EventBridge Scheduler     firing due schedules of {app.stack.refs['SendSchedules']} every 1s")
 
     every = args.reconcile_seconds or parse_rate(app.schedule_expression())
 
