@@ -168,3 +168,32 @@ def test_a_code_worth_five_minutes_expires_through_an_outage(app: LocalApp, sim:
     assert tail.wait_for(lambda evs: types(evs) == ["Message Expired"])
     detail = tail.of_type("Message Expired")[0]["detail"]
     assert detail["isFinal"] is True and "valid_until" in detail["reason"] and detail["validUntil"]
+
+
+def test_the_producer_cli_schedules_and_cancels(app: LocalApp, sim: SimulatorControl) -> None:
+    # what `make send AT=+2h VALID_FOR=300` and `make cancel ID=...` run
+    import subprocess
+    import sys
+
+    from local.template import ROOT
+
+    admin = app.stack.admin_credentials
+    env = {"PYTHONPATH": f"{ROOT / 'layers' / 'core'}", "AWS_ACCESS_KEY_ID": admin["aws_access_key_id"],
+           "AWS_SECRET_ACCESS_KEY": admin["aws_secret_access_key"], "PATH": "/usr/bin:/bin"}
+    cli = [sys.executable, "-m", "aculab_messaging.producer", "--queue-url", app.stack.refs["SendQueue"],
+           "--endpoint-url", app.stack.endpoint_url, "--region", "eu-west-1"]
+    sent = subprocess.run([*cli, "sms", "--to", "447700900123", "--from", "447700900001", "--text", "later",
+                           "--message-id", "cli-at", "--at", "+2h", "--valid-for", "300"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert sent.returncode == 0, sent.stderr
+    drain_queue(app)
+    item = stored_message(app, "cli-at")
+    assert item is not None and item["status"] == "scheduled" and len(schedules(app)) == 1
+    due = datetime.fromisoformat(str(item["due_at"]))
+    assert timedelta(hours=1, minutes=59) < due - datetime.now(UTC) <= timedelta(hours=2)
+    assert datetime.fromisoformat(str(item["valid_until"])) - due == timedelta(seconds=300)
+    cancelled = subprocess.run([*cli, "cancel", "--message-id", "cli-at"], capture_output=True, text=True, env=env,
+                               check=False)
+    assert cancelled.returncode == 0, cancelled.stderr
+    drain_queue(app)
+    assert stored_message(app, "cli-at")["status"] == "cancelled" and schedules(app) == []  # type: ignore[index]

@@ -166,3 +166,15 @@ def test_send_at_in_the_past_means_now_and_bad_times_are_rejected(w: World) -> N
     assert reasons[0] == "send_at: must be at most a year ahead" and len(reasons) == 3
     assert "valid_until must be after send_at" in reasons[1]
     assert reasons[2] == "send_at: Input should have timezone info"
+
+
+def test_relative_times_for_the_cli() -> None:
+    from datetime import UTC, datetime
+
+    from aculab_messaging.producer import when
+
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    assert [when(t, now) for t in ("+90s", "+2m", "+1h", "+1d")] == [
+        "2026-11-25T09:01:30+00:00", "2026-11-25T09:02:00+00:00", "2026-11-25T10:00:00+00:00",
+        "2026-11-26T09:00:00+00:00"]
+    assert when("2026-12-01T08:00:00+01:00", now) == "2026-12-01T08:00:00+01:00"  # as given
