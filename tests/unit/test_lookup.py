@@ -23,7 +23,7 @@ def test_a_two_part_message_shows_parts_and_timeline_in_time_order() -> None:
                 dlr=True, now=clock(), lease_until=clock() + timedelta(seconds=60))
     store.record_submitted("m1", ["r1", "r2"], True, clock())
     clock.advance(seconds=2)
-    store.write_part(PartWrite("m1", "r2", Status.SENT, 30, "sent", "000", "2026-11-25_09:00:02", False), clock())
+    store.write_part(PartWrite("m1", "r2", Status.SENT, 30, "sent", "000", "2026-11-25T09:00:02Z", False), clock())
     clock.advance(seconds=1)
     store.write_part(PartWrite("m1", "r1", Status.SENT, 30, "sent", None, None, False), clock())
     store.write_message_status("m1", Status.SENT, 30, clock())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aculab_messaging.contracts.api import MessageView, PartView, TimelineEntry
-from aculab_messaging.contracts.events import aculab_time_to_iso
 from aculab_messaging.contracts.events.base import AculabMsgErr
 from aculab_messaging.records import MessageRecord
 from aculab_messaging.redact import mask_number
@@ -34,7 +33,7 @@ def view_of(record: MessageRecord) -> MessageView:
                 aculab_msg_err=(AculabMsgErr(code=part["aculab_msg_err"],
                                              meaning=msg_err_meaning(part["aculab_msg_err"]) or "")
                                 if part.get("aculab_msg_err") else None),
-                provider_timestamp=aculab_time_to_iso(part.get("provider_ts")) or part.get("provider_ts"),
+                provider_timestamp=part.get("provider_ts"),  # stored as ISO 8601 (tracking.apply_status)
             )
             for ref, part in parts
         ],
