@@ -46,6 +46,9 @@ ENV = {
     "INBOUND_TOKEN_SECRET_ARN": "arn:b", "ACULAB_SECRET_ARN": "arn:c", "AWS_DEFAULT_REGION": "eu-west-1",
     "WEBHOOK_URL": "http://127.0.0.1:9/aculab/notify",
     "SEND_QUEUE_URL": "http://127.0.0.1:9/1/q", "DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:9/1/dlq",
+    # as the template configures send: schedules possible (their client made only when one is)
+    "SEND_QUEUE_ARN": "arn:aws:sqs:eu-west-1:1:q", "DEAD_LETTER_QUEUE_ARN": "arn:aws:sqs:eu-west-1:1:dlq",
+    "SCHEDULE_GROUP": "bench-sends", "SCHEDULER_ROLE_ARN": "arn:aws:iam::1:role/s",
     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_SERVICE_NAME": "bench",
     "SENDING_NUMBERS": "447700900001",  # reconcile syncs its blocked list: its first run calls Aculab

@@ -5,22 +5,28 @@ scheduler's role (which may only send there) and deletes itself after."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 
 class EventBridgeScheduler:
-    def __init__(self, client: Any, group: str, queue_arn: str, role_arn: str, dead_letter_arn: str) -> None:
-        self._client = client
+    """``client``: makes the Scheduler client when first needed (a send due beyond 15 minutes, or the
+    cancel of one), so a container that never schedules never pays for it."""
+
+    def __init__(self, client: Callable[[], Any], group: str, queue_arn: str, role_arn: str,
+                 dead_letter_arn: str) -> None:
+        self._client_of = client
         self._group = group
         self._queue_arn = queue_arn
         self._role_arn = role_arn
         self._dead_letter_arn = dead_letter_arn
 
     def schedule(self, name: str, at: datetime, body: str) -> None:
+        client = self._client_of()
         # a schedule of that name: made by an earlier attempt at this record
-        with contextlib.suppress(self._client.exceptions.ConflictException):
-            self._client.create_schedule(
+        with contextlib.suppress(client.exceptions.ConflictException):
+            client.create_schedule(
                 Name=name,
                 GroupName=self._group,
                 ScheduleExpression=f"at({at.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
@@ -37,8 +43,9 @@ class EventBridgeScheduler:
             )
 
     def unschedule(self, name: str) -> bool:
+        client = self._client_of()
         try:
-            self._client.delete_schedule(Name=name, GroupName=self._group)
-        except self._client.exceptions.ResourceNotFoundException:
+            client.delete_schedule(Name=name, GroupName=self._group)
+        except client.exceptions.ResourceNotFoundException:
             return False
         return True

@@ -7,6 +7,7 @@ or fakes. Nothing here runs at import time.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -45,7 +46,10 @@ def utc_now() -> datetime:
 
 class AwsClients:
     """AWS clients from one ``boto3.Session``, each created on first use with
-    the same timeouts, retries and connection pool."""
+    the same timeouts, retries and connection pool. What the container's
+    environment says of credentials, region and endpoints is taken at init,
+    so a client made later (one only some invocations need) is made as init
+    would have made it."""
 
     def __init__(self, session: boto3.Session | None = None, max_pool_connections: int = 10) -> None:
         if session is None:
@@ -56,6 +60,8 @@ class AwsClients:
             # so a client made later never picks up anything else
             session.get_credentials()
         self._session = session
+        self._region = session.region_name
+        self._endpoints = {k: v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")}
         self._pool = max_pool_connections
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()  # a boto3 Session must not make two clients at once
@@ -73,7 +79,10 @@ class AwsClients:
             retries={"mode": "standard", "max_attempts": 3},
             max_pool_connections=self._pool,
         )
-        client = self._clients[service] = self._session.client(service, config=config)  # type: ignore[call-overload]
+        endpoint = (self._endpoints.get(f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}")
+                    or self._endpoints.get("AWS_ENDPOINT_URL"))
+        client = self._clients[service] = self._session.client(  # type: ignore[call-overload]
+            service, config=config, region_name=self._region, **({"endpoint_url": endpoint} if endpoint else {}))
         return client
 
 
@@ -214,7 +223,8 @@ def _scheduler(settings: SendSettings, aws: AwsClients) -> EventBridgeScheduler 
         return None  # sends due beyond 15 minutes cannot be taken: they are retried until it is configured
     from aculab_messaging.schedules import EventBridgeScheduler
 
-    return EventBridgeScheduler(aws("scheduler"), settings.schedule_group, settings.send_queue_arn,
+    # its client is made on the first send due beyond 15 minutes: most containers never need it
+    return EventBridgeScheduler(lambda: aws("scheduler"), settings.schedule_group, settings.send_queue_arn,
                                 settings.scheduler_role_arn, settings.dead_letter_queue_arn)
 
 
