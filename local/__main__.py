@@ -1,9 +1,11 @@
 """``make run``: the whole application offline.
 
-moto server (AWS) + the Aculab simulator + our three functions: an HTTP server
-turning requests into API Gateway v2 events for the webhook, an SQS poller for
-the send function, a timer on the template's schedule for the reconciler, and a
-tail of every event published on the bus. Ctrl-C stops it all.
+moto server (AWS) + the Aculab simulator + our five functions: an HTTP server
+turning requests into API Gateway v2 events for the webhook and the status
+lookup (its IAM routes authorised by moto's IAM), SQS pollers for the send and
+media functions, EventBridge Scheduler's firing of due schedules, a timer on the
+template's schedule for the reconciler, and a tail of every event published on
+the bus. Ctrl-C stops it all.
 """
 
 from __future__ import annotations

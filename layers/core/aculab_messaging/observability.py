@@ -1,4 +1,4 @@
-"""The three handlers' one observability setup: a powertools Logger whose
+"""The handlers' one observability setup: a powertools Logger whose
 configuration our package's loggers share, Metrics flushed after every
 invocation, and the metrics port the services count into."""
 
