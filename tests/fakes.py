@@ -18,7 +18,7 @@ from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatu
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
-from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
+from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status, rank
 
 ANNOUNCE = "ANNOUNCE"
 
@@ -84,8 +84,8 @@ class InMemoryStore:
         old = self._msg(message_id)
         if old is not None:
             return self._record(old)
-        item = self._new_message(message_id, Status.SCHEDULED.value, 5, now, to=to, **{"from": from_}, type=type_,
-                                 dlr=dlr, metadata=dict(metadata), due_at=_iso(due_at),
+        item = self._new_message(message_id, Status.SCHEDULED.value, rank(Status.SCHEDULED), now, to=to,
+                                 **{"from": from_}, type=type_, dlr=dlr, metadata=dict(metadata), due_at=_iso(due_at),
                                  valid_until=_iso(valid_until) if valid_until else None, schedule_name=schedule_name)
         self._log(item, now, Status.SCHEDULED.value, dueAt=_iso(due_at))
         return None

@@ -21,16 +21,16 @@ from __future__ import annotations
 
 from aculab_messaging.dal.blocked import Blocked
 from aculab_messaging.dal.inbound import Inbound
-from aculab_messaging.dal.messages import Messages
 from aculab_messaging.dal.pace import Pace
 from aculab_messaging.dal.parts import Parts
 from aculab_messaging.dal.pending import Pending
 from aculab_messaging.dal.senders import Senders
 from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX
+from aculab_messaging.dal.waiting import Waiting
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
 
 
-class MessageStore(Messages, Parts, Pending, Inbound, Blocked, Senders, Pace):
+class MessageStore(Waiting, Parts, Pending, Inbound, Blocked, Senders, Pace):
     """The store the services use (logic/ports.py ``Store``), on one table."""
 
 

@@ -19,7 +19,6 @@ from aculab_messaging.dal.table import (
     message_key,
     to_values,
 )
-from aculab_messaging.dal.waiting import Waiting
 from aculab_messaging.records import MessageRecord, history_entry
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
 
@@ -27,7 +26,7 @@ from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SEND
 _LEASE_EXPIRED = "(attribute_not_exists(lease_until) OR lease_until < :epoch)"
 
 
-class Messages(Waiting, Refs):
+class Messages(Refs):
     def claim(
         self,
         *,
@@ -53,6 +52,16 @@ class Messages(Waiting, Refs):
                 return None
             return self.get_message(message_id) or existing
         return existing
+
+    def _claim_scheduled(self, message_id: str, now: datetime, lease_until: datetime) -> bool:
+        """Its send_at came: the send path takes it (the claim's lease, as any claim)."""
+        return self._update_message(
+            message_id,
+            "SET #status = :sending, #rank = :zero, lease_until = :lease, updated_at = :now REMOVE schedule_name",
+            "#status = :scheduled",
+            {":sending": SENDING, ":zero": 0, ":lease": epoch(lease_until), ":now": iso(now),
+             ":scheduled": Status.SCHEDULED.value},
+        )
 
     def reclaim_expired(self, message_id: str, now: datetime, lease_until: datetime) -> bool:
         """at-least-once: take over a claim whose lease ran out without refs."""

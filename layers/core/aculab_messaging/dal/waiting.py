@@ -7,42 +7,27 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.dal.table import APPEND_HISTORY, Table, dynamo_safe, epoch, history_values, iso, message_key
+from aculab_messaging.dal.messages import Messages
+from aculab_messaging.dal.table import APPEND_HISTORY, epoch, history_values, iso, message_key
 from aculab_messaging.records import MessageRecord, history_entry
-from aculab_messaging.status import FINAL_RANK, RETRYABLE, SENDING, Status
-
-SCHEDULED_RANK = 5
+from aculab_messaging.status import FINAL_RANK, RETRYABLE, SENDING, Status, rank
 
 
-class Waiting(Table):
+class Waiting(Messages):
     def schedule_message(
         self, *, message_id: str, to: str, from_: str, type_: str, metadata: Mapping[str, Any], dlr: bool,
         due_at: datetime, valid_until: datetime | None, schedule_name: str | None, now: datetime,
     ) -> MessageRecord | None:
         """Put-if-absent a message waiting for its send_at. None: stored; else the existing record."""
-        item = {
-            "pk": f"MSG#{message_id}", "sk": "MSG", "message_id": message_id, "status": Status.SCHEDULED.value,
-            "rank": SCHEDULED_RANK, "to": to, "from": from_, "type": type_, "dlr": dlr,
-            "metadata": dynamo_safe(metadata), "due_at": iso(due_at),
-            "valid_until": iso(valid_until) if valid_until else None, "schedule_name": schedule_name,
-            "created_at": iso(now), "updated_at": iso(now),
-            "expires_at": max(self._expires(now), epoch(due_at) + 86400),  # kept past its due time
-            "history": [history_entry(iso(now), Status.SCHEDULED.value, dueAt=iso(due_at))],
-        }
-        written, old = self._conditional_put(item, "attribute_not_exists(pk)")
-        if written:
-            return None
-        return MessageRecord.from_item(old or self._get(message_key(message_id), ConsistentRead=True) or item)
-
-    def _claim_scheduled(self, message_id: str, now: datetime, lease_until: datetime) -> bool:
-        """Its send_at came: the send path takes it (the claim's lease, as any claim)."""
-        return self._update_message(
-            message_id,
-            "SET #status = :sending, #rank = :zero, lease_until = :lease, updated_at = :now REMOVE schedule_name",
-            "#status = :scheduled",
-            {":sending": SENDING, ":zero": 0, ":lease": epoch(lease_until), ":now": iso(now),
-             ":scheduled": Status.SCHEDULED.value},
+        item = self._message_item(message_id, Status.SCHEDULED.value, rank(Status.SCHEDULED), now, to=to,
+                                  from_=from_, metadata=metadata)
+        item.update(
+            type=type_, dlr=dlr, due_at=iso(due_at), valid_until=iso(valid_until) if valid_until else None,
+            schedule_name=schedule_name,
+            expires_at=max(item["expires_at"], epoch(due_at) + 86400),  # kept past its due time
+            history=[history_entry(iso(now), Status.SCHEDULED.value, dueAt=iso(due_at))],
         )
+        return self._put_message(item, "attribute_not_exists(pk)", {})
 
     def cancel_scheduled(self, message_id: str, now: datetime) -> bool:
         return self._finish_unsent(message_id, Status.CANCELLED, "cancelled before sending", now,
