@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aculab_messaging.ids import is_message_id
 from aculab_messaging.logic.lookup import view_of
 from aculab_messaging.logic.ports import MessageReader
 
 log = logging.getLogger(__name__)
-# the producer's message_id (contracts.queue.MessageId)
-_MESSAGE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,7 @@ class MessagesApi:
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         message_id = str((event.get("pathParameters") or {}).get("message_id") or "")
-        if not _MESSAGE_ID.fullmatch(message_id):
+        if not is_message_id(message_id):
             return _answer(400, {"message": "message_id: 1 to 128 of A-Z a-z 0-9 . _ : -"})
         record = self.store.get_message(message_id)
         if record is None:

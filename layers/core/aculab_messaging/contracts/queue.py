@@ -47,11 +47,13 @@ from pydantic import (
 
 from aculab_messaging.aculab.params import MessageType, SendParams, normalise_number, normalise_sender
 from aculab_messaging.contracts.errors import ContractError, field_errors
+from aculab_messaging.ids import MESSAGE_ID_MAX_LENGTH, MESSAGE_ID_PATTERN
 
 CONTRACT_VERSION = "1"
 MAX_METADATA_BYTES = 4096
 
-MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$"),
+MessageId = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_ID_MAX_LENGTH,
+                                             pattern=MESSAGE_ID_PATTERN),
                       Field(description="Chosen by the producer; the idempotency key.")]
 MediaName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 MAX_SCHEDULE_AHEAD = timedelta(days=366)

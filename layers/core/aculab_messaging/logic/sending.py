@@ -16,13 +16,13 @@ dead-letter queue with ``Message Failed``.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from aculab_messaging.aculab import AculabError, AculabThrottledError, MessageType
@@ -37,6 +37,7 @@ from aculab_messaging.contracts.events import (
 )
 from aculab_messaging.contracts.queue import CancelRequest, DueRequest, SendRequest, parse_queue_message
 from aculab_messaging.errors import CredentialsNotSet
+from aculab_messaging.ids import is_message_id
 from aculab_messaging.logic.cancelling import BEFORE_SENDING, Canceller
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
@@ -57,8 +58,6 @@ from aculab_messaging.status import OUTCOME_UNKNOWN, SENDING, Status
 
 log = logging.getLogger(__name__)
 
-# a message_id that can be a table key (the contract's pattern): a rejection reports under it
-_KEYABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 def _parts_and_encoding(req: SendRequest, refs: Sequence[str]) -> dict[str, Any]:
@@ -192,7 +191,7 @@ class SendService:
         message_id stays free for a valid request. Reported under the
         producer's message_id when it can be a key and no message has it,
         else under ``sqs-<SQS message id>``."""
-        message_id = exc.message_id if exc.message_id and _KEYABLE_ID.fullmatch(exc.message_id) else None
+        message_id = exc.message_id if is_message_id(exc.message_id) else None
         reason = exc.reason
         if message_id and self.store.get_message(message_id) is not None:
             reason = f"{reason} (message_id {message_id!r} belongs to an accepted message, which is unchanged)"
@@ -242,7 +241,7 @@ class SendService:
                 return self._known_or(expired, req, attempt, now)
         return self._call_send(req, attempt, now)
 
-    @property
+    @cached_property
     def _room(self) -> WaitingRoom:
         return WaitingRoom(self.store, self.metrics, self.clock, self.scheduler, self.pacer,
                            self.policy.pace_retry_seconds)

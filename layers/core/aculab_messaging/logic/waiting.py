@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from aculab_messaging.contracts.events import MESSAGE_EXPIRED, MESSAGE_SCHEDULED
+from aculab_messaging.contracts.events import MESSAGE_EXPIRED, MESSAGE_SCHEDULED, utc_now_iso
 from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic.pacing import PaceContended, Pacer
 from aculab_messaging.logic.ports import Store
@@ -98,4 +98,5 @@ class WaitingRoom:
 
 
 def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
+    """An event's time, as every event says its timestamp."""
+    return utc_now_iso(moment) if moment else None
