@@ -228,31 +228,30 @@ class LocalApp:
     def send_poller(self, retry_visibility_seconds: int | None = None, wait_seconds: int = 1,
                     handler: Handler | None = None) -> SqsPoller:
         """The send function's event source mapping (``handler``: a container of its own)."""
-        queue_url = self.stack.refs["SendQueue"]
-        queue_arn = self.stack.attrs[("SendQueue", "Arn")]
-        batch = int(self.sam["Resources"]["SendFunction"]["Properties"]["Events"]["SendQueue"]["Properties"]
-                    .get("BatchSize", 10))
-        # the event source mapping polls with the function's role (AWSLambdaSQSQueueExecutionRole)
-        sqs = self.stack.session().client("sqs", endpoint_url=self.stack.endpoint_url, region_name=REGION,
-                                          **self.stack.function_credentials[FUNCTIONS["send"]])
-        invoke = (lambda event: handler(event, self.context("send"))) if handler else (
-            lambda event: self.invoke("send", event))
-        poller = SqsPoller(sqs, queue_url, queue_arn, invoke, batch_size=batch,
-                           retry_visibility_seconds=retry_visibility_seconds, wait_seconds=wait_seconds)
+        poller = self._event_source("send", "SendQueue", handler, retry_visibility_seconds, wait_seconds)
         if handler is None:
             self.poller = poller
         return poller
 
     def media_poller(self, wait_seconds: int = 1) -> SqsPoller:
         """The media function on its queue, as its event source mapping runs it."""
-        queue_url = self.stack.refs["MediaQueue"]
-        props = self.sam["Resources"]["MediaFunction"]["Properties"]["Events"]["MediaQueue"]["Properties"]
-        sqs = self.stack.session().client("sqs", endpoint_url=self.stack.endpoint_url, region_name=REGION,
-                                          **self.stack.function_credentials[FUNCTIONS["media"]])
-        self.media = SqsPoller(sqs, queue_url, self.stack.attrs[("MediaQueue", "Arn")],
-                               lambda event: self.invoke("media", event), batch_size=int(props.get("BatchSize", 10)),
-                               wait_seconds=wait_seconds)
+        self.media = self._event_source("media", "MediaQueue", None, None, wait_seconds)
         return self.media
+
+    def _event_source(self, name: str, queue: str, handler: Handler | None,
+                      retry_visibility_seconds: int | None, wait_seconds: int) -> SqsPoller:
+        """An SQS event source mapping as the template declares it (its BatchSize), polling
+        with the function's role, as Lambda's does."""
+        logical = FUNCTIONS[name]
+        events = self.sam["Resources"][logical]["Properties"]["Events"]
+        (props,) = [e["Properties"] for e in events.values() if e.get("Type") == "SQS"]
+        sqs = self.stack.session().client("sqs", endpoint_url=self.stack.endpoint_url, region_name=REGION,
+                                          **self.stack.function_credentials[logical])
+        invoke = (lambda event: handler(event, self.context(name))) if handler else (
+            lambda event: self.invoke(name, event))
+        return SqsPoller(sqs, self.stack.refs[queue], self.stack.attrs[(queue, "Arn")], invoke,
+                         batch_size=int(props.get("BatchSize", 10)),
+                         retry_visibility_seconds=retry_visibility_seconds, wait_seconds=wait_seconds)
 
     def scheduler_runner(self) -> SchedulerRunner:
         """EventBridge Scheduler's firing: ``fire_due(now)``, or ``start()`` for real time."""
