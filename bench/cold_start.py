@@ -2,9 +2,9 @@
 build its service and handle its first record or request (so nothing hides
 in a lazy import), against
 
-(a) its floor: a process that imports the same third-party modules (those the
-    function loaded, found by a first run) and creates the same AWS clients
-    (and paginators) from one boto3 Session, and does nothing else. Target <= 1.10x: our own
+(a) its floor: a process that imports the same third-party modules and
+    creates the same AWS clients and paginators from one boto3 Session (those
+    the function loaded and made, found by a first run), and does nothing else. Target <= 1.10x: our own
     code costs almost nothing on top of the packages it stands on.
 (b) the bare boto3 baseline ``import boto3; boto3.client("dynamodb")``.
     Target <= 1.6x.
@@ -14,7 +14,8 @@ and valid, a loopback round trip each) and the send function's msg_send to the
 simulator, each in its own process. The layer is built from the locked
 versions for this machine's platform (bytecode compiled, as on Lambda where
 /opt is read-only); boto3/botocore come from this interpreter, as Lambda's
-runtime provides them. Rounds are interleaved so a machine that speeds up or
+runtime provides them. Every function gets the literal variables of the
+template's Globals (PYDANTIC_DISABLE_PLUGINS among them). Rounds are interleaved so a machine that speeds up or
 slows down during the run moves every figure alike.
 """
 
@@ -30,17 +31,14 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, Figure, build_host_layer, canned_aws_and_simulator, median
+from local.template import load_sam
 
 FLOOR_TARGET = 1.10
 BASELINE_TARGET = 1.6
 CLIENT_CONFIG = ("Config(connect_timeout=2, read_timeout=5, retries={'mode': 'standard', 'max_attempts': 3}, "
                  "max_pool_connections=10)")
-# each function's handler module, the clients it creates, and the paginators it takes from them
-FUNCTIONS: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {
-    "webhook": ("webhook_function", ("dynamodb", "events", "secretsmanager"), ()),
-    "send": ("send_function", ("dynamodb", "events", "secretsmanager", "sqs"), ()),
-    "reconcile": ("reconcile_function", ("dynamodb", "events", "secretsmanager"), (("dynamodb", "query"),)),
-}
+# each function's handler module
+FUNCTIONS = {"webhook": "webhook_function", "send": "send_function", "reconcile": "reconcile_function"}
 ENV = {
     "TABLE_NAME": "bench-table", "EVENT_BUS_NAME": "bench-bus", "WEBHOOK_SECRET_ARN": "arn:a",
     "INBOUND_TOKEN_SECRET_ARN": "arn:b", "ACULAB_SECRET_ARN": "arn:c", "AWS_DEFAULT_REGION": "eu-west-1",
@@ -92,22 +90,37 @@ HANDLE = {
     "send": "r = m.handler(EVENTS['send'], CONTEXT)\nassert not r['batchItemFailures'], r",
     "reconcile": "r = m.handler(EVENTS['reconcile'], CONTEXT)\nassert not r.get('failed_batches'), r",
 }
+# the first (untimed) run of each function notes the clients and paginators it makes ...
+NOTE_CLIENTS = '''
+import botocore.client, botocore.session
+CLIENTS, PAGINATORS = [], []
+_create, _paginator = botocore.session.Session.create_client, botocore.client.BaseClient.get_paginator
+def _noted_create(self, service_name, *args, **kwargs):
+    CLIENTS.append(service_name)
+    return _create(self, service_name, *args, **kwargs)
+def _noted_paginator(self, operation):
+    PAGINATORS.append((self.meta.service_model.service_name, operation))
+    return _paginator(self, operation)
+botocore.session.Session.create_client = _noted_create
+botocore.client.BaseClient.get_paginator = _noted_paginator
+'''
+# ... and the third-party modules it loaded
 DISCOVER = '''
 import sys, sysconfig
 roots = tuple({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], %r})
 ours = ("aculab_messaging", %r)
 found = [name for name, mod in list(sys.modules.items())
          if (getattr(mod, "__file__", None) or "").startswith(roots) and not name.startswith(ours)]
-sys.stderr.write("MODULES " + json.dumps(found) + "\\n")
+sys.stderr.write("FOUND " + json.dumps({"modules": found, "clients": CLIENTS, "paginators": PAGINATORS}) + "\\n")
 '''
 
 
 def _code(name: str) -> str:
-    module = FUNCTIONS[name][0]
+    module = FUNCTIONS[name]
     return f"import {module} as m\n{HANDLE[name]}"
 
 
-def _floor(modules: list[str], services: tuple[str, ...], paginators: tuple[tuple[str, str], ...]) -> str:
+def _floor(modules: list[str], services: list[str], paginators: list[list[str]]) -> str:
     return ("import importlib\nimport boto3\nfrom botocore.config import Config\n"
             f"for name in {modules!r}:\n    importlib.import_module(name)\n"
             "session = boto3.Session()\n"
@@ -115,8 +128,14 @@ def _floor(modules: list[str], services: tuple[str, ...], paginators: tuple[tupl
             f"pages = [clients[s].get_paginator(op) for s, op in {paginators!r}]")
 
 
-def _run(code: str, path: list[Path], env: dict[str, str], after: str = "") -> tuple[float, str]:
-    prelude = PRELUDE % json.dumps(_events())
+def _template_env() -> dict[str, str]:
+    """The template's Globals variables that are plain values (not references)."""
+    variables = load_sam()["Globals"]["Function"]["Environment"]["Variables"]
+    return {name: value for name, value in variables.items() if isinstance(value, str)}
+
+
+def _run(code: str, path: list[Path], env: dict[str, str], after: str = "", before: str = "") -> tuple[float, str]:
+    prelude = PRELUDE % json.dumps(_events()) + before
     wrapped = f"{prelude}\nt = time.perf_counter()\n{code}\nelapsed = time.perf_counter() - t\n{after}\nprint(elapsed)"
     full_env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(str(p) for p in path)}
     out = subprocess.run([sys.executable, "-c", wrapped], env=full_env, capture_output=True, text=True)
@@ -129,17 +148,17 @@ def run(runs: int = 21) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp, canned_aws_and_simulator() as endpoints:
         work = Path(tmp)
         layer = build_host_layer(work / "layer")
-        env = {**ENV, **endpoints}
+        env = {**_template_env(), **ENV, **endpoints}
         task: dict[str, Path] = {}
         floors: dict[str, str] = {}
-        for name, (module, services, paginators) in FUNCTIONS.items():
+        for name, module in FUNCTIONS.items():
             task[name] = work / "task" / name
             shutil.copytree(ROOT / "functions" / name, task[name], ignore=shutil.ignore_patterns("__pycache__"))
             subprocess.run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
                             str(task[name])], check=True)
-            _, stderr = _run(_code(name), [task[name], layer], env, DISCOVER % (str(layer), module))
-            modules = json.loads(stderr.rsplit("MODULES ", 1)[1].splitlines()[0])
-            floors[name] = _floor(modules, services, paginators)
+            _, stderr = _run(_code(name), [task[name], layer], env, DISCOVER % (str(layer), module), NOTE_CLIENTS)
+            found = json.loads(stderr.rsplit("FOUND ", 1)[1].splitlines()[0])
+            floors[name] = _floor(found["modules"], found["clients"], found["paginators"])
         samples: dict[str, list[float]] = {"baseline": []}
         for _ in range(runs):
             samples["baseline"].append(_run("import boto3\nboto3.client('dynamodb')", [], env)[0])

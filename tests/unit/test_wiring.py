@@ -24,13 +24,16 @@ def test_a_client_made_later_keeps_the_init_endpoint_and_region(monkeypatch: pyt
     assert aws("sqs").meta.region_name == "eu-west-1"
 
 
-def test_the_send_service_makes_no_scheduler_client_until_one_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_send_service_makes_no_scheduler_or_sqs_client_until_one_is_needed() -> None:
+    # given the send function's settings, schedules configured
     settings = SendSettings.model_validate({
         "table_name": "t-1", "event_bus_name": "b", "aculab_base_url": "https://ws.example", "aculab_secret_arn": "a",
         "webhook_url": "https://h.example/n", "webhook_secret_arn": "w", "send_queue_url": "https://q.example/1",
         "dead_letter_queue_url": "https://q.example/2", "schedule_group": "g", "send_queue_arn": "arn:q",
         "scheduler_role_arn": "arn:r", "dead_letter_queue_arn": "arn:d"})
     aws = AwsClients(boto3.Session(region_name="eu-west-1", aws_access_key_id="a", aws_secret_access_key="b"))
+    # when its service is built (init)
     service = build_send_service(settings, aws=aws)
-    assert service.scheduler is not None and "scheduler" not in aws._clients
-    assert {"dynamodb", "events", "secretsmanager", "sqs"} <= set(aws._clients)
+    # then only the clients every send uses are made: schedules, retries and dead letters make theirs when they come
+    assert service.scheduler is not None
+    assert set(aws._clients) == {"dynamodb", "events", "secretsmanager"}

@@ -171,16 +171,16 @@ def build_send_service(
     def webhook_auth() -> tuple[str, str]:
         return secrets.field(webhook_arn, "username"), secrets.field(webhook_arn, "password")
 
-    # made at init with the others: every client takes the container's settings as init saw them
-    sqs = aws("sqs")
+    # the SQS client is made on the first retry or dead letter (AwsClients made it as init would):
+    # a container whose records all go through never loads it
 
     def delay_retry(record: Mapping[str, Any], seconds: int) -> None:
-        sqs.change_message_visibility(
+        aws("sqs").change_message_visibility(
             QueueUrl=settings.send_queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds
         )
 
     def dead_letter(record: Mapping[str, Any]) -> None:
-        sqs.send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=str(record["body"]))
+        aws("sqs").send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=str(record["body"]))
 
     aculab = aculab_client(settings, secrets, pool_size=settings.send_concurrency)
 
