@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.blocked_reads: list[int] = []  # the pairs each is_blocked / blocked_among call read
 
     @property
     def shard_count(self) -> int:
@@ -335,8 +336,17 @@ class InMemoryStore:
                       and i["pending_sk"] < _iso(before)), key=lambda i: i["pending_sk"])
         return copy.deepcopy(due[:limit])
 
-    def is_blocked(self, from_: str, to: str) -> bool:
+    def _blocked(self, from_: str, to: str) -> bool:
         return bool(self.items.get((f"BLOCK#{from_}", f"TO#{to}"), {}).get("blocked"))
+
+    def is_blocked(self, from_: str, to: str) -> bool:
+        self.blocked_reads.append(1)
+        return self._blocked(from_, to)
+
+    def blocked_among(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        pairs = set(pairs)
+        self.blocked_reads.append(len(pairs))
+        return {pair for pair in pairs if self._blocked(*pair)}
 
     def set_blocked(self, from_: str, to: str, blocked: bool, source: str, version: str, *,
                     announce: bool = False) -> bool:

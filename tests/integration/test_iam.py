@@ -64,8 +64,9 @@ def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim:
     # given the stack, with messages that go stale at once and the senders' blocked lists to sync
     app = app_factory(STALE_AGE_SECONDS="1", SENDING_NUMBERS=US, MAX_SENDS_PER_SECOND="50")
     sim.configure(step_seconds=0.2)
-    # when each function walks every path: send (sent, retried, dead-lettered) ...
+    # when each function walks every path: send (a batch of two sent, one retried, dead-lettered) ...
     sent = queue_send(app)
+    queue_send(app, to="447700900125")
     drain_queue(app)
     sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
     queue_send(app, to="447700900777")

@@ -56,11 +56,15 @@ def steps(store: Store, run: str) -> list[Any]:
     first = store.record_inbound({"msg_ref": f"in-{run}", "from": pair[1], "to": pair[0], "content": "hi"}, NOW)
     repeat = store.record_inbound({"msg_ref": f"in-{run}", "from": pair[1], "to": pair[0], "content": "x"}, NOW)
     seen += [first[0], repeat[0], repeat[1]["content"]]
+    blocked, never_seen = ("447700900001", f"4477008{run[:5]}"), ("447700900001", f"4477007{run[:5]}")
+    store.set_blocked(*blocked, True, "inbound", "2026-11-25T09:00:00#d")
+    seen.append(store.blocked_among([pair, blocked, never_seen, blocked]))  # read together, as a batch does
     return seen
 
 
 def test_the_in_memory_store_answers_as_dynamodb_does(store: Store) -> None:
-    answers = steps(store, uuid.uuid4().hex[:8])
+    run = uuid.uuid4().hex[:8]
+    answers = steps(store, run)
     assert answers[:5] == [True, "sending", False, True, answers[4]] and answers[4][1] is True
     assert answers[5:8] == [("advanced", "sent"), ("stale", "sent"), ("advanced", "delivered")]
     assert answers[8] == ("delivered", 40, True, {"n": 1, "price": 1.5})
@@ -69,7 +73,8 @@ def test_the_in_memory_store_answers_as_dynamodb_does(store: Store) -> None:
     assert [(h["status"], h.get("msgRef"), h.get("providerStatus")) for h in timeline] == [
         ("queued", None, None), ("sent", ref, "sent"), ("delivered", ref, "delivered")]
     assert ref.startswith("ref-") and all(h["at"] for h in timeline)
-    assert answers[10:] == [False, False, True, False, True, True, False, True, False, "hi"]
+    assert answers[10:-1] == [False, False, True, False, True, True, False, True, False, "hi"]
+    assert answers[-1] == {("447700900001", f"4477008{run[:5]}")}
 
 
 @pytest.fixture(params=["dynamodb", "in-memory"])

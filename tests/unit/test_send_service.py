@@ -78,6 +78,48 @@ def test_an_opted_out_mobile_is_blocked_without_calling_aculab(world: Any) -> No
     assert message is not None and message.status == Status.BLOCKED.value
 
 
+def test_a_batch_reads_the_opt_outs_of_its_sends_once(world: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    # given one of two mobiles opted out
+    store.set_blocked(OURS, "447700900124", True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
+    # when a batch holds three sends to the two, a cancel and a bad request
+    batch = [record(clock, "sqs-1", message_id="m-1"), record(clock, "sqs-2", message_id="m-2"),
+             record(clock, "sqs-3", message_id="m-3", to="447700900124"),
+             {**record(clock, "sqs-4"), "body": json.dumps({"action": "cancel", "message_id": "m-9"})},
+             record(clock, "sqs-5", to="not a number")]
+    outcomes = service.process_batch(batch)
+    # then the opt-outs were read once, for the two pairs, and not again per send
+    assert store.blocked_reads == [2]
+    # and each record came out as it would alone: two sent, one blocked, the cancel answered, one rejected
+    assert sorted(p.to for p in aculab.sent) == [MOBILE, MOBILE]
+    assert sorted(publisher.types()) == sorted([ev.MESSAGE_SUBMITTED, ev.MESSAGE_SUBMITTED, ev.MESSAGE_BLOCKED,
+                                                ev.MESSAGE_CANCEL_FAILED, ev.MESSAGE_REJECTED])
+    assert not any(o.retry for o in outcomes.values())
+
+
+def test_a_batch_whose_opt_out_read_fails_reads_each_send_alone(world: Any, monkeypatch: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    # given the mobile opted out, and the batch read of opt-outs fails (throttled)
+    store.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
+
+    def throttled(pairs: Any) -> set[tuple[str, str]]:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(store, "blocked_among", throttled)
+    # when a batch of two sends to it is processed
+    service.process_batch([record(clock, "sqs-1", message_id="m-1"), record(clock, "sqs-2", message_id="m-2")])
+    # then each send read its own opt-out, and neither was sent
+    assert store.blocked_reads == [1, 1]
+    assert aculab.sent == [] and publisher.types() == [ev.MESSAGE_BLOCKED, ev.MESSAGE_BLOCKED]
+
+
+def test_a_single_send_reads_its_own_opt_out(world: Any) -> None:
+    service, store, _, aculab, clock = world
+    # given a batch of one send / when it is processed / then one plain read for its pair
+    service.process_batch([record(clock)])
+    assert store.blocked_reads == [1] and len(aculab.sent) == 1
+
+
 def test_a_bad_request_is_rejected_naming_the_field_and_stores_nothing(world: Any) -> None:
     service, store, publisher, aculab, clock = world
     # given a request whose number is not a phone number

@@ -182,6 +182,9 @@ class DueRequest(_QueueMessage):
         return self
 
 
+QueueRequest = SendRequest | CancelRequest | DueRequest
+
+
 def _action(value: Any) -> str | None:
     if isinstance(value, dict):
         action = value.get("action", "send")  # a body without one is a send
@@ -194,12 +197,12 @@ QueueMessage = Annotated[
     Discriminator(_action, custom_error_type="action",
                   custom_error_message="must be a JSON object whose action is 'send' (the default) or 'cancel'"),
 ]
-_QUEUE_MESSAGE: TypeAdapter[SendRequest | CancelRequest | DueRequest] = TypeAdapter(QueueMessage)
+_QUEUE_MESSAGE: TypeAdapter[QueueRequest] = TypeAdapter(QueueMessage)
 
 
 def parse_queue_message(
     body: str | bytes, default_region: str | None = None, now: datetime | None = None
-) -> SendRequest | CancelRequest | DueRequest:
+) -> QueueRequest:
     """Parse one SQS body; raise ContractError naming each failing field."""
     try:
         return _QUEUE_MESSAGE.validate_json(body, context={"default_region": default_region, "now": now})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from aculab_messaging.chunks import chunked
 from aculab_messaging.dal.table import Table, to_item
@@ -20,14 +19,7 @@ class Refs(Table):
                                                  "dlr": dlr, "expires_at": self._expires(now)})}}
                 for ref in chunk
             ]
-            pending: dict[str, Any] = {self._table: requests}
-            for _ in range(5):
-                unprocessed = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not unprocessed:
-                    break
-                pending = unprocessed
-            else:
-                raise RuntimeError("ref items not written after retries")
+            self._batch_until_done(self._db.batch_write_item, {self._table: requests}, "UnprocessedItems", "ref items")
 
     def find_by_ref(self, msg_ref: str) -> tuple[str, bool] | None:
         """(message_id, delivery report requested) for one of our msg_refs."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,10 @@ ANNOUNCE = "ANNOUNCE"
 
 # appends one history_entry to a message's timeline (values from history_values)
 APPEND_HISTORY = "history = list_append(if_not_exists(history, :no_history), :history)"
+
+# a BatchGetItem/BatchWriteItem is repeated for what DynamoDB leaves unprocessed, backing off
+BATCH_TRIES = 5
+BATCH_BACKOFF_SECONDS = 0.05
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -137,6 +142,23 @@ class Table:
         self, message_id: str, expression: str, condition: str, values: Mapping[str, Any]
     ) -> bool:
         return self._conditional_update(message_key(message_id), expression, condition, values)
+
+    def _batch_until_done(
+        self, call: Callable[..., dict[str, Any]], pending: dict[str, Any], left: str, what: str
+    ) -> list[dict[str, Any]]:
+        """Every response of a batch call, repeated for what DynamoDB handed back
+        unprocessed (under ``left``: when throttled or over size) with exponential
+        backoff; an error after ``BATCH_TRIES``."""
+        responses = []
+        for attempt in range(BATCH_TRIES):
+            response = call(RequestItems=pending)
+            responses.append(response)
+            pending = response.get(left) or {}
+            if not pending:
+                return responses
+            if attempt + 1 < BATCH_TRIES:
+                time.sleep(BATCH_BACKOFF_SECONDS * 2**attempt)
+        raise RuntimeError(f"{what} left unprocessed after {BATCH_TRIES} tries")
 
     def _get(self, key: Mapping[str, str], **kwargs: Any) -> dict[str, Any] | None:
         return from_item(self._db.get_item(TableName=self._table, Key=to_values(key), **kwargs).get("Item"))

@@ -28,6 +28,18 @@ class RecordOutcome:
     dead_letter: bool = False
 
 
+@dataclass(frozen=True)
+class KnownBlocked:
+    """The opt-outs of a batch's sends, read together before the batch fans out."""
+
+    read: frozenset[tuple[str, str]]
+    blocked: frozenset[tuple[str, str]]
+
+    def get(self, from_: str, to: str) -> bool | None:
+        """Whether the (from, to) pair is blocked; None for a pair not read."""
+        return (from_, to) in self.blocked if (from_, to) in self.read else None
+
+
 def partial_batch_response(outcomes: Mapping[str, RecordOutcome]) -> dict[str, list[dict[str, str]]]:
     """SQS's partial batch response: the records it must deliver again."""
     return {"batchItemFailures": [{"itemIdentifier": sqs_id} for sqs_id, o in outcomes.items() if o.retry]}

@@ -35,7 +35,13 @@ from aculab_messaging.contracts.events import (
     Event,
     message_event,
 )
-from aculab_messaging.contracts.queue import CancelRequest, DueRequest, SendRequest, parse_queue_message
+from aculab_messaging.contracts.queue import (
+    CancelRequest,
+    DueRequest,
+    QueueRequest,
+    SendRequest,
+    parse_queue_message,
+)
 from aculab_messaging.errors import CredentialsNotSet
 from aculab_messaging.ids import is_message_id
 from aculab_messaging.logic.cancelling import BEFORE_SENDING, Canceller
@@ -43,6 +49,7 @@ from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
 from aculab_messaging.logic.scheduling import Scheduler, Timing, enqueued_at
 from aculab_messaging.logic.send_records import (
+    KnownBlocked,
     RecordOutcome,
     SendPolicy,
     message_id_of,
@@ -104,9 +111,11 @@ class SendService:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.policy.concurrency, thread_name_prefix="send")
         lease_until = self._lease_until(seconds_left() if seconds_left else self.policy.invocation_seconds)
+        parsed = [self._parse(r) for r in records]
+        known = self._known_blocked(parsed)
         ids = [str(r["messageId"]) for r in records]
-        outcomes = dict(zip(ids, self._pool.map(lambda r: self._process_safely(r, lease_until), records),
-                            strict=True))
+        outcomes = dict(zip(ids, self._pool.map(lambda r, p: self._process_safely(r, lease_until, p, known),
+                                                records, parsed), strict=True))
         owner = {id(e): sqs_id for sqs_id, o in outcomes.items() for e in o.events}
         try:
             self.publisher.publish([e for o in outcomes.values() for e in o.events])
@@ -158,9 +167,34 @@ class SendService:
         except Exception:
             log.exception("could not requeue for replay", extra={"message_id": message_id})
 
-    def _process_safely(self, record: Mapping[str, Any], lease_until: datetime) -> RecordOutcome:
+    def _parse(self, record: Mapping[str, Any]) -> QueueRequest | Exception:
+        """The record's request, or why it is not one: a ContractError rejects
+        the record, anything else retries it (never the whole batch)."""
         try:
-            return self.process_record(record, lease_until)
+            return parse_queue_message(str(record.get("body", "")), default_region=self.policy.default_region,
+                                       now=self.clock())
+        except Exception as exc:  # noqa: BLE001 - handled with its own record
+            return exc
+
+    def _known_blocked(self, parsed: Sequence[QueueRequest | Exception]) -> KnownBlocked | None:
+        """One read of the opt-outs of a batch's sends instead of one each. If
+        it fails, or the batch holds one send, each send reads its own."""
+        sends = [p.request if isinstance(p, DueRequest) else p for p in parsed
+                 if isinstance(p, SendRequest | DueRequest)]
+        if len(sends) < 2:
+            return None
+        pairs = frozenset((req.from_, req.to) for req in sends)
+        try:
+            return KnownBlocked(pairs, frozenset(self.store.blocked_among(pairs)))
+        except Exception as exc:  # noqa: BLE001 - throttled, unreachable ...: each record reads (and retries) alone
+            log.warning("could not read the batch's opt-outs", extra={"error": type(exc).__name__})
+            return None
+
+    def _process_safely(self, record: Mapping[str, Any], lease_until: datetime,
+                        parsed: QueueRequest | Exception | None = None,
+                        known: KnownBlocked | None = None) -> RecordOutcome:
+        try:
+            return self.process_record(record, lease_until, parsed, known)
         except Exception as exc:
             log.exception("record failed", extra={"sqs_message_id": record.get("messageId")})
             if self.policy.window_ran_out(record, self.clock()):
@@ -170,20 +204,23 @@ class SendService:
 
     # -- one record -------------------------------------------------------------
 
-    def process_record(self, record: Mapping[str, Any], lease_until: datetime | None = None) -> RecordOutcome:
+    def process_record(self, record: Mapping[str, Any], lease_until: datetime | None = None,
+                       parsed: QueueRequest | Exception | None = None,
+                       known: KnownBlocked | None = None) -> RecordOutcome:
+        """One record (``parsed``: its body as ``_parse`` gave it; ``known``: its batch's opt-outs)."""
         now = self.clock()
-        try:
-            request = parse_queue_message(str(record.get("body", "")), default_region=self.policy.default_region,
-                                          now=now)
-        except ContractError as exc:
-            return self._reject(exc, str(record["messageId"]), now)
+        request = self._parse(record) if parsed is None else parsed
+        if isinstance(request, ContractError):
+            return self._reject(request, str(record["messageId"]), now)
+        if isinstance(request, Exception):
+            raise request
         if isinstance(request, CancelRequest):
             done = Canceller(self.store, self.aculab, self.scheduler).cancel(request, now)
             return RecordOutcome(done.events, retry=done.retry, reason=done.reason)
         due_now = isinstance(request, DueRequest)  # put back by its schedule: its send_at has come
         req = request.request if isinstance(request, DueRequest) else request
         timing = Timing.of(req, enqueued_at(record), due_now=due_now)
-        attempt = _Attempt(record, lease_until or self._lease_until(self.policy.invocation_seconds), timing)
+        attempt = _Attempt(record, lease_until or self._lease_until(self.policy.invocation_seconds), timing, known)
         return self._send(req, attempt, now)
 
     def _reject(self, exc: ContractError, sqs_id: str, now: datetime) -> RecordOutcome:
@@ -209,7 +246,7 @@ class SendService:
         wait = attempt.timing.wait_seconds(now)
         if wait > 0:
             return self._known_or(self._room.wait(req, attempt.timing, wait, now), req, attempt, now)
-        if self.store.is_blocked(req.from_, req.to):
+        if self._is_blocked(req, attempt.known_blocked):
             existing = self.store.create_final(
                 message_id=req.message_id, status=Status.BLOCKED, reason="recipient opted out (STOP)",
                 now=now, to=req.to, from_=req.from_, metadata=req.metadata,
@@ -240,6 +277,10 @@ class SendService:
                 expired = self._room.expire(req, attempt.timing, attempt.lease_until, now)
                 return self._known_or(expired, req, attempt, now)
         return self._call_send(req, attempt, now)
+
+    def _is_blocked(self, req: SendRequest, known: KnownBlocked | None) -> bool:
+        found = known.get(req.from_, req.to) if known else None
+        return self.store.is_blocked(req.from_, req.to) if found is None else found
 
     @cached_property
     def _room(self) -> WaitingRoom:
@@ -362,3 +403,4 @@ class _Attempt:
     record: Mapping[str, Any]
     lease_until: datetime
     timing: Timing = field(default_factory=lambda: Timing(None, None))
+    known_blocked: KnownBlocked | None = None
