@@ -17,7 +17,7 @@ def table(figures: list[Figure]) -> str:
     for f in figures:
         value = f"{f.value:,.2f} {f.unit}" if f.value < 1000 else f"{f.value:,.0f} {f.unit}"
         rows.append((f.name, value, f.baseline, f"{f.ratio:.2f}x" if f.ratio is not None else "-", f.target,
-                     "yes" if f.met else "NO"))
+                     "-" if f.met is None else "yes" if f.met else "NO"))
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
           f"${parts['update_usd_per_million']:.2f}; floor of the product as specified "
           f"${parts['floor_usd_per_million']:.2f} (the send's least, and 3 x HTTP API request + Lambda request + "
           "DynamoDB write + event)")
-    missed = [f.name for f in figures if not f.met]
-    print(f"\n{len(figures) - len(missed)} of {len(figures)} targets met" + (f"; missed: {', '.join(missed)}"
+    targets = [f for f in figures if f.met is not None]
+    missed = [f.name for f in targets if not f.met]
+    print(f"\n{len(targets) - len(missed)} of {len(targets)} targets met" + (f"; missed: {', '.join(missed)}"
                                                                           if missed else ""))
     return 0
 

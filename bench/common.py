@@ -27,7 +27,7 @@ class Figure:
     baseline: str
     ratio: float | None
     target: str
-    met: bool
+    met: bool | None  # None: a figure for information, with no target
 
 
 def median(values: list[float]) -> float:

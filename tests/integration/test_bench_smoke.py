@@ -11,9 +11,11 @@ from bench import artifacts, cold_start, cost, local_stack, pacing, reconcile_co
 def test_cold_start_bench_measures_every_function() -> None:
     # each sample handles its function's first request (a failed one raises), against both baselines
     figures = cold_start.run(runs=1)
-    assert [f.name for f in figures] == [f"cold init: {name} vs {what}" for what in ("its floor", "bare boto3")
+    assert [f.name for f in figures] == [f"cold init: {name} vs {what}"
+                                         for what in ("its floor", "bare boto3", "its floor making its calls")
                                          for name in ("webhook", "send", "reconcile")]
     assert all(f.ratio is not None and 0.3 < f.ratio < 5 for f in figures)
+    assert [f.met is None for f in figures] == [False] * 6 + [True] * 3  # the last three: information
 
 
 def test_round_trips_bench_counts_two_calls_per_warm_update() -> None:
