@@ -171,7 +171,7 @@ def build_send_service(
     def webhook_auth() -> tuple[str, str]:
         return secrets.field(webhook_arn, "username"), secrets.field(webhook_arn, "password")
 
-    # the SQS client is made on the first retry or dead letter (AwsClients made it as init would):
+    # the SQS client is made on the first retry or dead letter (AwsClients makes it as init would have):
     # a container whose records all go through never loads it
 
     def delay_retry(record: Mapping[str, Any], seconds: int) -> None:
