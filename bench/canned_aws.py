@@ -47,6 +47,10 @@ def answer(target: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return 200, {}  # GetItem (nothing there), PutItem, DeleteItem, SQS calls
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a batch's ten threads connect at once (socketserver's default backlog is 5)
+
+
 class _Handler(QuietHandler):
     def handle_request(self) -> None:
         status, payload = answer(self.headers.get("x-amz-target", ""), json.loads(self.read_body() or b"{}"))
@@ -57,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    ThreadingHTTPServer(("127.0.0.1", args.port), _Handler).serve_forever()
+    _Server(("127.0.0.1", args.port), _Handler).serve_forever()
 
 
 if __name__ == "__main__":

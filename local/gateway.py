@@ -96,6 +96,9 @@ def build_event(method: str, raw_path: str, raw_query: str, headers: dict[str, s
 
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
+    # API Gateway takes many connections at once; socketserver's default backlog of 5 made bursts of
+    # 50 concurrent requests fail with connection resets that API Gateway would never send
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], routes: list[Route], invoke: Invoke,
                  authorize: Authorize | None = None, route_arn: Callable[[Route, str], str] | None = None) -> None:

@@ -42,6 +42,7 @@ class ApiError(Exception):
 class SimulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # as many connections at once as the send function's pools open (not socketserver's 5)
 
     def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:
         super().__init__(address, SimulatorHandler)
