@@ -112,7 +112,9 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 soak: $(STAMP)
-	$(BIN)/pytest tests/reliability --soak -s -q $(PYTEST_ARGS) 2>&1 | grep -E "^FIGURE|passed|failed|Error"
+	@# the figures and the verdict only; make fails when a test does (a pipe into grep would hide it)
+	@$(BIN)/pytest tests/reliability --soak -s -q $(PYTEST_ARGS) > .soak.log 2>&1; status=$$?; \
+	grep -E "^FIGURE|passed|failed|Error" .soak.log; echo "full output: .soak.log"; exit $$status
 
 audit: $(STAMP)
 	$(BIN)/pip-audit --no-deps --disable-pip --strict -r layers/core/requirements.txt --progress-spinner off
