@@ -36,6 +36,17 @@ def test_template_runtime_and_architecture() -> None:
     assert sam["Globals"]["Function"]["Architectures"] == ["arm64"]
 
 
+def test_every_function_skips_pydantic_plugin_discovery() -> None:
+    # given the translated template / then every function runs with pydantic's plugin scan off (we use none;
+    # the scan reads the entry points of every installed distribution on the first model built)
+    cfn = to_cloudformation()
+    lambdas = {k: v for k, v in cfn["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+    assert len(lambdas) == len(functions())
+    for logical_id, resource in lambdas.items():
+        variables = resource["Properties"]["Environment"]["Variables"]
+        assert variables.get("PYDANTIC_DISABLE_PLUGINS") == "__all__", logical_id
+
+
 def test_translate_template_keeps_batch_failure_reporting() -> None:
     cfn = to_cloudformation()
     mappings = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
