@@ -4,8 +4,9 @@ in a lazy import), against
 
 (a) its floor: a process that imports the same third-party modules and
     creates the same AWS clients and paginators from one boto3 Session (those
-    the function loaded and made, found by a first run), and does nothing else. Target <= 1.10x: our own
-    code costs almost nothing on top of the packages it stands on.
+    the function loaded and made, found by a first run), and does nothing
+    else. Target <= 1.10x: our own code costs almost nothing on top of the
+    packages it stands on.
 (b) the bare boto3 baseline ``import boto3; boto3.client("dynamodb")``.
     Target <= 1.6x.
 
@@ -21,8 +22,9 @@ simulator, each in its own process. The layer is built from the locked
 versions for this machine's platform (bytecode compiled, as on Lambda where
 /opt is read-only); boto3/botocore come from this interpreter, as Lambda's
 runtime provides them. Every function gets the literal variables of the
-template's Globals (PYDANTIC_DISABLE_PLUGINS among them). Rounds are interleaved so a machine that speeds up or
-slows down during the run moves every figure alike.
+template's Globals (PYDANTIC_DISABLE_PLUGINS among them). Rounds are
+interleaved so a machine that speeds up or slows down during the run moves
+every figure alike.
 """
 
 from __future__ import annotations

@@ -191,8 +191,7 @@ class SendService:
             return None
 
     def _process_safely(self, record: Mapping[str, Any], lease_until: datetime,
-                        parsed: QueueRequest | Exception | None = None,
-                        known: KnownBlocked | None = None) -> RecordOutcome:
+                        parsed: QueueRequest | Exception, known: KnownBlocked | None) -> RecordOutcome:
         try:
             return self.process_record(record, lease_until, parsed, known)
         except Exception as exc:
