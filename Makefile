@@ -12,18 +12,33 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
 
-.PHONY: help venv lint test unit integration run send cancel status inbound rotate-webhook-password bench soak audit build cfn lock clean schemas
+.PHONY: help venv lint test unit integration run send cancel status inbound rotate-webhook-password bench soak audit build cfn lock clean schemas deploy python313 smoke
 
 help:
-	@echo "make run      start the local stack (moto server, Aculab simulator, the three functions)"
-	@echo "make test     lint and run every test (bounded reliability suite included)"
-	@echo "make send TO=447700900123 TEXT='hello'   put a message on the local queue"
-	@echo "make send ... AT=+2m VALID_FOR=300   a scheduled send, never sent after 5 minutes"
-	@echo "make cancel ID=<message_id>  cancel it, whatever stage it is at"
-	@echo "make status ID=<message_id>  a message's status, parts and timeline (GET /messages/{id}, SigV4)"
-	@echo "make bench    benchmarks with targets;  make soak  the full reliability counts"
-	@echo "make audit    pip-audit of the layer's pinned runtime dependencies (needs PyPI's JSON API)"
-	@echo "make build    sam build (needs aws-sam-cli and python3.13)"
+	@echo "Every target (the local ones need \`make run\` going in another terminal):"
+	@echo "  make run      the local stack: moto server, Aculab simulator, the five functions, the event tail"
+	@echo "  make send TO=447700900123 TEXT='hello'   put a message on the local queue"
+	@echo "  make send ... AT=+2m VALID_FOR=300       scheduled (AT: +90s, +2m, +1h, +1d or ISO 8601 with offset),"
+	@echo "                                           never sent after 5 minutes"
+	@echo "  make cancel ID=<message_id>   cancel it, whatever stage it is at (the outcome shows as an event)"
+	@echo "  make status ID=<message_id>   its status, parts and timeline (GET /messages/{id}, SigV4)"
+	@echo "  make inbound PHONE=447700900123 TEXT=STOP   a simulated phone texts our NUMBER (MEDIA=files: an MMS)"
+	@echo "  make rotate-webhook-password  a new webhook password in the local stack's secret"
+	@echo "  make test     lint and every test (unit, integration, bounded reliability suite): ~12 minutes"
+	@echo "  make lint     ruff, mypy, cfn-lint, checkov, bandit (and sam validate --lint once make build installed sam)"
+	@echo "  make unit     the unit tests;  make integration  the integration tests"
+	@echo "  make bench    benchmarks with targets;  make soak  the full reliability counts"
+	@echo "  make audit    pip-audit of the layer's pinned runtime dependencies (needs PyPI's JSON API)"
+	@echo "  make build    sam build (installs aws-sam-cli into .venv-sam; needs Python 3.13)"
+	@echo "  make deploy   make build, then sam deploy (guided the first time; GUIDED=1 asks again)"
+	@echo "  make smoke    check a deployed stack end to end from its outputs (STACK=name; SMOKE_TO=number: a real SMS)"
+	@echo "  make python313  check that Python 3.13 (Lambda's runtime) is found (make build and deploy do)"
+	@echo "  make cfn      the template translated to CloudFormation (build/template.cfn.json)"
+	@echo "  make schemas  the JSON Schemas of the queue messages and events (schemas/)"
+	@echo "  make lock     pin requirements-dev.txt and the layer's requirements again"
+	@echo "  make venv     create .venv from requirements-dev.txt (every target does when needed)"
+	@echo "  make clean    remove the virtualenvs, build output and caches, and .local-stack/"
+	@echo "  make help     this list"
 
 $(STAMP): requirements-dev.txt layers/core/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,8 +81,11 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
+# ACULAB_URL=https://ws.aculabcloud.net: the functions call that endpoint, no simulator (credentials from
+# the environment: ACULAB_CLOUD_ID, ACULAB_USERNAME, ACULAB_API_KEY)
+ACULAB_URL ?=
 run: $(STAMP)
-	$(PY) -m local
+	$(PY) -m local $(if $(ACULAB_URL),--aculab-url "$(ACULAB_URL)")
 
 TO ?= 447700900123
 FROM ?= 447700900001
@@ -98,6 +116,16 @@ status: $(STAMP)
 	@test -n "$(ID)" || { echo "usage: make status ID=<message_id>"; exit 1; }
 	@$(LOCAL_AWS) $(PY) -m aculab_messaging.status_client --api-url "$$(cat .local-stack/messages_url)" "$(ID)"
 
+# make smoke: a deployed stack checked end to end from its outputs (STACK: samconfig.toml's stack_name if not
+# given); SMOKE_TO=<a mobile> SMOKE_FROM=<one of your Aculab numbers>: a real SMS too, followed to its end
+STACK ?= $(shell $(PY) -c "import tomllib; print(tomllib.load(open('samconfig.toml', 'rb')).get('default', {}) \
+	.get('deploy', {}).get('parameters', {}).get('stack_name', ''))" 2>/dev/null)
+SMOKE_TO ?=
+SMOKE_FROM ?=
+smoke: $(STAMP)
+	@test -n "$(STACK)" || { echo "usage: make smoke STACK=<the deployed stack's name> [SMOKE_TO=... SMOKE_FROM=...]"; exit 1; }
+	@$(PY) -m tools.smoke --stack "$(STACK)" $(if $(SMOKE_TO),--to "$(SMOKE_TO)" --from "$(SMOKE_FROM)")
+
 # make inbound MEDIA="photo.png clip.mp4": an MMS whose files the media function archives
 MEDIA ?=
 inbound: $(STAMP)
@@ -119,17 +147,38 @@ soak: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/pip-audit --no-deps --disable-pip --strict -r layers/core/requirements.txt --progress-spinner off
 
-# aws-sam-cli lives in its own virtualenv: it pins versions the dev tools must not share
+# aws-sam-cli lives in its own virtualenv (the project's pinned version, whatever sam is on PATH): it pins
+# versions the dev tools must not share. sam build needs python3.13 (Lambda's runtime): PYTHON, found above
+# on PATH or among pyenv's versions, is put first on its PATH.
 SAM_VENV := .venv-sam
-SAM := $(shell command -v sam 2>/dev/null || echo $(SAM_VENV)/bin/sam)
+SAM := $(SAM_VENV)/bin/sam
+SAM_PATH := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
+# make deploy: guided (asks every parameter, saves the answers) until samconfig.toml holds this stack's
+# settings, i.e. until a guided deploy saved stack_name into [default.deploy.parameters]; GUIDED=1 asks again
+GUIDED ?=
+DEPLOYED_BEFORE = $(SAM_VENV)/bin/python -c "import sys, tomllib; \
+	c = tomllib.load(open('samconfig.toml', 'rb')); \
+	sys.exit(0 if c.get('default', {}).get('deploy', {}).get('parameters', {}).get('stack_name') else 1)"
 
-$(SAM_VENV)/bin/sam:
+python313:
+	@"$(PYTHON)" -c "import sys; sys.exit(sys.version_info[:2] != (3, 13))" >/dev/null 2>&1 || { \
+		echo "make build/deploy need Python 3.13 (Lambda's runtime), found none on PATH or in pyenv: pyenv install 3.13"; \
+		exit 1; }
+
+$(SAM_VENV)/bin/sam: | python313
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
 
-build: $(SAM)
-	@python3.13 --version >/dev/null 2>&1 || { echo "sam build needs python3.13 on PATH (pyenv: PYENV_VERSION=3.11.7:3.13.0)"; exit 1; }
-	SAM_CLI_TELEMETRY=0 $(SAM) build
+build: python313 $(SAM)
+	$(SAM_PATH) $(SAM) build
+
+deploy: build
+	@if [ -z "$(GUIDED)" ] && $(DEPLOYED_BEFORE); then \
+		echo "sam deploy with samconfig.toml's saved answers (make deploy GUIDED=1 to answer again)"; \
+		$(SAM_PATH) $(SAM) deploy; \
+	else \
+		$(SAM_VENV)/bin/python tools/deploy_guide.py template.yaml && $(SAM_PATH) $(SAM) deploy --guided; \
+	fi
 
 lock: $(STAMP)
 	$(PY) tools/lock_layer.py

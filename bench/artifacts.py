@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from bench.common import ROOT, Figure, build_layer
+from bench.common import ROOT, Figure, build_host_layer, build_layer
 
 # 5 MB until pydantic joined the layer (#15): pydantic_core's compiled core alone is 2.0 MB zipped.
 # Lambda's own limit is 50 MB zipped; this one keeps the layer from growing unnoticed.
@@ -41,11 +41,13 @@ def _sam() -> str | None:
     return sam
 
 
-def run() -> tuple[list[Figure], dict[str, float]]:
+def run(offline: bool = False) -> tuple[list[Figure], dict[str, float]]:
+    """``offline``: no sam build and no package index (the tests): the layer of the locked packages as
+    this machine's virtualenv has them (bench.common.build_host_layer), built for this machine, not arm64."""
     figures = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        sam = _sam()
+        sam = None if offline else _sam()
         if sam:
             subprocess.run([sam, "build", "--build-dir", str(work / "sam"), "--template", str(ROOT / "template.yaml")],
                            check=True, cwd=ROOT, capture_output=True, env={**os.environ, "SAM_CLI_TELEMETRY": "0"})
@@ -53,6 +55,9 @@ def run() -> tuple[list[Figure], dict[str, float]]:
             layer_dir = next(p for p in built.iterdir() if p.name.startswith("CoreLayer"))
             shutil.copytree(layer_dir, work / "layer")
             how = "sam build"
+        elif offline:
+            how = "locked packages as installed here"
+            build_host_layer(work / "layer")
         else:
             how = f"layer Makefile, {sys.executable.rsplit('/', 1)[-1]}"
             build_layer(work / "layer")

@@ -48,16 +48,45 @@ def build_host_layer(artifacts_dir: Path, python: str = sys.executable) -> Path:
     """The layer's locked packages (same versions as layers/core/requirements.txt)
     built for THIS machine, so they import here (pydantic_core is compiled: an
     arm64 wheel does not load on x86_64), our package beside them, bytecode
-    compiled as layers/core/Makefile does. Returns the /opt/python directory."""
+    compiled as layers/core/Makefile does. Returns the /opt/python directory. When ``python`` is this
+    interpreter and has every pin installed at its version (the dev virtualenv does: `make lock` keeps
+    them equal), the packages are copied from it, with no package index needed."""
     target = artifacts_dir / "python"
     pins = [line.split()[0] for line in (ROOT / "layers" / "core" / "requirements.txt").read_text().splitlines()
             if "==" in line and not line.startswith("#")]
-    _quiet([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", "--no-deps",
-            "--only-binary=:all:", "--target", str(target), *pins])
+    if python != sys.executable or not _copy_installed(pins, target):
+        _quiet([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+                "--no-deps", "--only-binary=:all:", "--target", str(target), *pins])
     shutil.copytree(ROOT / "layers" / "core" / "aculab_messaging", target / "aculab_messaging",
                     ignore=shutil.ignore_patterns("__pycache__"))
     _quiet([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)])
     return target
+
+
+def _copy_installed(pins: list[str], target: Path) -> bool:
+    """Each pinned distribution's files (those its RECORD lists under site-packages: no scripts, no
+    bytecode) copied from this interpreter into ``target``, as ``pip install --target`` lays them out.
+    False, copying nothing, when a pin is not installed at its version."""
+    from importlib import metadata
+
+    found = []
+    for pin in pins:
+        name, _, version = pin.partition("==")
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            return False
+        if dist.version != version:
+            return False
+        found.append(dist)
+    for dist in found:
+        for file in dist.files or []:
+            source = Path(str(dist.locate_file(file)))
+            if file.parts[0] == ".." or "__pycache__" in file.parts or not source.is_file():
+                continue
+            (target / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / file)
+    return True
 
 
 def _quiet(command: list[str]) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.common import SIM_CREDENTIALS, Figure, servers
+from tests import seeding
 
 
 def _final_items(start: int, count: int, at: str) -> list[dict[str, Any]]:
@@ -43,9 +44,7 @@ def run(final: int = 100_000, stale: int = 100, batch_size: int = 100) -> tuple[
         store = MessageStore(ddb, table)
         at = datetime.now(UTC) - timedelta(hours=1)
         for i in range(stale):
-            store.claim(message_id=f"stale-{i}", to="447700900123", from_="447700900001", type_="sms",
-                        metadata={}, dlr=True, now=at, lease_until=at)
-            store.record_submitted(f"stale-{i}", [f"sref-{i}"], True, at)
+            seeding.queued(store, f"stale-{i}", [f"sref-{i}"], at)
         calls_before = sim.control.stats().get("calls_msg_status", 0)
         started = time.perf_counter()
         report = app.run_reconcile()

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bench.common import SIM_CREDENTIALS, Figure, median, servers
+from tests import seeding
 
 if TYPE_CHECKING:
     from aculab_messaging.wiring import AwsClients
@@ -55,9 +56,7 @@ def run(messages: int = 20) -> tuple[list[Figure], dict[str, float]]:
         updates = 0
         for i in range(messages):
             for mid in (f"bench-{i}", f"twin-{i}"):
-                store.claim(message_id=mid, to="447700900123", from_="447700900001", type_="sms", metadata={},
-                            dlr=True, now=now, lease_until=now)
-                store.record_submitted(mid, [f"ref-{mid}"], True, now)
+                seeding.queued(store, mid, [f"ref-{mid}"], now)
             for status in STATUSES:
                 body = json.dumps({"msg_ref": f"ref-bench-{i}", "status": status, "to": "447700900123",
                                    "from": "447700900001", "direction": "send", "type": "sms"}).encode()

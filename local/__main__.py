@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def _describe(event: dict[str, Any]) -> str:
             f"; missing {len(d['missing'])}" if d.get("missing") else "")
     if kind == "Opt-Out Changed":
         return f"{kind}: from {d.get('from')} to {str(d.get('to', ''))[:4]}*** blocked={d.get('blocked')}"
-    bits = [f"{kind}: {d.get('messageId')}", f"status={d.get('status')}"]
+    bits = [f"{kind}: {d.get('messageId')}", *([f"status={d['status']}"] if d.get("status") else [])]
     if d.get("part") and (d["part"].get("count") or 1) > 1:
         bits.append(f"part {d['part'].get('position')}/{d['part'].get('count')}")
     if d.get("isFinal"):
@@ -57,10 +58,25 @@ def _describe(event: dict[str, Any]) -> str:
         bits.append(f"due {d['dueAt']}")
     if d.get("reason"):
         bits.append(f"reason={d['reason']}")
+    if kind == "Message Cancel Failed" and d.get("reason") == "unknown message":
+        bits.append("(no message has this id: check the id make send printed)")
     return " ".join(bits)
 
 
 STOP_SECONDS = 15.0
+
+
+def aculab_endpoint(url: str | None, simulator: Any, config: Any,
+                    environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The Aculab URL the functions call and the credentials their secret holds:
+    ``url`` (``--aculab-url``) with ACULAB_CLOUD_ID / ACULAB_USERNAME /
+    ACULAB_API_KEY from the environment (never the command line, which ``ps``
+    shows), each defaulting to the simulator's; else the simulator started."""
+    defaults = {"cloud_id": config.cloud_id, "username": config.username, "api_key": config.api_key}
+    if simulator is not None:
+        return str(simulator.base_url), defaults
+    credentials = {key: environ.get(f"ACULAB_{key.upper()}") or value for key, value in defaults.items()}
+    return str(url).rstrip("/"), credentials
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,9 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
     parser.add_argument("--step-seconds", type=float, default=1.0,
                         help="simulated carrier: seconds between queued/submitted/sent/delivered")
+    parser.add_argument("--aculab-url", default=None,
+                        help="call this Aculab endpoint (as the AculabBaseUrl parameter does when deployed) "
+                             "instead of starting the simulator; credentials from the environment: "
+                             "ACULAB_CLOUD_ID, ACULAB_USERNAME, ACULAB_API_KEY")
     args = parser.parse_args(argv)
 
-    wanted = {"AWS (moto server)": args.aws_port, "Aculab simulator": args.simulator_port,
+    wanted = {"AWS (moto server)": args.aws_port, "Aculab simulator": 0 if args.aculab_url else args.simulator_port,
               "webhook (API Gateway)": args.webhook_port}
     taken = [f"{name} port {port}" for name, port in wanted.items() if port and not _port_free(args.host, port)]
     if taken:
@@ -106,15 +126,20 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"ready: AWS (moto server)        {aws_url}")
 
     config = SimConfig(step_seconds=args.step_seconds)
-    simulator = serve(args.host, args.simulator_port, config)
-    _say(f"ready: Aculab simulator         {simulator.base_url}  (controls under /_sim/)")
+    simulator = None if args.aculab_url else serve(args.host, args.simulator_port, config)
+    aculab_url, credentials = aculab_endpoint(args.aculab_url, simulator, config, os.environ)
+    if simulator is not None:
+        _say(f"ready: Aculab simulator         {aculab_url}  (controls under /_sim/)")
+    else:
+        _say(f"ready: Aculab endpoint          {aculab_url}  (no simulator: the functions call it; its "
+             "Inbound Service's Notification Page is for you to set)")
 
-    credentials = {"cloud_id": config.cloud_id, "username": config.username, "api_key": config.api_key}
-    app = LocalApp(aws_url, simulator.base_url, credentials,
+    app = LocalApp(aws_url, aculab_url, credentials,
                    env_overrides={} if args.verbose else {"POWERTOOLS_LOG_LEVEL": "WARNING"})
     app.start_gateway(args.host, args.webhook_port)
     app.apply_environment()
-    SimulatorControl(simulator.base_url).configure(inbound_notify_url=app.inbound_url)
+    if simulator is not None:
+        SimulatorControl(simulator.base_url).configure(inbound_notify_url=app.inbound_url)
     _say(f"ready: resources from template.yaml: table {app.stack.refs['MessagesTable']}, "
          f"bus {app.stack.refs['MessagingBus']}, queue {app.stack.refs['SendQueue']}")
     _say(f"ready: webhook function          {app.webhook_url}  (status updates, basic auth)")
@@ -141,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     STATE_DIR.mkdir(exist_ok=True)
     (STATE_DIR / "queue_url").write_text(app.stack.refs["SendQueue"])
     (STATE_DIR / "endpoint_url").write_text(aws_url)
-    (STATE_DIR / "simulator_url").write_text(simulator.base_url)
+    if simulator is not None:  # make inbound drives the simulator's phone
+        (STATE_DIR / "simulator_url").write_text(simulator.base_url)
     (STATE_DIR / "webhook_secret_arn").write_text(app.stack.refs["WebhookCredentialsSecret"])
     (STATE_DIR / "messages_url").write_text(app.messages_url)
+    (STATE_DIR / "webhook_url").write_text(app.webhook_url)  # make smoke --local, as from a stack's outputs
+    (STATE_DIR / "event_bus_name").write_text(app.stack.refs["MessagingBus"])
     # moto enforces IAM: `make send` calls as the harness's admin user
     for key, value in app.stack.admin_credentials.items():
         (STATE_DIR / key).write_text(value)
@@ -178,17 +206,22 @@ def main(argv: list[str] | None = None) -> int:
     watchdog.daemon = True
     watchdog.start()
     app.stop()
-    stop(simulator)
+    if simulator is not None:
+        stop(simulator)
     moto.stop()
-    for name in ("queue_url", "endpoint_url", "simulator_url", "webhook_secret_arn", "messages_url",
-                 *app.stack.admin_credentials):
+    for name in ("queue_url", "endpoint_url", "simulator_url", "webhook_secret_arn", "messages_url", "webhook_url",
+                 "event_bus_name", *app.stack.admin_credentials):
         (Path(STATE_DIR) / name).unlink(missing_ok=True)
     _say("stopped")
     return 0
 
 
 if __name__ == "__main__":
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C while it was starting: what started must not keep its ports
+        _say("stopped while starting")
+        code = 130
     sys.stdout.flush()
     # every server is stopped; an invocation's worker thread still waiting on a stopped server's
     # timeout (up to the SDK's retries) must not hold Ctrl-C up: the process ends here

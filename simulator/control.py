@@ -24,6 +24,11 @@ class SimulatorControl:
         result: dict[str, Any] = self._call("POST", "config", changes)
         return result
 
+    def set_api_key(self, api_key: str) -> None:
+        """The API Access Key the account accepts from now on: every request with
+        another key is answered 401 until its caller changes to this one."""
+        self._call("POST", "config", {"api_key": api_key})
+
     def reset(self) -> None:
         self._call("POST", "reset")
 

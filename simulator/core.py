@@ -55,10 +55,24 @@ class SimConfig:
     # unknown refs after this many seconds (None: kept for ever)
     retention_seconds: float | None = None
     # [{"to_prefix": "4477009", "aculab_msg_err": "204", "reason": "invalid destination",
-    #   "at": "sent"}]: a matching message fails instead of reaching ``at``
+    #   "at": "sent"}]: a matching message fails instead of reaching ``at``. ``"reason": ""``: the
+    # status is a bare "failed"; ``"part": 2``: only that part fails, the others go on;
+    # ``"times": 1``: only the first matching message fails (its resend goes through)
     fail_rules: list[dict[str, Any]] = field(default_factory=list)
-    # [{"to_prefix": "4477001", "status": 503}]: msg_send to these answers an HTTP error
+    # [{"to_prefix": "4477001", "status": 503}]: msg_send to these answers an HTTP error.
+    # ``"queued": true``: the message is queued first (its status updates follow), then the error
+    # answered (e.g. 502, 504); ``"drop": true``: queued, then the connection closed unanswered;
+    # ``"times": n``: the rule serves n sends, then is gone
     send_error_rules: list[dict[str, Any]] = field(default_factory=list)
+    # message number pools: msg_send with ``from=<pool name>`` sends from one of the pool's numbers,
+    # reported as ``from`` in status updates and ``msg_from`` in msg_status
+    number_pools: dict[str, list[str]] = field(default_factory=dict)
+    # msg_cancel answers this for every known ref, cancelling nothing (e.g. "pending": not a result
+    # the reference names); None: success/failed/unknown as Aculab documents
+    cancel_answer: str | None = None
+    # status spellings the reference does not list: {"sent": "sent to handset"} reports every "sent"
+    # so, in status updates and msg_status alike
+    status_spellings: dict[str, str] = field(default_factory=dict)
     # destinations whose carrier has no delivery reports: msg_send with
     # request_delivery_report=true fails for them
     dlr_unsupported_prefixes: list[str] = field(default_factory=list)
@@ -132,6 +146,7 @@ class SimulatorState:
         # when each accepted msg_send arrived (time.time(), and its from): pacing is judged on these
         self.send_arrivals: list[tuple[float, str]] = []
         self._serial = itertools.count(1)
+        self.resets = 0  # a request still waiting out its latency across a reset is not acted on after it
         self._prefix = f"{self.rng.getrandbits(32):08x}"
         self._schedule: list[tuple[float, int, Callable[[], None], int]] = []
         self._seq = itertools.count()
@@ -166,6 +181,7 @@ class SimulatorState:
             self.send_arrivals.clear()
             self._schedule.clear()
             self.rng.seed(self.config.seed)
+            self.resets += 1
 
     def new_ref(self) -> str:
         return f"{self._prefix}_0.{int(time.time())}.{next(self._serial):05d}"
@@ -195,6 +211,25 @@ class SimulatorState:
         uid = f"{self.rng.getrandbits(64):016x}_0.{int(time.time())}.{next(self._serial)}"
         return [Part(ref=self.new_ref(), pos=i, count=len(pieces), uid=uid) for i in range(1, len(pieces) + 1)]
 
+    def take_rule(self, rules: list[dict[str, Any]], to: str) -> dict[str, Any] | None:
+        """The first of ``rules`` whose ``to_prefix`` ``to`` starts with; one of its ``times`` used up."""
+        with self.lock:
+            rule = next((r for r in rules if to.startswith(str(r.get("to_prefix", "")))), None)
+            if rule is not None and rule.get("times") is not None:
+                rule["times"] = int(rule["times"]) - 1
+                if rule["times"] <= 0:
+                    rules.remove(rule)
+            return rule
+
+    def sender(self, from_: str) -> str:
+        """The number a message goes from: a pool's name picks one of its numbers."""
+        with self.lock:
+            pool = self.config.number_pools.get(from_)
+            return str(self.rng.choice(pool)) if pool else from_
+
+    def spelt(self, status: str) -> str:
+        return self.config.status_spellings.get(status, status)
+
     def cancel(self, refs: list[str]) -> dict[str, str]:
         result: dict[str, str] = {}
         with self.lock:
@@ -202,6 +237,8 @@ class SimulatorState:
                 msg = self._known(ref)
                 if msg is None:
                     result[ref] = "unknown"
+                elif self.config.cancel_answer is not None:
+                    result[ref] = self.config.cancel_answer
                 elif all(p.status in ("queued", "cancelled") for p in msg.parts):
                     for p in msg.parts:
                         p.status, p.timestamp = "cancelled", aculab_timestamp()
@@ -220,7 +257,7 @@ class SimulatorState:
                     continue
                 part = next(p for p in msg.parts if p.ref == ref)
                 row: dict[str, Any] = {
-                    "status": part.status,
+                    "status": self.spelt(part.status),
                     "type": msg.type,
                     "timestamp": part.timestamp,
                     "aculab_msg_err": part.aculab_msg_err,
@@ -252,25 +289,35 @@ class SimulatorState:
 
     def _plan(self, msg: Message) -> None:
         """Schedule queued -> submitted to carrier -> sent -> delivered/failed."""
-        rule = next(
-            (r for r in self.config.fail_rules if msg.to.startswith(str(r.get("to_prefix", "")))),
-            None,
-        )
+        rule = self.take_rule(self.config.fail_rules, msg.to)
         if (msg.from_, msg.to) in self.blocked:
             rule = {"aculab_msg_err": "200", "reason": "recipient has opted out", "at": "submitted to carrier"}
         steps = ["submitted to carrier", "sent"] + (["delivered"] if msg.request_delivery_report else [])
         step = self.config.step_seconds
         now = time.time()
+        # a rule for one part fails that part alone; the others go on (None: every part)
+        failing = {int(rule["part"])} if rule is not None and rule.get("part") else None
+        failed_at: int | None = None
         for i, status in enumerate(steps, start=1):
-            if rule is not None and (rule.get("at", "sent") == status or i == len(steps)):
-                failed = f"failed ({rule.get('reason', 'carrier rejected')})"
+            fails_here = rule is not None and failed_at is None and (
+                rule.get("at", "sent") == status or i == len(steps))
+            if rule is not None and fails_here:
+                failed_at = i
+                reason = rule.get("reason", "carrier rejected")
+                failed = f"failed ({reason})" if reason else "failed"
                 code = str(rule.get("aculab_msg_err", "300"))
-                self._at(now + i * step, functools.partial(self._advance, msg, failed, code), i)
-                break
-            self._at(now + i * step, functools.partial(self._advance, msg, status, "000"), i)
+                self._at(now + i * step, functools.partial(self._advance, msg, failed, code, only=failing), i)
+                if failing is None:
+                    break
+            others = failing if fails_here else None  # a failed part is passed over afterwards anyway
+            self._at(now + i * step, functools.partial(self._advance, msg, status, "000", skip=others), i)
 
-    def _advance(self, msg: Message, status: str, err: str) -> None:
-        for part in msg.parts:
+    def _advance(self, msg: Message, status: str, err: str, *, only: set[int] | None = None,
+                 skip: set[int] | None = None) -> None:
+        """Move each part (by position, 1-based: ``only`` these, or all but ``skip``) still going."""
+        for position, part in enumerate(msg.parts, start=1):
+            if (only is not None and position not in only) or (skip is not None and position in skip):
+                continue
             if part.status == "cancelled" or part.status.startswith("failed"):
                 continue
             part.status, part.aculab_msg_err, part.timestamp = status, err, aculab_timestamp()
@@ -281,7 +328,7 @@ class SimulatorState:
             return
         payload: dict[str, Any] = {
             "msg_ref": part.ref,
-            "status": part.status,
+            "status": self.spelt(part.status),
             "to": msg.to,
             "from": msg.from_,
             "direction": "send",

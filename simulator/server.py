@@ -125,8 +125,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             arrived = time.time()
             roll = state.rng.random()
             delay = (cfg.latency_ms + state.rng.uniform(0, cfg.latency_jitter_ms)) / 1000.0
+            resets = state.resets
         if delay:
             time.sleep(delay)
+            if state.resets != resets:  # e.g. a test's late request: it must not act on the next test's account
+                raise ApiError(503, "0503", "the simulator was reset while this request waited")
         self._authenticate()
         if cfg.outage or roll < cfg.error_rate_5xx:
             with state.lock:
@@ -153,9 +156,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         ok_user = hmac.compare_digest(user.encode(), expected_user.encode())
         ok_key = hmac.compare_digest(password.encode(), cfg.api_key.encode())
         if not (ok_user and ok_key):
+            with self.server.state.lock:
+                self.server.state.stats["auth_failures"] += 1
             raise ApiError(401, "0401", "authentication failed")
 
-    def _msg_send(self, p: dict[str, list[str]]) -> list[str]:
+    def _msg_send(self, p: dict[str, list[str]]) -> list[str] | None:
         state = self.server.state
         to = _number(p, "to")
         from_ = _one(p, "from", required=True)
@@ -173,10 +178,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 raise ApiError(400, "0002", "Malformed parameter: msg_media must be omitted for sms")
         elif not media:
             raise ApiError(400, "0001", "Missing mandatory parameter: msg_media")
-        for rule in state.config.send_error_rules:
-            if to.startswith(str(rule.get("to_prefix", ""))):
-                status = int(rule.get("status", 503))
-                raise ApiError(status, f"0{status}", "injected failure for this destination")
+        rule = state.take_rule(state.config.send_error_rules, to)
+        after_queueing = rule is not None and bool(rule.get("queued") or rule.get("drop"))
+        if rule is not None and not after_queueing:
+            status = int(rule.get("status", 503))
+            raise ApiError(status, f"0{status}", "injected failure for this destination")
         dlr = _bool(p, "request_delivery_report")
         if dlr and any(to.startswith(prefix) for prefix in state.config.dlr_unsupported_prefixes):
             raise ApiError(400, "0002", "Malformed parameter: request_delivery_report not supported by carrier")
@@ -192,14 +198,31 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         with state.lock:
             state.send_arrivals.append((self._arrived, from_))
         msg = Message(
-            to=to, from_=from_, type=type_, content=content, msg_media=media, request_delivery_report=dlr,
-            status_page=_one(p, "status_page") or None, status_method=method, status_auth=auth,
-            alphanumeric_id=alnum, parts=state.split(type_, content), created=time.time(),
+            to=to, from_=state.sender(from_), type=type_, content=content, msg_media=media,
+            request_delivery_report=dlr, status_page=_one(p, "status_page") or None, status_method=method,
+            status_auth=auth, alphanumeric_id=alnum, parts=state.split(type_, content), created=time.time(),
         )
         now = aculab_timestamp()
         for part in msg.parts:
             part.timestamp = now
-        return state.send(msg)
+        refs = state.send(msg)
+        if rule is not None and after_queueing:  # queued (its updates follow), but the answer is lost
+            if rule.get("drop"):
+                with state.lock:
+                    state.stats["msg_send_dropped_after_queueing"] += 1
+                self._drop_connection()
+                return None
+            status = int(rule.get("status", 502))
+            with state.lock:
+                state.stats[f"msg_send_{status}_after_queueing"] += 1
+            raise ApiError(status, f"0{status}", "injected failure after the message was queued")
+        return refs
+
+    def _drop_connection(self) -> None:
+        """Close the connection without a word: the caller cannot tell whether the request was acted on."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _file_get(self, p: dict[str, list[str]]) -> None:
         """The raw bytes of a stored file, streamed in 64 KiB pieces; 404 if there is none."""

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aculab_messaging.aculab.errors import AculabError
-from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatus, SendParams
+from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatus, SendParams, aculab_sender
 from aculab_messaging.contracts.events import Event
+from aculab_messaging.logic.lifecycle import ABSENT, Change, Guard, Moved, rank_of
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
-from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status, rank
+from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
 
 ANNOUNCE = "ANNOUNCE"
 
@@ -37,6 +39,7 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
         self.blocked_reads: list[int] = []  # the pairs each is_blocked / blocked_among call read
+        self.transitions: list[str] = []  # every transition asked for, by name
 
     @property
     def shard_count(self) -> int:
@@ -64,140 +67,125 @@ class InMemoryStore:
     def _pending(item: dict[str, Any], message_id: str, now: datetime) -> None:
         item.update(pending_pk="PENDING#0", pending_sk=f"{_iso(now)}#{message_id}")
 
-    # -- the send path ------------------------------------------------------------
+    # -- the lifecycle: every move a transition of logic/lifecycle.py ---------------------
 
-    def claim(self, *, message_id: str, to: str, from_: str, type_: str, metadata: Mapping[str, Any], dlr: bool,
-              now: datetime, lease_until: datetime) -> MessageRecord | None:
-        old = self._msg(message_id)
-        if old is not None and old["status"] == Status.SCHEDULED.value:  # its send_at came: the timeline stays
-            old.update(status=SENDING, rank=0, lease_until=_epoch(lease_until), updated_at=_iso(now))
-            old.pop("schedule_name", None)
-            return None
-        if old is not None and old["status"] != RETRYABLE:
-            return self._record(old)
-        self._new_message(message_id, SENDING, 0, now, to=to, **{"from": from_}, type=type_, dlr=dlr,
-                          metadata=dict(metadata), lease_until=_epoch(lease_until))
-        return None
-
-    def schedule_message(self, *, message_id: str, to: str, from_: str, type_: str, metadata: Mapping[str, Any],
-                         dlr: bool, due_at: datetime, valid_until: datetime | None, schedule_name: str | None,
-                         now: datetime) -> MessageRecord | None:
-        old = self._msg(message_id)
-        if old is not None:
-            return self._record(old)
-        item = self._new_message(message_id, Status.SCHEDULED.value, rank(Status.SCHEDULED), now, to=to,
-                                 **{"from": from_}, type=type_, dlr=dlr, metadata=dict(metadata), due_at=_iso(due_at),
-                                 valid_until=_iso(valid_until) if valid_until else None, schedule_name=schedule_name)
-        self._log(item, now, Status.SCHEDULED.value, dueAt=_iso(due_at))
-        return None
-
-    def _finish_unsent(self, item: dict[str, Any], status: Status, reason: str, now: datetime) -> bool:
-        item.update(status=status.value, rank=FINAL_RANK, reason=reason, updated_at=_iso(now))
-        item.pop("lease_until", None)
-        item.pop("schedule_name", None)
-        self._log(item, now, status.value, reason=reason)
-        return True
-
-    def cancel_scheduled(self, message_id: str, now: datetime) -> bool:
-        item = self._msg(message_id)
-        if item is None or item["status"] != Status.SCHEDULED.value:
-            return False
-        return self._finish_unsent(item, Status.CANCELLED, "cancelled before sending", now)
-
-    def expire_unsent(self, message_id: str, reason: str, now: datetime, lease_until: datetime | None = None) -> bool:
-        item = self._msg(message_id)
+    def _holds(self, item: Mapping[str, Any] | None, change: Change) -> bool:
+        """The transition's condition, as dal/messages.py asks DynamoDB for it."""
+        t = change.transition
         if item is None:
+            return ABSENT in t.sources
+        if item["status"] not in t.sources:
             return False
-        ours = lease_until is not None and item["status"] == SENDING and item.get("lease_until") == _epoch(lease_until)
-        if item["status"] not in (Status.SCHEDULED.value, RETRYABLE) and not ours:
-            return False
-        return self._finish_unsent(item, Status.EXPIRED, reason, now)
-
-    def _lease_expired(self, item: Mapping[str, Any], now: datetime) -> bool:
-        return bool(item["status"] == SENDING and item.get("lease_until", 0) < _epoch(now))
-
-    def reclaim_expired(self, message_id: str, now: datetime, lease_until: datetime) -> bool:
-        item = self._msg(message_id)
-        if item is None or not self._lease_expired(item, now):
-            return False
-        item.update(lease_until=_epoch(lease_until), updated_at=_iso(now))
+        for guard in t.guards_for(item["status"]):
+            if guard is Guard.OWN_LEASE and item.get("lease_until") != _epoch(self._lease(change)):
+                return False
+            if guard is Guard.LEASE_EXPIRED and item.get("lease_until", 0) >= _epoch(change.now):
+                return False
+            if guard is Guard.DUE and not change.fired and item.get("due_at") is not None and item[
+                    "due_at"] > _iso(change.now):
+                return False
+            if guard is Guard.VALID and item.get("valid_until") is not None and item["valid_until"] <= _iso(
+                    change.now):
+                return False
+            if guard is Guard.SAME_REQUEST and change.request_hash is not None and item.get(
+                    "request_hash") not in (None, change.request_hash):
+                return False
+            if guard is Guard.OUTCOME_UNKNOWN and item.get("reason") != OUTCOME_UNKNOWN:
+                return False
         return True
 
-    def record_submitted(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> bool:
+    @staticmethod
+    def _lease(change: Change) -> datetime:
+        if change.lease_until is None:
+            raise ValueError(f"{change.transition.name} needs the attempt's lease")
+        return change.lease_until
+
+    def transition(self, change: Change) -> Moved:
+        self.transitions.append(change.transition.name)
+        key = (f"MSG#{change.message_id}", "MSG")
+        item = self.items.get(key)
+        if not self._holds(item, change):
+            return Moved(False, self._record(item) if item else None)
+        if item is None:
+            item = self.items[key] = {"pk": key[0], "sk": "MSG"}
+        self._apply(item, change)
+        return Moved(True, self._record(item))
+
+    def _apply(self, item: dict[str, Any], change: Change) -> None:
+        t = change.transition
+        item.update(status=t.target, rank=rank_of(t.target), updated_at=_iso(change.now),
+                    message_id=change.message_id)
+        item.setdefault("created_at", _iso(change.now))
+        if t.target == SENDING:
+            item["lease_until"] = _epoch(self._lease(change))
+        else:
+            item.pop("lease_until", None)
+        for name, value in change.fields.items():
+            if value is None:
+                item.pop(name, None)
+            else:
+                item[name] = copy.deepcopy(value)
+        for name, value in change.keep.items():
+            if value is not None:
+                item.setdefault(name, copy.deepcopy(value))
+        if change.count_attempt:
+            item["attempts"] = item.get("attempts", 0) + 1
+        if change.history is not None:
+            item.setdefault("history", []).append(dict(change.history))
+        item.update(pending_pk="PENDING#0", pending_sk=f"{_iso(change.pending_at or change.now)}#{change.message_id}")
+        self._outbox(item, change.events)
+
+    @staticmethod
+    def _outbox(item: dict[str, Any], events: Sequence[Event]) -> None:
+        for event in events:
+            eid = str(event.detail["eventId"])
+            item[f"ob_{eid}"] = {"t": event.detail_type, "d": json.dumps(event.detail)}
+            item.setdefault("outbox", set()).add(eid)
+
+    def record_submitted(self, change: Change, refs: Sequence[str], dlr: bool) -> Moved:
         for ref in refs:
-            self.items[(f"REF#{ref}", "REF")] = {"pk": f"REF#{ref}", "sk": "REF", "message_id": message_id, "dlr": dlr}
+            self.items[(f"REF#{ref}", "REF")] = {"pk": f"REF#{ref}", "sk": "REF", "message_id": change.message_id,
+                                                 "dlr": dlr}
+        parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, ref in enumerate(refs, 1)}
+        moved = self.transition(change.with_fields(refs=list(refs), parts=parts, part_count=len(refs), reason=None))
+        if moved.done or moved.record is None:
+            return moved
+        item = self._msg(change.message_id)
+        assert item is not None
+        old = moved.record
+        item_parts = item.setdefault("parts", {})
+        new = [r for r in refs if r not in item_parts]
+        for ref in new:
+            item_parts[ref] = {"status": Status.QUEUED.value, "rank": 10, "pos": len(item_parts) + 1}
+        item["refs"] = list(item.get("refs") or []) + new
+        item.update(part_count=len(item_parts), updated_at=_iso(change.now))
+        adopt = change.adopting(old)
+        if adopt is not None and self._holds(item, adopt):
+            self._apply(item, adopt)
+            return Moved(True, self._record(item))
+        return Moved(False, self._record(item))
+
+    def add_events(self, message_id: str, events: Sequence[Event], now: datetime) -> None:
         item = self._msg(message_id)
-        if item is None:
-            raise KeyError(message_id)
-        if item["status"] == SENDING:
-            item.update(status=Status.QUEUED.value, rank=10, refs=list(refs), part_count=len(refs),
-                        parts={ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i}
-                               for i, ref in enumerate(refs, 1)}, updated_at=_iso(now))
-            self._log(item, now, Status.QUEUED.value, msgRefs=list(refs))
-            item.pop("reason", None)
-            item.pop("lease_until", None)
-            self._pending(item, message_id, now)
-            return True
-        parts = item.setdefault("parts", {})
-        known, added = list(item.get("refs") or []), []
-        for ref in refs:
-            if ref not in parts:
-                parts[ref] = {"status": Status.QUEUED.value, "rank": 10, "pos": len(parts) + 1}
-                known.append(ref)
-                added.append(ref)
-        requeue = (item["status"] in (SENDING, RETRYABLE) or item.get("reason") == OUTCOME_UNKNOWN
-                   or not item.get("refs"))
-        item.update(refs=known, part_count=len(parts))
-        self._pending(item, message_id, now)
-        if requeue:
-            item.update(status=Status.QUEUED.value, rank=10)
-            self._log(item, now, Status.QUEUED.value, msgRefs=added)
-            item.pop("reason", None)
-            item.pop("lease_until", None)
-        return requeue
+        if item is None or not events:
+            return
+        self._outbox(item, events)
+        item.update(pending_pk="PENDING#0", pending_sk=f"{_iso(now)}#{message_id}")
 
-    def release_claim(self, message_id: str, reason: str, now: datetime) -> None:
+    def clear_events(self, message_id: str, event_ids: Sequence[str]) -> None:
         item = self._msg(message_id)
-        if item is not None and item["status"] == SENDING:
-            item.update(status=RETRYABLE, reason=reason, updated_at=_iso(now))
-            item.pop("lease_until", None)
-
-    def _fail(self, item: dict[str, Any] | None, reason: str, now: datetime, code: str | None) -> bool:
-        if item is None:
-            return False
-        item.update(status=Status.FAILED.value, rank=FINAL_RANK, reason=reason, updated_at=_iso(now))
-        self._log(item, now, Status.FAILED.value, reason=reason)
-        if code:
-            item["aculab_error_code"] = code
-        item.pop("lease_until", None)
-        return True
-
-    def fail_unsent(self, message_id: str, reason: str, now: datetime, aculab_code: str | None = None) -> bool:
-        item = self._msg(message_id)
-        return self._fail(item if item and item["status"] in (SENDING, RETRYABLE) else None, reason, now, aculab_code)
-
-    def fail_expired_claim(self, message_id: str, reason: str, now: datetime) -> bool:
-        item = self._msg(message_id)
-        return self._fail(item if item and self._lease_expired(item, now) else None, reason, now, None)
-
-    def cancel_unsent(self, message_id: str, now: datetime) -> bool:
-        item = self._msg(message_id)
-        if item is None or item["status"] != RETRYABLE:
-            return False
-        item.update(status=Status.CANCELLED.value, rank=FINAL_RANK, reason="cancelled before sending",
-                    updated_at=_iso(now))
-        self._log(item, now, Status.CANCELLED.value, reason="cancelled before sending")
-        return True
-
-    def create_final(self, *, message_id: str, status: Status, reason: str, now: datetime, to: str | None = None,
-                     from_: str | None = None, metadata: Mapping[str, Any] | None = None) -> MessageRecord | None:
-        old = self._msg(message_id)
-        if old is not None:
-            return self._record(old)
-        item = self._new_message(message_id, status.value, FINAL_RANK, now, to=to, **{"from": from_},
-                                 reason=reason, metadata=dict(metadata or {}))
-        self._log(item, now, status.value, reason=reason)
-        return None
+        if item is None or not event_ids:
+            return
+        box = item.get("outbox", set())
+        last = item["rank"] >= FINAL_RANK and box == set(event_ids)
+        for eid in event_ids:
+            item.pop(f"ob_{eid}", None)
+            box.discard(eid)
+        if not box:
+            item.pop("outbox", None)
+        if last:
+            for name in ("pending_pk", "pending_sk", "replay"):
+                item.pop(name, None)
 
     def get_message(self, message_id: str) -> MessageRecord | None:
         item = self._msg(message_id)
@@ -233,6 +221,7 @@ class InMemoryStore:
         if write.single_part and write.rank >= FINAL_RANK:
             item.pop("pending_pk", None)
             item.pop("pending_sk", None)
+            self._still_pending_if_outbox(item, now)
         else:
             item["pending_sk"] = f"{_iso(now)}#{write.message_id}"
         return PartWriteResult("advanced", self._record(item))
@@ -247,7 +236,13 @@ class InMemoryStore:
         if rank >= FINAL_RANK:
             item.pop("pending_pk", None)
             item.pop("pending_sk", None)
+            self._still_pending_if_outbox(item, now)
         return True
+
+    @staticmethod
+    def _still_pending_if_outbox(item: dict[str, Any], now: datetime) -> None:
+        if item.get("outbox"):
+            item.update(pending_pk="PENDING#0", pending_sk=f"{_iso(now)}#{item['message_id']}")
 
     def touch(self, message_id: str, now: datetime) -> bool:
         item = self._msg(message_id)
@@ -266,7 +261,7 @@ class InMemoryStore:
 
     def clear_pending(self, message_id: str) -> bool:
         item = self._msg(message_id)
-        if item is None or not (item["rank"] >= FINAL_RANK or item["status"] == RETRYABLE):
+        if item is None or item["rank"] < FINAL_RANK or item.get("outbox"):
             return False
         for name in ("pending_pk", "pending_sk", "replay"):
             item.pop(name, None)
@@ -320,14 +315,28 @@ class InMemoryStore:
                      "pending_pk": ANNOUNCE, "pending_sk": f"{_iso(now)}#{pk}"})
         return True
 
+    def revise_inbound_group(self, pk: str, position: int, part: Mapping[str, Any], verdict: Mapping[str, Any],
+                             revision: int, now: datetime, *, complete: bool) -> tuple[bool, dict[str, Any]]:
+        item = self.items.get((pk, "GROUP"))
+        if (item is None or "closed_at" not in item or "completed_at" in item
+                or int(item.get("revision", 0)) != revision - 1):
+            return False, copy.deepcopy(item or {})
+        item.setdefault(f"p{position}", dict(part))
+        item.update({"revision": revision, "opt_out": verdict.get("opt_out"),
+                     "keyword": verdict.get("keyword"), "pending_pk": ANNOUNCE, "pending_sk": f"{_iso(now)}#{pk}"})
+        if complete:
+            item["completed_at"] = _iso(now)
+        return True, copy.deepcopy(item)
+
     def due_inbound_groups(self, before: datetime, limit: int = 100) -> list[dict[str, Any]]:
         due = sorted((i for i in self.items.values() if i.get("pending_pk") == "ASSEMBLE"
                       and i["pending_sk"] < _iso(before)), key=lambda i: i["pending_sk"])
         return copy.deepcopy(due[:limit])
 
-    def announced(self, pk: str, sk: str) -> None:
+    def announced(self, pk: str, sk: str, revision: int | None = None) -> None:
         item = self.items.get((pk, sk))
-        if item is not None and item.get("pending_pk") == ANNOUNCE:
+        if (item is not None and item.get("pending_pk") == ANNOUNCE
+                and (revision is None or int(item.get("revision", 0)) == revision)):
             item.pop("pending_pk")
             item.pop("pending_sk")
 
@@ -361,8 +370,9 @@ class InMemoryStore:
         self.items[key] = item
         return bool((old or {}).get("blocked", False)) != blocked
 
-    def blocked_for(self, from_: str) -> set[str]:
-        return {str(i["to"]) for (pk, _), i in self.items.items() if pk == f"BLOCK#{from_}" and i.get("blocked")}
+    def blocked_for(self, from_: str) -> dict[str, str]:
+        return {str(i["to"]): str(i.get("source", "")) for (pk, _), i in self.items.items()
+                if pk == f"BLOCK#{from_}" and i.get("blocked")}
 
     # -- senders and the cursor -------------------------------------------------------
 
@@ -427,7 +437,12 @@ class FakeAculab:
         return {ref: self.statuses[ref] for ref in msg_refs if ref in self.statuses}
 
     def msg_list_blocked(self, *, to: str | None = None, from_: str | None = None) -> list[BlockedEntry]:
-        return [BlockedEntry(to=mobile, from_=from_ or "") for mobile in self.blocked.get(from_ or "", [])]
+        """Aculab's rows (numbers without '+') parsed as the client parses them; ``blocked`` in either form."""
+        if from_ is None:
+            return []
+        ours = aculab_sender(from_)
+        mobiles = [m for number, found in self.blocked.items() if aculab_sender(number) == ours for m in found]
+        return [BlockedEntry.from_json({"to": aculab_sender(m), "from": ours}) for m in mobiles]
 
 
 class Clock:

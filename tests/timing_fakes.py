@@ -1,5 +1,5 @@
 """In-memory fakes of the send path's timing ports: the shared pace (the
-PACE item) and EventBridge Scheduler."""
+PACE items) and EventBridge Scheduler."""
 
 from __future__ import annotations
 
@@ -10,32 +10,56 @@ from typing import Any
 
 from aculab_messaging.logic.pacing import PaceStore
 from aculab_messaging.logic.scheduling import Scheduler
+from bench.fleet import item_size
 
 
 class InMemoryPace:
-    """The PaceStore port (logic/pacing.py): the PACE item, each write conditional on what was seen."""
+    """The PaceStore port (logic/pacing.py) on the items dal/pace.py keeps: ``PACE`` (g, t) and one
+    ``PACE#<number>`` per number (n, r), each write conditional on what was seen. ``written``: the
+    size in bytes (as DynamoDB bills it) of the item each write left; ``reads``: the number each read
+    asked for (None: the stack's item alone)."""
 
     def __init__(self) -> None:
-        self.state: dict[str, Any] = {"n": {}, "r": {}}
+        self.items: dict[str, dict[str, Any]] = {}
         self.writes = 0
+        self.written: list[int] = []
+        self.reads: list[str | None] = []  # the number each read asked for, if any
 
-    def pace_state(self, *, prepare: bool = False) -> dict[str, Any]:
-        return copy.deepcopy(self.state)
+    def pace_state(self, number: str | None = None) -> dict[str, Any]:
+        self.reads.append(number)
+        stack = self.items.get("PACE", {})
+        state = {"g": stack.get("g"), "t": stack.get("t")}
+        if number is not None:
+            item = self.items.get(f"PACE#{number}", {})
+            state.update(n=item.get("n"), r=copy.deepcopy(item.get("r")))
+        return state
 
     def take_pace_slot(self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None,
                        new_n: int | None) -> dict[str, Any] | None:
-        if (new_g is not None and self.state.get("g") != seen_g) or (
-                new_n is not None and self.state["n"].get(number) != seen_n):
-            return self.pace_state()
-        if new_g is not None:
-            self.state["g"] = new_g
+        moved: dict[str, Any] = {}
         if new_n is not None:
-            self.state["n"][number] = new_n
-        self.writes += 1
+            item = self.items.get(f"PACE#{number}", {})
+            if item.get("n") != seen_n:
+                return {"n": item.get("n"), "r": copy.deepcopy(item.get("r"))}
+            self._write(f"PACE#{number}", n=new_n, expires_at=new_n // 1_000_000 + 86_400)
+            moved["n"] = new_n
+        if new_g is not None:
+            stack = self.items.get("PACE", {})
+            if stack.get("g") != seen_g:
+                return {"g": stack.get("g"), "t": stack.get("t"), **moved}
+            self._write("PACE", g=new_g)
         return None
 
     def set_number_rate(self, number: str, milli: int, at: int) -> None:
-        self.state["r"][number] = {"milli": milli, "at": at}
+        self._write(f"PACE#{number}", r={"milli": milli, "at": at}, expires_at=at // 1_000_000 + 86_400)
+        if self.items.get("PACE", {}).get("t") is None or self.items["PACE"]["t"] < at:
+            self._write("PACE", t=at)
+
+    def _write(self, pk: str, **attributes: Any) -> None:
+        item = self.items.setdefault(pk, {"pk": pk, "sk": "PACE"})
+        item.update(attributes)
+        self.writes += 1
+        self.written.append(item_size(item))
 
 
 @dataclass

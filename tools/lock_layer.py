@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess  # nosec B404 - runs pip, our own fixed command
+import subprocess  # runs pip, our own fixed command  # nosec B404
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +25,8 @@ _WHEEL = re.compile(r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)-")
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download",  # noqa: S603  # nosec B603 - fixed command "--quiet", "--disable-pip-version-check",
+        # a fixed command
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",  # noqa: S603  # nosec B603
                         "--dest", tmp, *PLATFORM, "-r", str(LAYER / "requirements.in")], check=True)
         lines = []
         for wheel in sorted(Path(tmp).glob("*.whl"), key=lambda p: p.name.lower()):

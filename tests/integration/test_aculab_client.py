@@ -106,8 +106,9 @@ def test_stop_then_start_round_trips_through_list_blocked(
     # when the phone says STOP
     sim.inbound(MOBILE, US, "stop")
     blocked = aculab.msg_list_blocked(from_=US)
-    assert [(b.from_, b.to) for b in blocked] == [(US, MOBILE)]
-    assert [(b.from_, b.to) for b in aculab.msg_list_blocked(to=MOBILE)] == [(US, MOBILE)]
+    # asked in Aculab's form or ours, answered in ours: E.164 with '+'
+    assert [(b.from_, b.to) for b in blocked] == [("+" + US, "+" + MOBILE)]
+    assert [(b.from_, b.to) for b in aculab.msg_list_blocked(to="+" + MOBILE)] == [("+" + US, "+" + MOBILE)]
     # and then START
     sim.inbound(MOBILE, US, "START")
     assert aculab.msg_list_blocked(from_=US) == []
@@ -216,3 +217,134 @@ def test_simulator_speaks_get_with_query_parameters(aculab: AculabClient, sim: S
     twice = requests.get(f"{sim.base_url}/msg_send?to={MOBILE}&to={MOBILE}&from={US}&content=x", auth=auth,
                          timeout=10)
     assert twice.json()["error"]["code"] == "0003"
+
+
+# -- where the reference is silent: the simulator's controls for it (issue 24 items 6 and 8) ----------
+# Each test asserts what our client sees today; the product's reaction is built on these controls.
+
+
+def _statuses(capture: Capture) -> list[dict[str, object]]:
+    return [json.loads(r["body"]) for r in capture.requests]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_an_error_after_queueing_raises_server_error_yet_the_message_goes(
+    aculab: AculabClient, sim: SimulatorControl, capture: Capture, status: int
+) -> None:
+    # given Aculab queues the message and then answers a gateway error, once
+    sim.configure(send_error_rules=[{"to_prefix": MOBILE, "status": status, "queued": True, "times": 1}])
+    # when we send
+    with pytest.raises(AculabServerError) as caught:
+        aculab.msg_send(sms(status_page=capture.url))
+    # then our client reads it as "not accepted" (retryable, never reached) ...
+    assert caught.value.status_code == status and caught.value.retryable
+    assert not caught.value.may_have_reached_server
+    # ... though the message is queued and its status updates reach the status page
+    assert sim.stats()[f"msg_send_{status}_after_queueing"] == 1
+    assert len(sim.messages()) == 1
+    sim.settle()
+    assert [n["status"] for n in _statuses(capture)] == ["submitted to carrier", "sent"]
+    # and the rule served once: the next send is answered
+    assert len(aculab.msg_send(sms())) == 1
+
+
+def test_a_connection_dropped_after_queueing_is_outcome_unknown(
+    aculab: AculabClient, sim: SimulatorControl, capture: Capture
+) -> None:
+    sim.configure(send_error_rules=[{"to_prefix": MOBILE, "drop": True, "times": 1}])
+    with pytest.raises(AculabTimeoutError) as caught:
+        aculab.msg_send(sms(status_page=capture.url))
+    assert caught.value.may_have_reached_server
+    assert sim.stats()["msg_send_dropped_after_queueing"] == 1
+    sim.settle()
+    assert [n["status"] for n in _statuses(capture)] == ["submitted to carrier", "sent"]
+
+
+def test_every_call_is_401_until_the_client_takes_the_new_api_key(sim: SimulatorControl) -> None:
+    # given a client that reads its key from a source (as the functions read their secret)
+    key = {"value": SIM_CREDENTIALS["api_key"]}
+    client = AculabClient(sim.base_url, lambda: AculabCredentials(SIM_CREDENTIALS["cloud_id"],
+                                                                  SIM_CREDENTIALS["username"], key["value"]))
+    assert client.msg_status(["r"])["r"].is_unknown
+    # when the account's key is rotated
+    sim.set_api_key("rotated-key")
+    # then every call is refused, not retried ...
+    for call in (lambda: client.msg_status(["r"]), lambda: client.msg_send(sms())):
+        with pytest.raises(AculabAuthError):
+            call()
+    assert sim.stats()["auth_failures"] == 2
+    # ... until the client uses the new key
+    key["value"] = "rotated-key"
+    assert len(client.msg_send(sms())) == 1
+
+
+def test_one_part_fails_with_301_the_first_time_and_its_resend_goes_through(
+    aculab: AculabClient, sim: SimulatorControl, capture: Capture
+) -> None:
+    # given the carrier fails part 2 of the first matching message with a bare "failed", 301
+    sim.configure(fail_rules=[{"to_prefix": MOBILE, "part": 2, "reason": "", "aculab_msg_err": "301",
+                               "at": "sent", "times": 1}])
+    refs = aculab.msg_send(sms("ж" * 150, status_page=capture.url, request_delivery_report=True))
+    sim.settle()
+    # then part 2 failed with 301 while parts 1 and 3 were delivered
+    answer = aculab.msg_status(refs)
+    assert [(answer[r].status, answer[r].aculab_msg_err) for r in refs] == [
+        ("delivered", "000"), ("failed", "301"), ("delivered", "000")]
+    failed = [n for n in _statuses(capture) if n["status"] == "failed"]
+    assert [(n["msg_ref"], n["aculab_msg_err"], n["multipart_pos"]) for n in failed] == [(refs[1], "301", 2)]
+    # and the resend of the same text is delivered whole
+    again = aculab.msg_send(sms("ж" * 150, request_delivery_report=True))
+    sim.settle()
+    assert {s.status for s in aculab.msg_status(again).values()} == {"delivered"}
+
+
+def test_a_pool_name_sends_from_one_of_its_numbers(
+    aculab: AculabClient, sim: SimulatorControl, capture: Capture
+) -> None:
+    pool = ["447700900501", "447700900502"]
+    sim.configure(number_pools={"marketing": pool})
+    refs = aculab.msg_send(SendParams(to=MOBILE, from_="marketing", content="offer", status_page=capture.url))
+    sim.settle()
+    # the number chosen is reported by msg_status (msg_from) and in each status update (from), alike
+    chosen = {str(n["from"]) for n in _statuses(capture)}
+    assert len(chosen) == 1 and chosen <= set(pool)
+    msg_from = aculab.msg_status(refs)[refs[0]].msg_from
+    assert msg_from is not None and msg_from.lstrip("+") in chosen
+
+
+@pytest.mark.parametrize("sender", ["80012", "BANK"])
+def test_inbound_from_a_short_code_or_a_sender_name_reaches_the_notification_page(
+    sim: SimulatorControl, capture: Capture, sender: str
+) -> None:
+    sim.configure(inbound_notify_url=capture.url)
+    ref = sim.inbound(sender, US, "Your code is 1234")
+    sim.settle()
+    (body,) = _statuses(capture)
+    assert (body["msg_ref"], body["from"], body["to"], body["status"]) == (ref, sender, US, "received")
+
+
+def test_an_odd_cancel_result_reads_as_other_keeping_its_text(aculab: AculabClient, sim: SimulatorControl) -> None:
+    # given Aculab answers msg_cancel with a result the reference does not name
+    sim.configure(step_seconds=60, cancel_answer="pending")
+    refs = aculab.msg_send(sms())
+    # when we cancel: no exception, the result keeps Aculab's text and does not read as cancelled
+    result = aculab.msg_cancel([refs[0], "deadbeef_0.1.99999"])
+    assert result == {refs[0]: "pending", "deadbeef_0.1.99999": CancelResult.UNKNOWN}
+    assert result[refs[0]].is_other and result[refs[0]] is not CancelResult.SUCCESS
+    assert result[refs[0]].value == "pending"
+    assert aculab.msg_status(refs)[refs[0]].status == "queued"  # nothing was cancelled
+
+
+def test_an_unlisted_status_spelling_comes_through_msg_status_and_updates_as_is(
+    aculab: AculabClient, sim: SimulatorControl, capture: Capture
+) -> None:
+    from aculab_messaging.status import UnknownStatusError, parse_provider_status
+
+    sim.configure(status_spellings={"sent": "sent to handset"})
+    refs = aculab.msg_send(sms(status_page=capture.url))
+    sim.settle()
+    assert [n["status"] for n in _statuses(capture)] == ["submitted to carrier", "sent to handset"]
+    answer = aculab.msg_status(refs)[refs[0]]
+    assert answer.status == "sent to handset" and not answer.is_unknown
+    with pytest.raises(UnknownStatusError):
+        parse_provider_status(answer.status)

@@ -28,7 +28,11 @@ US, MOBILE = "447700900001", "447700900123"
 _PERMISSION = {"DeleteMessageBatch": "DeleteMessage", "SendMessageBatch": "SendMessage"}
 # granted for how AWS answers another call, never called itself: without s3:ListBucket, S3 answers a
 # HEAD of a key not there yet 403 instead of 404 (moto answers 404 either way); a multipart upload
-# left half-done by a crash is aborted by the lifecycle rule, by our code only when the upload fails
+# left half-done by a crash is aborted by the lifecycle rule, by our code only when the upload fails (a file
+# cut off at MaxMediaBytes: test_media_limits.py sees the media role abort one)
+# Not walked here because moto does not model them (tests/unit/test_deploy_readiness.py checks them on the
+# translated template): the DataCmkArn grants (their own AWS::IAM::Policy resources, only with the parameter;
+# moto's services never call KMS), the status lookup's dynamodb:LeadingKeys condition, the scheduler's trust.
 # iam:PassRole is what CreateSchedule needs to hand the schedule its role (moto does not check it;
 # tests/unit/test_deploy_readiness.py checks the statement)
 _GRANTED_FOR_ANOTHER_CALL = {"media": {"s3:ListBucket", "s3:AbortMultipartUpload"}, "send": {"iam:PassRole"}}
@@ -62,7 +66,8 @@ def calls_by_function(app: LocalApp) -> dict[str, list[dict[str, Any]]]:
 
 def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim: SimulatorControl) -> None:
     # given the stack, with messages that go stale at once and the senders' blocked lists to sync
-    app = app_factory(STALE_AGE_SECONDS="1", SENDING_NUMBERS=US, MAX_SENDS_PER_SECOND="50")
+    app = app_factory(STALE_AGE_SECONDS="1", SENDING_NUMBERS=US, MAX_SENDS_PER_SECOND="50",
+                      SEND_RETRY_WINDOW_SECONDS="2")
     sim.configure(step_seconds=0.2)
     # when each function walks every path: send (a batch of two sent, one retried, dead-lettered) ...
     sent = queue_send(app)
@@ -72,10 +77,14 @@ def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim:
     queue_send(app, to="447700900777")
     retried = receive(app, 1)
     invoke_batch(app, retried)
-    invoke_batch(app, aged(retried, 7 * 3600))
-    # ... a send due in two hours (a schedule) and its cancel (the schedule deleted); every send is paced ...
+    time.sleep(2.1)  # its retry window (from the first sight of the request, 2 s here) runs out
+    invoke_batch(app, aged(retried, 7 * 3600))  # dead-lettered by the function itself
+    # ... a send due in a minute (it waits as a fresh copy of its record: SendMessage on the send queue) ...
     from datetime import UTC, datetime, timedelta
 
+    queue_send(app, send_at=(datetime.now(UTC) + timedelta(minutes=1)).isoformat())
+    drain_queue(app)
+    # ... a send due in two hours (a schedule) and its cancel (the schedule deleted); every send is paced ...
     later = queue_send(app, send_at=(datetime.now(UTC) + timedelta(hours=2)).isoformat())
     drain_queue(app)
     app.stack.client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"],

@@ -14,7 +14,8 @@ from local.app import LocalApp
 from simulator.control import SimulatorControl
 from tests.faults import FaultProxy, fail_operation
 
-US, MOBILE = "447700900001", "447700900123"
+US, MOBILE = "447700900001", "447700900123"  # Aculab's form
+PAIR = ("+" + US, "+" + MOBILE)  # our number and the mobile as blocked pairs are keyed: E.164 with '+'
 
 
 def inbound(app: LocalApp, ref: str, text: str, **fields: Any) -> requests.Response:
@@ -32,25 +33,27 @@ def test_stop_then_start_in_the_same_second_leaves_the_pair_unblocked(app: Local
     assert inbound(app, "zz_0.1764064920.00002", "STOP").status_code == 200
     assert inbound(app, "aa_0.1764064920.00001", "Start").status_code == 200
     # then the later arrival wins: unblocked
-    assert not store_of(app).is_blocked(US, MOBILE)
+    assert not store_of(app).is_blocked(*PAIR)
     # and a late retry of the STOP (Aculab repeats what it sent) changes nothing
     assert inbound(app, "zz_0.1764064920.00002", "STOP").status_code == 200
-    assert not store_of(app).is_blocked(US, MOBILE)
+    assert not store_of(app).is_blocked(*PAIR)
 
 
 def test_an_operator_adds_the_keywords_their_regulator_requires(app_factory: Any) -> None:
     app = app_factory(STOP_KEYWORDS="STOP,REVOKE,OPTOUT", START_KEYWORDS="START")
     assert inbound(app, "k1", " revoke ").status_code == 200
-    assert store_of(app).is_blocked(US, MOBILE)
+    assert store_of(app).is_blocked(*PAIR)
     assert inbound(app, "k2", "yes").status_code == 200  # no longer a START word here
-    assert store_of(app).is_blocked(US, MOBILE)
+    assert store_of(app).is_blocked(*PAIR)
 
 
-def test_an_inbound_message_without_numbers_is_400_and_stores_nothing(app: LocalApp) -> None:
+def test_a_malformed_inbound_message_is_400_and_stores_nothing(app: LocalApp) -> None:
     table = app.stack.refs["MessagesTable"]
     before = app.stack.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"]
     assert inbound(app, "n1", "hi", to=None).status_code == 400
-    assert inbound(app, "n2", "hi", **{"from": "not a number"}).status_code == 400
+    # a '+' that is no possible number, a sender that is not text (a name like BANK is kept: test_numbers.py)
+    assert inbound(app, "n2", "hi", **{"from": "+4477"}).status_code == 400
+    assert inbound(app, "n3", "hi", **{"from": "BANK\u0000"}).status_code == 400
     assert app.stack.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"] == before
 
 
@@ -64,7 +67,7 @@ def test_an_inbound_stop_whose_events_failed_is_announced_by_the_reconciler(
     proxy.fail(fail_operation("PutEvents", times=100))
     assert inbound(app, "lost_0.1.1", "STOP").status_code == 503
     proxy.clear()
-    assert store_of(app).is_blocked(US, MOBILE)  # stored; not announced
+    assert store_of(app).is_blocked(*PAIR)  # stored; not announced
     assert tail.of_type("Message Received") == []
     # when the reconciler runs after Aculab's retries would be over (the stale age, compressed to 1 s)
     time.sleep(1.1)
@@ -96,7 +99,7 @@ def test_the_blocked_list_sync_announces_only_what_it_wrote_and_never_loses_it(
     proxy.clear()
     # then the write took effect, its event waits
     assert first["blocked_added"] == 1 and first["publish_failures"] == 1
-    assert store_of(app).is_blocked(US, MOBILE)
+    assert store_of(app).is_blocked(*PAIR)
     # and the next run announces it, once
     second = app.run_reconcile()
     assert second["blocked_added"] == 0 and second["reannounced"] == 1

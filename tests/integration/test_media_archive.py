@@ -131,3 +131,19 @@ def test_a_large_file_is_streamed_in_parts(media_app: LocalApp, sim: SimulatorCo
     assert len(stored["body"]) == size and hashlib.sha256(stored["body"]).digest() == hashlib.sha256(expected).digest()
     etag = app.stack.client("s3").head_object(Bucket=app.stack.refs["MediaBucket"], Key=key)["ETag"]
     assert etag.strip('"').endswith("-3") and stored["type"] == "video/mp4"
+
+
+def test_a_file_over_max_media_bytes_is_not_archived(app_factory: Any, sim: SimulatorControl) -> None:
+    # given the media function deployed with MaxMediaBytes 10,000 and an MMS of a 20,000-byte picture
+    app = app_factory(MAX_MEDIA_BYTES="10000")
+    tail = app.event_tail(detail_types=["Media Archived"])
+    sim.inbound(MOBILE, US, "", "mms", ["big.png", "small.png"], files={"small.png": (PNG[:5000], "image/png")})
+    sim.settle()
+    # when its job runs
+    run_media(app)
+    # then only the small one is in the bucket, and the event names the other with the reason
+    assert tail.wait_for(lambda evs: len(evs) == 1)
+    detail = tail.of_type("Media Archived")[0]["detail"]
+    assert [f["name"] for f in detail["files"]] == ["small.png"]
+    assert detail["missing"] == [{"name": "big.png", "reason": "larger than 10000 bytes (MaxMediaBytes): not archived"}]
+    assert [k.rsplit("/", 1)[1] for k in objects(app)] == ["02-small.png"]

@@ -37,15 +37,18 @@ def user(app: LocalApp, name: str, statements: list[dict[str, Any]]) -> boto3.se
 
 
 def test_a_delivered_multipart_message_shows_its_timeline(app: LocalApp, sim: SimulatorControl) -> None:
-    # given a 3-part message sent through the stack and delivered, every update through the webhook
+    # given a 3-part message sent through the stack and delivered, every update through the webhook: the
+    # simulator holds each step (no timer moves it) and settle() plays them in order, each step's three
+    # updates answered before the next step's go, so the store sees them in the order Aculab made them
+    sim.configure(step_seconds=3600)
     mid = queue_send(app, content="x" * 400, metadata={"order": 7})
     drain_queue(app)
-    sim.settle()
+    assert sim.settle()["idle"] == 1
     # when its owner asks, signed with its own credentials
     view = get_message(app.messages_url, mid, session=admin(app))
     # then the message, each part and every status change, oldest first
     assert view["messageId"] == mid and view["status"] == "delivered" and view["isFinal"] is True
-    assert view["metadata"] == {"order": 7} and view["to"] == "4477*****123"
+    assert view["metadata"] == {"order": 7} and view["to"] == "+4477*****123"
     assert [p["position"] for p in view["parts"]] == [1, 2, 3]
     assert {p["status"] for p in view["parts"]} == {"delivered"} and len(set(view["msgRefs"])) == 3
     timeline = view["timeline"]
@@ -94,7 +97,8 @@ def test_without_iam_credentials_the_function_is_never_invoked(app: LocalApp) ->
     assert requests.post(app.webhook_url, data="{}", timeout=10).status_code == 401
 
 
-def test_a_principal_allowed_the_route_reads_it(app: LocalApp) -> None:
+def test_a_principal_allowed_the_route_reads_it(app: LocalApp, sim: SimulatorControl) -> None:
+    sim.configure(step_seconds=3600)  # held at Aculab: still queued when it is read, however busy the machine
     mid = queue_send(app)
     drain_queue(app)
     route = f"arn:aws:execute-api:{REGION}:*:*/$default/GET/messages/*"

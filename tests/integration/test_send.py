@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aculab_messaging.contracts.queue import SendRequest
@@ -48,7 +50,7 @@ def test_process_mixed_batch_gives_exact_partial_response(app: LocalApp, sim: Si
     from aculab_messaging.dal import MessageStore
 
     store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    store.set_blocked(US, "447700900555", True, "inbound", "2026-01-01T00:00:00Z#r")
+    store.set_blocked("+" + US, "+447700900555", True, "inbound", "2026-01-01T00:00:00Z#r")  # keyed in E.164
     sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}], step_seconds=3600)
     tail = app.event_tail()
     valid = queue_send(app, metadata={"n": 1})
@@ -81,12 +83,13 @@ def test_redelivered_record_is_sent_once(app: LocalApp, sim: SimulatorControl) -
     # when SQS delivers the same record twice
     assert failures(invoke_batch(app, messages)) == set()
     assert failures(invoke_batch(app, messages)) == set()
-    # then exactly one msg_send; the redelivery re-publishes the same Submitted event
+    # then exactly one msg_send, one Message Submitted (the redelivery found it published: an empty outbox)
     assert sim.stats()["calls_msg_send"] == 1
-    assert tail.wait_for(lambda evs: len(evs) >= 2)
-    assert {e["detail"]["eventId"] for e in tail.of_type("Message Submitted")} == {
-        tail.of_type("Message Submitted")[0]["detail"]["eventId"]}
-    assert stored_message(app, mid)["status"] == "queued"  # type: ignore[index]
+    assert tail.wait_for(lambda evs: len(evs) >= 1)
+    tail.drain(wait_seconds=1)
+    assert [e["detail-type"] for e in tail.received] == ["Message Submitted"]
+    item = stored_message(app, mid)
+    assert item is not None and item["status"] == "queued" and "outbox" not in item
 
 
 def expire_lease(app: LocalApp, message_id: str) -> None:
@@ -103,6 +106,20 @@ def aged(messages: list[dict[str, Any]], seconds: float) -> list[dict[str, Any]]
     return messages
 
 
+def fail_submit(times: int) -> Any:
+    """The next ``times`` writes of the ``submit`` transition (the message made queued) fail."""
+    left = [times]
+
+    def rule(op: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        target = (request.get("ExpressionAttributeValues") or {}).get(":to", {}).get("S")
+        if op != "UpdateItem" or target != "queued" or left[0] <= 0:
+            return None
+        left[0] -= 1
+        return 500, {"__type": "InternalServerError", "message": "injected failure"}
+
+    return rule
+
+
 def test_crash_after_msg_send_never_sends_again(app_factory: Any, aws: str, sim: SimulatorControl) -> None:
     # given the write after msg_send fails (as if the function died there)
     proxy = FaultProxy(aws)
@@ -110,13 +127,14 @@ def test_crash_after_msg_send_never_sends_again(app_factory: Any, aws: str, sim:
     tail = app.event_tail()
     mid = queue_send(app)
     messages = receive(app, 1)
-    proxy.fail(fail_operation("UpdateItem", times=10))
+    proxy.fail(fail_submit(times=10))
     first = invoke_batch(app, messages)
     assert failures(first) == {messages[0]["MessageId"]}
     assert sim.stats()["calls_msg_send"] == 1
     proxy.clear()
-    # when SQS delivers the record again while the claim's lease is alive: back to the queue, nothing decided
-    assert failures(invoke_batch(app, messages)) == {messages[0]["MessageId"]}
+    # when SQS delivers the record again while the claim's lease is alive: acknowledged, a fresh copy
+    # back in the queue for later, nothing decided
+    assert failures(invoke_batch(app, messages)) == set()
     assert stored_message(app, mid)["status"] == "sending"  # type: ignore[index]
     # and again once the lease ran out
     expire_lease(app, mid)
@@ -137,10 +155,10 @@ def test_at_least_once_setting_sends_again_after_crash(app_factory: Any, aws: st
     sim.configure(step_seconds=3600)
     mid = queue_send(app)
     messages = receive(app, 1)
-    proxy.fail(fail_operation("UpdateItem", times=10))
+    proxy.fail(fail_submit(times=10))
     invoke_batch(app, messages)
     proxy.clear()
-    assert failures(invoke_batch(app, messages)) == {messages[0]["MessageId"]}  # lease alive: not yet
+    assert failures(invoke_batch(app, messages)) == set()  # lease alive: not yet (a fresh copy waits)
     assert sim.stats()["calls_msg_send"] == 1
     expire_lease(app, mid)
     assert failures(invoke_batch(app, messages)) == set()
@@ -155,17 +173,19 @@ def dlq_depth(app: LocalApp) -> int:
     return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
 
 
-def test_transient_failures_end_in_dlq_with_failed_event(app: LocalApp, sim: SimulatorControl) -> None:
-    # given Aculab answers 503 for this destination, every time
+def test_transient_failures_end_in_dlq_with_failed_event(app_factory: Any, sim: SimulatorControl) -> None:
+    # given a retry window of 2 s (from the first sight of the request), and Aculab answering 503 every time
+    app = app_factory(SEND_RETRY_WINDOW_SECONDS="2")
     sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
     tail = app.event_tail()
     mid = queue_send(app, to="447700900777")
     messages = receive(app, 1)
-    # when it fails inside its retry window (6 h): back to the queue, nothing announced
-    assert failures(invoke_batch(app, aged(messages, 5 * 3600))) == {messages[0]["MessageId"]}
+    # when it fails inside its retry window: back to the queue, nothing announced
+    assert failures(invoke_batch(app, messages)) == {messages[0]["MessageId"]}
     assert dlq_depth(app) == 0
-    # and when it fails once the window ran out
-    result = invoke_batch(app, aged(messages, 6 * 3600 + 1))
+    # and when it fails once the window ran out (a record that looks new changes nothing: the item decides)
+    time.sleep(2.1)
+    result = invoke_batch(app, aged(messages, 0))
     # then the function moved it to the DLQ itself and acknowledged it, and integrations heard of it
     assert failures(result) == set()
     assert dlq_depth(app) == 1
@@ -181,24 +201,29 @@ def test_dead_lettered_send_is_announced_by_reconcile_when_its_event_fails(
 ) -> None:
     # given Aculab answers 503 every time, and EventBridge fails when the last attempt publishes
     proxy = FaultProxy(aws)
-    app = app_factory(AWS_ENDPOINT_URL=proxy.url)
+    app = app_factory(AWS_ENDPOINT_URL=proxy.url, SEND_RETRY_WINDOW_SECONDS="1")
     sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}])
-    proxy.fail(fail_operation("PutEvents", times=100))
     tail = app.event_tail()
     mid = queue_send(app, to="447700900777")
     messages = receive(app, 1)
-    assert failures(invoke_batch(app, aged(messages, 7 * 3600))) == set()
+    invoke_batch(app, messages)
+    time.sleep(1.1)
+    proxy.fail(fail_operation("PutEvents", times=100))
+    assert failures(invoke_batch(app, messages)) == set()
     proxy.clear()
     assert dlq_depth(app) == 1
-    assert "pending_pk" in stored_message(app, mid)  # type: ignore[operator]
+    item = stored_message(app, mid)
+    assert item is not None and "pending_pk" in item and item["outbox"]  # its Message Failed waits there
     # when the reconciler runs
     app.run_reconcile()
-    # then integrations hear of it once, and it leaves the reconciler's index
+    # then integrations hear of it once, its outbox is empty, and the reconciler looks again only after
+    # the give-up age (a redrive, not the reconciler, moves a dead-lettered message)
     assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
     failed = tail.of_type("Message Failed")
     assert len(failed) == 1 and "dead-lettered after" in failed[0]["detail"]["reason"]
     item = stored_message(app, mid)
-    assert item is not None and "pending_pk" not in item and item["status"] == "retryable"
+    assert item is not None and "outbox" not in item and item["status"] == "retryable"
+    assert str(item["pending_sk"]) > (datetime.now(UTC) + timedelta(days=1)).isoformat()
     proxy.close()
 
 
@@ -221,12 +246,13 @@ def test_send_batch_concurrently(app: LocalApp, sim: SimulatorControl) -> None:
     messages = receive(app, 10)
     invoke_batch(app, [messages[0]])  # warm the container (secrets, connections)
     # when a batch of 9 is processed
-    started = time.monotonic()
     result = invoke_batch(app, messages[1:])
-    elapsed = time.monotonic() - started
-    # then the calls overlapped: far less than 9 x 300 ms
+    # then the calls overlapped: a msg_send arrived while another was still at Aculab (300 ms each),
+    # which a one-at-a-time send never does however slow the machine (how fast is make bench's)
     assert failures(result) == set()
-    assert elapsed < 1.5, elapsed
+    arrivals = sorted(float(a["at"]) for a in sim.send_arrivals())[1:]
+    assert len(arrivals) == 9
+    assert min(b - a for a, b in itertools.pairwise(arrivals)) < 0.3, arrivals
 
 
 def test_producer_sends_many_and_cli_validates(app: LocalApp, sim: SimulatorControl) -> None:

@@ -10,9 +10,13 @@ from typing import Any
 import pytest
 
 from aculab_messaging.dal import MessageStore, PartWrite
+from aculab_messaging.dal.table import from_item
+from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.ports import Store
-from aculab_messaging.status import Status
+from aculab_messaging.records import history_entry
+from aculab_messaging.status import OUTCOME_UNKNOWN, SENDING, Status
 from local.app import LocalApp
+from tests import seeding
 from tests.fakes import InMemoryStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -28,14 +32,16 @@ def store(request: pytest.FixtureRequest, app: LocalApp) -> Store:
 def steps(store: Store, run: str) -> list[Any]:
     """A message's life and the pair rules, every answer kept."""
     mid, ref = f"c-{run}", f"ref-{run}"
-    claim: dict[str, Any] = {"message_id": mid, "to": "447700900123", "from_": "447700900001", "type_": "sms",
-                             "metadata": {"n": 1, "price": 1.5}, "dlr": True, "now": NOW,
-                             "lease_until": NOW + timedelta(seconds=90)}
-    seen: list[Any] = [store.claim(**claim) is None]
-    again = store.claim(**claim)  # a second claim meets the first
-    seen.append(again.status if again else None)
-    seen.append(store.reclaim_expired(mid, NOW, NOW + timedelta(seconds=90)))  # the lease is alive
-    seen.append(store.record_submitted(mid, [ref], True, NOW))
+    lease = NOW + timedelta(seconds=90)
+    sight = seeding.first_sight(metadata={"n": 1, "price": 1.5})
+    claim = lc.Change(lc.CLAIM, mid, NOW, keep=sight, lease_until=lease, request_hash="h1")
+    seen: list[Any] = [store.transition(claim).done]
+    again = store.transition(claim)  # a second claim meets the first
+    seen.append(again.record.status if again.record else None)
+    seen.append(store.transition(lc.Change(lc.RECLAIM, mid, NOW, lease_until=lease)).done)  # the lease is alive
+    submit = lc.Change(lc.SUBMIT, mid, NOW, lease_until=lease, count_attempt=True,
+                       history=history_entry(lc.stamp(NOW), "queued", msgRefs=[ref]))
+    seen.append(store.record_submitted(submit, [ref], True).done)
     seen.append(store.find_by_ref(ref))
 
     def part(status: Status, rank: int) -> Any:
@@ -44,10 +50,10 @@ def steps(store: Store, run: str) -> list[Any]:
 
     seen += [part(Status.SENT, 30), part(Status.SUBMITTED, 20), part(Status.DELIVERED, 40)]
     record = store.get_message(mid)
-    seen.append((record.status, record.rank, record.is_final, record.metadata) if record else None)
+    seen.append((record.status, record.rank, record.is_final, record.metadata, record.attempts) if record else None)
     seen.append(record.history if record else None)  # the timeline: forward moves only, the stale one not
-    seen.append(store.create_final(message_id=mid, status=Status.REJECTED, reason="x", now=NOW) is None)
-    seen.append(store.cancel_unsent(mid, NOW))
+    seen.append(store.transition(lc.Change(lc.BLOCK, mid, NOW, keep=sight)).done)  # never over an item
+    seen.append(store.transition(lc.Change(lc.CANCEL, mid, NOW)).done)
     pair = ("447700900001", f"4477009{run[:5]}")
     seen += [store.set_blocked(*pair, True, "inbound", "2026-11-25T09:00:00#b"),
              store.set_blocked(*pair, False, "inbound", "2026-11-25T08:00:00#a"),  # older: ignored
@@ -67,7 +73,7 @@ def test_the_in_memory_store_answers_as_dynamodb_does(store: Store) -> None:
     answers = steps(store, run)
     assert answers[:5] == [True, "sending", False, True, answers[4]] and answers[4][1] is True
     assert answers[5:8] == [("advanced", "sent"), ("stale", "sent"), ("advanced", "delivered")]
-    assert answers[8] == ("delivered", 40, True, {"n": 1, "price": 1.5})
+    assert answers[8] == ("delivered", 40, True, {"n": 1, "price": 1.5}, 1)
     timeline = answers[9]
     ref = timeline[0]["msgRefs"][0]
     assert [(h["status"], h.get("msgRef"), h.get("providerStatus")) for h in timeline] == [
@@ -91,8 +97,63 @@ def test_the_in_memory_pace_answers_as_dynamodb_does(pace: Any) -> None:
     assert pace.take_pace_slot("a", None, 100, None, None) is None
     assert pace.take_pace_slot("a", None, None, None, 50) is None
     assert pace.take_pace_slot("a", 100, 200, 50, 150) is None
-    refused = pace.take_pace_slot("a", 100, 300, 150, 250)
-    assert refused is not None and refused["g"] == 200 and refused["n"] == {"a": 150}
+    # a stale stack slot: the number's moved (first), the stack's refused
+    assert pace.take_pace_slot("a", 100, 300, 150, 250) == {"g": 200, "t": None, "n": 250}
+    assert pace.take_pace_slot("a", 200, 300, 150, 350) == {"n": 250, "r": None}  # a stale number slot
     pace.set_number_rate("a", 2500, 7)
-    state = pace.pace_state()
-    assert (state["g"], state["n"], state["r"]) == (200, {"a": 150}, {"a": {"milli": 2500, "at": 7}})
+    assert pace.pace_state("a") == {"g": 200, "t": 7, "n": 250, "r": {"milli": 2500, "at": 7}}
+    assert pace.pace_state() == {"g": 200, "t": 7}
+    # the same items: the stack's, and the number's own
+    items = pace.items if hasattr(pace, "items") else {pk: from_item(pace._db.get_item(
+        TableName=pace._table, Key={"pk": {"S": pk}, "sk": {"S": "PACE"}})["Item"]) for pk in ("PACE", "PACE#a")}
+    assert {pk: sorted(item) for pk, item in items.items()} == {
+        "PACE": ["g", "pk", "sk", "t"], "PACE#a": ["expires_at", "n", "pk", "r", "sk"]}
+
+
+def _in_state(store: Store, mid: str, state: str, lease: datetime) -> None:
+    """A message put in ``state`` through the table's own transitions (its lease ``lease``)."""
+    past = NOW - timedelta(minutes=1)
+    if state == lc.ABSENT:
+        return
+    if state == lc.SCHEDULED:
+        seeding.scheduled(store, mid, past, past)
+    elif state == lc.WAITING:
+        seeding.waiting(store, mid, past, "503")
+    elif state == SENDING:
+        seeding.claimed(store, mid, past, lease=lease - past)
+    elif state == lc.QUEUED:
+        seeding.queued(store, mid, [f"{mid}-r"], past)
+    elif state == lc.FAILED:  # as "outcome unknown": an expired claim given up
+        seeding.claimed(store, mid, past, lease=lease - past)
+        assert store.transition(lc.Change(lc.GIVE_UP, mid, NOW, fields={"reason": OUTCOME_UNKNOWN})).done
+    elif state == Status.BLOCKED.value:
+        seeding.blocked(store, mid, past, "STOP")
+    elif state == Status.CANCELLED.value:
+        seeding.scheduled(store, mid, past, past)
+        assert store.transition(lc.Change(lc.CANCEL, mid, past)).done
+    else:  # pragma: no cover - the states listed below
+        raise AssertionError(state)
+
+
+STATES = [lc.ABSENT, lc.SCHEDULED, lc.WAITING, SENDING, lc.QUEUED, lc.FAILED, Status.BLOCKED.value,
+          Status.CANCELLED.value]
+
+
+def test_a_transition_leaves_only_the_states_its_row_lists(store: Store) -> None:
+    # given a message in each state, its guards met (due, valid, its lease ours and run out, outcome unknown)
+    run = uuid.uuid4().hex[:8]
+    lease = NOW - timedelta(seconds=1)
+    outcomes = {}
+    for state in STATES:
+        for transition in lc.TRANSITIONS.values():
+            mid = f"t-{run}-{transition.name}-{STATES.index(state)}"
+            _in_state(store, mid, state, lease)
+            # when the transition is asked for
+            moved = store.transition(lc.Change(transition, mid, NOW, keep=seeding.first_sight(), lease_until=lease))
+            outcomes[(state, transition.name)] = (moved.done, moved.record.status if moved.record else None)
+    # then it happened exactly where the table lets it, and left the message in the row's target
+    for (state, name), (done, status) in outcomes.items():
+        transition = lc.TRANSITIONS[name]
+        assert done == (state in transition.sources), (state, name)
+        assert status == (transition.target if done else (None if state == lc.ABSENT else state)), (state, name)
+        assert not done or lc.allowed(state, status) or state == status, (state, name)

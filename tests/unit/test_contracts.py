@@ -26,7 +26,7 @@ def _body(**fields: object) -> str:
 def test_parse_send_request_normalises_numbers() -> None:
     request = parse_queue_message(_body(metadata={"order": 1}))
     assert isinstance(request, SendRequest)
-    assert request.to == "447700900123"
+    assert (request.to, request.from_) == ("+447700900123", "+447700900001")
     assert request.metadata == {"order": 1}
     assert request.version == "1"
 
@@ -120,7 +120,7 @@ def test_national_number_needs_the_default_region() -> None:
     with pytest.raises(ContractError, match="to"):
         parse_queue_message(_body(to="07700 900123"))
     request = parse_queue_message(_body(to="07700 900123"), default_region="GB")
-    assert isinstance(request, SendRequest) and request.to == "447700900123"
+    assert isinstance(request, SendRequest) and request.to == "+447700900123"
 
 
 def test_request_made_in_code_obeys_the_contract() -> None:

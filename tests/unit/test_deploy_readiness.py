@@ -163,7 +163,12 @@ def test_schedules_put_sends_back_with_a_role_that_may_do_only_that(cfn: dict[st
     role = cfn["Resources"]["SendSchedulerRole"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    # only the schedules of the stack's own group (Scheduler's confused-deputy guidance: the group's ARN)
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnEquals": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:"
+                                                  "${AWS::AccountId}:schedule-group/${SendSchedules}"}},
+    }
     (policy,) = role["Policies"]
     (allow,) = policy["PolicyDocument"]["Statement"]
     assert allow["Action"] == "sqs:SendMessage"
@@ -175,3 +180,113 @@ def test_schedules_put_sends_back_with_a_role_that_may_do_only_that(cfn: dict[st
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
     (schedules,) = [s for s in statements if "scheduler:CreateSchedule" in s["Action"]]
     assert "schedule/${SendSchedules}/*" in schedules["Resource"]["Fn::Sub"]
+
+
+# -- a first deploy: every question explained, nothing the account cannot give -------------------------
+
+def test_every_parameter_is_described_and_grouped_required_first() -> None:
+    sam = load_sam()
+    params = sam["Parameters"]
+    undescribed = [name for name, p in params.items() if len(str(p.get("Description", "")).strip()) < 20]
+    assert undescribed == []
+    interface = sam["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(params) and len(grouped) == len(set(grouped))  # each once
+    assert set(interface["ParameterLabels"]) == set(params)
+    # the answers that matter come first, in the console and in the guided deploy's order of questions
+    required = ["AculabCloudId", "AculabBaseUrl", "SendingNumbers"]
+    assert interface["ParameterGroups"][0]["Parameters"] == required
+    assert list(params)[:3] == required
+    assert all("REQUIRED" in params[name]["Description"] for name in required)
+
+
+def _resolved(cfn: dict[str, Any], value: Any, **parameters: str) -> Any:
+    """A property as CloudFormation resolves it with these parameters (the rest at their defaults)."""
+    from local.provision import NO_VALUE, Stack, _defaults
+
+    stack = Stack("s", "http://unused", cfn, {**_defaults(cfn), **parameters})
+    resolved = stack.resolve({"v": value})
+    return resolved.get("v", NO_VALUE)
+
+
+RESERVING = {"WebhookFunction": "WebhookReservedConcurrency", "SendFunction": "SendReservedConcurrency",
+             "MessagesFunction": "MessagesReservedConcurrency", "MediaFunction": "MediaReservedConcurrency",
+             "ReconcileFunction": "ReconcileReservedConcurrency"}
+
+
+def test_no_reserved_concurrency_by_default_so_a_new_account_can_deploy(cfn: dict[str, Any]) -> None:
+    from local.provision import NO_VALUE
+
+    params = load_sam()["Parameters"]
+    lambdas = resources(cfn, "AWS::Lambda::Function")
+    assert set(RESERVING) == set(lambdas)  # every function, the reconciler included, has its parameter
+    for function, parameter in RESERVING.items():
+        assert (params[parameter]["Default"], params[parameter]["MinValue"]) == (0, 0)
+        reserved = lambdas[function]["Properties"]["ReservedConcurrentExecutions"]
+        # given the defaults: the property is left out (an account with a quota of 10 can reserve nothing)
+        assert _resolved(cfn, reserved) is NO_VALUE, function
+        # given a value: that value is reserved
+        assert _resolved(cfn, reserved, **{parameter: "7"}) == "7", function
+
+
+# -- locked down ----------------------------------------------------------------------------------------
+
+def _key_policies(cfn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in resources(cfn, "AWS::IAM::Policy").items() if "kms:" in json.dumps(v)}
+
+
+def test_every_role_that_touches_what_the_data_key_encrypts_may_use_it(cfn: dict[str, Any]) -> None:
+    """KMS is not modelled by moto (its SQS, S3, DynamoDB and Secrets Manager never call it): checked here."""
+    policies = _key_policies(cfn)
+    grants: dict[str, set[str]] = {}
+    for policy in policies.values():
+        # only with DataCmkArn, and only on that key
+        assert policy["Condition"] == "HasDataKey"
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Allow" and statement["Resource"] == {"Ref": "DataCmkArn"}
+        actions = {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
+        for role in policy["Properties"]["Roles"]:
+            grants.setdefault(role["Ref"], set()).update(actions)
+    roles = set(resources(cfn, "AWS::IAM::Role"))
+    writes = {"kms:Decrypt", "kms:GenerateDataKey"}
+    # every function's role decrypts (its environment, secrets, the table); those that write encrypted
+    # data (the table, a queue, the bucket) make data keys; so do the roles schedules send to queues with
+    assert grants == {
+        "WebhookFunctionRole": writes, "SendFunctionRole": writes, "ReconcileFunctionRole": writes,
+        "MediaFunctionRole": writes, "SendSchedulerRole": writes, "ReconcileFunctionScheduleRole": writes,
+        "MessagesFunctionRole": {"kms:Decrypt"},
+    }
+    assert set(grants) == roles  # no role is left out
+    condition = cfn["Conditions"]["HasDataKey"]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "DataCmkArn"}, ""]}]}
+
+
+def test_the_status_lookup_may_read_only_message_items(cfn: dict[str, Any]) -> None:
+    """dynamodb:LeadingKeys is not evaluated by moto: checked here."""
+    statements = [s for p in cfn["Resources"]["MessagesFunctionRole"]["Properties"]["Policies"]
+                  for s in p["PolicyDocument"]["Statement"]]
+    (statement,) = statements
+    assert statement["Action"] == "dynamodb:GetItem"
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["MSG#*"]}}
+
+
+def test_the_media_function_is_given_its_size_limit(cfn: dict[str, Any]) -> None:
+    env = cfn["Resources"]["MediaFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["MAX_MEDIA_BYTES"] == {"Ref": "MaxMediaBytes"}
+    assert load_sam()["Parameters"]["MaxMediaBytes"]["Default"] == 25 * 1024 * 1024
+
+
+def test_make_deploy_says_first_which_answers_matter(capsys: pytest.CaptureFixture[str]) -> None:
+    # given the guide make deploy prints before SAM's bare "Parameter X [default]" questions
+    from tools.deploy_guide import main
+
+    assert main([str(ROOT / "template.yaml")]) == 0
+    printed = capsys.readouterr().out
+    # then the three that matter come first, each with its description; every other is named
+    head, _, rest = printed.partition("Enter keeps the default")
+    for name in ("AculabCloudId", "AculabBaseUrl", "SendingNumbers"):
+        assert name in head
+    assert "https://ws-<cloudID>.aculabcloud.net" in head
+    params = load_sam()["Parameters"]
+    assert f"asks {len(params)} parameters" in head
+    assert all(name in rest for name in params if name not in head)

@@ -16,7 +16,7 @@ from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.queue import queue_json_schema
 from aculab_messaging.contracts.schemas import generated
 from aculab_messaging.dal import MessageRecord
-from aculab_messaging.logic.tracking import outcome_event, replay_events
+from aculab_messaging.logic.tracking import outcome_event
 from aculab_messaging.status import RETRYABLE, Status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,25 +88,16 @@ def test_schema_rejects_event_missing_field() -> None:
         validate(broken)
 
 
-def test_replayed_events_validate_and_keep_event_id() -> None:
-    # given a stored rejected message / when its event is replayed / then same eventId, valid schema
-    record = MessageRecord(message_id="m-1", status=Status.REJECTED.value, rank=40, reason="to: bad")
-    first = replay_events(record, NOW)
-    again = replay_events(record, datetime(2026, 11, 26, tzinfo=UTC))
-    assert first[0].detail["eventId"] == again[0].detail["eventId"]
-    validate(first[0])
-
-
-def test_replayed_dead_letter_event_is_the_one_first_published() -> None:
-    # given the Message Failed a last send attempt published, and the record it left
+def test_an_event_read_back_from_the_outbox_is_the_one_stored() -> None:
+    # given the Message Failed a last send attempt stored in its message's outbox
     reason = "dead-lettered after 5 attempts: AculabServerError: 503"
     original = outcome_event(ev.MESSAGE_FAILED, "m-1", Status.FAILED, NOW, reason=reason)
-    record = MessageRecord(message_id="m-1", status=RETRYABLE, rank=0, reason=reason)
-    # when the reconciler replays the record
-    replayed = replay_events(record, datetime(2026, 11, 26, tzinfo=UTC))
-    # then it is the same event: same detail-type and eventId, still valid
-    assert [(e.detail_type, e.detail["eventId"]) for e in replayed] == [
-        (ev.MESSAGE_FAILED, original.detail["eventId"])]
+    item = {"message_id": "m-1", "status": RETRYABLE, "rank": 0, "outbox": {original.detail["eventId"]},
+            f"ob_{original.detail['eventId']}": {"t": original.detail_type, "d": json.dumps(original.detail)}}
+    # when the item is read back (the reconciler, a redelivery)
+    replayed = list(MessageRecord.from_item(item).outbox.values())
+    # then it is the same event, to the letter (eventId, timestamp, reason), still valid
+    assert [(e.detail_type, e.detail) for e in replayed] == [(ev.MESSAGE_FAILED, original.detail)]
     validate(replayed[0])
 
 

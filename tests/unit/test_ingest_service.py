@@ -3,19 +3,20 @@ notification in; what is stored and what is published out."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from aculab_messaging.contracts import events as ev
-from aculab_messaging.contracts.notification import Notification
-from aculab_messaging.errors import BadRequest, NotPublished, UnknownMessage
+from aculab_messaging.contracts.notification import BadNotification, Notification
+from aculab_messaging.errors import NotPublished, UnknownMessage
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.status import Status
+from tests import seeding
 from tests.fakes import Clock, InMemoryStore, RecordingPublisher
 
-MOBILE, OURS = "447700900123", "447700900001"
+MOBILE, OURS = "+447700900123", "+447700900001"  # as we key and announce them: E.164 with '+'
+ACULAB_MOBILE, ACULAB_OURS = MOBILE[1:], OURS[1:]  # as Aculab posts them: no '+'
 
 
 @pytest.fixture
@@ -25,13 +26,12 @@ def world() -> tuple[IngestService, InMemoryStore, RecordingPublisher, Clock]:
 
 
 def submitted(store: InMemoryStore, clock: Clock, message_id: str = "m-1", refs: tuple[str, ...] = ("r1",)) -> None:
-    store.claim(message_id=message_id, to=MOBILE, from_=OURS, type_="sms", metadata={"k": "v"}, dlr=True,
-                now=clock(), lease_until=clock() + timedelta(seconds=90))
-    store.record_submitted(message_id, list(refs), True, clock())
+    seeding.queued(store, message_id, refs, clock(), to=MOBILE, from_=OURS, metadata={"k": "v"})
 
 
 def status(ref: str, text: str, **fields: Any) -> Notification:
-    return Notification.from_fields({"msg_ref": ref, "status": text, "to": MOBILE, "from": OURS, **fields})
+    return Notification.from_fields({"msg_ref": ref, "status": text, "to": ACULAB_MOBILE, "from": ACULAB_OURS,
+                                     **fields})
 
 
 def test_a_status_update_moves_the_message_on_and_is_announced(world: Any) -> None:
@@ -95,26 +95,34 @@ def test_a_stop_blocks_the_pair_and_announces_the_opt_out(world: Any) -> None:
     service, store, publisher, _clock = world
     # when the mobile texts STOP to our number
     inbound = Notification.from_fields({"msg_ref": "in-1", "status": "received", "direction": "receive",
-                                        "from": "+44 7700 900123", "to": OURS, "content": " stop "})
+                                        "from": ACULAB_MOBILE, "to": ACULAB_OURS, "content": " stop "})
     service.ingest(inbound)
     # then our number may no longer send to it, and both facts are announced
     assert store.is_blocked(OURS, MOBILE)
     assert publisher.types() == [ev.MESSAGE_RECEIVED, ev.OPT_OUT_CHANGED]
     assert publisher.published[1].detail["keyword"] == "STOP"
+    # in E.164 with '+' wherever they go: the stored message, Message Received, Opt-Out Changed
+    assert (store.items[("IN#in-1", "IN")]["from"], store.items[("IN#in-1", "IN")]["to"]) == (MOBILE, OURS)
+    assert [(e.detail["from"], e.detail["to"]) for e in publisher.published] == [(MOBILE, OURS), (OURS, MOBILE)]
     # and the stored message left the announce partition once its events were out
     assert "pending_pk" not in store.items[("IN#in-1", "IN")]
 
 
-def test_an_unknown_status_is_a_bad_request(world: Any) -> None:
-    service, store, _, clock = world
+def test_an_unknown_status_is_acknowledged_counted_and_changes_nothing(world: Any) -> None:
+    service, store, publisher, clock = world
     submitted(store, clock)
-    with pytest.raises(BadRequest):
-        service.ingest(status("r1", "teleported"), Route("m-1"))
+    before = dict(store.items[("MSG#m-1", "MSG")])
+    # when Aculab reports a spelling the reference does not list (issue 24 item 6)
+    result = service.ingest(status("r1", "teleported"), Route("m-1"))
+    # then it is taken (no error: the webhook answers 200, so it is not retried), counted, and nothing moves
+    assert result.events == [] and result.counts == ("UnknownAculabStatus",)
+    assert store.items[("MSG#m-1", "MSG")] == before
+    assert publisher.published == []
 
 
 def part(ref: str, pos: int, text: str, count: int = 3, uid: str = "u-1") -> Notification:
     return Notification.from_fields({"msg_ref": ref, "status": "received", "direction": "receive",
-                                     "from": MOBILE, "to": OURS, "content": text, "multipart_uid": uid,
+                                     "from": ACULAB_MOBILE, "to": ACULAB_OURS, "content": text, "multipart_uid": uid,
                                      "multipart_pos": pos, "multipart_count": count})
 
 
@@ -149,3 +157,33 @@ def test_a_part_repeated_after_the_whole_went_out_repeats_the_same_event(world: 
     service.ingest(part("r2", 2, "part 2 ", count=2))  # Aculab retried: our 200 was lost
     ids = [e.detail["eventId"] for e in publisher.published]
     assert len(ids) == 2 and ids[0] == ids[1]
+
+
+@pytest.mark.parametrize("sender", ["80012", "BANK", "Shop 42"])
+def test_a_message_from_a_short_code_or_a_sender_name_is_kept_as_given_and_opts_out_nothing(
+    world: Any, sender: str
+) -> None:
+    service, store, publisher, _ = world
+    # when a short code or an alphanumeric sender texts STOP, then START, to our number (issue 24 item 5)
+    for ref, text in [("in-stop", "STOP"), ("in-start", "START")]:
+        service.ingest(Notification.from_fields({"msg_ref": ref, "status": "received", "direction": "receive",
+                                                 "from": sender, "to": ACULAB_OURS, "content": text}))
+    # then both are stored and announced, the sender as given (not read as a phone number)
+    assert store.items[("IN#in-stop", "IN")]["from"] == sender
+    assert publisher.types() == [ev.MESSAGE_RECEIVED, ev.MESSAGE_RECEIVED]
+    assert [(e.detail["from"], e.detail["to"], e.detail["content"]) for e in publisher.published] == [
+        (sender, OURS, "STOP"), (sender, OURS, "START")]
+    # and no pair was blocked or unblocked: there is no number to block
+    assert not any(pk.startswith("BLOCK#") for pk, _sk in store.items)
+    assert not store.is_blocked(OURS, sender)
+
+
+@pytest.mark.parametrize(
+    ("sender", "reason"),
+    [("", "an inbound message needs it"), ("  ", "an inbound message needs it"),
+     ("BANK\x07", "printable"), ("+4477", "not a possible phone number"), ("x" * 33, "at most 32")],
+)
+def test_only_a_malformed_sender_makes_a_bad_notification(sender: str, reason: str) -> None:
+    with pytest.raises(BadNotification, match=reason):
+        Notification.from_fields({"msg_ref": "in-1", "status": "received", "direction": "receive",
+                                  "from": sender, "to": ACULAB_OURS, "content": "hi"})

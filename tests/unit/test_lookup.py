@@ -8,6 +8,7 @@ from datetime import timedelta
 from aculab_messaging.messages_api import MessagesApi
 from aculab_messaging.records import PartWrite
 from aculab_messaging.status import Status
+from tests import seeding
 from tests.fakes import Clock, InMemoryStore
 
 
@@ -19,9 +20,7 @@ def get(api: MessagesApi, message_id: str) -> tuple[int, dict[str, object]]:
 def test_a_two_part_message_shows_parts_and_timeline_in_time_order() -> None:
     # given a two-part message queued, whose parts moved out of order in time
     store, clock = InMemoryStore(), Clock()
-    store.claim(message_id="m1", to="447700900123", from_="447700900001", type_="sms", metadata={"k": "v"},
-                dlr=True, now=clock(), lease_until=clock() + timedelta(seconds=60))
-    store.record_submitted("m1", ["r1", "r2"], True, clock())
+    seeding.queued(store, "m1", ["r1", "r2"], clock(), metadata={"k": "v"})
     clock.advance(seconds=2)
     store.write_part(PartWrite("m1", "r2", Status.SENT, 30, "sent", "000", "2026-11-25T09:00:02Z", False), clock())
     clock.advance(seconds=1)
@@ -42,16 +41,14 @@ def test_a_two_part_message_shows_parts_and_timeline_in_time_order() -> None:
 
 def test_a_message_still_with_the_send_path_reads_sending() -> None:
     store, clock = InMemoryStore(), Clock()
-    store.claim(message_id="m2", to="447700900123", from_="447700900001", type_="sms", metadata={}, dlr=True,
-                now=clock(), lease_until=clock() + timedelta(seconds=60))
-    store.release_claim("m2", "aculab unavailable", clock())
+    seeding.waiting(store, "m2", clock(), "aculab unavailable")
     status, view = get(MessagesApi(store), "m2")
     assert status == 200 and view["status"] == "sending" and view["isFinal"] is False and view["timeline"] == []
 
 
 def test_a_rejected_message_has_its_one_final_line() -> None:
     store, clock = InMemoryStore(), Clock()
-    store.create_final(message_id="m3", status=Status.BLOCKED, reason="recipient opted out", now=clock())
+    seeding.blocked(store, "m3", clock(), "recipient opted out")
     status, view = get(MessagesApi(store), "m3")
     assert status == 200 and view["isFinal"] is True
     assert [(t["status"], t["reason"]) for t in view["timeline"]] == [("blocked", "recipient opted out")]
@@ -60,8 +57,7 @@ def test_a_rejected_message_has_its_one_final_line() -> None:
 def test_a_scheduled_message_shows_when_it_is_due() -> None:
     store, clock = InMemoryStore(), Clock()
     due = clock() + timedelta(hours=2)
-    store.schedule_message(message_id="m4", to="447700900123", from_="447700900001", type_="sms", metadata={},
-                           dlr=False, due_at=due, valid_until=None, schedule_name="msg-x", now=clock())
+    seeding.scheduled(store, "m4", clock(), due, schedule_name="msg-x", dlr=False)
     status, view = get(MessagesApi(store), "m4")
     assert status == 200 and view["status"] == "scheduled" and view["isFinal"] is False
     assert view["dueAt"].startswith("2026-11-25T11:00:00") and view["timeline"][0]["dueAt"] == view["dueAt"]

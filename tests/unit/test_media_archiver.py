@@ -9,7 +9,7 @@ import pytest
 
 from aculab_messaging.aculab.errors import AculabServerError
 from aculab_messaging.contracts.events import MEDIA_ARCHIVED, MESSAGE_RECEIVED, message_event
-from aculab_messaging.logic.media import MediaArchiver, MediaJob, media_key
+from aculab_messaging.logic.media import READ_BYTES, CappedStream, MediaArchiver, MediaJob, media_key, too_large_reason
 from tests.fakes import Clock, RecordingPublisher
 from tests.media_fakes import FakeFileStore, InMemoryArchive
 
@@ -81,3 +81,99 @@ def test_an_sms_has_nothing_to_archive_and_a_server_error_propagates() -> None:
 def test_keys_carry_no_unsafe_characters() -> None:
     assert media_key("2026-01-02T00:00:00Z", "r/../x", 3, "../../etc passwd") == \
         "inbound/2026/01/02/r_.._x/03-.._.._etc_passwd"
+
+
+def capped(files: dict[str, tuple[bytes, str]], max_bytes: int) -> tuple[MediaArchiver, InMemoryArchive,
+                                                                          RecordingPublisher]:
+    source, archive, publisher = FakeFileStore(files), InMemoryArchive(), RecordingPublisher()
+    return MediaArchiver(source, archive, publisher, Clock(), max_bytes=max_bytes), archive, publisher
+
+
+def test_a_file_over_the_limit_is_not_kept_and_is_reported_with_the_reason() -> None:
+    # given an MMS whose second file is one byte over MaxMediaBytes, and whose first is exactly at it
+    service, archive, publisher = capped({"a.png": (b"a" * 4096, "image/png"), "b.mp4": (b"b" * 4097, "video/mp4")},
+                                         max_bytes=4096)
+    # when its job runs
+    service.archive_job(MediaJob.from_detail(received(["a.png", "b.mp4"])))
+    # then the first is archived, the second is not (not even in part) and the event says why
+    assert list(archive.objects) == ["inbound/2026/11/25/abc_0.1.00001/01-a.png"]
+    (event,) = publisher.published
+    assert [f["name"] for f in event.detail["files"]] == ["a.png"]
+    assert event.detail["missing"] == [{"name": "b.mp4", "reason": too_large_reason(4096)}]
+
+
+class _Announced:
+    """A stream that announces its length (Content-Length) and counts what is read of it."""
+
+    content_type = "video/mp4"
+    length = 10 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        self.read_bytes += max(size, 0)
+        return b"x" * max(size, 0)
+
+
+class _AnnouncingStore:
+    def __init__(self) -> None:
+        self.stream = _Announced()
+
+    def file_get(self, filename: str, filetype: str = "msg_media") -> Any:
+        from contextlib import nullcontext
+
+        return nullcontext(self.stream)
+
+
+def test_a_file_announced_over_the_limit_is_not_downloaded() -> None:
+    # given a store that announces 10 MiB for a file
+    store, archive, publisher = _AnnouncingStore(), InMemoryArchive(), RecordingPublisher()
+    service = MediaArchiver(store, archive, publisher, Clock(), max_bytes=1024 * 1024)
+    # when the job runs / then not a byte is read, nothing kept, and the event says why
+    service.archive_job(MediaJob.from_detail(received(["big.mp4"])))
+    assert store.stream.read_bytes == 0 and archive.objects == {}
+    assert publisher.published[0].detail["missing"][0]["reason"] == too_large_reason(1024 * 1024)
+
+
+def test_every_read_of_the_source_is_bounded() -> None:
+    # given a source that records what it is asked for (a compressed answer expands at most that much at once)
+    class Recording:
+        content_type = "image/png"
+
+        def __init__(self) -> None:
+            self.asked: list[int] = []
+            self.left = 5 * READ_BYTES
+
+        def read(self, size: int = -1) -> bytes:
+            self.asked.append(size)
+            n = self.left if size < 0 else min(size, self.left)
+            self.left -= n
+            return b"x" * n
+
+    # when read in a piece larger than the bound / then it is whole (a short read means the end to S3's
+    # managed upload), made of bounded reads
+    source = Recording()
+    stream = CappedStream(source, max_bytes=10 * READ_BYTES)
+    assert len(stream.read(3 * READ_BYTES + 5)) == 3 * READ_BYTES + 5
+    # when read whole / then the rest comes, and then the end
+    assert len(stream.read(-1)) == 2 * READ_BYTES - 5 and stream.read(10) == b""
+    # and the source was never asked for "all" nor for more than READ_BYTES
+    assert source.asked and all(0 < n <= READ_BYTES for n in source.asked)
+
+
+@pytest.mark.parametrize(("name", "served", "stored"), [
+    ("a.png", "image/png", "image/png"),
+    ("a.PNG", "image/png; name=a.png", "image/png"),
+    ("a.jpg", "image/jpg", "image/jpeg"),  # an alias of the same type
+    ("a.jpg", "application/octet-stream", "image/jpeg"),  # Aculab says nothing specific: the name's type
+    ("a.png", "text/html", "application/octet-stream"),  # disagrees with the name: never Aculab's
+    ("a.svg", "image/svg+xml", "application/octet-stream"),  # not a known MMS type (scriptable)
+    ("noextension", "image/png", "application/octet-stream"),
+])
+def test_the_stored_type_is_the_one_the_name_announces_when_aculab_agrees(name: str, served: str,
+                                                                          stored: str) -> None:
+    service, archive, publisher = capped({name: (b"data", served)}, max_bytes=1024)
+    service.archive_job(MediaJob.from_detail(received([name])))
+    ((_, kind),) = archive.objects.values()
+    assert kind == stored == publisher.published[0].detail["files"][0]["contentType"]

@@ -13,6 +13,7 @@ from aculab_messaging.logic.send_records import SendPolicy
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import InMemoryPace
 
 A, B = "447700900001", "447700900002"
@@ -44,16 +45,16 @@ def test_a_429_halves_the_pace_and_it_climbs_back() -> None:
     clock, pace = Clock(), InMemoryPace()
     pacer = Pacer(pace, PacePolicy(max_per_number=8, increase_per_second=1))
     assert pacer.throttled(A, clock()) == 4.0 and pacer.throttled(A, clock()) == 2.0
-    assert pacer.number_rate(pace.pace_state(), A, int(clock().timestamp() * 1e6)) == 2.0
+    assert pacer.number_rate(pace.pace_state(A), int(clock().timestamp() * 1e6)) == 2.0
     clock.advance(seconds=3)
-    assert pacer.number_rate(pace.pace_state(), A, int(clock().timestamp() * 1e6)) == 5.0
+    assert pacer.number_rate(pace.pace_state(A), int(clock().timestamp() * 1e6)) == 5.0
     clock.advance(seconds=10)
-    assert pacer.number_rate(pace.pace_state(), A, int(clock().timestamp() * 1e6)) == 8.0  # its limit again
+    assert pacer.number_rate(pace.pace_state(A), int(clock().timestamp() * 1e6)) == 8.0  # its limit again
     # a number with no limit is paced only after a 429, until it climbs back
     free = Pacer(pace, PacePolicy(unthrottled_rate=50))
-    assert free.number_rate(pace.pace_state(), B, 0) == 0
+    assert free.number_rate(pace.pace_state(B), 0) == 0
     free.throttled(B, clock())
-    assert free.number_rate(pace.pace_state(), B, int(clock().timestamp() * 1e6)) == 25.0
+    assert free.number_rate(pace.pace_state(B), int(clock().timestamp() * 1e6)) == 25.0
 
 
 def test_each_interval_keeps_its_margin() -> None:
@@ -92,7 +93,8 @@ def test_the_send_service_waits_for_its_slot_and_backs_a_number_off_on_429() -> 
         waits.append(seconds)
         clock.advance(seconds=seconds)
 
-    service = SendService(store=store, publisher=publisher, aculab=aculab, webhook_auth=lambda: ("u", "p"),
+    service = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
+                          check_credentials=lambda: None, webhook_auth=lambda: ("u", "p"),
                           policy=SendPolicy(webhook_url="https://h.example/n", concurrency=1), clock=clock,
                           metrics=RecordingMetrics(), sleep=sleep,
                           pacer=Pacer(pace, PacePolicy(max_per_second=5, margin=0, lead_seconds=0)))
@@ -108,14 +110,16 @@ def test_the_send_service_waits_for_its_slot_and_backs_a_number_off_on_429() -> 
     aculab.error = AculabThrottledError(429, "too many requests")
     service.process_batch([{**records[0], "messageId": "s9", "body": json.dumps(
         {"message_id": "m9", "to": "447700900123", "from": A, "content": "hi"})}])
-    assert pace.state["r"][A]["milli"] == 25000  # no number limit: from the unthrottled 50 a second, halved
+    [(pk, rate)] = [(pk, item["r"]) for pk, item in pace.items.items() if "r" in item]
+    assert pk.endswith(A) and rate["milli"] == 25000  # no number limit: from the unthrottled 50 a second, halved
     assert publisher.types().count(ev.MESSAGE_SUBMITTED) == 4
 
 
 def test_validity_that_runs_out_while_it_waits_for_its_slot_expires_it() -> None:
     # given a stack paced at 1 a second, and a code valid for 1.5 seconds behind a second one
     store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
-    service = SendService(store=store, publisher=publisher, aculab=aculab, webhook_auth=lambda: ("u", "p"),
+    service = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
+                          check_credentials=lambda: None, webhook_auth=lambda: ("u", "p"),
                           policy=SendPolicy(webhook_url="https://h.example/n", concurrency=1), clock=clock,
                           metrics=RecordingMetrics(), sleep=lambda s: clock.advance(seconds=s),
                           pacer=Pacer(InMemoryPace(), PacePolicy(max_per_second=1, margin=0, lead_seconds=0)))
@@ -131,3 +135,54 @@ def test_validity_that_runs_out_while_it_waits_for_its_slot_expires_it() -> None
     assert [p.content for p in aculab.sent] == ["hi", "hi"] and len(aculab.sent) == 2
     assert publisher.types() == [ev.MESSAGE_SUBMITTED, ev.MESSAGE_EXPIRED, ev.MESSAGE_SUBMITTED]
     assert store.get_message("m2").status == "expired"  # type: ignore[union-attr]
+
+
+def test_a_slot_write_costs_the_same_at_ten_thousand_numbers_as_at_one() -> None:
+    # given both limits, so that each send moves its number's slot and the stack's
+    clock, pace = Clock(), InMemoryPace()
+    pacer = Pacer(pace, PacePolicy(max_per_second=100_000, max_per_number=1, horizon_seconds=60, lead_seconds=0))
+    pacer.reserve("447700000000", clock)
+    at_one = list(pace.written)
+    # when ten thousand numbers have sent
+    for i in range(1, 10_000):
+        assert pacer.reserve(f"44770{i:07d}", clock) is not None
+    pace.written.clear()
+    pacer.reserve("447710000000", clock)
+    # then the next send's writes leave items of the same size as the first's: no item holds every number
+    assert pace.written == at_one and len(at_one) == 2 and max(at_one) < 100
+    assert len(pacer._numbers) == PacePolicy().numbers_kept  # a container keeps a bounded few
+
+
+def test_a_numbers_slot_taken_before_the_stacks_write_failed_is_still_used() -> None:
+    # given container 2 whose view of the stack's slot went stale while container 1 sent
+    clock, pace = Clock(), InMemoryPace()
+    policy = PacePolicy(max_per_second=10, max_per_number=1, margin=0, lead_seconds=0)
+    one, two = Pacer(pace, policy), Pacer(pace, policy)
+    assert two.reserve(B, clock) == clock()
+    one.reserve(A, clock)
+    one.reserve("447700900003", clock)
+    clock.advance(seconds=1)
+    writes = pace.writes
+    # when container 2 sends from B again: B's slot is taken, the stack's write is refused (stale)
+    slot = two.reserve(B, clock)
+    # then it goes now, on the B slot it took, not one more interval later
+    assert slot == clock() and pace.writes == writes + 3  # B's slot, then the stack's twice
+    assert pace.pace_state(B)["n"] == int((clock().timestamp() + 1) * 1e6)
+
+
+def test_without_limits_only_a_throttled_number_is_paced_and_others_read_no_number_item() -> None:
+    clock, pace = Clock(), InMemoryPace()
+    pacer = Pacer(pace, PacePolicy(unthrottled_rate=4, increase_per_second=1, margin=0, lead_seconds=0))
+    assert [pacer.reserve(A, clock) for _ in range(3)] == [clock()] * 3
+    assert pace.reads == [None] and pace.writes == 0  # the stack's item once a second, nothing written
+    # when another container hears Aculab's 429 for B
+    Pacer(pace, PacePolicy(unthrottled_rate=4)).throttled(B, clock())
+    clock.advance(seconds=1)
+    first, second = pacer.reserve(B, clock), pacer.reserve(B, clock)
+    # then B is paced at its climbing rate (2 + 1 a second = 3), A still is not
+    assert first == clock() and second is not None and round((second - first).total_seconds(), 6) == round(1 / 3, 6)
+    assert pacer.reserve(A, clock) == clock()
+    # and once B has climbed back (4 seconds at most) nobody reads a number's item
+    clock.advance(seconds=5)
+    reads = len(pace.reads)
+    assert pacer.reserve(B, clock) == clock() and pace.reads[reads:] == [None]

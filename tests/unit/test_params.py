@@ -10,7 +10,7 @@ from aculab_messaging.chunks import chunked
     "raw", ["+44 7700 900123", "447700900123", "0044 7700-900123", "+44 (7700) 900.123"]
 )
 def test_normalise_number_accepts_international_forms(raw: str) -> None:
-    assert normalise_number(raw) == "447700900123"
+    assert normalise_number(raw) == "+447700900123"
 
 
 @pytest.mark.parametrize("raw", ["", "+", "07700 900123x", "12345", "1" * 16])
@@ -75,7 +75,7 @@ def test_chunked_splits_refs() -> None:
 
 def test_numbers_are_parsed_by_libphonenumber() -> None:
     # the "(0)" trunk prefix written inside an international number is dropped, as libphonenumber does
-    assert normalise_number("+44 (0)7700 900123") == "447700900123"
+    assert normalise_number("+44 (0)7700 900123") == "+447700900123"
     # a length no UK number has is refused, with the reason
     with pytest.raises(AculabValidationError, match="not a possible number for country code \\+44"):
         normalise_number("+44 7700 9001234567")
@@ -84,15 +84,15 @@ def test_numbers_are_parsed_by_libphonenumber() -> None:
 def test_a_national_number_needs_a_region() -> None:
     with pytest.raises(AculabValidationError, match=r"national number.*DefaultRegion"):
         normalise_number("07700 900123", field_name="to")
-    assert normalise_number("07700 900123", region="GB") == "447700900123"
-    assert normalise_number("(212) 555-1234", region="US") == "12125551234"
+    assert normalise_number("07700 900123", region="GB") == "+447700900123"
+    assert normalise_number("(212) 555-1234", region="US") == "+12125551234"
 
 
 def test_a_pool_name_stays_a_valid_sender() -> None:
     from aculab_messaging.aculab.params import normalise_sender
 
     assert normalise_sender("marketing-pool") == "marketing-pool"
-    assert normalise_sender("+44 7700 900001") == "447700900001"
+    assert normalise_sender("+44 7700 900001") == "+447700900001"
 
 
 def test_the_send_path_reads_national_numbers_only_with_a_default_region() -> None:
@@ -103,7 +103,7 @@ def test_the_send_path_reads_national_numbers_only_with_a_default_region() -> No
     body = json.dumps({"message_id": "n-1", "to": "07700 900123", "from": "447700900001", "content": "hi"})
     with pytest.raises(ContractError, match="national number"):
         parse_queue_message(body)
-    assert parse_queue_message(body, default_region="GB").to == "447700900123"  # type: ignore[union-attr]
+    assert parse_queue_message(body, default_region="GB").to == "+447700900123"  # type: ignore[union-attr]
 
 
 def test_no_hand_written_number_rules_remain() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -9,12 +10,18 @@ import pytest
 
 from aculab_messaging.aculab.params import PartStatus
 from aculab_messaging.contracts import events as ev
+from aculab_messaging.contracts.notification import Notification
+from aculab_messaging.logic.ingest import STOP_WORDS, IngestService
 from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
+from aculab_messaging.logic.send_records import SendPolicy
+from aculab_messaging.logic.sending import SendService
 from aculab_messaging.metrics import RecordingMetrics
 from aculab_messaging.status import Status
+from tests import seeding
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.queue_fakes import InMemorySendQueue
 
-MOBILE, OURS = "447700900123", "447700900001"
+MOBILE, OURS = "+447700900123", "+447700900001"  # E.164 with '+', as keyed and announced
 
 
 @pytest.fixture
@@ -28,9 +35,7 @@ def world() -> tuple[ReconcileService, InMemoryStore, RecordingPublisher, FakeAc
 
 
 def submitted(store: InMemoryStore, clock: Clock, message_id: str, ref: str) -> None:
-    store.claim(message_id=message_id, to=MOBILE, from_=OURS, type_="sms", metadata={}, dlr=True, now=clock(),
-                lease_until=clock() + timedelta(seconds=90))
-    store.record_submitted(message_id, [ref], True, clock())
+    seeding.queued(store, message_id, [ref], clock(), to=MOBILE, from_=OURS)
 
 
 def forever() -> float:
@@ -64,14 +69,87 @@ def test_a_fresh_message_is_left_alone(world: Any) -> None:
 
 def test_aculabs_blocked_list_is_synced_and_announced(world: Any) -> None:
     service, store, publisher, aculab, _clock = world
-    # given Aculab blocks a mobile our table does not know about
-    aculab.blocked = {OURS: [MOBILE]}
+    # given Aculab blocks a mobile our table does not know about (its rows in its form: no '+')
+    aculab.blocked = {OURS[1:]: [MOBILE[1:]]}
     # when the reconciler runs
     report = service.run(forever)
     # then the pair is blocked here too, and Opt-Out Changed says where it came from
     assert store.is_blocked(OURS, MOBILE) and report.blocked_added == 1
     opt_outs = [e.detail for e in publisher.published if e.detail_type == ev.OPT_OUT_CHANGED]
     assert [(d["from"], d["to"], d["blocked"], d["source"]) for d in opt_outs] == [(OURS, MOBILE, True, "reconcile")]
+
+
+def texted(store: InMemoryStore, publisher: RecordingPublisher, clock: Clock, ref: str, text: str,
+           from_: str = MOBILE) -> None:
+    """The mobile texts our number; the webhook knows REVOKE as a STOP word (``StopWords``), Aculab does not."""
+    ingest = IngestService(store=store, publisher=publisher, clock=clock, stop_words=STOP_WORDS | {"REVOKE"})
+    ingest.ingest(Notification.from_fields({"msg_ref": ref, "status": "received", "direction": "receive",
+                                            "from": from_, "to": OURS, "content": text}))
+
+
+def send(store: InMemoryStore, publisher: RecordingPublisher, aculab: FakeAculab, clock: Clock,
+         message_id: str) -> Status:
+    """A send request to the mobile through the send service; the message's status after."""
+    sender = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
+                          check_credentials=lambda: None, webhook_auth=lambda: ("aculab", "pw"),
+                         policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify"), clock=clock,
+                         metrics=RecordingMetrics())
+    body = {"message_id": message_id, "to": MOBILE, "from": OURS, "content": "Your order has shipped"}
+    sender.process_batch([{"messageId": f"sqs-{message_id}", "receiptHandle": f"rh-{message_id}",
+                           "body": json.dumps(body), "attributes": {"ApproximateReceiveCount": "1"}}])
+    message = store.get_message(message_id)
+    assert message is not None
+    return Status(message.status)
+
+
+def opt_outs(publisher: RecordingPublisher) -> list[tuple[str, bool, str]]:
+    return [(e.detail["to"], e.detail["blocked"], e.detail["source"])
+            for e in publisher.published if e.detail_type == ev.OPT_OUT_CHANGED]
+
+
+def test_a_stop_by_our_own_keyword_outlives_the_sync_until_the_mobile_texts_start(world: Any) -> None:
+    service, store, publisher, aculab, clock = world
+    # given the mobile texted REVOKE, a STOP word only we know: we block, Aculab's list stays empty
+    texted(store, publisher, clock, "in-1", " revoke ")
+    aculab.blocked = {OURS: []}
+    # when the reconciler syncs Aculab's list
+    clock.advance(minutes=20)
+    report = service.run(forever)
+    # then the pair stays blocked, nothing is lifted, and a send to the mobile is blocked, not sent
+    assert report.blocked_synced and report.blocked_removed == 0
+    assert store.is_blocked(OURS, MOBILE)
+    assert send(store, publisher, aculab, clock, "m-1") == Status.BLOCKED and aculab.sent == []
+    # when the mobile texts START, then the pair is unblocked, the next sync leaves it so, and a send goes out
+    clock.advance(minutes=1)
+    texted(store, publisher, clock, "in-2", "START")
+    clock.advance(minutes=20)
+    assert service.run(forever).blocked_added == 0
+    assert not store.is_blocked(OURS, MOBILE)
+    assert send(store, publisher, aculab, clock, "m-2") == Status.QUEUED
+    assert [p.to for p in aculab.sent] == [MOBILE[1:]]  # Aculab's form on the wire
+    # and only the mobile's own keywords were announced as opt-out changes
+    assert opt_outs(publisher) == [(MOBILE, True, "inbound"), (MOBILE, False, "inbound")]
+
+
+def test_a_block_from_aculabs_list_is_lifted_when_it_leaves_the_list_unless_we_heard_a_stop_since(
+    world: Any,
+) -> None:
+    service, store, publisher, aculab, clock = world
+    other = "+447700900124"
+    # given Aculab blocks two mobiles whose STOPs never reached us, and the sync copied both
+    aculab.blocked = {OURS: [MOBILE, other]}
+    assert service.run(forever).blocked_added == 2
+    # and the other then texted REVOKE (our word): its block is now ours
+    clock.advance(minutes=1)
+    texted(store, publisher, clock, "in-1", "REVOKE", from_=other)
+    # when both leave Aculab's list and the reconciler runs
+    aculab.blocked = {OURS: []}
+    clock.advance(minutes=20)
+    report = service.run(forever)
+    # then the block that came from the list is lifted (announced as the reconciler's), the other stays
+    assert report.blocked_removed == 1
+    assert not store.is_blocked(OURS, MOBILE) and store.is_blocked(OURS, other)
+    assert opt_outs(publisher)[-1] == (MOBILE, False, "reconcile")
 
 
 def test_out_of_time_it_saves_a_cursor_and_goes_on_from_it(world: Any) -> None:

@@ -16,6 +16,7 @@ from aculab_messaging.logic.sending import SendService
 from aculab_messaging.metrics import RecordingMetrics
 from aculab_messaging.status import Status
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler
 
 OURS = "447700900001"
@@ -26,12 +27,14 @@ class World:
         self.store, self.publisher, self.aculab = InMemoryStore(), RecordingPublisher(), FakeAculab()
         self.clock = Clock()
         self.scheduler = FakeScheduler()
+        self.queue = InMemorySendQueue(self.clock)
         self.service = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, webhook_auth=lambda: ("aculab", "pw"),
+            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
+            webhook_auth=lambda: ("aculab", "pw"),
             policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify"), clock=self.clock,
-            metrics=RecordingMetrics(), scheduler=self.scheduler)
-        self.delays: list[int] = []
-        self.service.delay_retry = lambda record, seconds: self.delays.append(seconds)
+            metrics=RecordingMetrics(), check_credentials=lambda: None, scheduler=self.scheduler)
+        self.delays = self.queue.retry_calls  # a record handed back: its backoff
+        self.waits = self.queue.later_calls  # a fresh copy: a wait
         self._n = 0
 
     def record(self, body: dict[str, Any], receives: int = 1, sent_at: Any = None) -> dict[str, Any]:
@@ -60,8 +63,9 @@ def test_due_within_15_minutes_waits_in_the_queue_then_goes(w: World) -> None:
     # given a send due in 10 minutes
     first = w.record(w.send(send_at=w.at(minutes=10)))
     outcome = w.run(first)["sqs-1"]
-    # then it is stored scheduled, announced with its due time, and back in the queue until then
-    assert outcome.retry and w.delays == [600] and w.aculab.sent == []
+    # then it is stored scheduled, announced with its due time, and back in the queue until then as a
+    # fresh copy (a wait uses up no receive of the record)
+    assert not outcome.retry and w.waits == [600] and w.delays == [] and w.aculab.sent == []
     assert w.store.get_message("m-1").status == Status.SCHEDULED.value  # type: ignore[union-attr]
     assert w.publisher.types() == [ev.MESSAGE_SCHEDULED]
     assert w.publisher.published[0].detail["dueAt"].startswith("2026-11-25T09:10:00")
@@ -80,7 +84,9 @@ def test_due_beyond_15_minutes_goes_through_a_schedule(w: World) -> None:
     (_name, (at, body)), = w.scheduler.schedules.items()
     assert at == w.clock() + timedelta(hours=24) and w.delays == [] and w.aculab.sent == []
     due = json.loads(body)
-    assert due["action"] == "due" and due["request"]["valid_until"].startswith("2026-11-26T09:05:00")
+    assert due["action"] == "due" and due["request"]["valid_for_seconds"] == 300
+    # and its validity is fixed on the item at first sight: nothing that fires later extends it
+    assert w.store.get_message("m-1").valid_until.startswith("2026-11-26T09:05:00")  # type: ignore[union-attr]
     # when the schedule fires a day later (the clock moves, nobody waits)
     w.clock.advance(hours=24, seconds=2)
     (fired,) = w.scheduler.fire_due(w.clock())

@@ -15,16 +15,19 @@ from aculab_messaging.logic.sending import SendService
 from aculab_messaging.metrics import RecordingMetrics
 from aculab_messaging.status import RETRYABLE, Status
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.queue_fakes import InMemorySendQueue
 
-MOBILE, OURS = "447700900123", "447700900001"
+MOBILE, OURS = "+447700900123", "+447700900001"  # E.164 with '+': stored, keyed and announced so
+ON_THE_WIRE = {MOBILE: "447700900123", OURS: "447700900001"}  # Aculab's form: msg_send alone
 
 
 @pytest.fixture
 def world() -> tuple[SendService, InMemoryStore, RecordingPublisher, FakeAculab, Clock]:
     store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
-    service = SendService(store=store, publisher=publisher, aculab=aculab, webhook_auth=lambda: ("aculab", "pw"),
+    service = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
+                          webhook_auth=lambda: ("aculab", "pw"),
                           policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify"), clock=clock,
-                          metrics=RecordingMetrics())
+                          metrics=RecordingMetrics(), check_credentials=lambda: None)
     return service, store, publisher, aculab, clock
 
 
@@ -42,11 +45,13 @@ def test_a_valid_request_is_sent_once_recorded_and_announced(world: Any) -> None
     # when the send service processes it
     outcomes = service.process_batch([record(clock)])
     # then Aculab got one msg_send to the normalised number, with our status page and its password
-    assert [(p.to, p.from_, p.status_authentication_name) for p in aculab.sent] == [(MOBILE, OURS, "aculab")]
+    assert [(p.to, p.from_, p.status_authentication_name) for p in aculab.sent] == [
+        (ON_THE_WIRE[MOBILE], ON_THE_WIRE[OURS], "aculab")]
     assert aculab.sent[0].status_page is not None and "mid=m-1" in aculab.sent[0].status_page
     # and the message is queued with its ref, findable by it, and Message Submitted carries the metadata
     message = store.get_message("m-1")
     assert message is not None and (message.status, message.refs) == (Status.QUEUED.value, ["ref-1"])
+    assert (message.to, message.from_) == (MOBILE, OURS)
     assert store.find_by_ref("ref-1") == ("m-1", True)
     assert publisher.types() == [ev.MESSAGE_SUBMITTED]
     assert publisher.published[0].detail["metadata"] == {"orderId": "42"}
@@ -59,10 +64,9 @@ def test_a_redelivered_copy_is_not_sent_again(world: Any) -> None:
     service.process_batch([record(clock)])
     # when SQS delivers the same message again
     service.process_batch([record(clock, "sqs-2", receives=2)])
-    # then Aculab was called once, and the Submitted event is the same fact (same eventId)
+    # then Aculab was called once, and Message Submitted was published once: its outbox was empty by then
     assert len(aculab.sent) == 1
-    ids = [e.detail["eventId"] for e in publisher.published if e.detail_type == ev.MESSAGE_SUBMITTED]
-    assert len(ids) == 2 and ids[0] == ids[1]
+    assert [e.detail_type for e in publisher.published] == [ev.MESSAGE_SUBMITTED]
 
 
 def test_an_opted_out_mobile_is_blocked_without_calling_aculab(world: Any) -> None:
@@ -81,17 +85,19 @@ def test_an_opted_out_mobile_is_blocked_without_calling_aculab(world: Any) -> No
 def test_a_batch_reads_the_opt_outs_of_its_sends_once(world: Any) -> None:
     service, store, publisher, aculab, clock = world
     # given one of two mobiles opted out
-    store.set_blocked(OURS, "447700900124", True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
+    store.set_blocked(OURS, "+447700900124", True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
     # when a batch holds three sends to the two, a cancel and a bad request
     batch = [record(clock, "sqs-1", message_id="m-1"), record(clock, "sqs-2", message_id="m-2"),
              record(clock, "sqs-3", message_id="m-3", to="447700900124"),
              {**record(clock, "sqs-4"), "body": json.dumps({"action": "cancel", "message_id": "m-9"})},
              record(clock, "sqs-5", to="not a number")]
     outcomes = service.process_batch(batch)
-    # then the opt-outs were read once, for the two pairs, and not again per send
-    assert store.blocked_reads == [2]
+    # then the opt-outs were read together first, for the two pairs; a send that starts after one of the
+    # batch's msg_sends left reads its own again (a STOP stored meanwhile must stop it)
+    assert store.blocked_reads[0] == 2 and all(n == 1 for n in store.blocked_reads[1:])
+    assert len(store.blocked_reads) <= 3
     # and each record came out as it would alone: two sent, one blocked, the cancel answered, one rejected
-    assert sorted(p.to for p in aculab.sent) == [MOBILE, MOBILE]
+    assert sorted(p.to for p in aculab.sent) == [ON_THE_WIRE[MOBILE]] * 2
     assert sorted(publisher.types()) == sorted([ev.MESSAGE_SUBMITTED, ev.MESSAGE_SUBMITTED, ev.MESSAGE_BLOCKED,
                                                 ev.MESSAGE_CANCEL_FAILED, ev.MESSAGE_REJECTED])
     assert not any(o.retry for o in outcomes.values())
@@ -161,15 +167,18 @@ def test_aculab_refusing_the_message_fails_it_for_good(world: Any) -> None:
 
 
 def test_an_event_not_published_sends_the_record_back_without_sending_twice(world: Any) -> None:
-    service, _, publisher, aculab, clock = world
+    service, store, publisher, aculab, clock = world
     # given EventBridge refuses everything
     publisher.failing = True
     outcomes = service.process_batch([record(clock)])
-    # then the record comes back, and its second delivery publishes without a second msg_send
+    # then the event waits in the message's outbox, and the record comes back for it
     assert outcomes["sqs-1"].retry
+    assert [e.detail_type for e in store.get_message("m-1").outbox.values()] == [ev.MESSAGE_SUBMITTED]
     publisher.failing = False
     service.process_batch([record(clock, "sqs-1", receives=2)])
+    # and its second delivery publishes it, without a second msg_send, and empties the outbox
     assert len(aculab.sent) == 1 and publisher.types() == [ev.MESSAGE_SUBMITTED]
+    assert store.get_message("m-1").outbox == {}
 
 
 def test_a_cancel_for_an_unknown_message_fails_and_does_not_block_a_later_send(world: Any) -> None:

@@ -146,9 +146,10 @@ def test_the_dashboard_shows_what_an_operator_watches() -> None:
                       "Webhook latency (ms)"}
 
 
-def test_one_reconciler_at_a_time_and_no_retried_runs() -> None:
+def test_no_retried_reconcile_runs_and_failed_runs_kept() -> None:
+    # (overlapping runs are safe, so reserving one at a time is the ReconcileReservedConcurrency parameter's,
+    # 0 = none by default: tests/unit/test_deploy_readiness.py)
     resources = _translated()["Resources"]
-    assert resources["ReconcileFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
     invoke = resources["ReconcileFunctionEventInvokeConfig"]["Properties"]
     assert invoke["MaximumRetryAttempts"] == 0
     assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ReconcileFailureQueue", "Arn"]}
@@ -184,8 +185,13 @@ def test_the_http_api_access_log_holds_no_token_and_no_personal_data() -> None:
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-def test_reserved_concurrency_keeps_a_flood_of_notifications_from_starving_sends() -> None:
+def test_reserved_concurrency_is_each_functions_parameter_and_left_out_at_zero() -> None:
+    # a flood of notifications cannot starve sends once the webhook's is set (README, Deploy: what to raise)
     functions = _translated()["Resources"]
-    assert functions["WebhookFunction"]["Properties"]["ReservedConcurrentExecutions"] == {
-        "Ref": "WebhookReservedConcurrency"}
-    assert functions["SendFunction"]["Properties"]["ReservedConcurrentExecutions"] == {"Ref": "SendReservedConcurrency"}
+    for function, condition in (("WebhookFunction", "ReservesWebhook"), ("SendFunction", "ReservesSend"),
+                                ("MessagesFunction", "ReservesMessages"), ("MediaFunction", "ReservesMedia"),
+                                ("ReconcileFunction", "ReservesReconcile")):
+        parameter = function.removesuffix("Function") + "ReservedConcurrency"
+        assert functions[function]["Properties"]["ReservedConcurrentExecutions"] == {
+            "Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}
+        assert load_sam()["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, 0]}]}

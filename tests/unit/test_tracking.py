@@ -3,18 +3,15 @@ and a multipart message takes the status its parts add up to."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.tracking import StatusReport, apply_status
 from aculab_messaging.status import Status
+from tests import seeding
 from tests.fakes import Clock, InMemoryStore
 
 
 def multipart(store: InMemoryStore, clock: Clock) -> None:
-    store.claim(message_id="m-1", to="447700900123", from_="447700900001", type_="sms", metadata={}, dlr=True,
-                now=clock(), lease_until=clock() + timedelta(seconds=90))
-    store.record_submitted("m-1", ["r1", "r2"], True, clock())
+    seeding.queued(store, "m-1", ["r1", "r2"], clock())
 
 
 def report(ref: str, status: Status) -> StatusReport:

@@ -100,6 +100,11 @@ def when(text: str, now: datetime | None = None) -> str:
     """``+90s``, ``+2m``, ``+1h``, ``+1d`` from now, or an ISO 8601 time with its offset (as given)."""
     found = _RELATIVE.match(text.strip())
     if not found:
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a time: give +90s, +2m, +1h, +1d from now, or ISO 8601 with its offset "
+                             "(2026-11-25T09:00:00+00:00)") from None
         return text
     unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[found.group(2)]
     return ((now or datetime.now(UTC)) + timedelta(**{unit: int(found.group(1))})).isoformat()
@@ -130,12 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import boto3
+    from botocore.exceptions import EndpointConnectionError
 
     sqs = boto3.client("sqs", endpoint_url=args.endpoint_url, region_name=args.region)
     producer = Producer(args.queue_url, sqs)
     try:
         if args.command == "cancel":
             print(json.dumps({"queued": producer.cancel(args.message_id)}))
+            print(f"cancel of {args.message_id} queued: the send function answers with an event, Message Cancelled, "
+                  "or Message Cancel Failed and its reason (unknown message: no message has this id)", file=sys.stderr)
             return 0
         request = SendRequest.model_validate({
             "message_id": args.message_id or str(uuid.uuid4()), "to": args.to, "from": args.from_,
@@ -160,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ContractError, AculabValidationError, ValueError) as exc:
         print(f"invalid message: {exc}", file=sys.stderr)
         return 2
+    except EndpointConnectionError:  # one line, not the SDK's traceback
+        print(f"nothing answers at {args.endpoint_url or 'SQS'}: "
+              + ("is the local stack running? start it with make run" if args.endpoint_url else "check the network"),
+              file=sys.stderr)
+        return 1
     print(json.dumps({"queued": message_id}))
     return 0
 

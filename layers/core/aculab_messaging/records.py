@@ -3,10 +3,12 @@ status update asks it to write for one part."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aculab_messaging.contracts.events import Event
 from aculab_messaging.status import FINAL_RANK, Status
 
 
@@ -35,6 +37,10 @@ class MessageRecord:
     valid_until: str | None = None
     replay: bool = False
     lease_until: int | None = None
+    request_hash: str | None = None  # the request it was created from (logic/lifecycle.request_hash)
+    attempts: int = 0  # msg_send calls made for it
+    # events stored with a transition and not yet known to be published, by eventId
+    outbox: dict[str, Event] = field(default_factory=dict)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> MessageRecord:
@@ -62,11 +68,21 @@ class MessageRecord:
             valid_until=item.get("valid_until"),
             replay=bool(item.get("replay", False)),
             lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
+            request_hash=item.get("request_hash"),
+            attempts=int(item.get("attempts", 0)),
+            outbox={eid: _outbox_event(item.get(f"ob_{eid}")) for eid in sorted(item.get("outbox") or ())
+                    if item.get(f"ob_{eid}")},
         )
 
     @property
     def is_final(self) -> bool:
         return self.rank >= FINAL_RANK
+
+
+def _outbox_event(entry: Mapping[str, Any] | None) -> Event:
+    """An event as the outbox keeps it: its detail-type and its detail exactly as first built."""
+    data = entry or {}
+    return Event(str(data.get("t")), json.loads(str(data.get("d"))))
 
 
 def history_entry(at: str, status: str, **detail: Any) -> dict[str, Any]:

@@ -123,3 +123,5 @@ class MediaSettings(AculabSettings):
     """The media archiver: the bucket received files go to."""
 
     media_bucket_name: Annotated[str, Field(min_length=3)]
+    # a received file larger than this is not archived (MaxMediaBytes)
+    max_media_bytes: Annotated[int, Field(ge=1024)] = 25 * 1024 * 1024

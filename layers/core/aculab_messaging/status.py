@@ -12,6 +12,7 @@ answer after ``sent``, so for such a message ``sent`` is final too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -78,7 +79,27 @@ ACULAB_MSG_ERR_MEANINGS = {
 
 
 class UnknownStatusError(ValueError):
-    """A provider status string that is not in Aculab's documented set."""
+    """A provider status string that is not in Aculab's documented set
+    (``raw``: the text as it came; the message shows ``for_log(raw)`` only)."""
+
+    def __init__(self, raw: str) -> None:
+        super().__init__(f"unknown status {for_log(raw)!r}")
+        self.raw = raw
+
+
+_LONG_DIGITS = re.compile(r"[0-9]{5,}")
+
+
+def for_log(text: object, limit: int = 40) -> str:
+    """Aculab's free text (a status, a cancel result, an aculab_msg_err) fit
+    for a log line: at most ``limit`` characters, any run of five or more
+    digits (it could be a phone number) masked."""
+    return _LONG_DIGITS.sub(lambda m: "*" * len(m.group()), str(text)[:limit])
+
+
+def is_documented_msg_err(code: str | None) -> bool:
+    """Whether an aculab_msg_err is one of the reference's codes (None: none given)."""
+    return code is None or code in ACULAB_MSG_ERR_MEANINGS
 
 
 @dataclass(frozen=True)
@@ -112,7 +133,7 @@ def parse_provider_status(raw: str) -> ProviderStatus:
     ):
         if lowered == status.value:
             return ProviderStatus(status, text)
-    raise UnknownStatusError(f"unknown status {text[:40]!r}")
+    raise UnknownStatusError(text)
 
 
 def is_final(status: Status, *, delivery_report: bool = True) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +162,7 @@ def build_send_service(
     from aculab_messaging.logic.pacing import PacePolicy, Pacer
     from aculab_messaging.logic.send_records import SendPolicy
     from aculab_messaging.logic.sending import SendService
+    from aculab_messaging.send_queue import SqsSendQueue
 
     settings = settings or SendSettings.from_env()
     aws = aws or AwsClients(max_pool_connections=settings.send_concurrency)
@@ -171,16 +172,9 @@ def build_send_service(
     def webhook_auth() -> tuple[str, str]:
         return secrets.field(webhook_arn, "username"), secrets.field(webhook_arn, "password")
 
-    # the SQS client is made on the first retry or dead letter (AwsClients makes it as init would have):
-    # a container whose records all go through never loads it
-
-    def delay_retry(record: Mapping[str, Any], seconds: int) -> None:
-        aws("sqs").change_message_visibility(
-            QueueUrl=settings.send_queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds
-        )
-
-    def dead_letter(record: Mapping[str, Any]) -> None:
-        aws("sqs").send_message(QueueUrl=settings.dead_letter_queue_url, MessageBody=str(record["body"]))
+    # the SQS client is made on the first wait, retry or dead letter (AwsClients makes it as init would
+    # have): a container whose records all go through never loads it
+    queue = SqsSendQueue(lambda: aws("sqs"), settings.send_queue_url, settings.dead_letter_queue_url)
 
     aculab = aculab_client(settings, secrets, pool_size=settings.send_concurrency)
 
@@ -193,6 +187,7 @@ def build_send_service(
         store=store,
         publisher=_publisher(settings, aws),
         aculab=aculab,
+        queue=queue,
         webhook_auth=webhook_auth,
         policy=SendPolicy(
             webhook_url=settings.webhook_url,
@@ -209,8 +204,6 @@ def build_send_service(
         ),
         clock=clock,
         metrics=metrics or RecordingMetrics(),
-        delay_retry=delay_retry,
-        dead_letter=dead_letter,
         check_credentials=check_credentials,
         scheduler=_scheduler(settings, aws),
         pacer=Pacer(store, PacePolicy(max_per_second=settings.max_sends_per_second,
@@ -277,4 +270,5 @@ def build_media_archiver(
         archive=S3MediaArchive(aws("s3"), settings.media_bucket_name),
         publisher=_publisher(settings, aws),
         clock=clock,
+        max_bytes=settings.max_media_bytes,
     )

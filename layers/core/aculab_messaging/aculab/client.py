@@ -11,6 +11,7 @@ msg_list_blocked and msg_cancel are retried with backoff on transient errors.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,11 +35,13 @@ from aculab_messaging.aculab.params import (
     CancelResult,
     PartStatus,
     SendParams,
-    normalise_number,
-    normalise_sender,
+    aculab_number,
+    aculab_sender,
 )
+from aculab_messaging.status import for_log
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,11 @@ class AculabClient:
         body = self._with_retry(lambda: self._post("msg_cancel", [("msg_refs", "/".join(refs))]))
         if not isinstance(body, dict):
             raise AculabRequestError(200, "msg_cancel answered without an object")
-        return {ref: CancelResult(str(result)) for ref, result in body.items()}
+        results = {str(ref): CancelResult(str(result)) for ref, result in body.items()}
+        odd = sorted({for_log(r.value) for r in results.values() if r.is_other})
+        if odd:  # not in the reference: read as "not cancelled", Aculab's text kept as the value
+            log.warning("msg_cancel answered an unrecognised result", extra={"results": odd, "refs": len(results)})
+        return results
 
     def msg_status(self, msg_refs: Sequence[str]) -> dict[str, PartStatus]:
         refs = _refs(msg_refs)
@@ -131,16 +138,16 @@ class AculabClient:
     def msg_list_blocked(self, *, to: str | None = None, from_: str | None = None) -> list[BlockedEntry]:
         fields: list[tuple[str, str]] = []
         if to is not None:
-            fields.append(("to", normalise_number(to, field_name="to")))
+            fields.append(("to", aculab_number(to, field_name="to")))
         if from_ is not None:
-            fields.append(("from", normalise_sender(from_)))
+            fields.append(("from", aculab_sender(from_)))
         if not fields:
             raise AculabValidationError("msg_list_blocked needs to or from")
         body = self._with_retry(lambda: self._post("msg_list_blocked", fields))
         if not isinstance(body, list):
             raise AculabRequestError(200, "msg_list_blocked answered without a list")
         return [
-            BlockedEntry(to=str(row["to"]), from_=str(row["from"]), timestamp=row.get("timestamp"))
+            BlockedEntry.from_json(row)
             for row in body
             if isinstance(row, dict) and "to" in row and "from" in row
         ]
@@ -158,9 +165,14 @@ class AculabClient:
                 body = _json_or_none(response)
                 raise error_from_response(response.status_code, body, response.text)
             length = response.headers.get("Content-Length")
+            # a Content-Encoding (gzip, deflate...) is undone as the bytes are read: urllib3 (>= 2.6; the
+            # layer pins 2.8) expands at most n bytes for each read(n), so a reader that always asks for a
+            # bounded n (logic/media.py) never holds a compressed answer expanded whole; the Content-Length
+            # is then the compressed size, not the file's length
             response.raw.decode_content = True
+            encoded = response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
             yield FileStream(filename, response.headers.get("Content-Type") or "application/octet-stream",
-                             int(length) if length and length.isdigit() else None, response.raw)
+                             int(length) if length and length.isdigit() and not encoded else None, response.raw)
         except requests.exceptions.RequestException as exc:  # the connection broke mid-file
             raise AculabTimeoutError(f"file_get: {type(exc).__name__} while reading") from exc
         finally:

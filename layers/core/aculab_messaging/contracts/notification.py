@@ -1,9 +1,13 @@
 """Aculab's status update / inbound message notification, as a pydantic model.
 
 Fields Aculab adds that we do not use are ignored. Numbers that arrive as text
-(a query string) become integers, a comma-separated ``msg_media`` a list. An
-inbound message's ``from`` and ``to`` are the pair an opt-out and the stored
-item are keyed by, so they must be phone numbers (normalised).
+(a query string) become integers, a comma-separated ``msg_media`` a list.
+``from`` and ``to`` come in Aculab's form (``447700900123``) and leave in
+E.164 with ``+`` (``+447700900123``), the form an opt-out and the stored item
+are keyed by. A sender that is no phone number (a short code ``80012``, an
+alphanumeric ``BANK``) is kept as given: its message is stored and announced,
+and its keywords change no opt-out. An inbound message without them, or with
+one that is not printable text, is malformed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from aculab_messaging.contracts.errors import field_errors
 from aculab_messaging.status import ProviderStatus, UnknownStatusError, parse_provider_status
 
-PartNumber = Annotated[int | None, Field(ge=1, le=255)]
+# The most parts a message may have, in both directions: a concatenated sms numbers its parts in
+# one octet (3GPP TS 23.040), so no carrier reports more. The send contract (contracts/queue.py)
+# refuses an sms that would take more, so no status update of a message we sent is refused for its count.
+MAX_PARTS = 255
+PartNumber = Annotated[int | None, Field(ge=1, le=MAX_PARTS)]
 
 
 class BadNotification(ValueError):
@@ -49,15 +57,19 @@ class Notification(BaseModel):
 
     @field_validator("to", "from_")
     @classmethod
-    def _inbound_pair(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("direction") != "receive" and info.data.get("status") != "received":
-            return value
-        name = info.field_name.rstrip("_") if info.field_name else "number"
-        if not value:
-            raise ValueError("an inbound message needs it")
-        from aculab_messaging.aculab.params import normalise_number  # phonenumbers: inbound only
+    def _number_or_sender(cls, value: str, info: ValidationInfo) -> str:
+        from aculab_messaging.aculab.params import international_or_none  # phonenumbers: when one is given
 
-        return normalise_number(value, field_name=name)
+        number = international_or_none(value) if value else None
+        if info.data.get("direction") != "receive" and info.data.get("status") != "received":
+            return number or value
+        if not value.strip():
+            raise ValueError("an inbound message needs it")
+        if not value.isprintable():
+            raise ValueError("must be printable text")
+        if value.strip()[:1] == "+" and number is None:  # a '+' says it is a number: it must be one
+            raise ValueError("starts with '+' but is not a possible phone number")
+        return number or value
 
     @model_validator(mode="after")
     def _part_within_its_message(self) -> Notification:

@@ -18,7 +18,9 @@ version 1: a body without them means what it always meant.
 models are the contract: the send function validates every body with them,
 a Python producer builds its messages with them, and
 ``schemas/queue-message.json`` is generated from them (``make schemas``).
-Numbers are normalised on the way in (``to`` to full international digits);
+Numbers are normalised on the way in (``to``, and ``from`` when a number, to
+E.164 with '+': ``+447700900123``; a body already in that form reads the same
+whatever the default region);
 the sms/mms content rules live in ``SendParams``, checked here too.
 """
 
@@ -47,7 +49,9 @@ from pydantic import (
 
 from aculab_messaging.aculab.params import MessageType, SendParams, normalise_number, normalise_sender
 from aculab_messaging.contracts.errors import ContractError, field_errors
+from aculab_messaging.contracts.notification import MAX_PARTS
 from aculab_messaging.ids import MESSAGE_ID_MAX_LENGTH, MESSAGE_ID_PATTERN
+from aculab_messaging.segmentation import estimate
 
 CONTRACT_VERSION = "1"
 MAX_METADATA_BYTES = 4096
@@ -79,11 +83,15 @@ class SendRequest(_QueueMessage):
     action: Literal["send"] = "send"
     message_id: MessageId
     to: Annotated[str, Field(min_length=1, max_length=32,
-                             description="Full international number; '+', spaces and dashes accepted.")]
+                             description=("Full international number; '+', spaces and dashes accepted. "
+                                          "Kept in E.164 with '+' (+447700900123)."))]
     from_: Annotated[str, Field(alias="from", min_length=1, max_length=64,
-                                description="A sending number of the Aculab account, or a message number pool name.")]
+                                description=("A sending number of the Aculab account (kept in E.164 with '+'), "
+                                             "or a message number pool name."))]
     type: MessageType = MessageType.SMS
-    content: Annotated[str | None, Field(max_length=10000, description="Required for sms; optional for mms.")] = None
+    content: Annotated[str | None, Field(max_length=10000, description=(
+        f"Required for sms; optional for mms. An sms takes at most {MAX_PARTS} parts "
+        "(GSM 03.38: 153 characters a part; UCS-2: 67 UTF-16 units a part, an emoji two)."))] = None
     msg_media: Annotated[tuple[MediaName, ...], Field(max_length=10,
                                                       description="mms only: uploaded media file names.")] = ()
     request_delivery_report: StrictBool = False
@@ -116,6 +124,16 @@ class SendRequest(_QueueMessage):
     @classmethod
     def _sender(cls, value: str) -> str:
         return normalise_sender(value)
+
+    @field_validator("content")
+    @classmethod
+    def _parts_we_track(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An sms of more parts than a status update may report is refused here, not lost later."""
+        if value and info.data.get("type", MessageType.SMS) == MessageType.SMS:
+            sized = estimate(value)
+            if sized.parts > MAX_PARTS:
+                raise ValueError(f"takes {sized.parts} parts in {sized.encoding}; at most {MAX_PARTS}")
+        return value
 
     @field_validator("metadata")
     @classmethod

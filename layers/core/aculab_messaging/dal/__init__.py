@@ -8,29 +8,30 @@
 | blocked pair      | BLOCK#<from>      | TO#<to>     | blocked.py   |
 | sending number    | SENDERS           | <from>      | senders.py   |
 | reconcile cursor  | CURSOR            | reconcile   | senders.py   |
-| the pace of sends | PACE              | PACE        | pace.py      |
+| the pace of sends | PACE, PACE#<from> | PACE        | pace.py      |
 
 GSI ``pending``: pending_pk = PENDING#<shard>, pending_sk = <last activity ISO>#<id>.
 Only non-final messages carry these attributes, so the reconciler reads only
-those, and only the stale ones (key condition on pending_sk). Its partition
-``ANNOUNCE`` holds inbound messages and opt-out changes whose events may not be
-out yet. Every kind shares ``table.Table`` (codec, keys, conditional write).
+those, and only the stale ones (key condition on pending_sk). Its partitions
+``ANNOUNCE#<shard>`` hold inbound messages and opt-out changes whose events may
+not be out yet, ``ASSEMBLE#<shard>`` long inbound messages still missing
+parts. Every kind shares ``table.Table`` (codec, keys, conditional write).
 """
 
 from __future__ import annotations
 
 from aculab_messaging.dal.blocked import Blocked
 from aculab_messaging.dal.inbound import Inbound
+from aculab_messaging.dal.messages import Messages
 from aculab_messaging.dal.pace import Pace
 from aculab_messaging.dal.parts import Parts
 from aculab_messaging.dal.pending import Pending
 from aculab_messaging.dal.senders import Senders
 from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX
-from aculab_messaging.dal.waiting import Waiting
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
 
 
-class MessageStore(Waiting, Parts, Pending, Inbound, Blocked, Senders, Pace):
+class MessageStore(Messages, Parts, Pending, Inbound, Blocked, Senders, Pace):
     """The store the services use (logic/ports.py ``Store``), on one table."""
 
 

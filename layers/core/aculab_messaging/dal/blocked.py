@@ -47,13 +47,16 @@ class Blocked(Table):
         item = {**_key(from_, to), "from": from_, "to": to, "blocked": blocked,
                 "source": source, "change_key": version}
         if announce:
-            item.update(pending_pk=ANNOUNCE, pending_sk=f"0000#BLOCK#{from_}#{to}")
+            item.update(pending_pk=self._spread(ANNOUNCE, f"{from_}#{to}"), pending_sk=f"0000#BLOCK#{from_}#{to}")
         written, old = self._conditional_put(item, "attribute_not_exists(pk) OR change_key < :version",
                                              {":version": version})
         return written and bool((old or {}).get("blocked", False)) != blocked
 
-    def blocked_for(self, from_: str) -> set[str]:
-        """The mobiles ``from_`` may not send to, as we have them."""
+    def blocked_for(self, from_: str) -> dict[str, str]:
+        """The mobiles ``from_`` may not send to, as we have them, each with
+        the source of its block (``inbound``: a keyword; ``reconcile``:
+        Aculab's list), which tells the reconciler whether it may lift it."""
         return {
-            str(i["to"]) for i in self._query_all("pk = :pk", {":pk": f"BLOCK#{from_}"}) if i.get("blocked")
+            str(i["to"]): str(i.get("source", ""))
+            for i in self._query_all("pk = :pk", {":pk": f"BLOCK#{from_}"}) if i.get("blocked")
         }

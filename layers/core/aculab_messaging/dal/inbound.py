@@ -3,7 +3,9 @@ announced once their events are out. A long message's parts are also gathered
 on one group item (``INMP#<to>#<from>#<uid>`` / ``GROUP``, attribute ``p<pos>``
 a part): it waits in the ``ASSEMBLE`` partition, due when the wait for its
 missing parts ends, until it is completed or closed; then it waits in
-``ANNOUNCE`` until its event is out."""
+``ANNOUNCE`` until its event is out. A part arriving after its group was
+closed incomplete revises it (``revision`` 1, 2, ...: completed once whole),
+and it waits in ``ANNOUNCE`` again until that announcement is out."""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ class Inbound(Table):
             "expires_at": self._expires(now),
         }
         if announce:
-            data.update(pending_pk=ANNOUNCE, pending_sk=f"{iso(now)}#IN#{item['msg_ref']}")
+            data.update(pending_pk=self._spread(ANNOUNCE, item["msg_ref"]),
+                        pending_sk=f"{iso(now)}#IN#{item['msg_ref']}")
         written, old = self._conditional_put(data, "attribute_not_exists(pk)")
         return (True, data) if written else (False, old or data)
 
@@ -43,7 +46,8 @@ class Inbound(Table):
         uid, from, to, type, count."""
         pk = f"INMP#{group['to']}#{group['from']}#{group['uid']}"
         values = {":part": dict(part), ":count": int(group["count"]), ":now": iso(now), ":from": group["from"],
-                  ":to": group["to"], ":uid": group["uid"], ":type": group["type"], ":assemble": ASSEMBLE,
+                  ":to": group["to"], ":uid": group["uid"], ":type": group["type"],
+                  ":assemble": self._spread(ASSEMBLE, pk),
                   ":due": f"{iso(due)}#{pk}", ":exp": self._expires(now)}
         try:
             response = self._db.update_item(
@@ -72,26 +76,62 @@ class Inbound(Table):
             f"SET {how} = :now, opt_out = :opt_out, keyword = :keyword, pending_pk = :announce, pending_sk = :psk",
             _UNFINISHED,
             {":now": iso(now), ":opt_out": verdict.get("opt_out"), ":keyword": verdict.get("keyword"),
-             ":announce": ANNOUNCE, ":psk": f"{iso(now)}#{pk}"},
+             ":announce": self._spread(ANNOUNCE, pk), ":psk": f"{iso(now)}#{pk}"},
         )
+
+    def revise_inbound_group(self, pk: str, position: int, part: Mapping[str, Any], verdict: Mapping[str, Any],
+                             revision: int, now: datetime, *, complete: bool) -> tuple[bool, dict[str, Any]]:
+        """A part of a group closed incomplete (late, or racing the close): the
+        part if not held yet, ``revision`` (the group's last one + 1, else
+        nothing is written: another part revised it meanwhile), the keyword
+        verdict of the text now held, ``completed_at`` when it is whole; the
+        group waits in the announce partition again. (True, the group now) or
+        (False, the group as it is)."""
+        last = "attribute_not_exists(#revision)" if revision <= 1 else "#revision = :last"
+        values = {":part": dict(part), ":revision": revision, ":opt_out": verdict.get("opt_out"),
+                  ":keyword": verdict.get("keyword"),
+                  ":announce": self._spread(ANNOUNCE, pk), ":psk": f"{iso(now)}#{pk}",
+                  **({":last": revision - 1} if revision > 1 else {}), **({":now": iso(now)} if complete else {})}
+        try:
+            response = self._db.update_item(
+                TableName=self._table, Key=to_values({"pk": pk, "sk": "GROUP"}),
+                UpdateExpression=(
+                    "SET #part = if_not_exists(#part, :part), #revision = :revision, opt_out = :opt_out,"
+                    " keyword = :keyword, pending_pk = :announce, pending_sk = :psk"
+                    + (", completed_at = :now" if complete else "")
+                ),
+                ConditionExpression=f"attribute_exists(closed_at) AND attribute_not_exists(completed_at) AND {last}",
+                ExpressionAttributeNames={"#part": f"p{position}", "#revision": "revision"},
+                ExpressionAttributeValues=to_values(values), ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            return False, from_item(exc.response.get("Item")) or {}
+        return True, from_item(response["Attributes"]) or {}
 
     def due_inbound_groups(self, before: datetime, limit: int = 100) -> list[dict[str, Any]]:
         """Groups still missing parts whose wait ended before ``before``."""
         return self._due_in(ASSEMBLE, before, limit)
 
     def _due_in(self, partition: str, before: datetime, limit: int) -> list[dict[str, Any]]:
-        """One page of a pending-index partition: items due before ``before`` (the next run reads on)."""
-        response = self._db.query(
+        """One page of a pending-index partition, every shard read: the ``limit`` first items
+        due before ``before`` (the next run reads on)."""
+        items = [from_item(i) or {} for shard in self._shards_of(partition) for i in self._db.query(
             TableName=self._table, IndexName=PENDING_INDEX, Limit=limit,
             KeyConditionExpression="pending_pk = :pk AND pending_sk < :before",
-            ExpressionAttributeValues=to_values({":pk": partition, ":before": iso(before)}),
-        )
-        return [from_item(i) or {} for i in response.get("Items", [])]
+            ExpressionAttributeValues=to_values({":pk": shard, ":before": iso(before)}),
+        ).get("Items", [])]
+        return sorted(items, key=lambda i: str(i["pending_sk"]))[:limit]
 
-    def announced(self, pk: str, sk: str) -> None:
-        """Its events are out: the item leaves the announce partition."""
-        self._conditional_update({"pk": pk, "sk": sk}, "REMOVE pending_pk, pending_sk", "pending_pk = :announce",
-                                 {":announce": ANNOUNCE})
+    def announced(self, pk: str, sk: str, revision: int | None = None) -> None:
+        """Its events are out: the item leaves the announce partition (a long
+        message's group: unless a later part revised it meanwhile, its
+        announcement then still to go out)."""
+        condition, values = "begins_with(pending_pk, :announce)", {":announce": ANNOUNCE, ":revision": revision}
+        if revision is not None:
+            condition += " AND attribute_not_exists(#revision)" if revision == 0 else " AND #revision = :revision"
+        self._conditional_update({"pk": pk, "sk": sk}, "REMOVE pending_pk, pending_sk", condition,
+                                 {k: v for k, v in values.items() if k in condition}, {"#revision": "revision"})
 
     def unannounced(self, before: datetime, limit: int = 100) -> list[dict[str, Any]]:
         """Inbound messages and opt-out changes whose events may not be out,

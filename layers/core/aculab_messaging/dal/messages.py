@@ -1,13 +1,19 @@
-"""Message items (``MSG#<message_id>`` / ``MSG``): the send path's claim,
-its outcome, and the message read back. Every condition on a message's
-lifecycle lives here."""
+"""Message items (``MSG#<message_id>`` / ``MSG``): every move of a message is
+one conditional UpdateItem built from a transition of ``logic/lifecycle.py``
+(never a put over an existing item), carrying the transition's events into
+the item's outbox in the same write. The outbox: one ``ob_<eventId>``
+attribute per event (its detail-type and JSON detail) and the string set
+``outbox`` of their ids; DynamoDB drops the set once its last id is deleted."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from aculab_messaging.contracts.events import Event
 from aculab_messaging.dal.refs import Refs
 from aculab_messaging.dal.table import (
     APPEND_HISTORY,
@@ -19,243 +25,211 @@ from aculab_messaging.dal.table import (
     message_key,
     to_values,
 )
-from aculab_messaging.records import MessageRecord, history_entry
-from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
+from aculab_messaging.logic.lifecycle import ABSENT, Change, Guard, Moved, rank_of
+from aculab_messaging.records import MessageRecord
+from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
 
-# a claim from before leases existed has none: it is as expired as it can be
-_LEASE_EXPIRED = "(attribute_not_exists(lease_until) OR lease_until < :epoch)"
+_GUARDS = {
+    Guard.OWN_LEASE: "lease_until = :lease",
+    Guard.LEASE_EXPIRED: "(attribute_not_exists(lease_until) OR lease_until < :epoch)",
+    Guard.DUE: "(attribute_not_exists(due_at) OR due_at <= :now)",
+    Guard.VALID: "(attribute_not_exists(valid_until) OR valid_until > :now)",
+    Guard.SAME_REQUEST: "(attribute_not_exists(request_hash) OR request_hash = :hash)",
+    Guard.OUTCOME_UNKNOWN: "reason = :unknown",
+}
+
+
+def outbox_attribute(event_id: str) -> str:
+    return f"ob_{event_id}"
+
+
+def outbox_entry(event: Event) -> dict[str, str]:
+    return {"t": event.detail_type, "d": json.dumps(event.detail, separators=(",", ":"))}
 
 
 class Messages(Refs):
-    def claim(
-        self,
-        *,
-        message_id: str,
-        to: str,
-        from_: str,
-        type_: str,
-        metadata: Mapping[str, Any],
-        dlr: bool,
-        now: datetime,
-        lease_until: datetime,
-    ) -> MessageRecord | None:
-        """Claim message_id before msg_send, alive until ``lease_until`` (the
-        attempt's end and a margin). None: claimed; else the existing record."""
-        item = self._message_item(message_id, SENDING, 0, now, to=to, from_=from_, metadata=metadata)
-        item.update(type=type_, dlr=dlr, lease_until=epoch(lease_until))
-        # a claim released after a failure that never reached Aculab may be taken again
-        existing = self._put_message(item, "attribute_not_exists(pk) OR #status = :retryable",
-                                     {":retryable": RETRYABLE})
-        if existing is not None and existing.status == Status.SCHEDULED.value:
-            # its send_at came: taken by an update, so its timeline stays
-            if self._claim_scheduled(message_id, now, lease_until):
-                return None
-            return self.get_message(message_id) or existing
-        return existing
-
-    def _claim_scheduled(self, message_id: str, now: datetime, lease_until: datetime) -> bool:
-        """Its send_at came: the send path takes it (the claim's lease, as any claim)."""
-        return self._update_message(
-            message_id,
-            "SET #status = :sending, #rank = :zero, lease_until = :lease, updated_at = :now REMOVE schedule_name",
-            "#status = :scheduled",
-            {":sending": SENDING, ":zero": 0, ":lease": epoch(lease_until), ":now": iso(now),
-             ":scheduled": Status.SCHEDULED.value},
-        )
-
-    def reclaim_expired(self, message_id: str, now: datetime, lease_until: datetime) -> bool:
-        """at-least-once: take over a claim whose lease ran out without refs."""
-        return self._update_message(
-            message_id,
-            "SET updated_at = :now, lease_until = :lease",
-            f"#status = :sending AND {_LEASE_EXPIRED}",
-            {":now": iso(now), ":sending": SENDING, ":lease": epoch(lease_until), ":epoch": epoch(now)},
-        )
-
-    def record_submitted(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> bool:
-        """Refs returned by msg_send: status queued, every part reachable by ref.
-
-        The ref items go first (plain writes, half the cost of a transaction);
-        then the conditional update of the message. A crash between the two
-        leaves the message claimed without refs, which the send path treats
-        as "outcome unknown" once the claim's lease runs out. If the claim is
-        not as this attempt left it, the refs are stored all the same
-        (``_repair_submitted``). True: the message is queued with these refs.
-        """
-        self._put_refs(message_id, refs, dlr, now)
-        stamp = iso(now)
-        parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, ref in enumerate(refs, 1)}
-        values = {
-            ":queued": Status.QUEUED.value,
-            ":r": 10,
-            ":refs": list(refs),
-            ":parts": parts,
-            ":n": len(refs),
-            ":now": stamp,
-            ":ppk": self._shard(message_id),
-            ":psk": f"{stamp}#{message_id}",
-            ":sending": SENDING,
-            **history_values(history_entry(stamp, Status.QUEUED.value, msgRefs=list(refs))),
-        }
+    def transition(self, change: Change) -> Moved:
+        """Make ``change`` in one conditional UpdateItem: (True, the item after) or
+        (False, the item whose state stopped it, None when there is none)."""
+        expression, condition, names, values = self._transition_request(change)
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=to_values(message_key(message_id)),
-                UpdateExpression=(
-                    "SET #status = :queued, #rank = :r, refs = :refs, parts = :parts, part_count = :n, "
-                    f"updated_at = :now, pending_pk = :ppk, pending_sk = :psk, {APPEND_HISTORY} "
-                    "REMOVE reason, lease_until"
-                ),
-                ConditionExpression="#status = :sending",
-                ExpressionAttributeNames={"#status": "status", "#rank": "rank"},
-                ExpressionAttributeValues=to_values(values),
+            response = self._db.update_item(
+                TableName=self._table, Key=to_values(message_key(change.message_id)), UpdateExpression=expression,
+                ConditionExpression=condition, ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_values(values), ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = MessageRecord.from_item(from_item(exc.response.get("Item")) or {"message_id": message_id})
-            return self._repair_submitted(old, refs, now)
-        return True
+            old = from_item(exc.response.get("Item"))
+            return Moved(False, MessageRecord.from_item(old) if old else None)
+        return Moved(True, MessageRecord.from_item(from_item(response.get("Attributes")) or {}))
 
-    def _repair_submitted(self, old: MessageRecord, refs: Sequence[str], now: datetime) -> bool:
-        """Aculab took the message, but the claim is no longer ours as we left
-        it (a guessed "outcome unknown", another attempt's refs, a cancel).
-        The refs are kept anyway, so their status updates route: they join
-        the message's parts, and a message that was only guessed failed, or
-        never got refs, is queued again. False: its status was left alone."""
-        stamp = iso(now)
-        new_parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": len(old.parts) + i}
-                     for i, ref in enumerate([r for r in refs if r not in old.parts], 1)}
-        values: dict[str, Any] = {":refs": list(new_parts), ":empty": [], ":n": len(old.parts) + len(new_parts),
-                                  ":now": stamp, ":ppk": self._shard(old.message_id),
-                                  ":psk": f"{stamp}#{old.message_id}"}
-        names: dict[str, str] = {}
-        if old.parts:  # each new part at its own path: the parts already there keep their state
-            sets = [f"parts.#p{i} = :p{i}" for i in range(len(new_parts))]
-            for i, (ref, part) in enumerate(new_parts.items()):
-                names[f"#p{i}"], values[f":p{i}"] = ref, part
+    def _transition_request(self, change: Change) -> tuple[str, str, dict[str, str], dict[str, Any]]:
+        t, stamp = change.transition, iso(change.now)
+        names = {"#status": "status", "#rank": "rank"}
+        values: dict[str, Any] = {":to": t.target, ":rank": rank_of(t.target), ":now": stamp,
+                                  ":id": change.message_id, ":exp": self._expires(change.now)}
+        sets = ["#status = :to", "#rank = :rank", "updated_at = :now", "message_id = :id",
+                "created_at = if_not_exists(created_at, :now)", "expires_at = if_not_exists(expires_at, :exp)"]
+        removes: list[str] = []
+        if t.target == SENDING:  # a claim lives until its lease runs out
+            if change.lease_until is None:
+                raise ValueError(f"{t.name} needs the attempt's lease")
+            sets.append("lease_until = :lease")
+            values[":lease"] = epoch(change.lease_until)
         else:
-            sets, values[":parts"] = ["parts = :parts"], new_parts
-        sets += ["refs = list_append(if_not_exists(refs, :empty), :refs)", "part_count = :n", "updated_at = :now",
-                 "pending_pk = :ppk", "pending_sk = :psk"]
-        requeue = old.status in (SENDING, RETRYABLE) or old.reason == OUTCOME_UNKNOWN or not old.refs
-        if requeue:
-            sets += ["#status = :queued", "#rank = :r", APPEND_HISTORY]
-            values.update({":queued": Status.QUEUED.value, ":r": 10,
-                           **history_values(history_entry(stamp, Status.QUEUED.value, msgRefs=list(new_parts)))})
-            names.update({"#status": "status", "#rank": "rank"})
+            removes.append("lease_until")
+        for i, (name, value) in enumerate(change.fields.items()):
+            names[f"#f{i}"] = name
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                sets.append(f"#f{i} = :f{i}")
+                values[f":f{i}"] = dynamo_safe({"v": value})["v"] if isinstance(value, dict) else value
+        for i, (name, value) in enumerate(change.keep.items()):
+            if value is None:
+                continue
+            names[f"#k{i}"] = name
+            sets.append(f"#k{i} = if_not_exists(#k{i}, :k{i})")
+            values[f":k{i}"] = dynamo_safe({"v": value})["v"] if isinstance(value, dict) else value
+        if change.count_attempt:
+            sets.append("attempts = if_not_exists(attempts, :zero) + :one")
+            values.update({":zero": 0, ":one": 1})
+        if change.history is not None:
+            sets.append(APPEND_HISTORY)
+            values.update(history_values(change.history))
+        pending_at = change.pending_at or change.now
+        sets += ["pending_pk = :ppk", "pending_sk = :psk"]
+        values.update({":ppk": self._shard(change.message_id), ":psk": f"{iso(pending_at)}#{change.message_id}"})
+        adds = ""
+        if change.events:
+            for i, event in enumerate(change.events):
+                names[f"#e{i}"] = outbox_attribute(str(event.detail["eventId"]))
+                sets.append(f"#e{i} = :e{i}")
+                values[f":e{i}"] = outbox_entry(event)
+            adds = " ADD outbox :ids"
+            values[":ids"] = {str(e.detail["eventId"]) for e in change.events}
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "") + adds
+        return expression, self._condition(change, values), names, values
+
+    @staticmethod
+    def _condition(change: Change, values: dict[str, Any]) -> str:
+        t = change.transition
+        alternatives = ["attribute_not_exists(pk)"] if ABSENT in t.sources else []
+        for i, source in enumerate(sorted(t.sources - {ABSENT})):
+            values[f":s{i}"] = source
+            clauses = [f"#status = :s{i}"]
+            for guard in sorted(t.guards_for(source)):
+                if (guard is Guard.SAME_REQUEST and change.request_hash is None) or (
+                        guard is Guard.DUE and change.fired):
+                    continue
+                clauses.append(_GUARDS[guard])
+            alternatives.append("(" + " AND ".join(clauses) + ")")
+        used = " ".join(alternatives)
+        if ":lease" in used:
+            if change.lease_until is None:
+                raise ValueError(f"{t.name} needs the attempt's lease")
+            values[":lease"] = epoch(change.lease_until)
+        if ":epoch" in used:
+            values[":epoch"] = epoch(change.now)
+        if ":hash" in used:
+            values[":hash"] = change.request_hash
+        if ":unknown" in used:
+            values[":unknown"] = OUTCOME_UNKNOWN
+        return " OR ".join(alternatives)
+
+    def record_submitted(self, change: Change, refs: Sequence[str], dlr: bool) -> Moved:
+        """Refs returned by msg_send: the ref items first (plain writes, so a status update
+        can route), then ``change`` (submit) makes the message queued with one part per ref.
+        If the claim is no longer this attempt's, the refs are kept all the same
+        (``adopt_refs``): Aculab has the message, so its status updates must route."""
+        self._put_refs(change.message_id, refs, dlr, change.now)
+        parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, ref in enumerate(refs, 1)}
+        moved = self.transition(change.with_fields(refs=list(refs), parts=parts, part_count=len(refs), reason=None))
+        if moved.done or moved.record is None:
+            return moved
+        return self.adopt_refs(change, moved.record, refs)
+
+    def adopt_refs(self, change: Change, old: MessageRecord, refs: Sequence[str]) -> Moved:
+        """Refs for a message whose claim this attempt lost: they join its parts (each at
+        its own path: the parts there keep their state); a message still unsent (or only
+        guessed "outcome unknown") is queued by the ``adopt`` transition, else its status
+        stays. (False, record): refs kept, status unchanged."""
+        new = [r for r in refs if r not in old.parts]
+        stamp = iso(change.now)
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":refs": new, ":empty": [], ":n": len(old.parts) + len(new), ":now": stamp}
+        if old.parts:
+            sets = []
+            for i, ref in enumerate(new):
+                names[f"#p{i}"] = ref
+                sets.append(f"parts.#p{i} = :p{i}")
+                values[f":p{i}"] = {"status": Status.QUEUED.value, "rank": 10, "pos": len(old.parts) + i + 1}
+        else:
+            sets = ["parts = :parts"]
+            values[":parts"] = {r: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, r in enumerate(new, 1)}
+        sets += ["refs = list_append(if_not_exists(refs, :empty), :refs)", "part_count = :n", "updated_at = :now"]
+        adopt = change.adopting(old)
+        if adopt is not None:
+            expression, condition, more_names, more_values = self._transition_request(adopt)
+            names.update(more_names)
+            values.update(more_values)
+            expression = expression.replace("SET ", "SET " + ", ".join(sets) + ", ", 1)
+            try:
+                response = self._db.update_item(
+                    TableName=self._table, Key=to_values(message_key(change.message_id)),
+                    UpdateExpression=expression, ConditionExpression=condition, ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=to_values(values), ReturnValues="ALL_NEW")
+                return Moved(True, MessageRecord.from_item(from_item(response.get("Attributes")) or {}))
+            except self._db.exceptions.ConditionalCheckFailedException:
+                pass  # it moved on meanwhile: keep the refs without moving it
         self._db.update_item(
-            TableName=self._table,
-            Key=to_values(message_key(old.message_id)),
-            UpdateExpression="SET " + ", ".join(sets) + (" REMOVE reason, lease_until" if requeue else ""),
-            ExpressionAttributeValues=to_values(values),
-            **({"ExpressionAttributeNames": names} if names else {}),
-        )
-        return requeue
+            TableName=self._table, Key=to_values(message_key(change.message_id)),
+            UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeValues=to_values(values),
+            **({"ExpressionAttributeNames": names} if names else {}))
+        return Moved(False, self.get_message(change.message_id))
 
-    def release_claim(self, message_id: str, reason: str, now: datetime) -> None:
-        """msg_send did not reach Aculab: a redelivery may claim again."""
-        self._update_message(
-            message_id,
-            "SET #status = :retryable, reason = :reason, updated_at = :now REMOVE lease_until",
-            "#status = :sending",
-            {":retryable": RETRYABLE, ":reason": reason, ":now": iso(now), ":sending": SENDING},
-        )
+    def add_events(self, message_id: str, events: Sequence[Event], now: datetime) -> None:
+        """Events of a fact that moved no message state (a cancel's answer): into the
+        outbox, the message visible to the reconciler until they are out."""
+        if not events:
+            return
+        names = {f"#e{i}": outbox_attribute(str(e.detail["eventId"])) for i, e in enumerate(events)}
+        values: dict[str, Any] = {f":e{i}": outbox_entry(e) for i, e in enumerate(events)}
+        values.update({":ids": {str(e.detail["eventId"]) for e in events}, ":ppk": self._shard(message_id),
+                       ":psk": f"{iso(now)}#{message_id}"})
+        self._db.update_item(
+            TableName=self._table, Key=to_values(message_key(message_id)),
+            UpdateExpression="SET " + ", ".join(f"#e{i} = :e{i}" for i in range(len(events)))
+            + ", pending_pk = :ppk, pending_sk = :psk ADD outbox :ids",
+            ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_values(values))
 
-    def fail_unsent(
-        self, message_id: str, reason: str, now: datetime, aculab_code: str | None = None
-    ) -> bool:
-        """A message this attempt claimed that will not be sent (Aculab refused it,
-        or its own msg_send's outcome is unknown)."""
-        return self._fail(message_id, reason, now, "#status IN (:sending, :retryable)",
-                          {":sending": SENDING, ":retryable": RETRYABLE}, aculab_code)
-
-    def fail_expired_claim(self, message_id: str, reason: str, now: datetime) -> bool:
-        """Another attempt's claim whose lease ran out without refs: its
-        msg_send may have reached Aculab, so (at most once) it is never sent."""
-        return self._fail(message_id, reason, now, f"#status = :sending AND {_LEASE_EXPIRED}",
-                          {":sending": SENDING, ":epoch": epoch(now)}, None)
-
-    def _fail(
-        self, message_id: str, reason: str, now: datetime, condition: str, condition_values: dict[str, Any],
-        aculab_code: str | None,
-    ) -> bool:
-        values = {
-            ":failed": Status.FAILED.value,
-            ":final": FINAL_RANK,
-            ":reason": reason,
-            ":now": iso(now),
-            **condition_values,
-            **({":code": aculab_code} if aculab_code else {}),
-            **history_values(history_entry(iso(now), Status.FAILED.value, reason=reason)),
-        }
-        return self._update_message(
-            message_id,
-            f"SET #status = :failed, #rank = :final, reason = :reason, updated_at = :now, {APPEND_HISTORY}"
-            + (", aculab_error_code = :code" if aculab_code else "") + " REMOVE lease_until",
-            condition,
-            values,
-        )
-
-    def cancel_unsent(self, message_id: str, now: datetime) -> bool:
-        """A cancel for a message whose send is waiting for a retry."""
-        return self._update_message(
-            message_id,
-            f"SET #status = :cancelled, #rank = :final, reason = :reason, updated_at = :now, {APPEND_HISTORY}",
-            "#status = :retryable",
-            {
-                ":cancelled": Status.CANCELLED.value,
-                ":final": FINAL_RANK,
-                ":reason": "cancelled before sending",
-                ":now": iso(now),
-                ":retryable": RETRYABLE,
-                **history_values(history_entry(iso(now), Status.CANCELLED.value, reason="cancelled before sending")),
-            },
-        )
-
-    def create_final(
-        self,
-        *,
-        message_id: str,
-        status: Status,
-        reason: str,
-        now: datetime,
-        to: str | None = None,
-        from_: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> MessageRecord | None:
-        """Put-if-absent a message that never goes to Aculab (rejected, blocked,
-        cancelled before sending). None: created; else the existing record."""
-        item = self._message_item(message_id, status.value, FINAL_RANK, now, to=to, from_=from_, metadata=metadata)
-        item.update(reason=reason, history=[history_entry(iso(now), status.value, reason=reason)])
-        return self._put_message(item, "attribute_not_exists(pk)", {})
-
-    def _message_item(
-        self, message_id: str, status: str, rank: int, now: datetime, *, to: str | None, from_: str | None,
-        metadata: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        return {
-            "pk": f"MSG#{message_id}",
-            "sk": "MSG",
-            "message_id": message_id,
-            "status": status,
-            "rank": rank,
-            "to": to,
-            "from": from_,
-            "metadata": dynamo_safe(metadata or {}),
-            "created_at": iso(now),
-            "updated_at": iso(now),
-            "expires_at": self._expires(now),
-        }
-
-    def _put_message(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> MessageRecord | None:
-        """Conditional put of a message item. None: written; else the item that is there."""
-        written, old = self._conditional_put(item, condition, values)
-        if written:
-            return None
-        old = old or self.get_message_item(str(item["message_id"]))
-        if old is None:  # pragma: no cover - DynamoDB returns the item when asked
-            raise RuntimeError("conditional put refused, and no item there")
-        return MessageRecord.from_item(old)
+    def clear_events(self, message_id: str, event_ids: Sequence[str]) -> None:
+        """Published: out of the outbox. A final message whose outbox is then empty
+        leaves the pending index in the same write."""
+        if not event_ids:
+            return
+        ids = sorted(set(event_ids))
+        names = {f"#e{i}": outbox_attribute(eid) for i, eid in enumerate(ids)}
+        values: dict[str, Any] = {":ids": set(ids), ":final": FINAL_RANK, ":n": len(ids)}
+        values.update({f":i{i}": eid for i, eid in enumerate(ids)})
+        removes = ", ".join(names)
+        everything = " AND ".join(f"contains(outbox, :i{i})" for i in range(len(ids)))
+        try:  # the last events of a final message: it leaves the index too
+            self._db.update_item(
+                TableName=self._table, Key=to_values(message_key(message_id)),
+                UpdateExpression=f"REMOVE {removes}, pending_pk, pending_sk, replay DELETE outbox :ids",
+                ConditionExpression=f"#rank >= :final AND size(outbox) = :n AND {everything}",
+                ExpressionAttributeNames={**names, "#rank": "rank"}, ExpressionAttributeValues=to_values(values))
+            return
+        except self._db.exceptions.ConditionalCheckFailedException:
+            pass
+        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):  # gone (its TTL)
+            self._db.update_item(
+                TableName=self._table, Key=to_values(message_key(message_id)),
+                UpdateExpression=f"REMOVE {removes} DELETE outbox :ids", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=to_values({":ids": set(ids)}))
 
     def get_message_item(self, message_id: str) -> dict[str, Any] | None:
         return self._get(message_key(message_id), ConsistentRead=True)
@@ -263,3 +237,4 @@ class Messages(Refs):
     def get_message(self, message_id: str) -> MessageRecord | None:
         item = self.get_message_item(message_id)
         return MessageRecord.from_item(item) if item else None
+

@@ -1,11 +1,17 @@
-"""The shared pace of sends (``PACE`` / ``PACE``): one item every send
-invocation reserves its slots on, with one conditional UpdateItem each
-(logic/pacing.py decides the slot). Times are integer microseconds, so a
-condition compares them exactly.
+"""The shared pace of sends: small items every send invocation reserves its
+slots on, with one conditional UpdateItem each (logic/pacing.py decides the
+slot). Times are integer microseconds, so a condition compares them exactly.
 
-    g          the stack's next free slot
-    n.<number> each sending number's next free slot
-    r.<number> a number's throttled rate after an Aculab 429: {"milli": rate x 1000, "at": when set}
+    PACE / PACE           g   the stack's next free slot
+                          t   when Aculab last throttled any number (a send
+                              reads a number's rate only while one may still be climbing back)
+    PACE#<number> / PACE  n   the number's next free slot
+                          r   its throttled rate after an Aculab 429: {"milli": rate x 1000, "at": when set}
+                          expires_at  a day after its last write: an idle number's item goes (a
+                              past slot limits nothing, a day-old rate has long climbed back)
+
+Each number has its own item, so no item grows with the number of numbers
+that send: a slot write costs the same at one number as at ten thousand.
 """
 
 from __future__ import annotations
@@ -16,58 +22,78 @@ from typing import Any
 from aculab_messaging.dal.table import Table, from_item, to_values
 
 _KEY = {"pk": "PACE", "sk": "PACE"}
+_US = 1_000_000
+_NUMBER_ITEM_DAYS = 1
+
+
+def number_key(number: str) -> dict[str, str]:
+    return {"pk": f"PACE#{number}", "sk": "PACE"}
+
+
+def _expiry(micros: int) -> int:
+    return micros // _US + _NUMBER_ITEM_DAYS * 86_400
 
 
 class Pace(Table):
-    _pace_item_made = False
-
-    def pace_state(self, *, prepare: bool = False) -> dict[str, Any]:
-        """The state; ``prepare``: make the item first (once a container), before a slot is worked
-        out, so that the first slot's write is not made late by it."""
-        if prepare:
-            self._make_pace_item()
-        return self._get(_KEY, ConsistentRead=True) or {}
+    def pace_state(self, number: str | None = None) -> dict[str, Any]:
+        """The stack's ``g`` and ``t``; with ``number``, its ``n`` and ``r`` too (one consistent read)."""
+        keys = [_KEY, *([number_key(number)] if number is not None else [])]
+        ask = {self._table: {"Keys": [to_values(k) for k in keys], "ConsistentRead": True,
+                             "ProjectionExpression": "pk, g, t, n, r"}}
+        state: dict[str, Any] = {"g": None, "t": None, **({"n": None, "r": None} if number is not None else {})}
+        for response in self._batch_until_done(self._db.batch_get_item, ask, "UnprocessedKeys", "pace state"):
+            for item in map(from_item, response.get("Responses", {}).get(self._table, [])):
+                if item:
+                    state.update({k: item.get(k) for k in (("g", "t") if item["pk"] == "PACE" else ("n", "r"))})
+        return state
 
     def take_pace_slot(
         self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None, new_n: int | None
     ) -> dict[str, Any] | None:
-        """Move the stack's and the number's next slot on, if they are still
-        what the caller saw. None: done; else the state that stopped it."""
-        sets: list[str] = []
-        conditions: list[str] = []
-        values: dict[str, Any] = {}
-        for path, name, seen, new in (("g", "g", seen_g, new_g), ("n.#num", "n", seen_n, new_n)):
-            if new is None:
-                continue  # a scope that does not limit this send is left as it is
-            sets.append(f"{path} = :{name}")
-            values[f":{name}"] = new
-            conditions.append(f"attribute_not_exists({path})" if seen is None else f"{path} = :seen_{name}")
-            if seen is not None:
-                values[f":seen_{name}"] = seen
-        if not sets:
-            return None
-        return self._pace_update("SET " + ", ".join(sets), " AND ".join(conditions), values, number)
+        """Move the number's and then the stack's next slot on, each if still
+        what the caller saw. None: done; else what stopped it, as it is now
+        (``n`` and ``r``, or ``g`` and ``t`` with the number's ``n`` as this call
+        moved it: the number's write went through, the stack's did not)."""
+        moved: dict[str, Any] = {}
+        if new_n is not None:
+            refused = self._move(number_key(number), "n", seen_n, new_n, ", expires_at = :exp",
+                                 {":exp": _expiry(new_n)})
+            if refused is not None:
+                return {"n": refused.get("n"), "r": refused.get("r")}
+            moved["n"] = new_n
+        if new_g is not None:
+            # REMOVE: the n and r maps an earlier version kept on this item go with its first write
+            refused = self._move(_KEY, "g", seen_g, new_g, " REMOVE n, r", {})
+            if refused is not None:
+                return {"g": refused.get("g"), "t": refused.get("t"), **moved}
+        return None
 
     def set_number_rate(self, number: str, milli: int, at: int) -> None:
-        self._pace_update("SET r.#num = :r", "attribute_exists(pk)", {":r": {"milli": milli, "at": at}}, number)
+        self._db.update_item(TableName=self._table, Key=to_values(number_key(number)),
+                             UpdateExpression="SET r = :r, expires_at = :exp",
+                             ExpressionAttributeValues=to_values({":r": {"milli": milli, "at": at},
+                                                                  ":exp": _expiry(at)}))
+        # the stack's item tells every send that a number's rate may be climbing back
+        self._move(_KEY, "t", None, at, "", {}, later=True)
 
-    def _pace_update(self, expression: str, condition: str, values: Mapping[str, Any],
-                     number: str) -> dict[str, Any] | None:
-        self._make_pace_item()
-        names = {"#num": number} if "#num" in expression + condition else {}
+    def _move(self, key: Mapping[str, str], name: str, seen: int | None, new: int, more: str,
+              values: Mapping[str, Any], *, later: bool = False) -> dict[str, Any] | None:
+        """SET ``name`` to ``new`` if it is ``seen`` (None: absent), or, ``later``,
+        if it is absent or before ``new``. None: done; else the item that stopped it."""
+        if later:
+            condition = f"attribute_not_exists({name}) OR {name} < :new"
+        elif seen is None:
+            condition = f"attribute_not_exists({name})"
+        else:
+            condition = f"{name} = :seen"
+        expression = f"SET {name} = :new{more}"
+        all_values = {":new": new, **({":seen": seen} if seen is not None and not later else {}), **values}
         try:
             self._db.update_item(
-                TableName=self._table, Key=to_values(_KEY), UpdateExpression=expression,
-                ConditionExpression=condition, ExpressionAttributeValues=to_values(values),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD", **({"ExpressionAttributeNames": names} if names else {}),
+                TableName=self._table, Key=to_values(key), UpdateExpression=expression,
+                ConditionExpression=condition, ExpressionAttributeValues=to_values(all_values),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
             return from_item(exc.response.get("Item")) or {}
         return None
-
-    def _make_pace_item(self) -> None:
-        """The item and its two maps, once (a map must exist before a path into it is set)."""
-        if self._pace_item_made:
-            return
-        self._conditional_put({**_KEY, "n": {}, "r": {}}, "attribute_not_exists(pk)")
-        self._pace_item_made = True

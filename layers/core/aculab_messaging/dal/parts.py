@@ -74,7 +74,20 @@ class Parts(Table):
         item = from_item(response.get("Attributes"))
         if item is None:  # pragma: no cover - ALL_NEW always returns the item
             raise RuntimeError("UpdateItem returned no attributes")
-        return PartWriteResult("advanced", MessageRecord.from_item(item))
+        record = MessageRecord.from_item(item)
+        if removes:
+            self._still_pending_if_outbox(record, now)
+        return PartWriteResult("advanced", record)
+
+    def _still_pending_if_outbox(self, record: MessageRecord, now: datetime) -> None:
+        """A message made final while events still wait in its outbox (their publish failed)
+        goes back into the pending index: the reconciler publishes them (rare: outboxes
+        are emptied as soon as their events are out)."""
+        if not record.outbox:
+            return
+        self._update_message(record.message_id, "SET pending_pk = :ppk, pending_sk = :psk",
+                             "attribute_exists(outbox)",
+                             {":ppk": self._shard(record.message_id), ":psk": f"{iso(now)}#{record.message_id}"})
 
     def write_message_status(
         self, message_id: str, status: Status, rank: int, now: datetime, reason: str | None = None
@@ -87,5 +100,15 @@ class Parts(Table):
         if reason:
             sets += ", reason = :reason"
             values[":reason"] = reason
-        expression = sets + (" REMOVE pending_pk, pending_sk" if rank >= FINAL_RANK else "")
-        return self._update_message(message_id, expression, "#rank < :rank", values)
+        final = rank >= FINAL_RANK
+        expression = sets + (" REMOVE pending_pk, pending_sk" if final else "")
+        try:
+            response = self._db.update_item(
+                TableName=self._table, Key=to_values(message_key(message_id)), UpdateExpression=expression,
+                ConditionExpression="#rank < :rank", ExpressionAttributeNames={"#status": "status", "#rank": "rank"},
+                ExpressionAttributeValues=to_values(values), ReturnValues="ALL_NEW" if final else "NONE")
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        if final:
+            self._still_pending_if_outbox(MessageRecord.from_item(from_item(response.get("Attributes")) or {}), now)
+        return True

@@ -9,7 +9,7 @@ from typing import Any
 
 from aculab_messaging.dal.table import PENDING_INDEX, Table, from_item, iso, to_values
 from aculab_messaging.records import MessageRecord
-from aculab_messaging.status import FINAL_RANK, RETRYABLE
+from aculab_messaging.status import FINAL_RANK
 
 
 class Pending(Table):
@@ -35,13 +35,12 @@ class Pending(Table):
         )
 
     def clear_pending(self, message_id: str) -> bool:
-        """A message whose events were replayed leaves the index: a final one, or
-        one never sent (dead-lettered: only a DLQ redrive can move it on)."""
+        """A final message whose events are all out leaves the index."""
         return self._update_message(
             message_id,
             "REMOVE pending_pk, pending_sk, replay",
-            "#rank >= :final OR #status = :retryable",
-            {":final": FINAL_RANK, ":retryable": RETRYABLE},
+            "#rank >= :final AND attribute_not_exists(outbox)",
+            {":final": FINAL_RANK},
         )
 
     def stale_pages(

@@ -14,7 +14,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 PENDING_INDEX = "pending"
-# the pending index's partition of inbound messages and opt-out changes not yet announced
+# the pending index's partitions of inbound messages and opt-out changes not yet announced:
+# ANNOUNCE#<shard> (as PENDING#<shard>; plain ANNOUNCE: written before they were sharded)
 ANNOUNCE = "ANNOUNCE"
 
 # appends one history_entry to a message's timeline (values from history_values)
@@ -94,6 +95,14 @@ class Table:
     def _shard(self, message_id: str) -> str:
         digest = hashlib.sha256(message_id.encode()).digest()
         return f"PENDING#{digest[0] % self._shards}"
+
+    def _spread(self, partition: str, key: str) -> str:
+        """One of ``partition``'s shards (``<partition>#<n>``) for the item with this key."""
+        return f"{partition}#{hashlib.sha256(key.encode()).digest()[0] % self._shards}"
+
+    def _shards_of(self, partition: str) -> list[str]:
+        """Every shard of ``partition``, and the partition itself (items written before it was sharded)."""
+        return [*(f"{partition}#{n}" for n in range(self._shards)), partition]
 
     def _expires(self, now: datetime) -> int:
         return int((now + self._ttl).timestamp())

@@ -1,4 +1,5 @@
-"""Cancel at every stage, answered by exactly one event:
+"""Cancel at every stage, answered by exactly one event (stored in the
+message's outbox with the change it answers, where there is a message):
 
 - scheduled (waiting for its send_at): its schedule deleted, ``Message Cancelled``;
 - waiting for a retry (or in the queue for its send_at): marked, never sent, ``Message Cancelled``;
@@ -12,17 +13,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from aculab_messaging.aculab import AculabError, CancelResult
 from aculab_messaging.contracts.events import MESSAGE_CANCEL_FAILED, MESSAGE_CANCELLED, Event, message_event
 from aculab_messaging.contracts.queue import CancelRequest
+from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.ports import Aculab, Store
 from aculab_messaging.logic.scheduling import Scheduler
-from aculab_messaging.logic.tracking import StatusReport, apply_status, outcome_event, replay_events
-from aculab_messaging.records import MessageRecord
-from aculab_messaging.status import RETRYABLE, SENDING, Status
+from aculab_messaging.logic.tracking import StatusReport, apply_status, outcome_event
+from aculab_messaging.records import MessageRecord, history_entry
+from aculab_messaging.status import SENDING, Status, for_log
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,11 @@ class Cancelled:
     events: list[Event]
     retry: bool = False
     reason: str | None = None
+    outbox: dict[str, list[str]] = field(default_factory=dict)  # message_id -> the stored events' ids
+
+    @classmethod
+    def stored(cls, message_id: str, events: list[Event]) -> Cancelled:
+        return cls(events, outbox={message_id: [str(e.detail["eventId"]) for e in events]})
 
 
 @dataclass
@@ -50,37 +57,49 @@ class Canceller:
 
     def cancel(self, req: CancelRequest, now: datetime) -> Cancelled:
         record = self.store.get_message(req.message_id)
-        if record is None:
-            log.info("cancel of an unknown message", extra={"message_id": req.message_id})
-            return Cancelled([message_event(MESSAGE_CANCEL_FAILED, message_id=req.message_id, status=None,
-                                            is_final=False, reason=UNKNOWN, now=now,
-                                            extra={"cancelResults": {}})])
-        if record.status == Status.SCHEDULED.value:
-            return self._scheduled(record, now)
-        if record.status == RETRYABLE and self.store.cancel_unsent(req.message_id, now):
-            return Cancelled([self._cancelled(record, now)])
-        if record.status in (SENDING, RETRYABLE):
+        for _ in range(3):
+            if record is None:
+                log.info("cancel of an unknown message", extra={"message_id": req.message_id})
+                return Cancelled([message_event(MESSAGE_CANCEL_FAILED, message_id=req.message_id, status=None,
+                                                is_final=False, reason=UNKNOWN, now=now,
+                                                extra={"cancelResults": {}})])
+            if record.status in lc.CANCEL.sources:
+                done = self._before_sending(record, now)
+                if isinstance(done, Cancelled):
+                    return done
+                record = done  # it moved on meanwhile: decide again on what it is now
+                continue
+            return self._decided(record, now)
+        return Cancelled([], retry=True, reason="changed while cancelling")
+
+    def _decided(self, record: MessageRecord, now: datetime) -> Cancelled:
+        if record.status == SENDING:
             return Cancelled([], retry=True, reason="send in progress")
         if record.status == Status.CANCELLED.value:
-            return Cancelled(replay_events(record, now))  # this cancel's own event again (same eventId)
+            if record.outbox:  # this cancel's own events, not yet known published (same eventIds)
+                return Cancelled.stored(record.message_id, list(record.outbox.values()))
+            return Cancelled([])  # cancelled, and said so
         if record.status in _SENT:
             return Cancelled([self._failed(record, now, ALREADY_SENT)])
         if record.is_final or not record.refs:
             return Cancelled([self._failed(record, now, f"message is already {record.status}")])
         return self._at_aculab(record, now)
 
-    def _scheduled(self, record: MessageRecord, now: datetime) -> Cancelled:
-        """Its schedule first: should the delete fail, the cancel is tried again and the message stays
-        scheduled; should the schedule fire meanwhile, the send finds the message cancelled."""
-        schedule = record.schedule_name
-        if schedule and self.scheduler is not None:
-            self.scheduler.unschedule(schedule)
-        if self.store.cancel_scheduled(record.message_id, now):
-            return Cancelled([self._cancelled(record, now)])
-        fresh = self.store.get_message(record.message_id)
-        if fresh is None or fresh.status == Status.SCHEDULED.value:  # pragma: no cover - a write just refused
+    def _before_sending(self, record: MessageRecord, now: datetime) -> Cancelled | MessageRecord:
+        """Scheduled or waiting: its schedule deleted first (should the delete fail, the cancel
+        is tried again and the message stays scheduled; should the schedule fire meanwhile,
+        the send finds the message cancelled), then the ``cancel`` transition."""
+        if record.schedule_name and self.scheduler is not None:
+            self.scheduler.unschedule(record.schedule_name)
+        event = self._cancelled(record, now)
+        moved = self.store.transition(lc.Change(
+            lc.CANCEL, record.message_id, now, fields={"reason": BEFORE_SENDING, "schedule_name": None},
+            events=[event], history=history_entry(lc.stamp(now), Status.CANCELLED.value, reason=BEFORE_SENDING)))
+        if moved.done:
+            return Cancelled.stored(record.message_id, [event])
+        if moved.record is None:  # pragma: no cover - it existed a moment ago (its TTL?)
             return Cancelled([], retry=True, reason="changed while cancelling")
-        return self.cancel(CancelRequest(action="cancel", message_id=record.message_id), now)
+        return moved.record
 
     def _at_aculab(self, record: MessageRecord, now: datetime) -> Cancelled:
         try:
@@ -89,9 +108,14 @@ class Canceller:
             if exc.retryable:
                 return Cancelled([], retry=True, reason=str(exc))
             return Cancelled([self._failed(record, now, f"Aculab refused the cancel: {exc}")])
+        odd = sorted({result.value for result in results.values() if result.is_other})
+        if odd:  # an answer Aculab's reference does not list: not cancelled, its text kept in the reason
+            log.warning("unrecognised msg_cancel result", extra={"message_id": record.message_id,
+                                                                "results": [for_log(o) for o in odd]})
         cancelled = [ref for ref, result in results.items() if result is CancelResult.SUCCESS]
         if not cancelled:
-            return Cancelled([self._failed(record, now, ALREADY_SENT, results)])
+            reason = f"{ALREADY_SENT} (unrecognised cancel result: {', '.join(odd)})" if odd else ALREADY_SENT
+            return Cancelled([self._failed(record, now, reason[:500], results)])
         events: list[Event] = []
         for ref in cancelled:
             events += apply_status(
@@ -103,8 +127,11 @@ class Canceller:
             ).events
         events.append(outcome_event(MESSAGE_CANCELLED, record.message_id, Status.CANCELLED, now,
                                     metadata=record.metadata, refs=record.refs,
-                                    extra={"cancelResults": {k: v.value for k, v in results.items()}}))
-        return Cancelled(events)
+                                    extra={"cancelResults": _answers(results)}))
+        # the parts moved first; their events and the answer go through the outbox: a failed
+        # publish is published again by the next copy of this cancel or by the reconciler
+        self.store.add_events(record.message_id, events, now)
+        return Cancelled.stored(record.message_id, events)
 
     @staticmethod
     def _cancelled(record: MessageRecord, now: datetime) -> Event:
@@ -117,5 +144,11 @@ class Canceller:
         return outcome_event(
             MESSAGE_CANCEL_FAILED, record.message_id, Status(record.status), now, metadata=record.metadata,
             refs=record.refs, reason=reason,
-            extra={"cancelResults": {k: v.value for k, v in (results or {}).items()}},
+            extra={"cancelResults": _answers(results or {})},
         )
+
+
+
+def _answers(results: Mapping[str, CancelResult]) -> dict[str, str]:
+    """Each part's msg_cancel answer as the event contract has it: one it does not know reads "failed"."""
+    return {ref: CancelResult.FAILED.value if result.is_other else result.value for ref, result in results.items()}

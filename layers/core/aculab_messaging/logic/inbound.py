@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from aculab_messaging.aculab.params import is_e164
 from aculab_messaging.contracts.events import MESSAGE_RECEIVED, Event, message_event, opt_out_event
 from aculab_messaging.logic.ports import Store
 
@@ -56,6 +57,7 @@ def assemble(group: Mapping[str, Any], *, complete: bool) -> dict[str, Any]:
         "multipart": {"uid": group["uid"], "position": None, "count": int(group["part_count"])},
         "stored_at": group["first_at"], "complete": complete,
         "opt_out": group.get("opt_out"), "keyword": group.get("keyword"),
+        "revision": int(group.get("revision") or 0),
     }
 
 
@@ -63,14 +65,20 @@ def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repea
     """Block or unblock the pair as the keyword asks, ordered by when we first
     received it (then the msg_ref); then the events to publish. ``Opt-Out
     Changed`` goes out when the pair changed, or again (same eventId) when
-    this is a repeat of the message whose first announcement may be lost."""
+    this is a repeat of the message whose first announcement may be lost.
+    A long message announced again after a late part (``revision`` n > 0) is
+    its own fact: its eventId from n, ``supersedes`` the eventId of n - 1."""
     ref, opt_out = str(item["msg_ref"]), item.get("opt_out")
+    if not (is_e164(item["from"]) and is_e164(item["to"])):
+        opt_out = None  # a keyword from a short code or a sender name: no pair of numbers to block
+    revision = int(item.get("revision") or 0)
     changed = False
     if opt_out is not None:
         changed = store.set_blocked(str(item["to"]), str(item["from"]), bool(opt_out), "inbound",
                                     f"{item['stored_at']}#{ref}")
-    events = [
-        message_event(
+
+    def received(number: int, supersedes: str | None) -> Event:
+        return message_event(
             MESSAGE_RECEIVED,
             message_id=ref,
             status="received",
@@ -79,6 +87,7 @@ def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repea
             provider_status=item.get("status"),
             aculab_msg_err=item.get("aculab_msg_err"),
             now=now,
+            identity=f"revision#{number}" if number else "",  # the first keeps the eventId it always had
             extra={
                 "direction": "receive",
                 "from": item["from"],
@@ -89,9 +98,13 @@ def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repea
                 "multipart": item.get("multipart"),
                 "providerTimestamp": item.get("received_at"),
                 "complete": bool(item.get("complete", True)),
+                "revision": number,
+                "supersedes": supersedes,
             },
         )
-    ]
+
+    previous = str(received(revision - 1, None).detail["eventId"]) if revision else None
+    events = [received(revision, previous)]
     if opt_out is not None and (changed or repeat):
         events.append(opt_out_event(from_=str(item["to"]), to=str(item["from"]), blocked=bool(opt_out),
                                     source="inbound", keyword=item.get("keyword"), now=now, identity=ref))

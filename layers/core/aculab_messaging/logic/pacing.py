@@ -2,9 +2,10 @@
 whole stack and ``max_per_number`` for each sending number, across every
 concurrent send invocation.
 
-Each send reserves a slot on one shared item (dal/pace.py) with a
-conditional write: the next free slot of the stack and of its number, each
-moved on by one interval (1 / rate), so sends are evenly spaced, never in
+Each send reserves a slot with conditional writes (dal/pace.py): the next
+free slot of its number (on the number's own item), then of the stack (one
+small shared item), each moved on by one interval (1 / rate) if still what the
+send saw, so sends are evenly spaced, never in
 bursts (GCRA, no burst allowance): no one-second window holds more than the
 rate. Each interval keeps a margin (5%) for what the request's way to Aculab
 adds or takes (a send whose slot came 20 ms late must not crowd the next
@@ -14,7 +15,8 @@ caller waits for its slot (within the horizon): the pace is the shared
 schedule's, not a sleep of one invocation's. A slot is worked out a little
 ahead (``lead_seconds``) and dropped if the write that took it came back
 after it had passed (``late_seconds``): a dropped slot is a gap, never a
-crowd.
+crowd. A number's slot taken when the stack's write then failed stays this
+send's to use: its next try starts from it.
 
 An Aculab 429 halves that number's rate (multiplicative decrease); it climbs
 back by ``increase_per_second`` each second (additive increase) to its limit,
@@ -24,6 +26,7 @@ or, for a number without one, until it is unlimited again.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +36,7 @@ _US = 1_000_000
 
 
 class PaceStore(Protocol):
-    def pace_state(self, *, prepare: bool = False) -> dict[str, Any]: ...
+    def pace_state(self, number: str | None = None) -> dict[str, Any]: ...
     def take_pace_slot(self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None,
                        new_n: int | None) -> dict[str, Any] | None: ...
     def set_number_rate(self, number: str, milli: int, at: int) -> None: ...
@@ -59,21 +62,25 @@ class PacePolicy:
     # a number without a limit, once Aculab throttled it, climbs back to this and is then unlimited again
     unthrottled_rate: float = 50.0
     attempts: int = 60
+    # the numbers whose state a container keeps between sends (the least recently used go)
+    numbers_kept: int = 1024
 
 
 @dataclass
 class Pacer:
     store: PaceStore
     policy: PacePolicy
-    # without limits, only a throttled number is paced: the state is read at most once a second
+    # without limits, only a throttled number is paced: the stack's state is read at most once a second
     _seen: tuple[float, dict[str, Any]] | None = field(default=None, repr=False)
     # one reservation at a time in a container: its threads queue here, not in conditional-write retries
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # how long a slot write took lately (µs): slots are worked out that far ahead
     _write_us: float = field(default=0.0, repr=False)
-    # the state as this container last wrote it: the next reservation starts from it (a stale
-    # one costs nothing more, its refused write answers with the state as it is)
+    # the stack's state (g, t) as this container last saw or wrote it: the next reservation starts from
+    # it (a stale one costs nothing more, its refused write answers with the state as it is)
     _last: dict[str, Any] | None = field(default=None, repr=False)
+    # each number's state (n, r, and the stack's t when it was read) as this container last saw it
+    _numbers: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict, repr=False)
 
     def reserve(self, number: str, now: Callable[[], datetime]) -> datetime | None:
         """The moment this send may go; None when that is beyond the horizon."""
@@ -85,19 +92,23 @@ class Pacer:
             at = now().timestamp()
             if self._seen is None or at - self._seen[0] >= 1.0:
                 self._seen = (at, self.store.pace_state())
-            if not self.number_rate(self._seen[1], number, round(at * _US)):
-                return _moment(round(at * _US))  # nothing limits it
-        state = self._last if self._last is not None else self.store.pace_state(prepare=True)
+            micros = round(at * _US)
+            if not self._may_be_throttled(self._seen[1], micros) or not self.number_rate(
+                    self._state(number, self._seen[1], micros), micros):
+                return _moment(micros)  # nothing limits it
+        state = self._state(number, self._last, _micros(now()))
+        held: tuple[int, int] | None = None  # a slot of this number's that this reservation took: (start, end)
         for _ in range(self.policy.attempts):
             at = _micros(now())
             interval_g = _interval(self.policy.max_per_second, self.policy.margin)
-            interval_n = _interval(self.number_rate(state, number, at), self.policy.margin)
+            interval_n = _interval(self.number_rate(state, at), self.policy.margin)
             if interval_g is None and interval_n is None:
                 return _moment(at)  # nothing limits it
-            seen_g = _int(state.get("g"))
-            seen_n = _int((state.get("n") or {}).get(number))
+            seen_g, seen_n = _int(state.get("g")), _int(state.get("n"))
+            # the number's slot this reservation took (the stack's write then failed) is its to use
+            from_n = held[0] if held is not None and seen_n == held[1] else seen_n
             earliest = at + round(max(self.policy.lead_seconds * _US, 1.5 * self._write_us))
-            slot = max(earliest, (seen_g or 0) if interval_g else 0, (seen_n or 0) if interval_n else 0)
+            slot = max(earliest, (seen_g or 0) if interval_g else 0, (from_n or 0) if interval_n else 0)
             if slot - at > self.policy.horizon_seconds * _US:
                 return None
             new_g = slot + interval_g if interval_g else None
@@ -106,19 +117,51 @@ class Pacer:
             done = _micros(now())
             self._write_us = 0.7 * self._write_us + 0.3 * (done - at)
             if latest is None:
-                state = {**state, "g": new_g if new_g is not None else seen_g,
-                         "n": {**(state.get("n") or {}), **({number: new_n} if new_n is not None else {})}}
-                self._last = state
+                state = {**state, **({"g": new_g} if new_g is not None else {}),
+                         **({"n": new_n} if new_n is not None else {})}
+                self._keep(number, state)
                 if done <= slot + round(self.policy.late_seconds * _US):
                     return _moment(slot)
                 continue  # taken too late (the write waited): the slot goes unused, a gap, never a crowd
-            state = latest
+            if new_n is not None and latest.get("n") == new_n:
+                held = (slot, new_n)
+            state = {**state, **latest}
+            self._keep(number, state)
         raise PaceContended(f"no slot after {self.policy.attempts} attempts")
 
-    def number_rate(self, state: Mapping[str, Any], number: str, at: int) -> float:
-        """Sends a second this number may have now (0: no limit)."""
+    def _may_be_throttled(self, stack: Mapping[str, Any], at: int) -> bool:
+        """Whether any number's rate may still be climbing back from a 429 (``t``: the last)."""
+        if stack.get("t") is None:
+            return False
+        ceiling = self.policy.max_per_number or self.policy.unthrottled_rate
+        if self.policy.increase_per_second <= 0:
+            return True
+        return at - int(stack["t"]) < ceiling / self.policy.increase_per_second * _US
+
+    def _state(self, number: str, stack: Mapping[str, Any] | None, at: int) -> dict[str, Any]:
+        """The stack's and the number's state: as last seen, read when this container has not
+        seen the number since the stack's last 429 (a refused write answers with what changed)."""
+        kept = self._numbers.get(number)
+        if stack is not None and not self.policy.max_per_number and not self._may_be_throttled(stack, at):
+            return {**stack, "n": None, "r": None}  # only the stack's slot: the number's item is not read
+        if stack is None or kept is None or kept["seen_t"] != stack.get("t"):
+            state = self.store.pace_state(number)
+            self._keep(number, state)
+            return state
+        self._numbers.move_to_end(number)
+        return {**stack, "n": kept["n"], "r": kept["r"]}
+
+    def _keep(self, number: str, state: Mapping[str, Any]) -> None:
+        self._last = {"g": state.get("g"), "t": state.get("t")}
+        self._numbers[number] = {"n": state.get("n"), "r": state.get("r"), "seen_t": state.get("t")}
+        self._numbers.move_to_end(number)
+        while len(self._numbers) > self.policy.numbers_kept:
+            self._numbers.popitem(last=False)
+
+    def number_rate(self, state: Mapping[str, Any], at: int) -> float:
+        """Sends a second this number (its ``r`` in ``state``) may have now (0: no limit)."""
         limit = self.policy.max_per_number
-        throttled = (state.get("r") or {}).get(number)
+        throttled = state.get("r")
         if not throttled:
             return limit
         climbed = int(throttled["milli"]) / 1000 + (at - int(throttled["at"])) / _US * self.policy.increase_per_second
@@ -130,7 +173,7 @@ class Pacer:
     def throttled(self, number: str, now: datetime) -> float:
         """Aculab answered 429 for this number: halve its rate. Returns the new rate."""
         at = _micros(now)
-        current = self.number_rate(self.store.pace_state(), number, at) or self.policy.unthrottled_rate
+        current = self.number_rate(self.store.pace_state(number), at) or self.policy.unthrottled_rate
         rate = max(self.policy.min_rate, current * self.policy.decrease)
         self.store.set_number_rate(number, round(rate * 1000), at)
         return rate

@@ -18,14 +18,25 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from aculab_messaging.aculab import AculabError, PartStatus
+from aculab_messaging.aculab.params import is_e164, number_or_given
 from aculab_messaging.chunks import chunked
-from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
+from aculab_messaging.contracts.events import MESSAGE_FAILED, Event, opt_out_event, utc_now_iso
+from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.inbound import apply_inbound, assemble
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
-from aculab_messaging.logic.tracking import StatusReport, apply_status, replay_events
+from aculab_messaging.logic.tracking import DEAD_LETTERED, StatusReport, apply_status, outcome_event
 from aculab_messaging.metrics import MetricsSink
-from aculab_messaging.records import MessageRecord
-from aculab_messaging.status import FINAL_RANK, Status, UnknownStatusError, parse_provider_status
+from aculab_messaging.records import MessageRecord, history_entry
+from aculab_messaging.status import (
+    FINAL_RANK,
+    OUTCOME_UNKNOWN,
+    SENDING,
+    Status,
+    UnknownStatusError,
+    for_log,
+    is_documented_msg_err,
+    parse_provider_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +151,17 @@ class ReconcileService:
                 log.warning("msg_status batch failed", extra={"refs": len(batch), "error": type(exc).__name__})
         for record in records:
             report.examined += 1
-            if record.rank >= FINAL_RANK or not record.refs:
-                # final (or never sent: dead-lettered), back in the index to replay its events
+            if record.outbox and not self._publish_outbox(record, report):
+                continue  # EventBridge still failing: the next run tries again
+            if record.rank >= FINAL_RANK:
                 self._replay(record, now, report)
+                continue
+            if not record.refs:
+                self._unsent(record, now, report)
                 continue
             if not all(ref in answers for ref in record.refs):
                 continue  # its batch failed: next run
             events, advanced = self._apply_answers(record, answers, now)
-            if record.replay:
-                events = replay_events(record, now) + events  # e.g. its Message Submitted
             if not advanced and not record.replay:
                 self.store.touch(record.message_id, now)
                 report.unchanged += 1
@@ -173,9 +186,13 @@ class ReconcileService:
             else:
                 try:
                     provider = parse_provider_status(answer.status)
-                except UnknownStatusError:
-                    log.warning("unexpected msg_status answer", extra={"message_id": record.message_id})
+                except UnknownStatusError as exc:
+                    self.metrics.count("UnknownAculabStatus")
+                    log.warning("unexpected msg_status answer", extra={"message_id": record.message_id,
+                                                                       "status": for_log(exc.raw)})
                     continue
+                if not is_documented_msg_err(answer.aculab_msg_err):
+                    self.metrics.count("UnknownAculabMsgErr")
                 report = self._report(record, ref, provider.status, provider.raw, answer, provider.reason)
             applied = apply_status(self.store, report, now)
             advanced |= applied.advanced
@@ -212,16 +229,52 @@ class ReconcileService:
             reason=reason,
         )
 
+    def _publish_outbox(self, record: MessageRecord, report: ReconcileReport) -> bool:
+        """The one replay path of the send path's events: what a transition stored and
+        nobody is known to have published, published again with the same eventIds."""
+        try:
+            self.publisher.publish(list(record.outbox.values()))
+        except PublishError:
+            report.publish_failures += 1
+            return False
+        self.store.clear_events(record.message_id, list(record.outbox))
+        report.reannounced += 1
+        return True
+
+    def _unsent(self, record: MessageRecord, now: datetime, report: ReconcileReport) -> None:
+        """A message not at Aculab yet: the queue, its schedule or a redrive moves it; a claim
+        whose lease ran out long ago (its record lost) ends "outcome unknown", never sent again."""
+        lease_over = record.status == SENDING and (record.lease_until or 0) < now.timestamp()
+        if lease_over and _older_than(record.updated_at, now - self.policy.give_up_age):
+            event = outcome_event(MESSAGE_FAILED, record.message_id, Status.FAILED, now, metadata=record.metadata,
+                                  reason=OUTCOME_UNKNOWN)
+            moved = self.store.transition(lc.Change(
+                lc.GIVE_UP, record.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
+                history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))
+            if moved.done and moved.record is not None:
+                report.changed += 1
+                self._publish_outbox(moved.record, report)
+            return
+        if record.status == lc.SCHEDULED:
+            self.metrics.count("ScheduledOverdue")  # its schedule or queue copy is late: looked at again
+        dead = record.status == lc.WAITING and (record.reason or "").startswith(DEAD_LETTERED)
+        # a dead-lettered one waits for a redrive (the DLQ is alarmed): looked at again after the give-up age
+        self.store.touch(record.message_id, now + self.policy.give_up_age if dead else now)
+        report.unchanged += 1
+
     def _replay(self, record: MessageRecord, now: datetime, report: ReconcileReport) -> None:
+        """A final message in the index: its outbox is out; a status update whose event was
+        not published (the webhook put it back, ``replay``) is announced again."""
         events: list[Event] = []
-        for ref, part in record.parts.items():
+        for ref, part in record.parts.items() if record.replay else ():
+            raw = part.get("provider_status")
             report_ = StatusReport(
                 message_id=record.message_id, msg_ref=ref, status=Status(part["status"]),
-                provider_status=part.get("provider_status"), aculab_msg_err=part.get("aculab_msg_err"),
-                multipart_count=len(record.refs), delivery_report=record.dlr,
+                provider_status=raw, aculab_msg_err=part.get("aculab_msg_err"),
+                provider_timestamp=part.get("provider_ts"), multipart_count=len(record.refs),
+                delivery_report=record.dlr, reason=_reason_of(raw),
             )
             events += apply_status(self.store, report_, now).events  # a duplicate: the same event again
-        events += replay_events(record, now)  # a send-path outcome (e.g. Message Failed) not yet announced
         try:
             self.publisher.publish(events)
         except PublishError:
@@ -245,10 +298,13 @@ class ReconcileService:
     # -- blocked pairs --------------------------------------------------------
 
     def _sync_blocked(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> bool:
-        """Make our blocked pairs equal to msg_list_blocked, number by number
-        while time is left (True: every number synced). Each change is written
-        first, marked unannounced, and announced only once it took effect."""
-        numbers = sorted({n for n in (*self.policy.sending_numbers, *self.store.list_senders()) if n.isdigit()})
+        """Add msg_list_blocked's pairs to ours and lift those of ours that came
+        from it and left it, number by number while time is left (True: every
+        number synced). Each change is written first, marked unannounced, and
+        announced only once it took effect."""
+        # our numbers in E.164 with '+', as the pairs are keyed (configured in any form; pool names left out)
+        found = (number_or_given(n) for n in (*self.policy.sending_numbers, *self.store.list_senders()))
+        numbers = sorted({n for n in found if is_e164(n)})
         for from_ in numbers:
             if not self._time_left(seconds_left):
                 return False
@@ -258,8 +314,11 @@ class ReconcileService:
                 report.failed_batches += 1
                 log.warning("msg_list_blocked failed", extra={"error": type(exc).__name__})
                 continue
-            ours = self.store.blocked_for(from_)
-            changes = [(to, True) for to in sorted(theirs - ours)] + [(to, False) for to in sorted(ours - theirs)]
+            ours = self.store.blocked_for(from_)  # mobile -> the source of its block
+            # Aculab's blocks are added; only blocks that came from Aculab's list are lifted when they leave
+            # it: one of our keywords (e.g. a REVOKE Aculab does not know) is lifted by a START alone
+            lifted = sorted(to for to, source in ours.items() if source == "reconcile" and to not in theirs)
+            changes = [(to, True) for to in sorted(theirs - ours.keys())] + [(to, False) for to in lifted]
             stamp = f"{utc_now_iso(now)}#reconcile"
             events, written = [], []
             for to, blocked in changes:
@@ -281,9 +340,17 @@ class ReconcileService:
             pk, sk = str(item["pk"]), str(item["sk"])
             if pk.startswith("IN#"):
                 events = apply_inbound(self.store, item, now, repeat=True)  # its first announcement never went out
-            elif pk.startswith("INMP#"):  # a long message, completed or closed
-                whole = assemble(item, complete=bool(item.get("completed_at")))
+            elif pk.startswith("INMP#"):  # a long message, completed or closed, or revised by a late part
+                whole = assemble(item, complete=bool(item.get("completed_at")))  # its latest announcement
                 events = apply_inbound(self.store, whole, now, repeat=True)
+                report.reannounced += 1
+                try:
+                    self.publisher.publish(events)
+                except PublishError:
+                    report.publish_failures += 1  # it stays unannounced: the next run tries again
+                    continue
+                self.store.announced(pk, sk, revision=whole["revision"])  # unless a later part revised it meanwhile
+                continue
             else:
                 events = [opt_out_event(from_=str(item["from"]), to=str(item["to"]), blocked=bool(item["blocked"]),
                                         source=str(item["source"]), now=now, identity=str(item["change_key"]))]
@@ -292,7 +359,8 @@ class ReconcileService:
 
     def _close_due_groups(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> None:
         """Long inbound messages still missing parts when their wait ended: announced
-        with what arrived (``complete: false``); a text with parts missing is never taken as a keyword."""
+        with what arrived (``complete: false``); a text with parts missing is never taken as a keyword.
+        A part arriving after revises the group and the webhook announces it again (``IngestService._revise``)."""
         for group in self.store.due_inbound_groups(before=now):
             if not self._time_left(seconds_left):
                 return
@@ -301,7 +369,12 @@ class ReconcileService:
                 continue  # its last part arrived meanwhile
             report.closed_incomplete += 1
             events = apply_inbound(self.store, assemble(group, complete=False), now, repeat=False)
-            self._publish_announced(events, [(pk, "GROUP")], report)
+            try:
+                self.publisher.publish(events)
+            except PublishError:
+                report.publish_failures += 1  # it stays unannounced: the next run tries again
+                continue
+            self.store.announced(pk, "GROUP", revision=0)  # unless a late part revised it meanwhile
 
     def _publish_announced(self, events: list[Event], items: list[tuple[str, str]], report: ReconcileReport) -> None:
         if not events:
@@ -320,6 +393,14 @@ class ReconcileService:
                 continue
             self.metrics.count(f"Reconcile_{name}", int(value))
         log.info("reconcile run", extra=asdict(report))
+
+
+def _reason_of(raw: str | None) -> str | None:
+    """The reason Aculab gave in its status text (``failed (undeliverable)``), as the update's event had it."""
+    try:
+        return parse_provider_status(raw).reason if raw else None
+    except UnknownStatusError:
+        return None
 
 
 def _older_than(created_at: str | None, cutoff: datetime) -> bool:

@@ -40,9 +40,10 @@ class Timing:
     valid_until: datetime | None  # None: no limit
 
     @classmethod
-    def of(cls, req: SendRequest, enqueued_at: datetime | None, *, due_now: bool = False) -> Timing:
-        """``valid_for_seconds`` counts from send_at, else from when the producer put it on the queue."""
-        due = None if due_now else req.send_at
+    def of(cls, req: SendRequest, enqueued_at: datetime | None) -> Timing:
+        """What a request asks, seen now: ``valid_for_seconds`` counts from send_at, else from when
+        the record was put on the queue. Only the first sight counts: its item keeps the answer."""
+        due = req.send_at
         valid = req.valid_until
         if req.valid_for_seconds:
             base = req.send_at or enqueued_at or datetime.now(UTC)
@@ -56,10 +57,11 @@ class Timing:
     def wait_seconds(self, now: datetime) -> float:
         return max(0.0, (self.due_at - now).total_seconds()) if self.due_at else 0.0
 
-    def due_body(self, req: SendRequest) -> str:
-        """What the schedule puts on the queue: the request, its validity made absolute."""
-        fixed = req.model_copy(update={"valid_until": self.valid_until, "valid_for_seconds": None})
-        return DueRequest(action="due", message_id=req.message_id, request=fixed).model_dump_json(
+    @staticmethod
+    def due_body(req: SendRequest) -> str:
+        """What the schedule puts on the queue: the request as first received (its item holds
+        its due time and validity, and the request's hash must match it)."""
+        return DueRequest(action="due", message_id=req.message_id, request=req).model_dump_json(
             by_alias=True, exclude_none=True)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aculab_messaging.contracts.events import Event
@@ -26,18 +27,39 @@ class RecordOutcome:
     delay_seconds: int | None = None
     # the retry window ran out: to the dead-letter queue once its events are out
     dead_letter: bool = False
+    # a fresh copy of the record went back on the queue (a wait): never retry this one too
+    requeued: bool = False
+    # events that wait in a message's outbox (message_id -> eventIds): cleared once published
+    outbox: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def stored(cls, message_id: str, events: list[Event], *, retry: bool = False, reason: str | None = None,
+               dead_letter: bool = False, requeued: bool = False) -> RecordOutcome:
+        """Events that a transition stored in ``message_id``'s outbox."""
+        ids = [str(e.detail["eventId"]) for e in events]
+        return cls(list(events), retry=retry, reason=reason, dead_letter=dead_letter, requeued=requeued,
+                   outbox={message_id: ids} if ids else {})
 
 
 @dataclass(frozen=True)
 class KnownBlocked:
-    """The opt-outs of a batch's sends, read together before the batch fans out."""
+    """The opt-outs of a batch's sends, read together before the batch fans out. Good only
+    until the batch's first msg_send: a STOP stored after that must stop the batch's later
+    sends, so from then on each send reads its own."""
 
     read: frozenset[tuple[str, str]]
     blocked: frozenset[tuple[str, str]]
+    _stale: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
     def get(self, from_: str, to: str) -> bool | None:
-        """Whether the (from, to) pair is blocked; None for a pair not read."""
+        """Whether the (from, to) pair is blocked; None for a pair not read (or read too long ago)."""
+        if self._stale.is_set():
+            return None
         return (from_, to) in self.blocked if (from_, to) in self.read else None
+
+    def sending(self) -> None:
+        """A send of the batch is leaving: what was read may be out of date from now on."""
+        self._stale.set()
 
 
 def partial_batch_response(outcomes: Mapping[str, RecordOutcome]) -> dict[str, list[dict[str, str]]]:
@@ -73,16 +95,21 @@ class SendPolicy:
         half random, so a crowd of retries spreads out."""
         doublings = min(30, max(0, receive_count - 1))
         step = min(self.max_backoff_seconds, self.base_backoff_seconds << doublings)
-        jitter = (rng or random).uniform(0, step / 2)  # nosec B311 - spreading retries, not secrecy
+        jitter = (rng or random).uniform(0, step / 2)  # spreading retries, not secrecy  # nosec B311
         return max(1, round(step / 2 + jitter))
 
+    def gave_up(self, first_seen: datetime | None, receives: int, now: datetime) -> bool:
+        """True when a message that failed now must not be retried again: its retry window
+        (from the first sight of its request, kept on its item: a redrive or a fresh copy
+        never renews it) is over, or its record reached the queue's receive-count backstop."""
+        age = (now - first_seen).total_seconds() if first_seen else 0.0
+        return age >= self.retry_window_seconds or receives >= self.max_receive_count
+
     def window_ran_out(self, record: Mapping[str, Any], now: datetime) -> bool:
-        """True when a record that failed now must not be retried again: its
-        retry window (from when it was first sent to the queue) is over, or
-        it reached the queue's receive-count backstop."""
+        """The record's own last try (a record whose message could not even be read)."""
         sent_ms = (record.get("attributes") or {}).get("SentTimestamp")
-        age = now.timestamp() - int(sent_ms) / 1000 if sent_ms else 0.0
-        return age >= self.retry_window_seconds or receive_count(record) >= self.max_receive_count
+        first = datetime.fromtimestamp(int(sent_ms) / 1000, UTC) if sent_ms else None
+        return self.gave_up(first, receive_count(record), now)
 
 
 def message_id_of(record: Mapping[str, Any]) -> str:

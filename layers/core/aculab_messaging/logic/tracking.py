@@ -10,12 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.contracts.events import (
-    MESSAGE_BLOCKED,
-    MESSAGE_CANCELLED,
-    MESSAGE_FAILED,
-    MESSAGE_REJECTED,
     MESSAGE_STATUS_CHANGED,
-    MESSAGE_SUBMITTED,
     Event,
     aculab_time_to_iso,
     message_event,
@@ -26,7 +21,6 @@ from aculab_messaging.records import MessageRecord, PartWrite
 from aculab_messaging.status import (
     FINAL_RANK,
     FINAL_STATUSES,
-    RETRYABLE,
     SENDING,
     Status,
     derive_message_status,
@@ -137,27 +131,6 @@ def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -
 DEAD_LETTERED = "dead-lettered"
 
 
-def replay_events(record: MessageRecord, now: datetime) -> list[Event]:
-    """The event a stored send-path outcome published, again (same eventId),
-    for a redelivered record whose first attempt may not have published it."""
-    by_status = {
-        Status.QUEUED.value: MESSAGE_SUBMITTED,
-        Status.REJECTED.value: MESSAGE_REJECTED,
-        Status.BLOCKED.value: MESSAGE_BLOCKED,
-        Status.FAILED.value: MESSAGE_FAILED,
-        Status.CANCELLED.value: MESSAGE_CANCELLED,
-    }
-    if record.status == RETRYABLE and (record.reason or "").startswith(DEAD_LETTERED):
-        # sent to the DLQ, its Message Failed maybe never published; a redrive may still send it
-        return [outcome_event(MESSAGE_FAILED, record.message_id, Status.FAILED, now, metadata=record.metadata,
-                              reason=record.reason)]
-    detail_type = by_status.get(record.status)
-    if detail_type is None or (record.refs and record.status != Status.QUEUED.value):
-        return []  # it has moved on: its status events come from Aculab's updates
-    return [outcome_event(detail_type, record.message_id, Status(record.status), now, metadata=record.metadata,
-                   refs=record.refs, reason=record.reason)]
-
-
 def outcome_event(
     detail_type: str,
     message_id: str,
@@ -168,7 +141,10 @@ def outcome_event(
     refs: Sequence[str] = (),
     reason: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    identity: str = "",
 ) -> Event:
+    """A send-path outcome. ``identity`` tells apart two facts of one type (a message
+    dead-lettered twice: after 40 attempts, then after 45)."""
     return message_event(
         detail_type,
         message_id=message_id,
@@ -179,4 +155,5 @@ def outcome_event(
         reason=reason,
         now=now,
         extra=extra,
+        identity=identity,
     )

@@ -42,7 +42,7 @@ class WebhookAdapter:
                 notification = parse_notification(request)
             except BadNotification as exc:
                 raise BadRequest(str(exc)) from None
-            self.ingest.ingest(notification, route_of(request))
+            ingested = self.ingest.ingest(notification, route_of(request))
         except IngestError as exc:
             return self._refuse(exc)
         except CredentialsUnavailable as exc:
@@ -50,6 +50,8 @@ class WebhookAdapter:
         except Exception as exc:
             log.exception("dependency failure", extra={"error": type(exc).__name__})
             return self._refuse(DependencyUnavailable(type(exc).__name__))
+        for name in ingested.counts:  # what the reference does not describe: acknowledged, counted
+            self.metrics.count(name)
         self.metrics.count("NotificationAccepted")
         return HttpResponse(200)
 

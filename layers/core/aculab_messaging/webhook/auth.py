@@ -5,10 +5,13 @@ Rotation-safe: the password travels with every ``msg_send``, so a message
 sent before a rotation is still notified with the old one. The webhook
 accepts the current password (Secrets Manager's ``AWSCURRENT``) and the
 previous one (``AWSPREVIOUS``) until the give-up age has passed since the
-rotation; after that no message sent under it is still tracked. A password
-that does not match makes the cache read the secrets again (at most once per
-``refresh_seconds``), so a rotation is accepted at once, not after the cache
-age. The two secrets are read apart: a broken token secret never breaks
+rotation; after that no message sent under it is still tracked. The inbound
+path token rotates the same way: the previous token (``AWSPREVIOUS``) is
+accepted for the same age after its rotation, while the number's Notification
+Page is changed to the new one and Aculab retries what it sent with the old.
+A password or token that does not match makes the cache read the secret
+again (at most once per ``refresh_seconds``), so a rotation is accepted at
+once, not after the cache age. The two secrets are read apart: a broken token secret never breaks
 status updates, nor the other way round. Every comparison is constant-time.
 """
 
@@ -51,9 +54,9 @@ class WebhookAuthenticator:
             given = token.encode("utf-8")
         except UnicodeError:  # not valid text: it cannot be our token
             return False
-        if _same(given, self._field(self.token_secret, "token").encode()):
+        if self._matches_token(given):
             return True
-        return self._refresh(self.token_secret) and _same(given, self._field(self.token_secret, "token").encode())
+        return self._refresh(self.token_secret) and self._matches_token(given)
 
     def current_password(self) -> tuple[str, str]:
         return self._field(self.basic_auth_secret, "username"), self._field(self.basic_auth_secret, "password")
@@ -61,14 +64,31 @@ class WebhookAuthenticator:
     def previous_password(self) -> tuple[str, str] | None:
         """The password before the last rotation, while messages sent under it
         may still be notified (read only when the current one did not match)."""
+        previous = self._previous(self.basic_auth_secret, "webhook password")
+        return (str(previous.get("username", "")), str(previous.get("password", ""))) if previous else None
+
+    def previous_token(self) -> str | None:
+        """The inbound token before the last rotation, within the same grace."""
+        previous = self._previous(self.token_secret, "inbound token")
+        token = str(previous.get("token") or "") if previous else ""
+        return token or None
+
+    def _previous(self, secret_id: str, what: str) -> dict[str, object] | None:
+        """The secret's AWSPREVIOUS value while its rotation is younger than the give-up age."""
         try:
-            previous = self.secrets.get_json(self.basic_auth_secret, stage=PREVIOUS)
-            rotated_at = self.secrets.created(self.basic_auth_secret)
+            previous = self.secrets.get_json(secret_id, stage=PREVIOUS)
+            rotated_at = self.secrets.created(secret_id)
         except Exception as exc:  # noqa: BLE001 - whatever Secrets Manager did, the webhook answers 503
-            raise CredentialsUnavailable(f"webhook password: {type(exc).__name__}") from None
+            raise CredentialsUnavailable(f"{what}: {type(exc).__name__}") from None
         if previous and rotated_at and self.clock() - rotated_at < self.give_up_age:
-            return str(previous.get("username", "")), str(previous.get("password", ""))
+            return previous
         return None
+
+    def _matches_token(self, given: bytes) -> bool:
+        if _same(given, self._field(self.token_secret, "token").encode()):
+            return True
+        previous = self.previous_token()
+        return previous is not None and _same(given, previous.encode())
 
     def _matches_password(self, user: str, password: str) -> bool:
         if _pair_matches(user, password, self.current_password()):

@@ -102,14 +102,16 @@ def utc_now_iso(now: datetime | None = None) -> str:
 
 
 def aculab_time_to_iso(value: str | None) -> str | None:
-    """``2014-07-30_12:48:33`` (UTC) -> ``2014-07-30T12:48:33Z``."""
+    """``2014-07-30_12:48:33`` (UTC) -> ``2014-07-30T12:48:33Z``; one already converted (as a part
+    stores it) stays as it is."""
     if not value:
         return None
-    try:
-        parsed = datetime.strptime(value, "%Y-%m-%d_%H:%M:%S")
-    except ValueError:
-        return None
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for form in ("%Y-%m-%d_%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime(value, form).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            continue
+    return None
 
 
 def _event_id(*parts: object) -> str:

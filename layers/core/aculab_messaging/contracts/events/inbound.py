@@ -28,6 +28,14 @@ class ReceivedDetail(MessageDetail):
     complete: Annotated[bool, Field(description=(
         "False when a long message's parts did not all arrive within the wait: content is what arrived, in order"
     ))] = True
+    revision: Annotated[int, Field(ge=0, description=(
+        "0: the message's first announcement. A part of a long message arriving after it was announced"
+        " incomplete announces the whole text again, assembled from every part now held: revision 1, 2, ..."
+        " (its own eventId; keep the highest revision of a messageId, delivery order is not guaranteed)"
+    ))] = 0
+    supersedes: Annotated[str | None, Field(pattern="^[0-9a-f]{32}$", description=(
+        "The eventId of the announcement of this message that this one replaces (revision - 1), or null"
+    ))] = None
 
 
 class OptOutDetail(Detail):

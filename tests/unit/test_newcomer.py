@@ -1,0 +1,41 @@
+"""A newcomer's day: `make help` tells every target, a wrong AT names the forms
+it takes, and a cancel of an unknown id says what to do."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from aculab_messaging.producer import main
+from local.__main__ import _describe
+from local.template import ROOT
+
+
+def test_make_help_lists_every_phony_target() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY:(.*)$", makefile, re.MULTILINE)
+    assert phony is not None
+    shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    listed = set(re.findall(r"make ([a-z0-9-]+)", shown))
+    assert set(phony.group(1).split()) <= listed, set(phony.group(1).split()) - listed
+    assert "the three functions" not in shown
+
+
+def test_an_at_that_is_not_a_time_names_the_forms_it_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--queue-url", "https://sqs.eu-west-1.amazonaws.com/1/q", "--region", "eu-west-1", "sms",
+                 "--to", "447700900123", "--from", "447700900001", "--text", "hi", "--at", "tomorrow"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == ("invalid message: 'tomorrow' is not a time: give +90s, +2m, +1h, +1d from now, or ISO 8601 "
+                   "with its offset (2026-11-25T09:00:00+00:00)\n")
+
+
+def test_a_cancel_of_an_unknown_id_says_so_without_a_status() -> None:
+    line = _describe({"detail-type": "Message Cancel Failed",
+                      "detail": {"messageId": "m-typo", "status": None, "reason": "unknown message"}})
+    assert line == ("Message Cancel Failed: m-typo reason=unknown message "
+                    "(no message has this id: check the id make send printed)")
+    assert _describe({"detail-type": "Message Status Changed", "detail": {"messageId": "m-1", "status": "sent"}}) == (
+        "Message Status Changed: m-1 status=sent")
