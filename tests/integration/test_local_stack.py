@@ -22,8 +22,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_local_stack_sends_and_tracks_a_message() -> None:
-    # given the local stack on free ports
+def start_local_stack() -> tuple[subprocess.Popen[str], queue.Queue[str], list[int], dict[str, str]]:
+    """`make run` as a subprocess on free ports: the process, its output lines as they come, its
+    ports (AWS, simulator, webhook) and the environment it was started with."""
     env = {k: v for k, v in os.environ.items() if k != "AWS_SESSION_TOKEN"}
     env["PYTHONPATH"] = f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"
     ports = [free_port() for _ in range(3)]
@@ -34,6 +35,12 @@ def test_local_stack_sends_and_tracks_a_message() -> None:
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []], daemon=True).start()
+    return proc, lines, ports, env
+
+
+def test_local_stack_sends_and_tracks_a_message() -> None:
+    # given the local stack on free ports
+    proc, lines, ports, env = start_local_stack()
     seen: list[str] = []
 
     def wait_for(text: str, timeout: float = 30) -> bool:

@@ -203,3 +203,23 @@ def test_a_rejection_does_not_take_the_message_id(app: LocalApp, sim: SimulatorC
     # then it is sent
     assert stored_message(app, "reused")["status"] == "queued"  # type: ignore[index]
     assert sim.stats()["calls_msg_send"] == 1
+
+
+def test_a_rejected_api_key_holds_the_line_until_the_secret_is_fixed(app: LocalApp, sim: SimulatorControl) -> None:
+    # given the account's API key rotated at Aculab, and the stack's secret still holding the old one
+    sm = app.stack.client("secretsmanager")
+    secret = app.stack.refs["AculabApiSecret"]
+    old = json.loads(sm.get_secret_value(SecretId=secret)["SecretString"])
+    sim.set_api_key("rotated-key")
+    mid = queue_send(app)
+    messages = receive(app, 1)
+    # when the message is tried: 401, and it waits for a retry, not failed
+    assert failures(invoke_batch(app, messages)) == {messages[0]["MessageId"]}
+    assert stored_message(app, mid)["status"] == "retryable"  # type: ignore[index]
+    assert sim.stats()["auth_failures"] >= 1 and sim.send_arrivals() == []
+    # and once the operator puts the new key in the secret, the retry reads it (the cache was dropped on 401)
+    sm.put_secret_value(SecretId=secret, SecretString=json.dumps({**old, "api_key": "rotated-key"}))
+    assert failures(invoke_batch(app, messages)) == set()
+    # then it went once
+    assert len(sim.send_arrivals()) == 1 and stored_message(app, mid)["status"] in ("queued", "delivered", "sent",
+                                                                                     "submitted to carrier")

@@ -9,26 +9,16 @@ import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 from local.template import ROOT
-from tests.integration.test_local_stack import free_port
+from tests.integration.test_local_stack import start_local_stack
 from tools import smoke
 
 
 def test_smoke_passes_against_the_local_stack_and_leaves_nothing_behind() -> None:
     # given the local stack on free ports
-    env = {k: v for k, v in os.environ.items() if k != "AWS_SESSION_TOKEN"}
-    env["PYTHONPATH"] = f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"
-    ports = [free_port() for _ in range(3)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "local", "--aws-port", str(ports[0]), "--simulator-port", str(ports[1]),
-         "--webhook-port", str(ports[2]), "--step-seconds", "0.3"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []], daemon=True).start()
+    proc, lines, _ports, env = start_local_stack()
     try:
         deadline, seen = time.monotonic() + 60, ""
         while "ready: all up" not in seen and time.monotonic() < deadline and proc.poll() is None:

@@ -157,3 +157,13 @@ def test_a_transition_leaves_only_the_states_its_row_lists(store: Store) -> None
         assert done == (state in transition.sources), (state, name)
         assert status == (transition.target if done else (None if state == lc.ABSENT else state)), (state, name)
         assert not done or lc.allowed(state, status) or state == status, (state, name)
+
+
+def test_a_message_scheduled_beyond_its_ttl_is_kept_past_its_due_time(app: LocalApp) -> None:
+    # given the table's TTL (90 days) and a message scheduled 200 days ahead
+    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    mid, due = f"far-{uuid.uuid4().hex[:8]}", NOW + timedelta(days=200)
+    seeding.scheduled(store, mid, NOW, due)
+    # then DynamoDB keeps it until a day after it is due, not 90 days after it was scheduled
+    item = store.get_message_item(mid)
+    assert item is not None and int(item["expires_at"]) == int(due.timestamp()) + 86400

@@ -20,7 +20,7 @@ ERROR_BODY = {"error": {"code": "0001", "text": "Missing mandatory parameter: to
 
 @pytest.mark.parametrize(
     ("status", "cls", "retryable"),
-    [(400, AculabRequestError, False), (401, AculabAuthError, False), (404, AculabRequestError, False),
+    [(400, AculabRequestError, False), (401, AculabAuthError, True), (404, AculabRequestError, False),
      (429, AculabThrottledError, True), (500, AculabServerError, True), (503, AculabServerError, True)],
 )
 def test_map_http_error_to_typed_exception(status: int, cls: type, retryable: bool) -> None:

@@ -41,6 +41,7 @@ from aculab_messaging.errors import BadRequest, NotPublished, NotReady, UnknownM
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.logic.pacing import PacePolicy, Pacer
+from aculab_messaging.logic.ports import Store
 from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
 from aculab_messaging.logic.send_records import SendPolicy
 from aculab_messaging.logic.sending import SendService
@@ -164,30 +165,29 @@ def _fact(detail: Mapping[str, Any]) -> str:
     return json.dumps({k: v for k, v in detail.items() if k != "timestamp"}, sort_keys=True, default=str)
 
 
-class ObservedStore(InMemoryStore):
-    """The in-memory store, watched: every status change of a message and every event put in an outbox."""
+class Observed:
+    """A store, watched through its public reads (``get_message_item``, the raw item): every status
+    change of a message and every event put in its outbox, read back after each write that may make
+    them. A mixin over any store (the in-memory one here; DynamoDB in
+    tests/integration/test_lifecycle_model_stack.py)."""
 
-    def __init__(self, model: Model) -> None:
-        super().__init__()
-        self.model = model
-        self._depth = 0
+    model: Model
+    _depth = 0
+    get_message_item: Callable[[str], dict[str, Any] | None]  # the store's
 
-    def _statuses(self) -> dict[str, str]:
-        return {str(i["message_id"]): str(i["status"]) for (pk, sk), i in self.items.items()
-                if sk == "MSG" and pk.startswith("MSG#") and "status" in i}
-
-    def _watched(self, call: Callable[[], Any]) -> Any:
-        before = self._statuses() if self._depth == 0 else None
+    def _watched(self, message_id: str, call: Callable[[], Any]) -> Any:
+        outer = self._depth == 0
+        before = _status(self.get_message_item(message_id)) if outer else None
         self._depth += 1
         try:
             return call()
         finally:
             self._depth -= 1
-            if before is not None:
-                for message_id, new in self._statuses().items():
-                    old = before.get(message_id, lc.ABSENT)
-                    if old != new:
-                        self._changed(message_id, old, new)
+            if outer:
+                item = self.get_message_item(message_id)
+                if _status(item) != before:
+                    self._changed(message_id, str(before), _status(item))
+                self._outbox_seen(item)
 
     def _changed(self, message_id: str, old: str, new: str) -> None:
         self.model.changes.append((message_id, old, new))
@@ -195,40 +195,60 @@ class ObservedStore(InMemoryStore):
         if not lc.allowed(old, new):
             self.model.violations.append(f"{message_id}: {old} -> {new} is not in the lifecycle")
         if old == lc.ABSENT:
-            item = self._msg(message_id)
+            item = self.get_message_item(message_id)
             assert item is not None
             self.model.first[message_id] = str(item.get("request_hash"))
 
-    def _outbox(self, item: dict[str, Any], events: Sequence[Event]) -> None:  # type: ignore[override]
-        for event in events:
-            eid = str(event.detail["eventId"])
+    def _outbox_seen(self, item: Mapping[str, Any] | None) -> None:
+        """The events in the item's outbox (``ob_<eventId>``: detail-type and JSON detail)."""
+        for eid in sorted((item or {}).get("outbox") or ()):
+            detail = json.loads(item[f"ob_{eid}"]["d"])  # type: ignore[index]
             known = self.model.stored_events.get(eid)
-            if known is not None and _fact(known) != _fact(event.detail):
-                self.model.violations.append(f"outbox: eventId {eid} ({event.detail_type}) stored with two facts: "
-                                             f"{_fact(known)} / {_fact(event.detail)}")
-            self.model.stored_events.setdefault(eid, dict(event.detail))
-        InMemoryStore._outbox(item, events)
+            if known is not None and _fact(known) != _fact(detail):
+                self.model.violations.append(f"outbox: eventId {eid} ({item[f'ob_{eid}']['t']}) stored with two "  # type: ignore[index]
+                                             f"facts: {_fact(known)} / {_fact(detail)}")
+            self.model.stored_events.setdefault(eid, detail)
 
     def transition(self, change: lc.Change) -> lc.Moved:
-        return self._watched(lambda: super(ObservedStore, self).transition(change))  # type: ignore[no-any-return]
+        return self._watched(change.message_id,  # type: ignore[no-any-return]
+                             lambda: super(Observed, self).transition(change))  # type: ignore[misc]
 
     def record_submitted(self, change: lc.Change, refs: Sequence[str], dlr: bool) -> lc.Moved:
-        return self._watched(lambda: super(ObservedStore, self).record_submitted(change, refs, dlr))  # type: ignore[no-any-return]
+        return self._watched(change.message_id,  # type: ignore[no-any-return]
+                             lambda: super(Observed, self).record_submitted(change, refs, dlr))  # type: ignore[misc]
 
     def write_part(self, write: Any, now: datetime) -> Any:
-        return self._watched(lambda: super(ObservedStore, self).write_part(write, now))
+        return self._watched(write.message_id, lambda: super(Observed, self).write_part(write, now))  # type: ignore[misc]
 
     def write_message_status(self, message_id: str, status: Any, rank: int, now: datetime,
                              reason: str | None = None) -> bool:
-        return self._watched(  # type: ignore[no-any-return]
-            lambda: super(ObservedStore, self).write_message_status(message_id, status, rank, now, reason))
+        return self._watched(message_id, lambda: super(Observed, self).write_message_status(  # type: ignore[no-any-return, misc]
+            message_id, status, rank, now, reason))
+
+    def add_events(self, message_id: str, events: Sequence[Event], now: datetime) -> None:
+        self._watched(message_id, lambda: super(Observed, self).add_events(message_id, events, now))  # type: ignore[misc]
+
+
+def _status(item: Mapping[str, Any] | None) -> str:
+    return str(item["status"]) if item and "status" in item else lc.ABSENT
+
+
+class ObservedStore(Observed, InMemoryStore):
+    """The in-memory store, watched."""
+
+    def __init__(self, model: Model) -> None:
+        super().__init__()
+        self.model = model
+
+    def get_message_item(self, message_id: str) -> dict[str, Any] | None:
+        return self._msg(message_id)  # the live item, not a copy: the observer only reads it
 
 
 class ModelAculab(FakeAculab):
     """Aculab: every msg_send checked against the model as it reaches Aculab; ``outcome`` says how the
     next calls end; ``during_send`` runs once while a request is on its way back (another invocation)."""
 
-    def __init__(self, model: Model, store: InMemoryStore, clock: Clock) -> None:
+    def __init__(self, model: Model, store: Store, clock: Clock) -> None:
         super().__init__()
         self.model, self.store, self.clock = model, store, clock
         self.outcome = "ok"
@@ -269,9 +289,9 @@ class ModelAculab(FakeAculab):
             bad(f"{message_id}: a second msg_send under at-most-once")
         if "cancelled" in self.model.ever[message_id]:
             bad(f"{message_id}: sent after it was cancelled")
-        item = self.store._msg(message_id)
-        mobile = item.get("to") if item else None
-        if mobile and self.store._blocked(OURS, str(mobile)):
+        item = self.store.get_message(message_id)
+        mobile = item.to if item else None
+        if mobile and self.store.is_blocked(OURS, str(mobile)):
             bad(f"{message_id}: sent to a mobile that opted out")
         first = self.model.requests.get(self.model.first.get(message_id, ""))
         if first is None:
@@ -311,8 +331,10 @@ class Lifecycle(RuleBasedStateMachine):
         EXAMPLES["run"] += 1
         self.model = Model()
         self.clock = Clock()
-        self.store = ObservedStore(self.model)
-        self.publisher = RecordingPublisher()
+        self.prefix = self.id_prefix()
+        self.message_ids = tuple(self.prefix + m for m in MESSAGE_IDS)  # every message_id the rules use
+        self.store = self.make_store(self.model)
+        self.publisher = self.make_publisher()
         self.aculab = ModelAculab(self.model, self.store, self.clock)
         self.queue = InMemorySendQueue(self.clock, max_receive_count=8)
         self.scheduler = FakeScheduler()
@@ -336,6 +358,21 @@ class Lifecycle(RuleBasedStateMachine):
         self.published_facts: dict[str, str] = {}
         self.checked = 0  # published events already checked
 
+    # what the machine runs over (tests/integration/test_lifecycle_model_stack.py: DynamoDB, EventBridge)
+
+    def id_prefix(self) -> str:
+        return ""
+
+    def make_store(self, model: Model) -> ObservedStore:
+        return ObservedStore(model)
+
+    def make_publisher(self) -> RecordingPublisher:
+        return RecordingPublisher()
+
+    def message_items(self) -> dict[str, dict[str, Any]]:
+        """Each stored message's raw item, read through the store's ``get_message_item``."""
+        return {m: item for m in self.message_ids if (item := self.store.get_message_item(m)) is not None}
+
     # -- producers --------------------------------------------------------------------------------
 
     @rule(message_id=st.sampled_from(MESSAGE_IDS), variant=st.sampled_from(sorted(VARIANTS)),
@@ -343,7 +380,7 @@ class Lifecycle(RuleBasedStateMachine):
           then=st.sampled_from(DELIVERIES))
     def send(self, message_id: str, variant: str, send_at: str, validity: str, then: Delivery) -> None:
         to, content = VARIANTS[variant]
-        body: dict[str, Any] = {"message_id": message_id, "to": to, "from": OURS, "content": content}
+        body: dict[str, Any] = {"message_id": self.prefix + message_id, "to": to, "from": OURS, "content": content}
         delay = SEND_AT[send_at]
         if delay is not None:
             body["send_at"] = (self.clock() + delay).isoformat()
@@ -373,7 +410,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule(message_id=st.sampled_from(MESSAGE_IDS), then=st.sampled_from(DELIVERIES))
     def cancel(self, message_id: str, then: Delivery) -> None:
-        self.queue.put(json.dumps({"action": "cancel", "message_id": message_id}))
+        self.queue.put(json.dumps({"action": "cancel", "message_id": self.prefix + message_id}))
         self._deliver(then)
 
     # -- the send function ------------------------------------------------------------------------
@@ -424,7 +461,7 @@ class Lifecycle(RuleBasedStateMachine):
         batch's later records must see it."""
         records = self.queue.receive(limit)
         self.aculab.during_send = lambda params: self.recipient_texts(mobile, True, False)
-        self.aculab.stop_meanwhile = None if self.store._blocked(OURS, mobile) else mobile
+        self.aculab.stop_meanwhile = None if self.store.is_blocked(OURS, mobile) else mobile
         outcomes = self._process(self.sender, records)
         self.aculab.during_send, self.aculab.stop_meanwhile = None, None
         if outcomes is not None:
@@ -534,16 +571,15 @@ class Lifecycle(RuleBasedStateMachine):
         EXAMPLES["steps"] += 1
         # each message's last seen status, against the store: a move no watched write made is checked too
         last = {message_id: new for message_id, _, new in self.model.changes}
-        for message_id, status in self.store._statuses().items():
+        for message_id, item in self.message_items().items():
+            status = _status(item)
             if last.get(message_id, lc.ABSENT) != status:
                 self.store._changed(message_id, last.get(message_id, lc.ABSENT), status)
         assert not self.model.violations, self.model.violations
 
     @invariant()
     def every_message_is_final_or_visible_to_the_reconciler(self) -> None:
-        for (pk, sk), item in self.store.items.items():
-            if sk != "MSG" or not pk.startswith("MSG#"):
-                continue
+        for item in self.message_items().values():
             final = int(item.get("rank", 0)) >= FINAL_RANK
             if not final or item.get("outbox"):  # an outbox too: the reconciler is its one replay path
                 assert item.get("pending_pk"), f"{item['message_id']} ({item['status']}) is lost to the reconciler"
@@ -566,8 +602,7 @@ class Lifecycle(RuleBasedStateMachine):
         published = {str(e.detail["eventId"]) for e in self.publisher.published}
         lost = {eid: self.model.stored_events[eid] for eid in stored - published}
         assert not lost, f"stored in an outbox, never published: {lost}"
-        left = {i["message_id"]: sorted(i["outbox"]) for (_, sk), i in self.store.items.items()
-                if sk == "MSG" and i.get("outbox")}
+        left = {m: sorted(i["outbox"]) for m, i in self.message_items().items() if i.get("outbox")}
         assert not left, f"outboxes left non-empty: {left}"
         self.one_fact_per_event_id()
 
@@ -592,7 +627,7 @@ class Lifecycle(RuleBasedStateMachine):
                 self.queue.settle(records, {sqs_id for sqs_id, o in outcomes.items() if o.retry})
             self.reconciler.run(lambda: 900.0)
             busy = self.queue.waiting or self.scheduler.schedules or any(
-                i.get("outbox") for (_, sk), i in self.store.items.items() if sk == "MSG")
+                i.get("outbox") for i in self.message_items().values())
             if not busy:
                 return
 

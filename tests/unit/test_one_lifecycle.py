@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from aculab_messaging.aculab import CancelResult
-from aculab_messaging.aculab.errors import AculabServerError
+from aculab_messaging.aculab.errors import AculabAuthError, AculabServerError
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.pacing import PacePolicy, Pacer
 from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
@@ -236,3 +236,23 @@ def test_an_odd_cancel_answer_is_cancel_failed_with_its_text_and_nothing_raises(
     assert len(failed) == 1 and "pending" in str(failed[0].detail["reason"])
     assert failed[0].detail["cancelResults"] == {"ref-1": "failed"}
     assert w.status() == Status.QUEUED.value and w.queue.waiting == []
+
+
+def test_rejected_credentials_hold_the_line_and_each_message_goes_once_fixed() -> None:
+    w = World()
+    metrics = RecordingMetrics()
+    w.service.metrics = metrics
+    # given Aculab answers 401 (the API key was rotated, the stack's secret not yet)
+    w.aculab.error = AculabAuthError(401, "Unauthorized")
+    w.put(w.send("m-1"))
+    w.put(w.send("m-2", valid_for_seconds=60))
+    w.drain(until=timedelta(minutes=2))
+    # then nothing failed: both wait for a retry, the alarm's metric counted, no Message Failed
+    assert w.aculab.sent == [] and ev.MESSAGE_FAILED not in w.publisher.types()
+    assert metrics.counts["AculabCredentialsRejected"] >= 2
+    # when the operator fixes the secret (the one whose validity ran out meanwhile expires as usual)
+    w.aculab.error = None
+    w.drain()
+    # then the other is sent, once
+    assert [p.status_page.split("mid=")[1].split("&")[0] for p in w.aculab.sent] == ["m-1"]  # type: ignore[union-attr]
+    assert w.status("m-1") == Status.QUEUED.value and w.status("m-2") == Status.EXPIRED.value

@@ -120,6 +120,7 @@ def aculab_client(settings: AculabSettings, secrets: Secrets, pool_size: int = 1
         connect_timeout=settings.aculab_connect_timeout,
         read_timeout=settings.aculab_read_timeout,
         pool_size=pool_size,
+        on_rejected=lambda: secrets.forget(settings.aculab_secret_arn),
     )
 
 

@@ -23,6 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from aculab_messaging.aculab.errors import (
+    AculabAuthError,
     AculabConnectionError,
     AculabError,
     AculabRequestError,
@@ -96,9 +97,12 @@ class AculabClient:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_rejected: Callable[[], None] = lambda: None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
+        # our credentials were refused (401/403): forget the cached secret, so the next call reads it again
+        self._on_rejected = on_rejected
         self._timeout = (connect_timeout, read_timeout)
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -195,7 +199,10 @@ class AculabClient:
         response = self._request(service, fields)
         body = _json_or_none(response)
         if response.status_code >= 400:
-            raise error_from_response(response.status_code, body, response.text)
+            error = error_from_response(response.status_code, body, response.text)
+            if isinstance(error, AculabAuthError):
+                self._on_rejected()
+            raise error
         if body is None:
             raise AculabRequestError(response.status_code, f"{service} answered with a body that is not JSON")
         return body
@@ -221,7 +228,8 @@ class AculabClient:
             try:
                 return call()
             except AculabError as exc:
-                if not exc.retryable or attempt + 1 >= self._retry.attempts:
+                # rejected credentials are not fixed in milliseconds: the caller's own retries wait for it
+                if not exc.retryable or isinstance(exc, AculabAuthError) or attempt + 1 >= self._retry.attempts:
                     raise
                 self._sleep(self._retry.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover

@@ -58,8 +58,13 @@ class AculabRequestError(AculabApiError):
     may_have_reached_server = True
 
 
-class AculabAuthError(AculabRequestError):
-    """401/403: credentials rejected."""
+class AculabAuthError(AculabApiError):
+    """401/403: our credentials were rejected, so Aculab did not act on the request. Never the
+    message's fault (a rotated API key not yet in the stack's secret): it waits and is retried,
+    with the secret read again, until the operator fixes it."""
+
+    retryable = True
+    may_have_reached_server = False
 
 
 class AculabThrottledError(AculabApiError):

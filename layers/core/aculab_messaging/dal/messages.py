@@ -67,8 +67,11 @@ class Messages(Refs):
     def _transition_request(self, change: Change) -> tuple[str, str, dict[str, str], dict[str, Any]]:
         t, stamp = change.transition, iso(change.now)
         names = {"#status": "status", "#rank": "rank"}
+        expires = self._expires(change.now)
+        if change.keep.get("due_at"):  # a scheduled message is kept at least a day past its due time
+            expires = max(expires, epoch(datetime.fromisoformat(str(change.keep["due_at"]))) + 86400)
         values: dict[str, Any] = {":to": t.target, ":rank": rank_of(t.target), ":now": stamp,
-                                  ":id": change.message_id, ":exp": self._expires(change.now)}
+                                  ":id": change.message_id, ":exp": expires}
         sets = ["#status = :to", "#rank = :rank", "updated_at = :now", "message_id = :id",
                 "created_at = if_not_exists(created_at, :now)", "expires_at = if_not_exists(expires_at, :exp)"]
         removes: list[str] = []

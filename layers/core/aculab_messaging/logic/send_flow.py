@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.aculab import AculabError, AculabThrottledError, MessageType
+from aculab_messaging.aculab import AculabAuthError, AculabError, AculabThrottledError, MessageType
 from aculab_messaging.contracts.events import (
     MESSAGE_BLOCKED,
     MESSAGE_EXPIRED,
@@ -324,6 +324,10 @@ class SendFlow:
     def _send_failed(self, req: SendRequest, exc: AculabError, record: MessageRecord | None, attempt: Attempt,
                      now: datetime) -> RecordOutcome:
         reason = f"{type(exc).__name__}: {exc}"[:500]
+        if isinstance(exc, AculabAuthError):  # the operator must fix the secret; the message waits, never fails
+            self.metrics.count("AculabCredentialsRejected")
+            log.error("Aculab rejected our credentials: sends wait until the secret is fixed",
+                      extra={"message_id": req.message_id, "status": exc.status_code})
         if isinstance(exc, AculabThrottledError) and self.pacer is not None:
             rate = self.pacer.throttled(req.from_, now)
             log.warning("Aculab throttled a number: its pace is lowered",
