@@ -77,7 +77,8 @@ class InMemoryStore:
         if item["status"] not in t.sources:
             return False
         for guard in t.guards_for(item["status"]):
-            if guard is Guard.OWN_LEASE and item.get("lease_until") != _epoch(self._lease(change)):
+            if guard is Guard.OWN_LEASE and (change.lease_until is None
+                                             or item.get("lease_until") != _epoch(change.lease_until)):
                 return False
             if guard is Guard.LEASE_EXPIRED and item.get("lease_until", 0) >= _epoch(change.now):
                 return False

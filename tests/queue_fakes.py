@@ -58,7 +58,7 @@ class InMemorySendQueue:
     def receive(self, limit: int = 10) -> list[dict[str, Any]]:
         """Up to ``limit`` visible records, as the event source mapping hands them over."""
         now = self.clock()
-        batch = []
+        batch: list[dict[str, Any]] = []
         for held in sorted(self.waiting, key=lambda q: q.visible_at):
             if len(batch) == limit or held.visible_at > now:
                 break

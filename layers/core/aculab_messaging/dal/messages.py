@@ -120,6 +120,8 @@ class Messages(Refs):
         t = change.transition
         alternatives = ["attribute_not_exists(pk)"] if ABSENT in t.sources else []
         for i, source in enumerate(sorted(t.sources - {ABSENT})):
+            if Guard.OWN_LEASE in t.guards_for(source) and change.lease_until is None:
+                continue  # no attempt's lease given: that state cannot be left by this change
             values[f":s{i}"] = source
             clauses = [f"#status = :s{i}"]
             for guard in sorted(t.guards_for(source)):
@@ -128,10 +130,10 @@ class Messages(Refs):
                     continue
                 clauses.append(_GUARDS[guard])
             alternatives.append("(" + " AND ".join(clauses) + ")")
+        if not alternatives:
+            raise ValueError(f"{t.name} needs the attempt's lease")
         used = " ".join(alternatives)
-        if ":lease" in used:
-            if change.lease_until is None:
-                raise ValueError(f"{t.name} needs the attempt's lease")
+        if ":lease" in used and change.lease_until is not None:
             values[":lease"] = epoch(change.lease_until)
         if ":epoch" in used:
             values[":epoch"] = epoch(change.now)
