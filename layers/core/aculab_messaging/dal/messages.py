@@ -176,6 +176,7 @@ class Messages(Refs):
         sets += ["refs = list_append(if_not_exists(refs, :empty), :refs)", "part_count = :n", "updated_at = :now"]
         adopt = change.adopting(old)
         if adopt is not None:
+            sets.remove("updated_at = :now")  # the transition sets it
             expression, condition, more_names, more_values = self._transition_request(adopt)
             names.update(more_names)
             values.update(more_values)

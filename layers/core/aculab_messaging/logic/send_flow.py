@@ -40,6 +40,7 @@ from aculab_messaging.contracts.events import (
     utc_now_iso,
 )
 from aculab_messaging.contracts.queue import SendRequest
+from aculab_messaging.errors import CredentialsNotSet
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.pacing import PaceContended, Pacer
 from aculab_messaging.logic.ports import Aculab, SendQueue, Store
@@ -247,13 +248,14 @@ class SendFlow:
         """Secrets first: a record that cannot be sent yet goes back to the queue unclaimed."""
         try:
             self.check_credentials()
-        except Exception as exc:  # noqa: BLE001 - not set, unreachable, throttled, denied ...
-            name = type(exc).__name__
-            unset = name == "CredentialsNotSet"
-            self.metrics.count("AculabCredentialsNotSet" if unset else "SecretUnavailable")
-            log.warning("Aculab credentials not available: the record waits in the queue", extra={"error": name})
-            return RecordOutcome(retry=True, reason="Aculab credentials not set" if unset
-                                 else f"secret unavailable: {name}")
+        except CredentialsNotSet as exc:
+            self.metrics.count("AculabCredentialsNotSet")
+            log.error("Aculab credentials not set: the record waits in the queue", extra={"detail": str(exc)})
+            return RecordOutcome(retry=True, reason="Aculab credentials not set")
+        except Exception as exc:  # noqa: BLE001 - Secrets Manager unreachable, throttled, denied ...
+            self.metrics.count("SecretUnavailable")
+            log.warning("secret unavailable: the record waits in the queue", extra={"error": type(exc).__name__})
+            return RecordOutcome(retry=True, reason=f"secret unavailable: {type(exc).__name__}")
         return None
 
     def _send_claimed(self, req: SendRequest, fingerprint: str, record: MessageRecord | None, attempt: Attempt,
