@@ -16,16 +16,14 @@ START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 def attempts_through(outage: timedelta, policy: SendPolicy, seed: int = 7) -> tuple[str, int, timedelta]:
-    """Deliver one record the way SQS does, failing while Aculab is out:
-    (what became of it, attempts, when it was sent after the outage ended)."""
+    """Deliver one record the way SQS does, failing while Aculab is out, the message first seen at START
+    (its item keeps that): (what became of it, attempts, when it was sent after the outage ended)."""
     rng = random.Random(seed)
-    record = {"attributes": {"SentTimestamp": str(int(START.timestamp() * 1000)), "ApproximateReceiveCount": "1"}}
     now, receives = START, 1
     while True:
-        record["attributes"]["ApproximateReceiveCount"] = str(receives)
         if now >= START + outage:
             return "sent", receives, now - (START + outage)
-        if policy.window_ran_out(record, now):
+        if policy.gave_up(START, receives, now):
             return "dead-lettered", receives, timedelta(0)
         now += timedelta(seconds=policy.backoff(receives, rng))
         receives += 1

@@ -4,12 +4,11 @@ and the policy that decides retries and backoff."""
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aculab_messaging.contracts.events import Event
@@ -104,19 +103,6 @@ class SendPolicy:
         never renews it) is over, or its record reached the queue's receive-count backstop."""
         age = (now - first_seen).total_seconds() if first_seen else 0.0
         return age >= self.retry_window_seconds or receives >= self.max_receive_count
-
-    def window_ran_out(self, record: Mapping[str, Any], now: datetime) -> bool:
-        """The record's own last try (a record whose message could not even be read)."""
-        sent_ms = (record.get("attributes") or {}).get("SentTimestamp")
-        first = datetime.fromtimestamp(int(sent_ms) / 1000, UTC) if sent_ms else None
-        return self.gave_up(first, receive_count(record), now)
-
-
-def message_id_of(record: Mapping[str, Any]) -> str:
-    try:
-        return str(json.loads(str(record.get("body", "")))["message_id"])[:128]
-    except (ValueError, TypeError, KeyError):
-        return ""
 
 
 def receive_count(record: Mapping[str, Any]) -> int:
