@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from aculab_messaging.aculab.errors import (
+    AculabAuthError,
     AculabConnectionError,
     AculabRequestError,
     AculabServerError,
@@ -73,10 +74,11 @@ VALIDITY: dict[str, dict[str, int | timedelta]] = {
     "none": {}, "for 60s": {"valid_for_seconds": 60}, "for 30min": {"valid_for_seconds": 1800},
     "for 8h": {"valid_for_seconds": 8 * 3600}, "until +3h": {"valid_until": timedelta(hours=3)}}
 # how the next msg_send calls end (until the rule that set it is over)
-OUTCOMES = ("ok", "ok", "ok", "429", "503", "conn", "400", "timeout reached", "timeout lost", "crash before",
-            "crash after")
+OUTCOMES = ("ok", "ok", "ok", "429", "503", "401", "conn", "400", "timeout reached", "timeout lost",
+            "crash before", "crash after")
 NOT_REACHED: dict[str, Callable[[], Exception]] = {
     "429": lambda: AculabThrottledError(429, "Too many requests"),
+    "401": lambda: AculabAuthError(401, "Unauthorized"),  # a rotated key: the message waits, never fails
     "503": lambda: AculabServerError(503, "Service unavailable"),
     "conn": lambda: AculabConnectionError("connection refused"),
     "timeout lost": lambda: AculabTimeoutError("read timed out"),  # ambiguous: this one did not get there
