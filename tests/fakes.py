@@ -17,6 +17,7 @@ from typing import Any
 from aculab_messaging.aculab.errors import AculabError
 from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatus, SendParams, aculab_sender
 from aculab_messaging.contracts.events import Event
+from aculab_messaging.dal.pools import POOL_NUMBERS, pool_of
 from aculab_messaging.logic.lifecycle import ABSENT, Change, Guard, Moved, rank_of
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
@@ -78,7 +79,7 @@ class InMemoryStore:
             return False
         for guard in t.guards_for(item["status"]):
             if guard is Guard.OWN_LEASE and (change.lease_until is None
-                                             or item.get("lease_until") != _epoch(change.lease_until)):
+                                             or item.get("lease_id") != change.lease_token):
                 return False
             if guard is Guard.LEASE_EXPIRED and item.get("lease_until", 0) >= _epoch(change.now):
                 return False
@@ -92,6 +93,8 @@ class InMemoryStore:
                     "request_hash") not in (None, change.request_hash):
                 return False
             if guard is Guard.OUTCOME_UNKNOWN and item.get("reason") != OUTCOME_UNKNOWN:
+                return False
+            if guard is Guard.RESENDS_LEFT and item.get("resends", 0) >= (change.resend_limit or 0):
                 return False
         return True
 
@@ -119,8 +122,10 @@ class InMemoryStore:
         item.setdefault("created_at", _iso(change.now))
         if t.target == SENDING:
             item["lease_until"] = _epoch(self._lease(change))
+            item["lease_id"] = change.lease_token
         else:
             item.pop("lease_until", None)
+            item.pop("lease_id", None)
         for name, value in change.fields.items():
             if value is None:
                 item.pop(name, None)
@@ -131,6 +136,8 @@ class InMemoryStore:
                 item.setdefault(name, copy.deepcopy(value))
         if change.count_attempt:
             item["attempts"] = item.get("attempts", 0) + 1
+        if t.name == "resend":
+            item["resends"] = item.get("resends", 0) + 1
         if change.history is not None:
             item.setdefault("history", []).append(dict(change.history))
         item.update(pending_pk="PENDING#0", pending_sk=f"{_iso(change.pending_at or change.now)}#{change.message_id}")
@@ -151,9 +158,17 @@ class InMemoryStore:
         moved = self.transition(change.with_fields(refs=list(refs), parts=parts, part_count=len(refs), reason=None))
         if moved.done or moved.record is None:
             return moved
+        return self._adopt_refs(change, moved.record, refs)
+
+    def record_adopted(self, change: Change, old: MessageRecord, refs: Sequence[str], dlr: bool) -> Moved:
+        for ref in refs:
+            self.items[(f"REF#{ref}", "REF")] = {"pk": f"REF#{ref}", "sk": "REF", "message_id": change.message_id,
+                                                 "dlr": dlr}
+        return self._adopt_refs(change, old, refs)
+
+    def _adopt_refs(self, change: Change, old: MessageRecord, refs: Sequence[str]) -> Moved:
         item = self._msg(change.message_id)
         assert item is not None
-        old = moved.record
         item_parts = item.setdefault("parts", {})
         new = [r for r in refs if r not in item_parts]
         for ref in new:
@@ -211,9 +226,12 @@ class InMemoryStore:
             return PartWriteResult("stale", self._record(item))
         part = parts[write.msg_ref]
         if part["rank"] >= write.rank:
+            self._learn_pool_number(item, write, now)
             return PartWriteResult("stale", self._record(item))
         part.update(status=write.status.value, rank=write.rank, provider_status=write.provider_status,
-                    aculab_msg_err=write.aculab_msg_err, provider_ts=write.provider_timestamp)
+                    aculab_msg_err=write.aculab_msg_err, provider_ts=write.provider_timestamp,
+                    **({"from_number": write.from_number} if write.from_number is not None else {}))
+        self._learn_pool_number(item, write, now)
         item["updated_at"] = _iso(now)
         self._log(item, now, write.status.value, msgRef=write.msg_ref, providerStatus=write.provider_status,
                   providerTimestamp=write.provider_timestamp)
@@ -393,6 +411,24 @@ class InMemoryStore:
         else:
             self.items[("CURSOR", "reconcile")] = {"cursor": copy.deepcopy(cursor), "saved_at": _iso(now)}
 
+    # -- message number pools ----------------------------------------------------------
+
+    def _learn_pool_number(self, item: Mapping[str, Any], write: PartWrite, now: datetime) -> None:
+        pool = pool_of(item.get("from"), write.from_number)
+        if pool is not None and write.from_number is not None:
+            self.remember_pool_number(pool, write.from_number, now)
+
+    def remember_pool_number(self, pool: str, number: str, now: datetime) -> None:
+        item = self.items.setdefault((POOL_NUMBERS, number), {"pk": POOL_NUMBERS, "sk": number,
+                                                              "pool_names": set(), "first_seen": _iso(now)})
+        item["pool_names"].add(pool)
+
+    def pools_of(self, number: str) -> list[str]:
+        return sorted(self.items.get((POOL_NUMBERS, number), {}).get("pool_names") or ())
+
+    def pool_numbers(self) -> dict[str, list[str]]:
+        return {sk: sorted(i["pool_names"]) for (pk, sk), i in sorted(self.items.items()) if pk == POOL_NUMBERS}
+
 
 @dataclass
 class RecordingPublisher:
@@ -423,11 +459,19 @@ class FakeAculab:
     status_calls: list[list[str]] = field(default_factory=list)
     _refs: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
+    # the error comes after Aculab queued the message (a 502 from its gateway, a read timeout): refs in queued_refs
+    error_after_queueing: bool = False
+    queued_refs: list[str] = field(default_factory=list)
+
     def msg_send(self, params: SendParams) -> list[str]:
-        if self.error:
+        if self.error and not self.error_after_queueing:
             raise self.error
         self.sent.append(params)
-        return [f"ref-{next(self._refs)}" for _ in range(self.parts)]
+        refs = [f"ref-{next(self._refs)}" for _ in range(self.parts)]
+        self.queued_refs += refs
+        if self.error:
+            raise self.error
+        return refs
 
     def msg_cancel(self, msg_refs: Sequence[str]) -> dict[str, CancelResult]:
         self.cancelled.append(list(msg_refs))

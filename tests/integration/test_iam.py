@@ -107,6 +107,12 @@ def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim:
     sim.inbound(MOBILE, US, "", "mms", ["a.png"])
     sim.settle()
     assert app.media_poller(wait_seconds=1).poll_once() == 1
+    # ... a message the carrier failed temporarily (301): the reconciler puts it back on the send queue ...
+    sim.configure(fail_rules=[{"to_prefix": "447700900126", "aculab_msg_err": "301", "reason": "",
+                               "at": "submitted to carrier", "times": 1}])
+    queue_send(app, to="447700900126")
+    drain_queue(app)
+    sim.settle()
     # ... and the reconciler (a message whose notifications were lost, a cursor, the blocked-list sync)
     sim.configure(notify_drop_rate=1.0, step_seconds=0.1)
     queue_send(app, to="447700900124")

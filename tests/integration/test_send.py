@@ -124,6 +124,7 @@ def test_crash_after_msg_send_never_sends_again(app_factory: Any, aws: str, sim:
     # given the write after msg_send fails (as if the function died there)
     proxy = FaultProxy(aws)
     app = app_factory(AWS_ENDPOINT_URL=proxy.url)
+    sim.configure(step_seconds=3600)  # Aculab's status updates held back until the end
     tail = app.event_tail()
     mid = queue_send(app)
     messages = receive(app, 1)
@@ -146,6 +147,11 @@ def test_crash_after_msg_send_never_sends_again(app_factory: Any, aws: str, sim:
     assert tail.wait_for(lambda evs: any(e["detail-type"] == "Message Failed" for e in evs))
     assert len(tail.of_type("Message Failed")) == 1
     assert "outcome unknown" in tail.of_type("Message Failed")[0]["detail"]["reason"]
+    # and when Aculab's status updates come (our status page names the message), they prove it was sent
+    sim.settle()
+    assert tail.wait_for(lambda evs: any(e["detail"].get("status") == "delivered" for e in evs))
+    assert stored_message(app, mid)["status"] == "delivered"  # type: ignore[index]
+    assert sim.stats()["calls_msg_send"] == 1
     proxy.close()
 
 

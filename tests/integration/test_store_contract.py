@@ -126,6 +126,9 @@ def _in_state(store: Store, mid: str, state: str, lease: datetime) -> None:
     elif state == lc.FAILED:  # as "outcome unknown": an expired claim given up
         seeding.claimed(store, mid, past, lease=lease - past)
         assert store.transition(lc.Change(lc.GIVE_UP, mid, NOW, fields={"reason": OUTCOME_UNKNOWN})).done
+    elif state == lc.UNCONFIRMED:  # msg_send answered ambiguously under its lease
+        seeding.claimed(store, mid, past, lease=lease - past)
+        assert store.transition(lc.Change(lc.DOUBT, mid, NOW, lease_until=lease)).done
     elif state == Status.BLOCKED.value:
         seeding.blocked(store, mid, past, "STOP")
     elif state == Status.CANCELLED.value:
@@ -135,12 +138,13 @@ def _in_state(store: Store, mid: str, state: str, lease: datetime) -> None:
         raise AssertionError(state)
 
 
-STATES = [lc.ABSENT, lc.SCHEDULED, lc.WAITING, SENDING, lc.QUEUED, lc.FAILED, Status.BLOCKED.value,
+STATES = [lc.ABSENT, lc.SCHEDULED, lc.WAITING, SENDING, lc.UNCONFIRMED, lc.QUEUED, lc.FAILED, Status.BLOCKED.value,
           Status.CANCELLED.value]
 
 
 def test_a_transition_leaves_only_the_states_its_row_lists(store: Store) -> None:
-    # given a message in each state, its guards met (due, valid, its lease ours and run out, outcome unknown)
+    # given a message in each state, its guards met (due, valid, its lease ours and run out, outcome unknown,
+    # resends left)
     run = uuid.uuid4().hex[:8]
     lease = NOW - timedelta(seconds=1)
     outcomes = {}
@@ -149,7 +153,8 @@ def test_a_transition_leaves_only_the_states_its_row_lists(store: Store) -> None
             mid = f"t-{run}-{transition.name}-{STATES.index(state)}"
             _in_state(store, mid, state, lease)
             # when the transition is asked for
-            moved = store.transition(lc.Change(transition, mid, NOW, keep=seeding.first_sight(), lease_until=lease))
+            moved = store.transition(lc.Change(transition, mid, NOW, keep=seeding.first_sight(), lease_until=lease,
+                                               resend_limit=1))
             outcomes[(state, transition.name)] = (moved.done, moved.record.status if moved.record else None)
     # then it happened exactly where the table lets it, and left the message in the row's target
     for (state, name), (done, status) in outcomes.items():

@@ -53,6 +53,7 @@ def test_load_settings_names_missing_variables() -> None:
 def test_load_settings_splits_sending_numbers() -> None:
     settings = ReconcileSettings.from_env({
         "TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "ACULAB_BASE_URL": "http://x", "ACULAB_SECRET_ARN": "a",
+        "SEND_QUEUE_URL": "http://sqs/q",
         "SENDING_NUMBERS": "447700900001, 447700900002,", "STALE_AGE_SECONDS": "60",
     })
     assert settings.sending_numbers == ("447700900001", "447700900002")
@@ -99,6 +100,8 @@ def test_load_settings_from_a_full_environment(cls: type) -> None:
     # given every variable any function reads, as the template sets them / then each settings class loads
     env = {"TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "WEBHOOK_SECRET_ARN": "w", "INBOUND_TOKEN_SECRET_ARN": "i",
            "ACULAB_BASE_URL": "https://ws.aculabcloud.net", "ACULAB_SECRET_ARN": "a", "PENDING_SHARDS": "8",
-           "ACULAB_READ_TIMEOUT": "2.5", "SECRET_MAX_AGE_SECONDS": "60"}
+           "ACULAB_READ_TIMEOUT": "2.5", "SECRET_MAX_AGE_SECONDS": "60", "SEND_QUEUE_URL": "https://sqs.example/q",
+           "TEMPORARY_FAILURE_RETRIES": "3"}
     settings = cls.from_env(env)
     assert settings.pending_shards == 8 and settings.secret_max_age_seconds == 60
+    assert settings.temporary_failure_retries == 3

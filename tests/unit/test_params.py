@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from aculab_messaging.aculab import AculabValidationError, SendParams, normalise_number
-from aculab_messaging.chunks import chunked
 
 
 @pytest.mark.parametrize(
@@ -65,12 +64,6 @@ def test_form_repeats_msg_media_and_carries_every_parameter() -> None:
     assert as_dict["status_authentication_password"] == "s3cret-pw"
     assert as_dict["alphanumeric_id"] == "Shop 42"
     assert "s3cret-pw" not in repr(params)
-
-
-def test_chunked_splits_refs() -> None:
-    assert list(chunked(list(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
-    with pytest.raises(ValueError):
-        list(chunked([1], 0))
 
 
 def test_numbers_are_parsed_by_libphonenumber() -> None:

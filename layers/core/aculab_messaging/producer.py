@@ -25,12 +25,12 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import batched
 from typing import Any
 
 from pydantic import ValidationError
 
 from aculab_messaging.aculab.errors import AculabValidationError
-from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.errors import ContractError, field_errors
 from aculab_messaging.contracts.queue import CancelRequest, SendRequest
 from aculab_messaging.segmentation import Estimate, estimate
@@ -80,7 +80,7 @@ class Producer:
     def send_many(self, requests: Sequence[SendRequest]) -> list[str]:
         """SendMessageBatch in chunks of 10; raises ProducerError naming any not queued."""
         failed: list[str] = []
-        for chunk in chunked(list(requests), 10):
+        for chunk in batched(list(requests), 10, strict=False):
             entries = [{"Id": str(i), "MessageBody": _body(r)} for i, r in enumerate(chunk)]
             response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             failed += [chunk[int(f["Id"])].message_id for f in response.get("Failed", [])]

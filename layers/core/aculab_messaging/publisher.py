@@ -4,9 +4,9 @@ so callers never acknowledge work whose event did not go out."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import batched
 from typing import Any
 
-from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic.ports import EventPublisher, PublishError
 
@@ -24,7 +24,7 @@ class EventBridgePublisher:
     def publish(self, events: Sequence[Event]) -> None:
         failed: list[Event] = []
         reasons: set[str] = set()
-        for chunk in chunked(list(events), MAX_ENTRIES_PER_CALL):
+        for chunk in batched(list(events), MAX_ENTRIES_PER_CALL, strict=False):
             entries = [e.entry(self._bus_name, self._source) for e in chunk]
             try:
                 response = self._client.put_events(Entries=entries)

@@ -39,6 +39,10 @@ class MessageRecord:
     lease_until: int | None = None
     request_hash: str | None = None  # the request it was created from (logic/lifecycle.request_hash)
     attempts: int = 0  # msg_send calls made for it
+    resends: int = 0  # times sent again after every part failed temporarily (301)
+    earlier_refs: list[str] = field(default_factory=list)  # refs of attempts that failed temporarily
+    request: str | None = None  # the send request as first accepted (JSON): what a resend puts on the queue
+    resend: bool = False  # waiting to be sent again: the reconciler puts ``request`` on the send queue
     # events stored with a transition and not yet known to be published, by eventId
     outbox: dict[str, Event] = field(default_factory=dict)
 
@@ -70,6 +74,10 @@ class MessageRecord:
             lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
             request_hash=item.get("request_hash"),
             attempts=int(item.get("attempts", 0)),
+            resends=int(item.get("resends", 0)),
+            earlier_refs=list(item.get("earlier_refs") or []),
+            request=item.get("request"),
+            resend=bool(item.get("resend", False)),
             outbox={eid: _outbox_event(item.get(f"ob_{eid}")) for eid in sorted(item.get("outbox") or ())
                     if item.get(f"ob_{eid}")},
         )
@@ -77,6 +85,13 @@ class MessageRecord:
     @property
     def is_final(self) -> bool:
         return self.rank >= FINAL_RANK
+
+    @property
+    def from_number(self) -> str | None:
+        """The number Aculab sent every part from, when each part's is known and they agree
+        (a pool name's message: the pool's number it used), else None."""
+        numbers = {p.get("from_number") for p in self.parts.values()}
+        return next(iter(numbers)) if len(numbers) == 1 and None not in numbers else None
 
 
 def _outbox_event(entry: Mapping[str, Any] | None) -> Event:
@@ -104,6 +119,8 @@ class PartWrite:
     provider_timestamp: str | None
     # single-part messages: write the message-level status in the same request
     single_part: bool
+    # the number Aculab sent the part from (E.164 with '+'); None leaves a stored one as it is
+    from_number: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 
 class SqsSendQueue:
-    def __init__(self, client: Callable[[], Any], queue_url: str, dead_letter_queue_url: str) -> None:
+    def __init__(self, client: Callable[[], Any], queue_url: str, dead_letter_queue_url: str = "") -> None:
         self._client = client  # made on first use: most containers never wait, retry or dead-letter
         self._queue_url = queue_url
         self._dead_letter_queue_url = dead_letter_queue_url

@@ -14,6 +14,8 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from aculab_messaging.logic.keywords import START_WORDS, STOP_WORDS
+
 S = TypeVar("S", bound="CommonSettings")
 
 
@@ -58,7 +60,14 @@ class SecretSettings(CommonSettings):
     secret_max_age_seconds: Annotated[int, Field(ge=0)] = 300
 
 
-class WebhookSettings(SecretSettings):
+class ResendSettings(CommonSettings):
+    """Functions that learn a message's final status (webhook, reconciler): a message whose every
+    part failed with aculab_msg_err 301 (temporary) is sent again this many times at most."""
+
+    temporary_failure_retries: Annotated[int, Field(ge=0, le=10)] = 2
+
+
+class WebhookSettings(SecretSettings, ResendSettings):
     """The webhook: its two credentials and the largest body it takes."""
 
     webhook_secret_arn: Annotated[str, Field(min_length=1)]
@@ -67,8 +76,8 @@ class WebhookSettings(SecretSettings):
     # the previous webhook password is accepted this long after a rotation
     give_up_age_seconds: Annotated[int, Field(ge=1)] = 172800
     # an inbound message whose whole text is one of these blocks / unblocks the pair (Aculab's lists)
-    stop_keywords: Names = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
-    start_keywords: Names = ("START", "YES")
+    stop_keywords: Names = STOP_WORDS
+    start_keywords: Names = START_WORDS
     # a long inbound message waits this long for missing parts before the reconciler announces it without them
     inbound_parts_wait_seconds: Annotated[int, Field(ge=1)] = 600
 
@@ -109,8 +118,11 @@ class SendSettings(AculabSettings):
     max_sends_per_second_per_number: Annotated[float, Field(ge=0)] = 0.0
 
 
-class ReconcileSettings(AculabSettings):
-    """The reconciler: when a message is stale, and when to give up on it."""
+class ReconcileSettings(AculabSettings, ResendSettings):
+    """The reconciler: when a message is stale, and when to give up on it; the queue it puts a
+    message on that is sent again after a temporary failure."""
+
+    send_queue_url: HttpUrl
 
     stale_age_seconds: Annotated[int, Field(ge=1)] = 900
     give_up_age_seconds: Annotated[int, Field(ge=1)] = 172800

@@ -38,6 +38,9 @@ FINAL_RANK = 40
 # The send path's own states of a message before Aculab has it (never published)
 SENDING = "sending"  # claimed under a lease; msg_send may be in flight
 RETRYABLE = "retryable"  # claim released after a failure that did not reach Aculab
+# msg_send's answer was ambiguous (a 500/502/504, a reset or a read timeout after the request was sent): Aculab
+# may have the message. Never sent again under at-most-once; a status update naming it confirms it
+UNCONFIRMED = "unconfirmed"
 OUTCOME_UNKNOWN = "outcome unknown: an earlier attempt may have reached Aculab"
 _RANKS = {
     Status.SCHEDULED: 5,

@@ -145,6 +145,7 @@ def build_webhook(
         stop_words=frozenset(k.upper() for k in settings.stop_keywords),
         start_words=frozenset(k.upper() for k in settings.start_keywords),
         parts_wait=timedelta(seconds=settings.inbound_parts_wait_seconds),
+        temporary_failure_retries=settings.temporary_failure_retries,
     )
     auth = WebhookAuthenticator(
         secrets, settings.webhook_secret_arn, settings.inbound_token_secret_arn,
@@ -230,6 +231,7 @@ def build_reconcile_service(
     clock: Callable[[], datetime] = utc_now,
 ) -> ReconcileService:
     from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
+    from aculab_messaging.send_queue import SqsSendQueue
 
     settings = settings or ReconcileSettings.from_env()
     aws = aws or AwsClients()
@@ -244,9 +246,11 @@ def build_reconcile_service(
             batch_size=settings.status_batch_size,
             sending_numbers=settings.sending_numbers,
             time_margin_seconds=settings.time_margin_seconds,
+            temporary_failure_retries=settings.temporary_failure_retries,
         ),
         clock=clock,
         metrics=metrics or RecordingMetrics(),
+        queue=SqsSendQueue(lambda: aws("sqs"), settings.send_queue_url),
     )
 
 

@@ -75,10 +75,19 @@ class AculabThrottledError(AculabApiError):
 
 
 class AculabServerError(AculabApiError):
-    """5xx: Aculab failed the request; it was not accepted."""
+    """5xx. Only a 503 (Service Unavailable) says Aculab did not act on the request. A 500, or a
+    502/504 from a gateway, may come after Aculab queued the message: ambiguous, so a msg_send
+    that got one is not sent again under at-most-once (it waits for proof: its status updates)."""
 
     retryable = True
-    may_have_reached_server = False
+
+    def __init__(self, status_code: int, text: str, *, code: str | None = None,
+                 details: list[str] | None = None) -> None:
+        super().__init__(status_code, text, code=code, details=details)
+        self.may_have_reached_server = status_code != NOT_ACTED_ON
+
+
+NOT_ACTED_ON = 503  # the one 5xx that proves the request was not acted on
 
 
 def error_from_response(status_code: int, body: Any, fallback_text: str) -> AculabApiError:

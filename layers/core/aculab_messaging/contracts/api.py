@@ -24,6 +24,9 @@ class PartView(BaseModel):
     provider_status: str | None
     aculab_msg_err: AculabMsgErr | None
     provider_timestamp: Timestamp | None
+    from_number: Annotated[str | None, Field(description=(
+        "The number Aculab sent this part from (E.164 with '+'): for a message sent from a pool's name,"
+        " the pool's number it used; null until Aculab says"))] = None
 
 
 class TimelineEntry(BaseModel):
@@ -52,6 +55,8 @@ class MessageView(BaseModel):
     type: str | None
     to: Annotated[str | None, Field(description="The destination, masked (personal data)")]
     from_: Annotated[str | None, Field(alias="from")]
+    from_number: Annotated[str | None, Field(description=(
+        "The number Aculab sent the message from, once every part's is known and they agree; else null"))] = None
     metadata: dict[str, Any]
     msg_refs: list[str]
     parts: list[PartView]

@@ -7,6 +7,7 @@
 | inbound message   | IN#<msg_ref>      | IN          | inbound.py   |
 | blocked pair      | BLOCK#<from>      | TO#<to>     | blocked.py   |
 | sending number    | SENDERS           | <from>      | senders.py   |
+| a pool's number   | POOLNUMBERS       | <number>    | pools.py     |
 | reconcile cursor  | CURSOR            | reconcile   | senders.py   |
 | the pace of sends | PACE, PACE#<from> | PACE        | pace.py      |
 
@@ -26,12 +27,13 @@ from aculab_messaging.dal.messages import Messages
 from aculab_messaging.dal.pace import Pace
 from aculab_messaging.dal.parts import Parts
 from aculab_messaging.dal.pending import Pending
+from aculab_messaging.dal.pools import Pools
 from aculab_messaging.dal.senders import Senders
 from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
 
 
-class MessageStore(Messages, Parts, Pending, Inbound, Blocked, Senders, Pace):
+class MessageStore(Messages, Parts, Pools, Pending, Inbound, Blocked, Senders, Pace):
     """The store the services use (logic/ports.py ``Store``), on one table."""
 
 

@@ -4,8 +4,8 @@ the change with the highest version winning."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import batched
 
-from aculab_messaging.chunks import chunked
 from aculab_messaging.dal.table import ANNOUNCE, Table, from_item, to_values
 
 Pair = tuple[str, str]  # (from, to)
@@ -24,7 +24,7 @@ class Blocked(Table):
         """Which of these (from, to) pairs are blocked, read as ``is_blocked``
         reads one (consistently), 100 to a BatchGetItem."""
         blocked: set[Pair] = set()
-        for chunk in chunked(sorted(set(pairs)), 100):
+        for chunk in batched(sorted(set(pairs)), 100, strict=False):
             ask = {self._table: {"Keys": [to_values(_key(*pair)) for pair in chunk], "ConsistentRead": True,
                                  "ProjectionExpression": "pk, sk, blocked"}}
             for response in self._batch_until_done(self._db.batch_get_item, ask, "UnprocessedKeys", "blocked pairs"):

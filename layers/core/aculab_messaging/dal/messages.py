@@ -30,12 +30,13 @@ from aculab_messaging.records import MessageRecord
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
 
 _GUARDS = {
-    Guard.OWN_LEASE: "lease_until = :lease",
+    Guard.OWN_LEASE: "lease_id = :lid",
     Guard.LEASE_EXPIRED: "(attribute_not_exists(lease_until) OR lease_until < :epoch)",
     Guard.DUE: "(attribute_not_exists(due_at) OR due_at <= :now)",
     Guard.VALID: "(attribute_not_exists(valid_until) OR valid_until > :now)",
     Guard.SAME_REQUEST: "(attribute_not_exists(request_hash) OR request_hash = :hash)",
     Guard.OUTCOME_UNKNOWN: "reason = :unknown",
+    Guard.RESENDS_LEFT: "(attribute_not_exists(resends) OR resends < :resends)",
 }
 
 
@@ -78,10 +79,10 @@ class Messages(Refs):
         if t.target == SENDING:  # a claim lives until its lease runs out
             if change.lease_until is None:
                 raise ValueError(f"{t.name} needs the attempt's lease")
-            sets.append("lease_until = :lease")
-            values[":lease"] = epoch(change.lease_until)
+            sets += ["lease_until = :lease", "lease_id = :lid"]
+            values.update({":lease": epoch(change.lease_until), ":lid": change.lease_token})
         else:
-            removes.append("lease_until")
+            removes += ["lease_until", "lease_id"]
         for i, (name, value) in enumerate(change.fields.items()):
             names[f"#f{i}"] = name
             if value is None:
@@ -97,6 +98,9 @@ class Messages(Refs):
             values[f":k{i}"] = dynamo_safe({"v": value})["v"] if isinstance(value, dict) else value
         if change.count_attempt:
             sets.append("attempts = if_not_exists(attempts, :zero) + :one")
+            values.update({":zero": 0, ":one": 1})
+        if t.name == "resend":  # one more resend after a temporary failure
+            sets.append("resends = if_not_exists(resends, :zero) + :one")
             values.update({":zero": 0, ":one": 1})
         if change.history is not None:
             sets.append(APPEND_HISTORY)
@@ -133,14 +137,16 @@ class Messages(Refs):
         if not alternatives:
             raise ValueError(f"{t.name} needs the attempt's lease")
         used = " ".join(alternatives)
-        if ":lease" in used and change.lease_until is not None:
-            values[":lease"] = epoch(change.lease_until)
+        if ":lid" in used and change.lease_until is not None:
+            values[":lid"] = change.lease_token
         if ":epoch" in used:
             values[":epoch"] = epoch(change.now)
         if ":hash" in used:
             values[":hash"] = change.request_hash
         if ":unknown" in used:
             values[":unknown"] = OUTCOME_UNKNOWN
+        if ":resends" in used:
+            values[":resends"] = change.resend_limit or 0
         return " OR ".join(alternatives)
 
     def record_submitted(self, change: Change, refs: Sequence[str], dlr: bool) -> Moved:
@@ -154,6 +160,13 @@ class Messages(Refs):
         if moved.done or moved.record is None:
             return moved
         return self.adopt_refs(change, moved.record, refs)
+
+    def record_adopted(self, change: Change, old: MessageRecord, refs: Sequence[str], dlr: bool) -> Moved:
+        """Refs a status update naming the message brought (its msg_send's answer was lost):
+        the ref items, then ``adopt_refs``."""
+        for ref in refs:
+            self._put_ref(change.message_id, ref, dlr, change.now)
+        return self.adopt_refs(change, old, refs)
 
     def adopt_refs(self, change: Change, old: MessageRecord, refs: Sequence[str]) -> Moved:
         """Refs for a message whose claim this attempt lost: they join its parts (each at

@@ -7,12 +7,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.dal.table import APPEND_HISTORY, Table, from_item, history_values, iso, message_key, to_values
+from aculab_messaging.dal.pools import Pools, pool_of
+from aculab_messaging.dal.table import APPEND_HISTORY, from_item, history_values, iso, message_key, to_values
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
 from aculab_messaging.status import FINAL_RANK, Status
 
 
-class Parts(Table):
+class Parts(Pools):
     def write_part(self, write: PartWrite, now: datetime) -> PartWriteResult:
         """Move one part forward: one conditional UpdateItem. For a single-part
         message the message-level status moves in the same request."""
@@ -40,6 +41,9 @@ class Parts(Table):
         }
         condition = "parts.#ref.#rank < :rank"
         removes: list[str] = []
+        if write.from_number is not None:  # never a stored number overwritten with None
+            sets.append("parts.#ref.from_number = :fnum")
+            values[":fnum"] = write.from_number
         if write.single_part:
             sets += ["#status = :status", "#rank = :rank", "aculab_msg_err = :err"]
             condition += " AND part_count = :one"
@@ -70,6 +74,7 @@ class Parts(Table):
                 return PartWriteResult("missing", record)
             if write.single_part and len(record.parts) > 1:
                 return self.write_part(replace(write, single_part=False), now)
+            self._learn_pool_number(record, write, now)  # again: its first write may have stopped short of it
             return PartWriteResult("stale", record)
         item = from_item(response.get("Attributes"))
         if item is None:  # pragma: no cover - ALL_NEW always returns the item
@@ -77,7 +82,14 @@ class Parts(Table):
         record = MessageRecord.from_item(item)
         if removes:
             self._still_pending_if_outbox(record, now)
+        self._learn_pool_number(record, write, now)
         return PartWriteResult("advanced", record)
+
+    def _learn_pool_number(self, record: MessageRecord, write: PartWrite, now: datetime) -> None:
+        """A part of a message sent from a pool's name went from ``from_number``: the number is the pool's."""
+        pool = pool_of(record.from_, write.from_number)
+        if pool is not None and write.from_number is not None:
+            self.remember_pool_number(pool, write.from_number, now)
 
     def _still_pending_if_outbox(self, record: MessageRecord, now: datetime) -> None:
         """A message made final while events still wait in its outbox (their publish failed)

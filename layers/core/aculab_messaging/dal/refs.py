@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import batched
 
-from aculab_messaging.chunks import chunked
 from aculab_messaging.dal.table import Table, to_item
 
 
 class Refs(Table):
     def _put_refs(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> None:
         """Plain writes (half the cost of a transaction), 25 to a BatchWriteItem."""
-        for chunk in chunked(refs, 25):
-            requests = [
-                {"PutRequest": {"Item": to_item({"pk": f"REF#{ref}", "sk": "REF", "message_id": message_id,
-                                                 "dlr": dlr, "expires_at": self._expires(now)})}}
-                for ref in chunk
-            ]
+        for chunk in batched(refs, 25, strict=False):
+            requests = [{"PutRequest": {"Item": to_item(self._ref_item(message_id, ref, dlr, now))}} for ref in chunk]
             self._batch_until_done(self._db.batch_write_item, {self._table: requests}, "UnprocessedItems", "ref items")
+
+    def _put_ref(self, message_id: str, ref: str, dlr: bool, now: datetime) -> None:
+        """One ref a status update brought (the webhook's role may PutItem, not BatchWriteItem)."""
+        self._db.put_item(TableName=self._table, Item=to_item(self._ref_item(message_id, ref, dlr, now)))
+
+    def _ref_item(self, message_id: str, ref: str, dlr: bool, now: datetime) -> dict[str, object]:
+        return {"pk": f"REF#{ref}", "sk": "REF", "message_id": message_id, "dlr": dlr, "expires_at": self._expires(now)}
 
     def find_by_ref(self, msg_ref: str) -> tuple[str, bool] | None:
         """(message_id, delivery report requested) for one of our msg_refs."""

@@ -87,6 +87,7 @@ class Table:
         self._shards = pending_shards
         self._ttl = timedelta(days=ttl_days)
         self._known_senders: set[str] = set()
+        self._known_pool_numbers: set[tuple[str, str]] = set()  # (pool, number) written by this container
 
     @property
     def shard_count(self) -> int:

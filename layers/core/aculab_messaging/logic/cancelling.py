@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 UNKNOWN = "unknown message"
 ALREADY_SENT = "already sent"
 BEFORE_SENDING = "cancelled before sending"
+NO_REFS_YET = "not cancelled: msg_send's answer was ambiguous, so Aculab may have it under refs not known yet"
 # what Aculab has already passed on: too late for msg_cancel
 _SENT = frozenset({Status.SUBMITTED.value, Status.SENT.value, Status.DELIVERED.value, Status.ACCEPTED.value})
 
@@ -81,6 +82,10 @@ class Canceller:
             return Cancelled([])  # cancelled, and said so
         if record.status in _SENT:
             return Cancelled([self._failed(record, now, ALREADY_SENT)])
+        if record.status == lc.UNCONFIRMED:
+            return Cancelled([message_event(MESSAGE_CANCEL_FAILED, message_id=record.message_id, status=None,
+                                            is_final=False, reason=NO_REFS_YET, now=now, metadata=record.metadata,
+                                            extra={"cancelResults": {}}, identity=lc.UNCONFIRMED)])
         if record.is_final or not record.refs:
             return Cancelled([self._failed(record, now, f"message is already {record.status}")])
         return self._at_aculab(record, now)

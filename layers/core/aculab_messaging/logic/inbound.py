@@ -11,6 +11,7 @@ from typing import Any
 
 from aculab_messaging.aculab.params import is_e164
 from aculab_messaging.contracts.events import MESSAGE_RECEIVED, Event, message_event, opt_out_event
+from aculab_messaging.logic.pools import set_pools_blocked
 from aculab_messaging.logic.ports import Store
 
 
@@ -63,8 +64,9 @@ def assemble(group: Mapping[str, Any], *, complete: bool) -> dict[str, Any]:
 
 def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repeat: bool) -> list[Event]:
     """Block or unblock the pair as the keyword asks, ordered by when we first
-    received it (then the msg_ref); then the events to publish. ``Opt-Out
-    Changed`` goes out when the pair changed, or again (same eventId) when
+    received it (then the msg_ref), and the same for each pool our number is
+    known to belong to (logic/pools.py); then the events to publish. ``Opt-Out
+    Changed`` goes out for each pair that changed, or again (same eventId) when
     this is a repeat of the message whose first announcement may be lost.
     A long message announced again after a late part (``revision`` n > 0) is
     its own fact: its eventId from n, ``supersedes`` the eventId of n - 1."""
@@ -72,10 +74,11 @@ def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repea
     if not (is_e164(item["from"]) and is_e164(item["to"])):
         opt_out = None  # a keyword from a short code or a sender name: no pair of numbers to block
     revision = int(item.get("revision") or 0)
-    changed = False
+    pairs: list[tuple[str, bool]] = []  # each of ours the keyword was for (our number, its pools), and if it changed
     if opt_out is not None:
-        changed = store.set_blocked(str(item["to"]), str(item["from"]), bool(opt_out), "inbound",
-                                    f"{item['stored_at']}#{ref}")
+        ours, mobile, version = str(item["to"]), str(item["from"]), f"{item['stored_at']}#{ref}"
+        pairs = [(ours, store.set_blocked(ours, mobile, bool(opt_out), "inbound", version)),
+                 *set_pools_blocked(store, ours, mobile, bool(opt_out), "inbound", version)]
 
     def received(number: int, supersedes: str | None) -> Event:
         return message_event(
@@ -105,7 +108,7 @@ def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repea
 
     previous = str(received(revision - 1, None).detail["eventId"]) if revision else None
     events = [received(revision, previous)]
-    if opt_out is not None and (changed or repeat):
-        events.append(opt_out_event(from_=str(item["to"]), to=str(item["from"]), blocked=bool(opt_out),
-                                    source="inbound", keyword=item.get("keyword"), now=now, identity=ref))
+    events += [opt_out_event(from_=sender, to=str(item["from"]), blocked=bool(opt_out), source="inbound",
+                             keyword=item.get("keyword"), now=now, identity=ref)
+               for sender, changed in pairs if changed or repeat]
     return events

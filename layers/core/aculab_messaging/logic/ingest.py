@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aculab_messaging.aculab.params import is_e164
 from aculab_messaging.contracts.events import MESSAGE_STATUS_CHANGED, Event, aculab_time_to_iso
 from aculab_messaging.contracts.notification import BadNotification, Notification
 from aculab_messaging.errors import BadRequest, NotPublished, NotReady, UnknownMessage
+from aculab_messaging.logic import keywords
 from aculab_messaging.logic.inbound import apply_inbound, assemble, is_multipart, is_whole, keyword_of, opt_out_of
 from aculab_messaging.logic.ports import EventPublisher, PublishError, Store
 from aculab_messaging.logic.tracking import StatusReport, apply_status
@@ -29,8 +31,8 @@ from aculab_messaging.status import (
 
 log = logging.getLogger(__name__)
 
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-START_WORDS = frozenset({"START", "YES"})
+STOP_WORDS = frozenset(keywords.STOP_WORDS)
+START_WORDS = frozenset(keywords.START_WORDS)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class IngestService:
     start_words: frozenset[str] = START_WORDS
     # a long message whose parts have not all arrived by then is announced with what arrived (reconciler)
     parts_wait: timedelta = timedelta(minutes=10)
+    # a message whose every part failed temporarily (301) is sent again this many times at most
+    temporary_failure_retries: int = 0
 
     def ingest(self, notification: Notification, route: Route = Route()) -> Ingested:
         now = self.clock()
@@ -138,8 +142,9 @@ class IngestService:
             multipart_count=n.multipart_count,
             delivery_report=dlr,
             reason=provider.reason,
+            from_number=n.from_ if is_e164(n.from_) else None,  # the number Aculab sent it from
         )
-        events = apply_status(self.store, report, now).events
+        events = apply_status(self.store, report, now, resend_limit=self.temporary_failure_retries).events
         log.info("status update", extra={"message_id": message_id, "status": provider.status.value,
                                          "events": len(events)})
         return events

@@ -12,7 +12,11 @@ transition that is not in ``TRANSITIONS`` cannot be asked for.
     (none) | scheduled | waiting | sending(own lease) --block--> blocked
     (none) | scheduled | waiting | sending(own lease) --expire--> expired
     scheduled | waiting --cancel--> cancelled
-    sending | waiting | failed(outcome unknown) --adopt--> queued  (refs Aculab gave an attempt that lost its claim)
+    sending --doubt--> unconfirmed (msg_send's answer was ambiguous: at-most-once never sends it again)
+    sending | waiting | unconfirmed | failed(outcome unknown) --adopt--> queued  (refs Aculab gave an attempt
+        that lost its claim, or that a status update naming the message brought)
+    unconfirmed --give_up--> failed (outcome unknown: no proof by the give-up age)
+    failed (every part 301, a temporary failure) --resend--> waiting (sent again: new refs, a new attempt)
 
 Aculab's states (queued < submitted to carrier < sent < final) then move part by
 part through ``tracking.apply_status``: forward only, by rank.
@@ -29,6 +33,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
+from aculab_messaging.status import UNCONFIRMED as _UNCONFIRMED
 
 if TYPE_CHECKING:
     from aculab_messaging.contracts.events import Event
@@ -38,6 +43,7 @@ ABSENT = "(none)"  # no item yet
 SCHEDULED = Status.SCHEDULED.value
 WAITING = RETRYABLE  # waiting for a retry, the pace, or a redrive (stored as "retryable")
 QUEUED = Status.QUEUED.value
+UNCONFIRMED = _UNCONFIRMED  # msg_send answered ambiguously: Aculab may have it
 FAILED = Status.FAILED.value
 
 
@@ -50,6 +56,7 @@ class Guard(StrEnum):
     VALID = "valid"  # its valid_until (fixed at first sight) has not passed
     SAME_REQUEST = "same request"  # an existing item was created from this very request
     OUTCOME_UNKNOWN = "outcome unknown"  # failed: only as "outcome unknown" (refs may still come)
+    RESENDS_LEFT = "resends left"  # fewer resends after temporary failures than TemporaryFailureRetries
 
 
 @dataclass(frozen=True)
@@ -78,24 +85,27 @@ RECLAIM = _t("reclaim", {SENDING}, SENDING, None, {Guard.SAME_REQUEST, Guard.LEA
 RELEASE = _t("release", {SENDING}, WAITING, None, {Guard.OWN_LEASE})
 DEAD_LETTER = _t("dead_letter", {SENDING}, WAITING, "Message Failed", {Guard.OWN_LEASE})
 SUBMIT = _t("submit", {SENDING}, QUEUED, "Message Submitted", {Guard.OWN_LEASE})
-ADOPT = _t("adopt", {SENDING, WAITING, FAILED}, QUEUED, "Message Submitted", set(),
+DOUBT = _t("doubt", {SENDING}, UNCONFIRMED, None, {Guard.OWN_LEASE})
+ADOPT = _t("adopt", {SENDING, WAITING, UNCONFIRMED, FAILED}, QUEUED, "Message Submitted", set(),
            ((FAILED, Guard.OUTCOME_UNKNOWN),))
 REFUSE = _t("refuse", {SENDING}, FAILED, "Message Failed", {Guard.OWN_LEASE})
-GIVE_UP = _t("give_up", {SENDING}, FAILED, "Message Failed", {Guard.LEASE_EXPIRED})
+GIVE_UP = _t("give_up", {SENDING, UNCONFIRMED}, FAILED, "Message Failed", set(), ((SENDING, Guard.LEASE_EXPIRED),))
 BLOCK = _t("block", {ABSENT, SCHEDULED, WAITING, SENDING}, Status.BLOCKED.value, "Message Blocked",
            {Guard.SAME_REQUEST}, ((SENDING, Guard.OWN_LEASE),))
 EXPIRE = _t("expire", {ABSENT, SCHEDULED, WAITING, SENDING}, Status.EXPIRED.value, "Message Expired",
             {Guard.SAME_REQUEST}, ((SENDING, Guard.OWN_LEASE),))
 CANCEL = _t("cancel", {SCHEDULED, WAITING}, Status.CANCELLED.value, "Message Cancelled")
+RESEND = _t("resend", {FAILED}, WAITING, None, {Guard.VALID, Guard.RESENDS_LEFT})
 
 TRANSITIONS: Mapping[str, Transition] = {t.name: t for t in (
-    SCHEDULE, CLAIM, RECLAIM, RELEASE, DEAD_LETTER, SUBMIT, ADOPT, REFUSE, GIVE_UP, BLOCK, EXPIRE, CANCEL)}
+    SCHEDULE, CLAIM, RECLAIM, RELEASE, DEAD_LETTER, SUBMIT, DOUBT, ADOPT, REFUSE, GIVE_UP, BLOCK, EXPIRE, CANCEL,
+    RESEND)}
 
 # Aculab's own states, moved part by part (tracking.apply_status), forward only by rank
 ACULAB_STATES = frozenset({QUEUED, Status.SUBMITTED.value, Status.SENT.value})
 FINAL_STATES = frozenset({s.value for s in (Status.DELIVERED, Status.ACCEPTED, Status.FAILED, Status.CANCELLED,
                                             Status.REJECTED, Status.BLOCKED, Status.EXPIRED)})
-ALL_STATES = frozenset({ABSENT, SCHEDULED, WAITING, SENDING}) | ACULAB_STATES | FINAL_STATES
+ALL_STATES = frozenset({ABSENT, SCHEDULED, WAITING, SENDING, UNCONFIRMED}) | ACULAB_STATES | FINAL_STATES
 
 
 def allowed(source: str, target: str) -> bool:
@@ -148,14 +158,26 @@ class Change:
     history: Mapping[str, Any] | None = None
     events: Sequence[Event] = ()
     request_hash: str | None = None
-    lease_until: datetime | None = None  # the attempt's lease: set by a claim, checked by OWN_LEASE
+    lease_until: datetime | None = None  # the attempt's lease: set by a claim (LEASE_EXPIRED reads it)
+    lease_id: str | None = None  # which attempt holds the lease: set by a claim, checked by OWN_LEASE
     count_attempt: bool = False  # one more msg_send was made
     pending_at: datetime | None = None  # when the reconciler should look (None: after the stale age from now)
     fired: bool = False  # its EventBridge schedule fired: due (Scheduler fires at its time, never before)
+    resend_limit: int | None = None  # RESENDS_LEFT: how many resends TemporaryFailureRetries allows
 
     def __post_init__(self) -> None:
         if self.transition.name not in TRANSITIONS:
             raise ValueError(f"no such transition: {self.transition.name}")
+        if Guard.RESENDS_LEFT in self.transition.guards and (self.resend_limit or 0) < 1:
+            raise ValueError(f"{self.transition.name} needs a resend limit of at least 1")
+
+    @property
+    def lease_token(self) -> str | None:
+        """The attempt's lease as OWN_LEASE compares it: its id (two attempts' leases may end in the
+        same second: the lease's end alone never told them apart), else the lease's end."""
+        if self.lease_until is None:
+            return None
+        return self.lease_id or str(int(self.lease_until.timestamp()))
 
     def with_fields(self, **fields: Any) -> Change:
         return replace(self, fields={**self.fields, **fields})
@@ -167,7 +189,8 @@ class Change:
             return None
         if old.status == FAILED and old.reason != OUTCOME_UNKNOWN:
             return None
-        return replace(self, transition=ADOPT, fields={"reason": None}, lease_until=None)
+        reason = self.fields.get("reason") if self.transition is ADOPT else None  # a lost claim's: none
+        return replace(self, transition=ADOPT, fields={"reason": reason}, lease_until=None)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ def view_of(record: MessageRecord) -> MessageView:
         type=record.type,
         to=mask_number(record.to) if record.to else None,
         from_=record.from_,
+        from_number=record.from_number,
         metadata=record.metadata,
         msg_refs=record.refs,
         parts=[
@@ -34,6 +35,7 @@ def view_of(record: MessageRecord) -> MessageView:
                                              meaning=msg_err_meaning(part["aculab_msg_err"]) or "")
                                 if part.get("aculab_msg_err") else None),
                 provider_timestamp=part.get("provider_ts"),  # stored as ISO 8601 (tracking.apply_status)
+                from_number=part.get("from_number"),
             )
             for ref, part in parts
         ],

@@ -16,14 +16,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from itertools import batched
 
 from aculab_messaging.aculab import AculabError, PartStatus
 from aculab_messaging.aculab.params import is_e164, number_or_given
-from aculab_messaging.chunks import chunked
 from aculab_messaging.contracts.events import MESSAGE_FAILED, Event, opt_out_event, utc_now_iso
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.inbound import apply_inbound, assemble
-from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
+from aculab_messaging.logic.pools import pool_lists
+from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, SendQueue, Store
 from aculab_messaging.logic.tracking import DEAD_LETTERED, StatusReport, apply_status, outcome_event
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord, history_entry
@@ -57,6 +58,7 @@ class ReconcileReport:
     blocked_removed: int = 0
     reannounced: int = 0
     closed_incomplete: int = 0  # long inbound messages announced without all their parts
+    resent: int = 0  # messages put back on the send queue after a temporary failure
     complete: bool = True  # every stale message was examined (else a cursor was saved)
     blocked_synced: bool = False
 
@@ -70,6 +72,7 @@ class ReconcilePolicy:
     batch_size: int = 100
     sending_numbers: tuple[str, ...] = ()
     time_margin_seconds: float = 10.0
+    temporary_failure_retries: int = 0  # a message whose every part failed with 301 is sent again
 
 
 def take_batch(records: list[MessageRecord], size: int) -> tuple[list[MessageRecord], list[MessageRecord]]:
@@ -93,6 +96,7 @@ class ReconcileService:
     policy: ReconcilePolicy
     clock: Callable[[], datetime]
     metrics: MetricsSink
+    queue: SendQueue | None = None  # where a message sent again after a temporary failure goes
 
     def run(self, seconds_left: Callable[[], float]) -> ReconcileReport:
         report = ReconcileReport()
@@ -142,7 +146,8 @@ class ReconcileService:
             return
         answers: dict[str, PartStatus] = {}
         refs = [ref for r in records if r.rank < FINAL_RANK for ref in r.refs]
-        for batch in chunked(refs, self.policy.batch_size):  # one call per page at most: take_batch fills it
+        # one call per page at most: take_batch fills it
+        for batch in batched(refs, self.policy.batch_size, strict=False):
             try:
                 answers.update(self.aculab.msg_status(batch))
                 report.status_calls += 1
@@ -194,7 +199,7 @@ class ReconcileService:
                 if not is_documented_msg_err(answer.aculab_msg_err):
                     self.metrics.count("UnknownAculabMsgErr")
                 report = self._report(record, ref, provider.status, provider.raw, answer, provider.reason)
-            applied = apply_status(self.store, report, now)
+            applied = apply_status(self.store, report, now, resend_limit=self.policy.temporary_failure_retries)
             advanced |= applied.advanced
             if applied.advanced or record.replay:
                 events += applied.events
@@ -227,6 +232,7 @@ class ReconcileService:
             multipart_count=len(record.refs),
             delivery_report=record.dlr,
             reason=reason,
+            from_number=answer.msg_from if answer and is_e164(answer.msg_from) else None,
         )
 
     def _publish_outbox(self, record: MessageRecord, report: ReconcileReport) -> bool:
@@ -243,9 +249,11 @@ class ReconcileService:
 
     def _unsent(self, record: MessageRecord, now: datetime, report: ReconcileReport) -> None:
         """A message not at Aculab yet: the queue, its schedule or a redrive moves it; a claim
-        whose lease ran out long ago (its record lost) ends "outcome unknown", never sent again."""
+        whose lease ran out long ago (its record lost), or an unconfirmed send no status update
+        has confirmed by the give-up age, ends "outcome unknown", never sent again."""
         lease_over = record.status == SENDING and (record.lease_until or 0) < now.timestamp()
-        if lease_over and _older_than(record.updated_at, now - self.policy.give_up_age):
+        unconfirmed = record.status == lc.UNCONFIRMED
+        if (lease_over or unconfirmed) and _older_than(record.updated_at, now - self.policy.give_up_age):
             event = outcome_event(MESSAGE_FAILED, record.message_id, Status.FAILED, now, metadata=record.metadata,
                                   reason=OUTCOME_UNKNOWN)
             moved = self.store.transition(lc.Change(
@@ -257,10 +265,30 @@ class ReconcileService:
             return
         if record.status == lc.SCHEDULED:
             self.metrics.count("ScheduledOverdue")  # its schedule or queue copy is late: looked at again
+        if record.status == lc.WAITING and record.resend:
+            self._send_again(record, report)
         dead = record.status == lc.WAITING and (record.reason or "").startswith(DEAD_LETTERED)
         # a dead-lettered one waits for a redrive (the DLQ is alarmed): looked at again after the give-up age
-        self.store.touch(record.message_id, now + self.policy.give_up_age if dead else now)
+        later = now + self.policy.give_up_age if dead else now
+        if unconfirmed and record.updated_at:  # its status updates may still come: next look at its give-up age
+            later = datetime.fromisoformat(record.updated_at) + self.policy.give_up_age
+        self.store.touch(record.message_id, later)
         report.unchanged += 1
+
+    def _send_again(self, record: MessageRecord, report: ReconcileReport) -> None:
+        """After a temporary failure: its request back on the send queue (a copy more, should this
+        run repeat, is a duplicate the claim turns away); the send path claims it from waiting."""
+        if self.queue is None or not record.request:
+            log.error("a message to send again, and no send queue", extra={"message_id": record.message_id})
+            return
+        try:
+            self.queue.later(record.request, 0)
+        except Exception as exc:  # noqa: BLE001 - looked at again next run
+            log.warning("could not queue a message to send again", extra={"message_id": record.message_id,
+                                                                          "error": type(exc).__name__})
+            return
+        self.metrics.count("SentAgainAfterTemporaryFailure")
+        report.resent += 1
 
     def _replay(self, record: MessageRecord, now: datetime, report: ReconcileReport) -> None:
         """A final message in the index: its outbox is out; a status update whose event was
@@ -300,36 +328,50 @@ class ReconcileService:
     def _sync_blocked(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> bool:
         """Add msg_list_blocked's pairs to ours and lift those of ours that came
         from it and left it, number by number while time is left (True: every
-        number synced). Each change is written first, marked unannounced, and
+        number synced), then each pool's pairs from its numbers' lists together
+        (logic/pools.py). Each change is written first, marked unannounced, and
         announced only once it took effect."""
-        # our numbers in E.164 with '+', as the pairs are keyed (configured in any form; pool names left out)
+        # our numbers in E.164 with '+', as the pairs are keyed (configured in any form; pool names left out),
+        # and every number known to be a pool's
         found = (number_or_given(n) for n in (*self.policy.sending_numbers, *self.store.list_senders()))
-        numbers = sorted({n for n in found if is_e164(n)})
-        for from_ in numbers:
+        pool_numbers = self.store.pool_numbers()
+        lists: dict[str, set[str] | None] = {}
+        for from_ in sorted({n for n in found if is_e164(n)} | pool_numbers.keys()):
             if not self._time_left(seconds_left):
                 return False
-            try:
-                theirs = {entry.to for entry in self.aculab.msg_list_blocked(from_=from_)}
-            except AculabError as exc:
-                report.failed_batches += 1
-                log.warning("msg_list_blocked failed", extra={"error": type(exc).__name__})
-                continue
-            ours = self.store.blocked_for(from_)  # mobile -> the source of its block
-            # Aculab's blocks are added; only blocks that came from Aculab's list are lifted when they leave
-            # it: one of our keywords (e.g. a REVOKE Aculab does not know) is lifted by a START alone
-            lifted = sorted(to for to, source in ours.items() if source == "reconcile" and to not in theirs)
-            changes = [(to, True) for to in sorted(theirs - ours.keys())] + [(to, False) for to in lifted]
-            stamp = f"{utc_now_iso(now)}#reconcile"
-            events, written = [], []
-            for to, blocked in changes:
-                if self.store.set_blocked(from_, to, blocked, "reconcile", stamp, announce=True):
-                    report.blocked_added += int(blocked)
-                    report.blocked_removed += int(not blocked)
-                    events.append(opt_out_event(from_=from_, to=to, blocked=blocked, source="reconcile", now=now,
-                                                identity=stamp))
-                    written.append((f"BLOCK#{from_}", f"TO#{to}"))
-            self._publish_announced(events, written, report)
+            theirs = lists[from_] = self._blocked_list(from_, report)
+            if theirs is not None:
+                self._sync_pairs(from_, theirs, report, now)
+        for pool, theirs in pool_lists(pool_numbers, lists).items():
+            if not self._time_left(seconds_left):
+                return False
+            self._sync_pairs(pool, theirs, report, now)
         return True
+
+    def _blocked_list(self, from_: str, report: ReconcileReport) -> set[str] | None:
+        try:
+            return {entry.to for entry in self.aculab.msg_list_blocked(from_=from_)}
+        except AculabError as exc:
+            report.failed_batches += 1
+            log.warning("msg_list_blocked failed", extra={"error": type(exc).__name__})
+            return None
+
+    def _sync_pairs(self, from_: str, theirs: set[str], report: ReconcileReport, now: datetime) -> None:
+        ours = self.store.blocked_for(from_)  # mobile -> the source of its block
+        # Aculab's blocks are added; only blocks that came from Aculab's list are lifted when they leave
+        # it: one of our keywords (e.g. a REVOKE Aculab does not know) is lifted by a START alone
+        lifted = sorted(to for to, source in ours.items() if source == "reconcile" and to not in theirs)
+        changes = [(to, True) for to in sorted(theirs - ours.keys())] + [(to, False) for to in lifted]
+        stamp = f"{utc_now_iso(now)}#reconcile"
+        events, written = [], []
+        for to, blocked in changes:
+            if self.store.set_blocked(from_, to, blocked, "reconcile", stamp, announce=True):
+                report.blocked_added += int(blocked)
+                report.blocked_removed += int(not blocked)
+                events.append(opt_out_event(from_=from_, to=to, blocked=blocked, source="reconcile", now=now,
+                                            identity=stamp))
+                written.append((f"BLOCK#{from_}", f"TO#{to}"))
+        self._publish_announced(events, written, report)
 
     def _announce_pending(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> None:
         """Inbound messages and opt-out changes whose events never went out

@@ -11,6 +11,8 @@ read before the first try: a new message costs one conditional write.
 - waiting: expired -> ``expire``; opted out -> ``block``; else ``claim``, send;
 - sending under a live lease: look again later; an expired lease: ``give_up`` (at-most-once) or
   ``reclaim`` (at-least-once);
+- msg_send answered ambiguously (500/502/504, reset, read timeout): ``doubt`` (at-most-once: never sent
+  again; a status update naming it adopts its refs) or ``release`` and retry (at-least-once);
 - anything else: a duplicate, whose only duty is its outbox (events not yet known published).
 
 A request whose hash is not the item's (another request under a known message_id) is refused with
@@ -19,11 +21,13 @@ A request whose hash is not the item's (another request under a known message_id
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +70,13 @@ class Attempt:
     lease_until: datetime
     known_blocked: KnownBlocked | None = None
     fired: bool = False  # put back by its EventBridge schedule (a DueRequest): its send_at has come
+    # this attempt's own: a claim it makes is its own (OWN_LEASE) however close another attempt's lease ends
+    lease_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def lease(self) -> dict[str, Any]:
+        """What a Change needs to make or check this attempt's claim."""
+        return {"lease_until": self.lease_until, "lease_id": self.lease_id}
 
     @property
     def body(self) -> str:
@@ -147,7 +158,7 @@ class SendFlow:
                                "another attempt is sending it")
         if self.policy.guarantee == "at-least-once":
             moved = self.store.transition(lc.Change(lc.RECLAIM, req.message_id, now, request_hash=fingerprint,
-                                                    lease_until=attempt.lease_until))
+                                                    **attempt.lease))
             return self._send_claimed(req, fingerprint, moved.record, attempt, now) if moved.done else _refused(moved)
         event = outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
                               reason=OUTCOME_UNKNOWN)
@@ -220,7 +231,7 @@ class SendFlow:
         moved = self.store.transition(lc.Change(
             transition, req.message_id, now, fields={"reason": reason, "schedule_name": None},
             keep=_first_sight(req, fingerprint, timing), events=[event], request_hash=fingerprint,
-            lease_until=attempt.lease_until, history=history_entry(lc.stamp(now), transition.target, reason=reason)))
+            **attempt.lease, history=history_entry(lc.stamp(now), transition.target, reason=reason)))
         if not moved.done:
             return _refused(moved)
         if record is not None and record.schedule_name and self.scheduler is not None:
@@ -237,8 +248,8 @@ class SendFlow:
         if unready is not None:
             return unready
         moved = self.store.transition(lc.Change(
-            lc.CLAIM, req.message_id, now, fields={"reason": None, "schedule_name": None},
-            keep=_first_sight(req, fingerprint, timing), request_hash=fingerprint, lease_until=attempt.lease_until,
+            lc.CLAIM, req.message_id, now, fields={"reason": None, "schedule_name": None, "resend": None},
+            keep=_first_sight(req, fingerprint, timing), request_hash=fingerprint, **attempt.lease,
             fired=attempt.fired))
         if not moved.done:
             return _refused(moved)
@@ -305,9 +316,11 @@ class SendFlow:
             self._move(lc.RELEASE, req, attempt, now, reason=f"not sent: {type(exc).__name__}")
             log.warning("not sent, claim released", extra={"message_id": req.message_id, "error": type(exc).__name__})
             return RecordOutcome(retry=True, reason=f"not sent: {type(exc).__name__}")
+        resends = record.resends if record else 0  # each attempt after a temporary failure is its own fact
         event = outcome_event(MESSAGE_SUBMITTED, req.message_id, Status.QUEUED, now, metadata=req.metadata,
-                              refs=refs, extra=_parts_and_encoding(req, refs))
-        change = lc.Change(lc.SUBMIT, req.message_id, now, events=[event], lease_until=attempt.lease_until,
+                              refs=refs, extra=_parts_and_encoding(req, refs),
+                              identity=f"resend {resends}" if resends else "")
+        change = lc.Change(lc.SUBMIT, req.message_id, now, events=[event], **attempt.lease,
                            count_attempt=True,
                            history=history_entry(lc.stamp(now), Status.QUEUED.value, msgRefs=list(refs)))
         moved = self.store.record_submitted(change, refs, req.request_delivery_report)
@@ -348,22 +361,38 @@ class SendFlow:
                                   reason=dead, identity=f"dead-lettered after {attempts}")
             self._move(lc.DEAD_LETTER, req, attempt, now, reason=dead, count_attempt=True, events=[event])
             return RecordOutcome.stored(req.message_id, [event], reason=dead, dead_letter=True)
-        final_reason = OUTCOME_UNKNOWN if exc.retryable else f"Aculab refused the message: {exc}"[:500]
+        if exc.retryable:  # ambiguous (it may have reached Aculab) under at-most-once
+            return self._doubt(req, reason, attempt, now)
+        final_reason = f"Aculab refused the message: {exc}"[:500]
         code = getattr(exc, "code", None)
         event = outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
                               reason=final_reason)
         fields: dict[str, Any] = {"aculab_error_code": code} if code else {}
         self._move(lc.REFUSE, req, attempt, now, reason=final_reason, count_attempt=True, events=[event],
                    history=history_entry(lc.stamp(now), Status.FAILED.value, reason=final_reason), **fields)
-        self.metrics.count("SendPermanentError" if not exc.retryable else "OutcomeUnknown")
+        self.metrics.count("SendPermanentError")
         return RecordOutcome.stored(req.message_id, [event])
+
+    def _doubt(self, req: SendRequest, reason: str, attempt: Attempt, now: datetime) -> RecordOutcome:
+        """An answer that does not say whether Aculab took the message (a 500/502/504, a reset or a
+        read timeout after the request left): never sent again under at-most-once. It waits,
+        unconfirmed, for proof: a status update naming it (our status page URL carries its id)
+        brings the refs and it goes on as sent (``adopt``); without one by the give-up age the
+        reconciler ends it "outcome unknown" (``give_up``)."""
+        unconfirmed = f"unconfirmed: {reason}"[:500]
+        if self._move(lc.DOUBT, req, attempt, now, reason=unconfirmed, count_attempt=True,
+                      history=history_entry(lc.stamp(now), lc.UNCONFIRMED, reason=unconfirmed)):
+            self.metrics.count("SendUnconfirmed")
+            log.warning("msg_send's answer was ambiguous: not sent again, waiting for its status updates",
+                        extra={"message_id": req.message_id, "error": reason[:120]})
+        return RecordOutcome()
 
     def _move(self, transition: lc.Transition, req: SendRequest, attempt: Attempt, now: datetime, *,
               count_attempt: bool = False, events: list[Event] | None = None,
               history: Mapping[str, Any] | None = None, **fields: Any) -> bool:
         """A transition from this attempt's own claim (False: the claim is no longer ours)."""
         moved = self.store.transition(lc.Change(transition, req.message_id, now, fields=fields, events=events or (),
-                                                lease_until=attempt.lease_until, count_attempt=count_attempt,
+                                                **attempt.lease, count_attempt=count_attempt,
                                                 history=history))
         if not moved.done:
             log.warning("the claim was no longer this attempt's", extra={"message_id": req.message_id,
@@ -380,7 +409,7 @@ def _refused(moved: lc.Moved) -> MessageRecord:
 def _first_sight(req: SendRequest, fingerprint: str, timing: Timing) -> dict[str, Any]:
     """What the first sight of a request fixes on its item, never changed after."""
     return {"to": req.to, "from": req.from_, "type": req.type.value, "dlr": req.request_delivery_report,
-            "metadata": dict(req.metadata), "request_hash": fingerprint,
+            "metadata": dict(req.metadata), "request_hash": fingerprint, "request": json.dumps(req.to_json()),
             "due_at": lc.stamp(timing.due_at) if timing.due_at else None,
             "valid_until": lc.stamp(timing.valid_until) if timing.valid_until else None}
 

@@ -11,16 +11,20 @@ from typing import Any
 
 from aculab_messaging.contracts.events import (
     MESSAGE_STATUS_CHANGED,
+    MESSAGE_SUBMITTED,
     Event,
     aculab_time_to_iso,
     message_event,
 )
 from aculab_messaging.errors import NotReady, UnknownMessage
+from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.ports import Store
-from aculab_messaging.records import MessageRecord, PartWrite
+from aculab_messaging.logic.resending import resend
+from aculab_messaging.records import MessageRecord, PartWrite, history_entry
 from aculab_messaging.status import (
     FINAL_RANK,
     FINAL_STATUSES,
+    OUTCOME_UNKNOWN,
     SENDING,
     Status,
     derive_message_status,
@@ -45,6 +49,7 @@ class StatusReport:
     multipart_count: int | None = None
     delivery_report: bool = True
     reason: str | None = None
+    from_number: str | None = None  # the number Aculab sent the part from (E.164 with '+'), when it said
 
 
 @dataclass(frozen=True)
@@ -56,12 +61,17 @@ class Applied:
     advanced: bool
 
 
-def apply_status(store: Store, report: StatusReport, now: datetime) -> Applied:
+def apply_status(store: Store, report: StatusReport, now: datetime, *, adopting: bool = False,
+                 resend_limit: int = 0) -> Applied:
     """Move a part (and its message) forward; return the events to publish.
 
     A duplicate of the current state returns the same event again (same
     eventId), so an update whose first attempt stored but did not publish is
-    still published; an older update returns nothing.
+    still published; an older update returns nothing. An update naming a
+    message that lacks its ref (its msg_send answered ambiguously, or a part of
+    such a message not seen yet) is the proof Aculab has it: the ref joins it.
+    A message whose every part failed temporarily is sent again (``resending``),
+    at most ``resend_limit`` times.
     """
     dlr = report.delivery_report
     write = PartWrite(
@@ -73,35 +83,77 @@ def apply_status(store: Store, report: StatusReport, now: datetime) -> Applied:
         aculab_msg_err=report.aculab_msg_err,
         provider_timestamp=aculab_time_to_iso(report.provider_timestamp),
         single_part=(report.multipart_count or 1) == 1,
+        from_number=report.from_number,
     )
     result = store.write_part(write, now)
     record = result.record
     if result.outcome == "missing":
         if record is None:
             raise UnknownMessage("no such message")
+        if report.msg_ref in record.earlier_refs:  # an attempt that failed temporarily: in its timeline already
+            return Applied([], advanced=False)
         if record.status == SENDING:
             raise NotReady("message refs not recorded yet")
-        raise UnknownMessage("msg_ref does not belong to this message")
+        if adopting or not _may_adopt(record, report):
+            raise UnknownMessage("msg_ref does not belong to this message")
+        adopted = _adopt(store, record, report, now)
+        applied = apply_status(store, report, now, adopting=True, resend_limit=resend_limit)  # the message's now
+        return Applied(adopted + applied.events, advanced=True)
     if record is None:  # pragma: no cover - the store returns the record for these outcomes
         raise UnknownMessage("no such message")
     if result.outcome == "stale":
         if record.parts[report.msg_ref].get("status") != report.status.value:
             return Applied([], advanced=False)  # older than what we have
         return Applied([_changed_event(record, report, now)], advanced=False)
-    if len(record.parts) > 1:
+    if len(record.parts) > 1 or (report.multipart_count or 1) > 1:
         statuses = [Status(p["status"]) for p in record.parts.values()]
         derived = derive_message_status(statuses, delivery_report=dlr)
         derived_rank = rank(derived, delivery_report=dlr)
+        if derived_rank >= FINAL_RANK and len(record.parts) < (report.multipart_count or 0):
+            derived_rank = 0  # parts Aculab has not told us of yet: not final until they are known
         if derived_rank > record.rank:
             store.write_message_status(record.message_id, derived, derived_rank, now)
             record.status, record.rank = derived.value, derived_rank
-    return Applied([_changed_event(record, report, now)], advanced=True)
+    resent = resend(store, record, resend_limit, now) if record.status == lc.FAILED else None
+    return Applied([_changed_event(record, report, now, resent=resent)], advanced=True)
 
 
-def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -> Event:
+def _may_adopt(record: MessageRecord, report: StatusReport) -> bool:
+    """Whether an update's unknown ref may join this message: it is unconfirmed (or waiting,
+    or failed only as "outcome unknown"), or at Aculab with fewer parts than the update counts."""
+    if record.status in lc.ADOPT.sources - {lc.FAILED, SENDING}:
+        return True
+    if record.status == lc.FAILED and record.reason == OUTCOME_UNKNOWN:
+        return True
+    at_aculab = record.status in lc.ACULAB_STATES or (bool(record.refs) and record.is_final)
+    learnt = record.reason == CONFIRMED  # its refs came from its updates: another part's may come
+    return at_aculab and (learnt or len(record.parts) < (report.multipart_count or 1))
+
+
+def _adopt(store: Store, record: MessageRecord, report: StatusReport, now: datetime) -> list[Event]:
+    """The ref joins the message; an unconfirmed one is queued by the ``adopt`` transition
+    (its Message Submitted event in the same write)."""
+    event = outcome_event(MESSAGE_SUBMITTED, record.message_id, Status.QUEUED, now, metadata=record.metadata,
+                          refs=[report.msg_ref], reason=CONFIRMED, identity="confirmed",
+                          extra={"parts": report.multipart_count or 1})
+    change = lc.Change(lc.ADOPT, record.message_id, now, fields={"reason": CONFIRMED}, events=[event],
+                       history=history_entry(lc.stamp(now), Status.QUEUED.value, msgRefs=[report.msg_ref],
+                                             reason=CONFIRMED))
+    moved = store.record_adopted(change, record, [report.msg_ref], report.delivery_report)
+    log.info("a status update confirmed the message: its ref joins it",
+             extra={"message_id": record.message_id, "msg_ref": report.msg_ref, "queued": moved.done})
+    return [event] if moved.done else []
+
+
+CONFIRMED = "confirmed by a status update naming it (msg_send's answer was lost or ambiguous)"
+
+
+def _changed_event(record: MessageRecord, report: StatusReport, now: datetime,
+                   resent: MessageRecord | None = None) -> Event:
+    """The part's change; ``resent``: the message is being sent again (so not final)."""
     part = record.parts.get(report.msg_ref, {})
     message_status = Status(record.status) if record.status in _STATUS_VALUES else report.status
-    final = is_final(message_status, delivery_report=record.dlr) and all(
+    final = resent is None and is_final(message_status, delivery_report=record.dlr) and all(
         int(p.get("rank", 0)) >= FINAL_RANK for p in record.parts.values()
     )
     return message_event(
@@ -113,7 +165,7 @@ def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -
         msg_refs=record.refs,
         provider_status=report.provider_status,
         aculab_msg_err=report.aculab_msg_err,
-        reason=report.reason,
+        reason=resent.reason if resent is not None else report.reason,
         now=now,
         identity=f"{report.msg_ref}:{report.status.value}",
         extra={
@@ -123,7 +175,9 @@ def _changed_event(record: MessageRecord, report: StatusReport, now: datetime) -
                 "position": int(part["pos"]) if part.get("pos") is not None else None,
                 "count": len(record.parts) or 1,
                 "providerTimestamp": aculab_time_to_iso(report.provider_timestamp),
-            }
+                "fromNumber": part.get("from_number") or report.from_number,
+            },
+            "fromNumber": record.from_number,
         },
     )
 

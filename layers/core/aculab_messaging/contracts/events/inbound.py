@@ -39,7 +39,9 @@ class ReceivedDetail(MessageDetail):
 
 
 class OptOutDetail(Detail):
-    from_: Annotated[str, Field(alias="from", description="our sending number")]
+    from_: Annotated[str, Field(alias="from", description=(
+        "our sending number, or the name of a message number pool: a keyword to, or Aculab's block of,"
+        " a number known to be the pool's changes the pool's pair too"))]
     to: Annotated[str, Field(description="the mobile number")]
     blocked: bool
     source: Literal["inbound", "reconcile"]

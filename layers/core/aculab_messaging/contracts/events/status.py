@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated
+
+from pydantic import BaseModel, Field
 
 from aculab_messaging.contracts.events.base import DETAIL_CONFIG, MessageDetail
 from aculab_messaging.status import Status
@@ -16,7 +18,12 @@ class PartDetail(BaseModel):
     position: int | None
     count: int
     provider_timestamp: str | None
+    from_number: Annotated[str | None, Field(description=(
+        "The number Aculab sent this part from (E.164 with '+'): for a message sent from a pool's name,"
+        " the pool's number it used; null until Aculab says"))] = None
 
 
 class StatusChangedDetail(MessageDetail):
     part: PartDetail
+    from_number: Annotated[str | None, Field(description=(
+        "The number Aculab sent the message from, once every part's is known and they agree; else null"))] = None

@@ -1,0 +1,54 @@
+"""A message sent again after a temporary failure.
+
+Aculab's reference: ``aculab_msg_err`` 301, "Carrier could not accept messages. Try
+sending the message again shortly, indicates a temporary failure". When every part
+of a message ended ``failed`` with 301, nothing of it reached the recipient, so it
+is sent again (the ``resend`` transition: failed -> waiting; the reconciler puts
+its request back on the send queue; a new attempt, new refs; the old refs stay in
+its timeline and in ``earlier_refs``), at most ``TemporaryFailureRetries`` times
+and never past its validity.
+
+A message with any part delivered, sent or still on its way is never sent again:
+a resend could only be the whole message, and would deliver those parts twice. It
+ends ``failed`` as its parts say.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.ports import Store
+from aculab_messaging.records import MessageRecord, history_entry
+
+log = logging.getLogger(__name__)
+
+TEMPORARY_FAILURE = "301"
+RESENDING = "resending"  # the timeline's word for a message waiting to be sent again
+DUE_AT_ONCE = datetime(1970, 1, 1, tzinfo=UTC)  # first in the reconciler's pending index
+
+
+def failed_temporarily(record: MessageRecord) -> bool:
+    """Every part ended failed with aculab_msg_err 301: nothing of it reached the recipient."""
+    parts = list(record.parts.values())
+    return bool(parts) and all(
+        p.get("status") == lc.FAILED and str(p.get("aculab_msg_err")) == TEMPORARY_FAILURE for p in parts)
+
+
+def resend(store: Store, record: MessageRecord, limit: int, now: datetime) -> MessageRecord | None:
+    """The ``resend`` transition when ``record`` may take it (the store checks its validity and
+    that fewer than ``limit`` resends were made); the message after it, or None."""
+    if limit <= 0 or record.status != lc.FAILED or not record.request or not failed_temporarily(record):
+        return None
+    reason = f"temporary failure (aculab_msg_err 301): sent again ({record.resends + 1} of at most {limit})"
+    moved = store.transition(lc.Change(
+        lc.RESEND, record.message_id, now, resend_limit=limit, pending_at=DUE_AT_ONCE,
+        fields={"reason": reason, "resend": True, "parts": None, "refs": None, "part_count": None,
+                "aculab_msg_err": None, "earlier_refs": [*record.earlier_refs, *record.refs]},
+        history=history_entry(lc.stamp(now), RESENDING, reason=reason, msgRefs=list(record.refs))))
+    if not moved.done:
+        return None
+    log.info("temporary failure: the message is sent again", extra={"message_id": record.message_id,
+                                                                      "resends": record.resends + 1})
+    return moved.record
