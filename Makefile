@@ -71,15 +71,20 @@ lint: $(STAMP) $(CHECKOV_STAMP) build/template.cfn.json
 	@if [ -x "$(SAM)" ]; then SAM_CLI_TELEMETRY=0 $(SAM) validate --lint; else echo "aws-sam-cli not installed (make build installs it): skipping sam validate --lint"; fi
 	$(BIN)/bandit -q -r layers/core/aculab_messaging functions simulator local tools -s B101
 
+# the tests in 3 pytest-xdist workers, each with its own moto server and simulator; the tests that start
+# `make run` (they share .local-stack/) one at a time on one worker. TEST_WORKERS=0: in this process.
+TEST_WORKERS ?= 3
+PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
+
 test: lint
 	@echo "make test: $$($(PY) --version) ($(PY))"
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PARALLEL) $(PYTEST_ARGS)
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit $(PARALLEL) $(PYTEST_ARGS)
 
 integration: $(STAMP)
-	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration $(PARALLEL) $(PYTEST_ARGS)
 
 # ACULAB_URL=https://ws.aculabcloud.net: the functions call that endpoint, no simulator (credentials from
 # the environment: ACULAB_CLOUD_ID, ACULAB_USERNAME, ACULAB_API_KEY)

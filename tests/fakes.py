@@ -155,12 +155,16 @@ class InMemoryStore:
             self.items[(f"REF#{ref}", "REF")] = {"pk": f"REF#{ref}", "sk": "REF", "message_id": change.message_id,
                                                  "dlr": dlr}
         parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, ref in enumerate(refs, 1)}
-        moved = self.transition(change.with_fields(refs=list(refs), parts=parts, part_count=len(refs), reason=None))
+        moved = self.transition(change.with_fields(refs=list(refs), parts=parts, part_count=len(refs), reason=None,
+                                                   submitted_at=_iso(change.now)))
         if moved.done or moved.record is None:
             return moved
         return self._adopt_refs(change, moved.record, refs)
 
     def record_adopted(self, change: Change, old: MessageRecord, refs: Sequence[str], dlr: bool) -> Moved:
+        if any(self.items.get((f"REF#{r}", "REF"), {}).get("message_id", change.message_id) != change.message_id
+               for r in refs):
+            return Moved(False, old)  # a ref of another message: nothing adopted
         for ref in refs:
             self.items[(f"REF#{ref}", "REF")] = {"pk": f"REF#{ref}", "sk": "REF", "message_id": change.message_id,
                                                  "dlr": dlr}

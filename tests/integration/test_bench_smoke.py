@@ -105,6 +105,7 @@ def test_the_layer_recipe_installs_only_the_lock_for_lambda() -> None:
     assert pinned and not pinned & {"boto3", "botocore", "s3transfer"}
 
 
+@pytest.mark.xdist_group("local-stack")  # `make run`s of one tree share its .local-stack/: one at a time
 def test_local_stack_bench_times_make_run_as_a_user_meets_it() -> None:
     figures, extra = local_stack.run(messages=2)
     by_name = {f.name: f for f in figures}

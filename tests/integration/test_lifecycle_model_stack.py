@@ -36,7 +36,7 @@ from aculab_messaging.contracts.events import Event
 from aculab_messaging.dal import MessageStore
 from aculab_messaging.publisher import EventBridgePublisher
 from local.app import LocalApp
-from tests.unit.test_lifecycle_model import EXAMPLES, KNOWN, MOBILES, Delivery, Lifecycle, Model, Observed
+from tests.unit.test_lifecycle_model import EXAMPLES, KNOWN, MOBILES, TEMPORARY, Delivery, Lifecycle, Model, Observed
 
 EXAMPLES_ON_THE_STACK = 6
 STEPS = 20
@@ -122,6 +122,7 @@ TOUR: list[tuple[str, dict[str, Any]]] = [
     ("deliver_while_a_copy_arrives", {"seconds": 5}),
     ("aculab_posts_a_status_update", {"pick": 0, "moves": 2, "final": "delivered", "which": 0, "by_ref": False,
                                       "eventbridge_down": True}),
+    ("aculab_posts_to_another_messages_page", {"pick": 0, "other": "m-2"}),
     ("send", {"message_id": "m-1", "variant": "B", "send_at": "far", "validity": "for 8h", "then": Delivery(10)}),
     ("send", {"message_id": "m-2", "variant": "C", "send_at": "now", "validity": "none",
               "then": Delivery(10, "429")}),
@@ -138,7 +139,7 @@ TOUR: list[tuple[str, dict[str, Any]]] = [
     ("deliver_while_the_recipient_texts_stop", {"mobile": MOBILES[1], "limit": 10}),
     ("time_passes", {"amount": ("minutes", 16), "then": Delivery(10)}),
     ("reconcile", {"blocks": (MOBILES[1], True), "eventbridge_down": True}),
-    ("aculab_posts_a_status_update", {"pick": 3, "moves": 4, "final": "failed (undeliverable)", "which": 0,
+    ("aculab_posts_a_status_update", {"pick": 3, "moves": 4, "final": TEMPORARY, "which": 0,
                                       "by_ref": True, "eventbridge_down": False}),
     ("recipient_texts", {"mobile": MOBILES[0], "stop": False, "eventbridge_down": False}),
     ("reconcile", {"blocks": None, "eventbridge_down": False}),

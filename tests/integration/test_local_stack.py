@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+import pytest
 import requests
 
 from local.template import ROOT
@@ -36,6 +37,18 @@ def start_local_stack() -> tuple[subprocess.Popen[str], queue.Queue[str], list[i
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []], daemon=True).start()
     return proc, lines, ports, env
+
+
+@pytest.mark.xdist_group("local-stack")  # `make run`s of one tree share its .local-stack/: one at a time
+def stopped(proc: subprocess.Popen[str], timeout: float = 30) -> int:
+    """Its exit code once it stopped; one still running after ``timeout`` is killed (never left
+    running for the rest of the suite) and the test fails."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
 
 
 def test_local_stack_sends_and_tracks_a_message() -> None:
@@ -89,7 +102,7 @@ def test_local_stack_sends_and_tracks_a_message() -> None:
     finally:
         # when stopped with Ctrl-C, it exits cleanly
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=30)
+        code = stopped(proc)
     assert code == 0
     assert wait_for("stopped", timeout=5)
 

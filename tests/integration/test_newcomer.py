@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from local.template import ROOT
-from tests.integration.test_local_stack import free_port
+from tests.integration.test_local_stack import free_port, stopped
 
 ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}",
        "AWS_ACCESS_KEY_ID": "stale", "AWS_SECRET_ACCESS_KEY": "stale"}
@@ -29,6 +31,7 @@ def test_make_send_to_a_stack_that_is_gone_says_so_in_one_line() -> None:
     assert result.stderr == f"nothing answers at {gone}: is the local stack running? start it with make run\n"
 
 
+@pytest.mark.xdist_group("local-stack")  # `make run`s of one tree share its .local-stack/: one at a time
 def test_ctrl_c_while_the_stack_starts_stops_it_and_frees_its_ports() -> None:
     ports = [free_port() for _ in range(3)]
     proc = subprocess.Popen(
@@ -41,7 +44,7 @@ def test_ctrl_c_while_the_stack_starts_stops_it_and_frees_its_ports() -> None:
     assert first.startswith("ready: AWS (moto server)"), first
     proc.send_signal(signal.SIGINT)
     # then the process ends, and the port it held is free again
-    code = proc.wait(timeout=30)
+    code = stopped(proc)
     rest = proc.stdout.read()
     assert code in (0, 130), rest
     time.sleep(0.2)

@@ -129,6 +129,7 @@ def test_refs_are_kept_when_the_claim_changed_under_the_send(app: LocalApp, sim:
 def test_unset_aculab_secret_waits_in_the_queue_then_sends(app: LocalApp, sim: SimulatorControl,
                                                           capfd: pytest.CaptureFixture[str]) -> None:
     # given a deployment whose Aculab secret still holds its placeholder
+    sim.configure(step_seconds=3600)  # held at Aculab: still queued when it is read, however busy the machine
     sm = app.stack.client("secretsmanager")
     secret = app.stack.refs["AculabApiSecret"]
     real = sm.get_secret_value(SecretId=secret)["SecretString"]
@@ -153,6 +154,7 @@ def test_unreadable_secret_never_fails_a_message(app_factory: Any, aws: str, sim
     proxy = FaultProxy(aws)
     proxy.fail(fail_operation("GetSecretValue", times=6, status=500, code="InternalServiceError"))
     app = app_factory(AWS_ENDPOINT_URL=proxy.url)
+    sim.configure(step_seconds=3600)  # held at Aculab: still queued when it is read, however busy the machine
     mid = queue_send(app)
     messages = receive(app, 1)
     # when the record is handled while they fail, then it waits in the queue, unclaimed
@@ -192,6 +194,7 @@ def test_bad_records_never_touch_a_valid_message(app: LocalApp, sim: SimulatorCo
 
 def test_a_rejection_does_not_take_the_message_id(app: LocalApp, sim: SimulatorControl) -> None:
     # given a rejected request (its to is no number) with a message_id
+    sim.configure(step_seconds=3600)  # held at Aculab: still queued when it is read, however busy the machine
     tail = app.event_tail()
     sqs, queue = app.stack.client("sqs"), app.stack.refs["SendQueue"]
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"message_id": "reused", **BODY, "to": "n/a"}))

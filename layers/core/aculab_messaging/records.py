@@ -43,6 +43,8 @@ class MessageRecord:
     earlier_refs: list[str] = field(default_factory=list)  # refs of attempts that failed temporarily
     request: str | None = None  # the send request as first accepted (JSON): what a resend puts on the queue
     resend: bool = False  # waiting to be sent again: the reconciler puts ``request`` on the send queue
+    announced_parts: int = 0  # the parts Aculab's updates said an adopted message has (0: not adopted)
+    submitted_at: str | None = None  # when this attempt reached Aculab (submit or adopt): its give-up age counts
     # events stored with a transition and not yet known to be published, by eventId
     outbox: dict[str, Event] = field(default_factory=dict)
 
@@ -78,6 +80,8 @@ class MessageRecord:
             earlier_refs=list(item.get("earlier_refs") or []),
             request=item.get("request"),
             resend=bool(item.get("resend", False)),
+            announced_parts=int(item.get("announced_parts", 0)),
+            submitted_at=item.get("submitted_at"),
             outbox={eid: _outbox_event(item.get(f"ob_{eid}")) for eid in sorted(item.get("outbox") or ())
                     if item.get(f"ob_{eid}")},
         )

@@ -156,7 +156,8 @@ class Messages(Refs):
         (``adopt_refs``): Aculab has the message, so its status updates must route."""
         self._put_refs(change.message_id, refs, dlr, change.now)
         parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, ref in enumerate(refs, 1)}
-        moved = self.transition(change.with_fields(refs=list(refs), parts=parts, part_count=len(refs), reason=None))
+        moved = self.transition(change.with_fields(refs=list(refs), parts=parts, part_count=len(refs), reason=None,
+                                                   submitted_at=iso(change.now)))
         if moved.done or moved.record is None:
             return moved
         return self.adopt_refs(change, moved.record, refs)
@@ -164,8 +165,8 @@ class Messages(Refs):
     def record_adopted(self, change: Change, old: MessageRecord, refs: Sequence[str], dlr: bool) -> Moved:
         """Refs a status update naming the message brought (its msg_send's answer was lost):
         the ref items, then ``adopt_refs``."""
-        for ref in refs:
-            self._put_ref(change.message_id, ref, dlr, change.now)
+        if not all(self._put_ref(change.message_id, ref, dlr, change.now) for ref in refs):
+            return Moved(False, old)  # a ref of another message: nothing adopted
         return self.adopt_refs(change, old, refs)
 
     def adopt_refs(self, change: Change, old: MessageRecord, refs: Sequence[str]) -> Moved:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import batched
 
-from aculab_messaging.dal.table import Table, to_item
+from aculab_messaging.dal.table import Table, to_item, to_values
 
 
 class Refs(Table):
@@ -17,9 +17,16 @@ class Refs(Table):
             requests = [{"PutRequest": {"Item": to_item(self._ref_item(message_id, ref, dlr, now))}} for ref in chunk]
             self._batch_until_done(self._db.batch_write_item, {self._table: requests}, "UnprocessedItems", "ref items")
 
-    def _put_ref(self, message_id: str, ref: str, dlr: bool, now: datetime) -> None:
-        """One ref a status update brought (the webhook's role may PutItem, not BatchWriteItem)."""
-        self._db.put_item(TableName=self._table, Item=to_item(self._ref_item(message_id, ref, dlr, now)))
+    def _put_ref(self, message_id: str, ref: str, dlr: bool, now: datetime) -> bool:
+        """One ref a status update brought (the webhook's role may PutItem, not BatchWriteItem), unless
+        the ref is another message's already (False): a ref never changes its message."""
+        try:
+            self._db.put_item(TableName=self._table, Item=to_item(self._ref_item(message_id, ref, dlr, now)),
+                              ConditionExpression="attribute_not_exists(pk) OR message_id = :mid",
+                              ExpressionAttributeValues=to_values({":mid": message_id}))
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def _ref_item(self, message_id: str, ref: str, dlr: bool, now: datetime) -> dict[str, object]:
         return {"pk": f"REF#{ref}", "sk": "REF", "message_id": message_id, "dlr": dlr, "expires_at": self._expires(now)}

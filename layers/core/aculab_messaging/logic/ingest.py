@@ -143,6 +143,7 @@ class IngestService:
             delivery_report=dlr,
             reason=provider.reason,
             from_number=n.from_ if is_e164(n.from_) else None,  # the number Aculab sent it from
+            to=n.to if is_e164(n.to) else None,
         )
         events = apply_status(self.store, report, now, resend_limit=self.temporary_failure_retries).events
         log.info("status update", extra={"message_id": message_id, "status": provider.status.value,

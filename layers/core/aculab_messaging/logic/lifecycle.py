@@ -190,7 +190,12 @@ class Change:
         if old.status == FAILED and old.reason != OUTCOME_UNKNOWN:
             return None
         reason = self.fields.get("reason") if self.transition is ADOPT else None  # a lost claim's: none
-        return replace(self, transition=ADOPT, fields={"reason": reason}, lease_until=None)
+        return replace(self, transition=ADOPT, fields={**{k: v for k, v in self.fields.items() if k in _ADOPTED},
+                                                       "reason": reason, "submitted_at": stamp(self.now)},
+                       lease_until=None)
+
+
+_ADOPTED = frozenset({"announced_parts"})  # what an adopt asked by a status update sets besides its reason
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ class ReconcileService:
         current state again), and whether anything changed."""
         events: list[Event] = []
         advanced = False
-        given_up = _older_than(record.created_at, now - self.policy.give_up_age)
+        given_up = _older_than(record.submitted_at or record.created_at, now - self.policy.give_up_age)  # this attempt
         for ref in record.refs:
             answer = answers[ref]
             if answer.is_unknown:
@@ -229,7 +229,7 @@ class ReconcileService:
             provider_status=raw,
             aculab_msg_err=answer.aculab_msg_err if answer else None,
             provider_timestamp=answer.timestamp if answer else None,
-            multipart_count=len(record.refs),
+            multipart_count=max(len(record.refs), record.announced_parts, answer.multipart_count or 0 if answer else 0),
             delivery_report=record.dlr,
             reason=reason,
             from_number=answer.msg_from if answer and is_e164(answer.msg_from) else None,
@@ -255,7 +255,7 @@ class ReconcileService:
         unconfirmed = record.status == lc.UNCONFIRMED
         if (lease_over or unconfirmed) and _older_than(record.updated_at, now - self.policy.give_up_age):
             event = outcome_event(MESSAGE_FAILED, record.message_id, Status.FAILED, now, metadata=record.metadata,
-                                  reason=OUTCOME_UNKNOWN)
+                                  reason=OUTCOME_UNKNOWN, identity=f"outcome unknown {record.resends}")
             moved = self.store.transition(lc.Change(
                 lc.GIVE_UP, record.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
                 history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))
@@ -299,7 +299,8 @@ class ReconcileService:
             report_ = StatusReport(
                 message_id=record.message_id, msg_ref=ref, status=Status(part["status"]),
                 provider_status=raw, aculab_msg_err=part.get("aculab_msg_err"),
-                provider_timestamp=part.get("provider_ts"), multipart_count=len(record.refs),
+                provider_timestamp=part.get("provider_ts"),
+                multipart_count=max(len(record.refs), record.announced_parts),
                 delivery_report=record.dlr, reason=_reason_of(raw),
             )
             events += apply_status(self.store, report_, now).events  # a duplicate: the same event again

@@ -161,7 +161,7 @@ class SendFlow:
                                                     **attempt.lease))
             return self._send_claimed(req, fingerprint, moved.record, attempt, now) if moved.done else _refused(moved)
         event = outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
-                              reason=OUTCOME_UNKNOWN)
+                              reason=OUTCOME_UNKNOWN, identity=f"outcome unknown {record.resends}")
         moved = self.store.transition(lc.Change(
             lc.GIVE_UP, req.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
             history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))

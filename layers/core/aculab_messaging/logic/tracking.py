@@ -19,7 +19,7 @@ from aculab_messaging.contracts.events import (
 from aculab_messaging.errors import NotReady, UnknownMessage
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.ports import Store
-from aculab_messaging.logic.resending import resend
+from aculab_messaging.logic.resending import resend, resend_reason
 from aculab_messaging.records import MessageRecord, PartWrite, history_entry
 from aculab_messaging.status import (
     FINAL_RANK,
@@ -50,6 +50,7 @@ class StatusReport:
     delivery_report: bool = True
     reason: str | None = None
     from_number: str | None = None  # the number Aculab sent the part from (E.164 with '+'), when it said
+    to: str | None = None  # the recipient the update names (E.164 with '+'): an unknown ref joins only its message
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ def apply_status(store: Store, report: StatusReport, now: datetime, *, adopting:
             raise NotReady("message refs not recorded yet")
         if adopting or not _may_adopt(record, report):
             raise UnknownMessage("msg_ref does not belong to this message")
+        owner = store.find_by_ref(report.msg_ref)
+        if owner is not None and owner[0] != record.message_id:  # another message's ref: never taken
+            raise UnknownMessage("msg_ref belongs to another message")
         adopted = _adopt(store, record, report, now)
         applied = apply_status(store, report, now, adopting=True, resend_limit=resend_limit)  # the message's now
         return Applied(adopted + applied.events, advanced=True)
@@ -104,7 +108,7 @@ def apply_status(store: Store, report: StatusReport, now: datetime, *, adopting:
     if result.outcome == "stale":
         if record.parts[report.msg_ref].get("status") != report.status.value:
             return Applied([], advanced=False)  # older than what we have
-        return Applied([_changed_event(record, report, now)], advanced=False)
+        return _announced(store, record, report, now, resend_limit, advanced=False)  # a repeat: resent yet?
     if len(record.parts) > 1 or (report.multipart_count or 1) > 1:
         statuses = [Status(p["status"]) for p in record.parts.values()]
         derived = derive_message_status(statuses, delivery_report=dlr)
@@ -114,29 +118,46 @@ def apply_status(store: Store, report: StatusReport, now: datetime, *, adopting:
         if derived_rank > record.rank:
             store.write_message_status(record.message_id, derived, derived_rank, now)
             record.status, record.rank = derived.value, derived_rank
-    resent = resend(store, record, resend_limit, now) if record.status == lc.FAILED else None
-    return Applied([_changed_event(record, report, now, resent=resent)], advanced=True)
+    return _announced(store, record, report, now, resend_limit, advanced=True)
+
+
+def _announced(store: Store, record: MessageRecord, report: StatusReport, now: datetime, resend_limit: int, *,
+               advanced: bool) -> Applied:
+    """The part's event; a message whose every part failed temporarily is sent again, that event
+    in the same write (``resend``). Whether it is sent again is decided on the message as read, so
+    every copy of the update tells the same fact under the same eventId."""
+    reason = resend_reason(record, resend_limit, now)
+    event = _changed_event(record, report, now, resending=reason)
+    if reason is not None:
+        resend(store, record, resend_limit, now, reason, [event])
+    return Applied([event], advanced=advanced)
 
 
 def _may_adopt(record: MessageRecord, report: StatusReport) -> bool:
-    """Whether an update's unknown ref may join this message: it is unconfirmed (or waiting,
-    or failed only as "outcome unknown"), or at Aculab with fewer parts than the update counts."""
+    """Whether an update's unknown ref may join this message: it is unconfirmed (or waiting, or
+    failed only as "outcome unknown"), or its refs came from its updates (another part's may come).
+    A message whose refs msg_send returned has them all: an unknown ref is never its. The update
+    must name the message's recipient (a misrouted update of another message to the same recipient,
+    both answers lost, is the case this cannot tell apart: README, What we assume about Aculab)."""
+    if report.to is None or report.to != record.to:
+        return False
     if record.status in lc.ADOPT.sources - {lc.FAILED, SENDING}:
         return True
     if record.status == lc.FAILED and record.reason == OUTCOME_UNKNOWN:
         return True
     at_aculab = record.status in lc.ACULAB_STATES or (bool(record.refs) and record.is_final)
-    learnt = record.reason == CONFIRMED  # its refs came from its updates: another part's may come
-    return at_aculab and (learnt or len(record.parts) < (report.multipart_count or 1))
+    return at_aculab and record.reason == CONFIRMED
 
 
 def _adopt(store: Store, record: MessageRecord, report: StatusReport, now: datetime) -> list[Event]:
     """The ref joins the message; an unconfirmed one is queued by the ``adopt`` transition
     (its Message Submitted event in the same write)."""
     event = outcome_event(MESSAGE_SUBMITTED, record.message_id, Status.QUEUED, now, metadata=record.metadata,
-                          refs=[report.msg_ref], reason=CONFIRMED, identity="confirmed",
+                          refs=[report.msg_ref], reason=CONFIRMED, identity=f"confirmed {record.resends}",
                           extra={"parts": report.multipart_count or 1})
-    change = lc.Change(lc.ADOPT, record.message_id, now, fields={"reason": CONFIRMED}, events=[event],
+    announced = max(report.multipart_count or 1, record.announced_parts)  # the parts Aculab says it holds
+    change = lc.Change(lc.ADOPT, record.message_id, now, fields={"reason": CONFIRMED, "announced_parts": announced},
+                       events=[event],
                        history=history_entry(lc.stamp(now), Status.QUEUED.value, msgRefs=[report.msg_ref],
                                              reason=CONFIRMED))
     moved = store.record_adopted(change, record, [report.msg_ref], report.delivery_report)
@@ -149,11 +170,11 @@ CONFIRMED = "confirmed by a status update naming it (msg_send's answer was lost 
 
 
 def _changed_event(record: MessageRecord, report: StatusReport, now: datetime,
-                   resent: MessageRecord | None = None) -> Event:
-    """The part's change; ``resent``: the message is being sent again (so not final)."""
+                   resending: str | None = None) -> Event:
+    """The part's change; ``resending``: why the message is sent again (so not final)."""
     part = record.parts.get(report.msg_ref, {})
     message_status = Status(record.status) if record.status in _STATUS_VALUES else report.status
-    final = resent is None and is_final(message_status, delivery_report=record.dlr) and all(
+    final = resending is None and is_final(message_status, delivery_report=record.dlr) and all(
         int(p.get("rank", 0)) >= FINAL_RANK for p in record.parts.values()
     )
     return message_event(
@@ -165,7 +186,7 @@ def _changed_event(record: MessageRecord, report: StatusReport, now: datetime,
         msg_refs=record.refs,
         provider_status=report.provider_status,
         aculab_msg_err=report.aculab_msg_err,
-        reason=resent.reason if resent is not None else report.reason,
+        reason=resending or report.reason,
         now=now,
         identity=f"{report.msg_ref}:{report.status.value}",
         extra={
