@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,12 +64,19 @@ def from_stack(stack: str, region: str | None = None, profile: str | None = None
                      outputs["SendQueueUrl"], outputs["EventBusName"], session)
 
 
-def from_local(state: Path = LOCAL_STATE) -> Endpoints:
-    """The endpoints the running local stack (``make run``) wrote to ``.local-stack/``."""
+def from_local(state: Path | None = None) -> Endpoints:
+    """The endpoints the running local stack (``make run``) wrote to ``.local-stack/``; FileNotFoundError
+    when there is none, ConnectionRefusedError when what is there was left by a stack that stopped."""
     import boto3
+
+    state = state or LOCAL_STATE
 
     def read(name: str) -> str:
         return (state / name).read_text().strip()
+
+    endpoint = urllib.parse.urlsplit(read("endpoint_url"))
+    with socket.create_connection((endpoint.hostname or "127.0.0.1", endpoint.port or 80), timeout=5):
+        pass  # the local AWS answers: the stack is running
 
     session = boto3.Session(aws_access_key_id=read("aws_access_key_id"),
                             aws_secret_access_key=read("aws_secret_access_key"), region_name="eu-west-1")
@@ -199,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--to needs --from (SMOKE_FROM=...): one of your Aculab numbers")
     try:
         ends = from_local() if args.local else from_stack(args.stack, args.region, args.profile)
-    except FileNotFoundError:
+    except (FileNotFoundError, ConnectionRefusedError):  # no .local-stack/, or one a stopped stack left
         print("the local stack is not running: start it with make run", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - one line a user can act on, not a traceback

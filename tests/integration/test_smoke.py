@@ -7,9 +7,11 @@ import contextlib
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,4 +57,18 @@ def test_smoke_without_a_local_stack_says_so_in_one_line(tmp_path: object) -> No
                              "smoke.LOCAL_STATE = pathlib.Path('/nonexistent'); sys.exit(smoke.main(['--local']))"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
                             env={**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"})
+    assert result.returncode == 1 and result.stderr == "the local stack is not running: start it with make run\n"
+
+
+def test_smoke_with_the_state_a_stopped_stack_left_says_so_in_one_line(tmp_path: Path) -> None:
+    # given .local-stack/ left by a make run that was killed: its endpoint no longer answers
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))  # bound, not listening: connections to it are refused
+        (tmp_path / "endpoint_url").write_text(f"http://127.0.0.1:{bound.getsockname()[1]}\n")
+        result = subprocess.run([sys.executable, "-c", "import sys, pathlib; from tools import smoke; "
+                                 f"smoke.LOCAL_STATE = pathlib.Path({str(tmp_path)!r}); "
+                                 "sys.exit(smoke.main(['--local']))"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+                                env={**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"})
+    # then one line a user can act on, no traceback
     assert result.returncode == 1 and result.stderr == "the local stack is not running: start it with make run\n"

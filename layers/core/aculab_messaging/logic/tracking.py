@@ -108,17 +108,26 @@ def apply_status(store: Store, report: StatusReport, now: datetime, *, adopting:
     if result.outcome == "stale":
         if record.parts[report.msg_ref].get("status") != report.status.value:
             return Applied([], advanced=False)  # older than what we have
-        return _announced(store, record, report, now, resend_limit, advanced=False)  # a repeat: resent yet?
-    if len(record.parts) > 1 or (report.multipart_count or 1) > 1:
-        statuses = [Status(p["status"]) for p in record.parts.values()]
-        derived = derive_message_status(statuses, delivery_report=dlr)
-        derived_rank = rank(derived, delivery_report=dlr)
-        if derived_rank >= FINAL_RANK and len(record.parts) < (report.multipart_count or 0):
-            derived_rank = 0  # parts Aculab has not told us of yet: not final until they are known
-        if derived_rank > record.rank:
-            store.write_message_status(record.message_id, derived, derived_rank, now)
-            record.status, record.rank = derived.value, derived_rank
+        # a repeat: its first try may have stopped after the part's write (the message's status and
+        # a resend are decided again on the message as it is)
+        _derive_message_status(store, record, report, now)
+        return _announced(store, record, report, now, resend_limit, advanced=False)
+    _derive_message_status(store, record, report, now)
     return _announced(store, record, report, now, resend_limit, advanced=True)
+
+
+def _derive_message_status(store: Store, record: MessageRecord, report: StatusReport, now: datetime) -> None:
+    """A multipart message's status from its parts, written when it is ahead of the stored one."""
+    if len(record.parts) <= 1 and (report.multipart_count or 1) <= 1:
+        return  # one part: its write moved the message too
+    dlr = report.delivery_report
+    derived = derive_message_status([Status(p["status"]) for p in record.parts.values()], delivery_report=dlr)
+    derived_rank = rank(derived, delivery_report=dlr)
+    if derived_rank >= FINAL_RANK and len(record.parts) < (report.multipart_count or 0):
+        derived_rank = 0  # parts Aculab has not told us of yet: not final until they are known
+    if derived_rank > record.rank:
+        store.write_message_status(record.message_id, derived, derived_rank, now)
+        record.status, record.rank = derived.value, derived_rank
 
 
 def _announced(store: Store, record: MessageRecord, report: StatusReport, now: datetime, resend_limit: int, *,
