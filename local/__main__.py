@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -217,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Ctrl-C raises KeyboardInterrupt from the first moment, even when this process was started with
+    # SIGINT ignored (a parent that ignores it, such as a test runner's worker or a shell's background
+    # job, passes that on, and Python then installs no handler of its own)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = main()
     except KeyboardInterrupt:  # Ctrl-C while it was starting: what started must not keep its ports

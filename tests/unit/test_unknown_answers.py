@@ -90,13 +90,18 @@ def test_an_unknown_status_is_logged_without_personal_data(world: Any) -> None:
     handler = logging.Handler(logging.INFO)
     handler.emit = records.append  # type: ignore[method-assign]
     logger = logging.getLogger("aculab_messaging.logic.ingest")
-    level, logger.level = logger.level, logging.INFO
+    level, disabled, floor = logger.level, logger.disabled, logging.root.manager.disable
+    logger.setLevel(logging.INFO)
+    logger.disabled = False  # (a logging config applied earlier in this process may have disabled it)
+    logging.disable(logging.NOTSET)
     logger.addHandler(handler)
     try:
         result = service.ingest(update(f"relayed to {MOBILE}", aculab_msg_err="000"), Route("m-1"))
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        logger.disabled = disabled
+        logging.disable(floor)
     assert result.counts == ("UnknownAculabStatus",)
     record = store.get_message("m-1")
     assert record is not None and record.status == "queued"
