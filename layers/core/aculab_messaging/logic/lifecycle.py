@@ -189,13 +189,9 @@ class Change:
             return None
         if old.status == FAILED and old.reason != OUTCOME_UNKNOWN:
             return None
-        reason = self.fields.get("reason") if self.transition is ADOPT else None  # a lost claim's: none
-        return replace(self, transition=ADOPT, fields={**{k: v for k, v in self.fields.items() if k in _ADOPTED},
-                                                       "reason": reason, "submitted_at": stamp(self.now)},
-                       lease_until=None)
-
-
-_ADOPTED = frozenset({"announced_parts"})  # what an adopt asked by a status update sets besides its reason
+        # an adopt a status update asked for keeps its fields; a lost claim's submit writes none of its own
+        fields = self.fields if self.transition is ADOPT else {"reason": None}
+        return replace(self, transition=ADOPT, fields={**fields, "submitted_at": stamp(self.now)}, lease_until=None)
 
 
 @dataclass(frozen=True)
