@@ -90,7 +90,8 @@ def run(messages: int = 10) -> tuple[list[Figure], dict[str, float]]:
         Figure("make run: notifications retried", slow_retries, "retries",
                f"of {stats.get('notification_attempts', 0)} attempts", None, "= 0", slow_retries == 0),
     ]
-    return figures, {"webhook_p95_ms": _percentile(latencies, 0.95), "notifications": float(len(latencies))}
+    return figures, {"webhook_p95_ms": _percentile(latencies, 0.95), "notifications": float(len(latencies)),
+                     "notifications_failed": float(stats.get("notifications_failed", 0))}
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -186,17 +187,21 @@ class LocalApp:
             stamp_handlers(service_logger, logging.getLogger("aculab_messaging"))
         return in_its_own_invocation(fresh)
 
-    def context(self, name: str, timeout: float | None = None) -> LambdaContext:
+    def context(self, name: str, timeout: float | None = None,
+                clock: Callable[[], float] = time.monotonic) -> LambdaContext:
         logical = FUNCTIONS[name]
         props = self.stack.template["Resources"][logical]["Properties"]
         return LambdaContext(
             function_name=f"{self.stack.name}-{logical}",
             timeout_seconds=timeout or float(props.get("Timeout", 30)),
             memory_limit_in_mb=int(props.get("MemorySize", 256)),
+            clock=clock,
         )
 
-    def invoke(self, name: str, event: dict[str, Any], timeout: float | None = None) -> Any:
-        return self.handler(name)(event, self.context(name, timeout))
+    def invoke(self, name: str, event: dict[str, Any], timeout: float | None = None,
+               clock: Callable[[], float] = time.monotonic) -> Any:
+        """Run a function once; its remaining time is read on ``clock`` (a test's own, or the wall's)."""
+        return self.handler(name)(event, self.context(name, timeout, clock))
 
     # -- drivers ----------------------------------------------------------------
 

@@ -31,14 +31,19 @@ class LambdaContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = ""
     log_stream_name: str = "local"
-    _started: float = field(default_factory=time.monotonic)
+    # the clock the remaining time is read on: the wall clock, or one a test controls
+    clock: Callable[[], float] = time.monotonic
+    _started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._started = self.clock()
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
+        return max(0, int((self.timeout_seconds - (self.clock() - self._started)) * 1000))
 
 
 def load_handler(code_uri: str, handler: str) -> Handler:
