@@ -12,18 +12,31 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from aculab_messaging.aculab.errors import AculabError
 from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatus, SendParams, aculab_sender
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.dal.pools import POOL_NUMBERS, pool_of
 from aculab_messaging.logic.lifecycle import ABSENT, Change, Guard, Moved, rank_of
-from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, Store
+from aculab_messaging.logic.ports import (
+    Aculab,
+    CancelStore,
+    EventPublisher,
+    IngestStore,
+    PublishError,
+    ReconcileStore,
+    SendStore,
+)
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
 
 ANNOUNCE = "ANNOUNCE"
+
+
+class WholeStore(SendStore, IngestStore, ReconcileStore, Protocol):
+    """Every consumer's port at once: the one table as the contract tests drive it. The DynamoDB store
+    and InMemoryStore both implement it; no service depends on it."""
 
 
 def _iso(moment: datetime) -> str:
@@ -507,7 +520,7 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def _conforms(store: InMemoryStore, publisher: RecordingPublisher, aculab: FakeAculab) -> tuple[Store, EventPublisher,
-                                                                                                 Aculab]:
-    """mypy checks here that each fake keeps its port's signatures."""
-    return store, publisher, aculab
+def _conforms(store: InMemoryStore, publisher: RecordingPublisher, aculab: FakeAculab) -> tuple[
+        SendStore, CancelStore, IngestStore, ReconcileStore, WholeStore, EventPublisher, Aculab]:
+    """mypy checks here that each fake keeps its ports' signatures."""
+    return store, store, store, store, store, publisher, aculab

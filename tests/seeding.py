@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.logic.ports import Store
+from aculab_messaging.logic.ports import SendStore
 from aculab_messaging.records import history_entry
 
 MOBILE, OURS = "447700900123", "447700900001"
@@ -19,7 +19,7 @@ def first_sight(to: str = MOBILE, from_: str = OURS, metadata: Mapping[str, Any]
     return {"to": to, "from": from_, "type": "sms", "dlr": dlr, "metadata": dict(metadata or {}), **more}
 
 
-def claimed(store: Store, message_id: str, now: datetime, *, lease: timedelta = timedelta(seconds=90),
+def claimed(store: SendStore, message_id: str, now: datetime, *, lease: timedelta = timedelta(seconds=90),
             **sight: Any) -> datetime:
     """Claimed by an attempt (``sending``); returns its lease."""
     lease_until = now + lease
@@ -28,7 +28,7 @@ def claimed(store: Store, message_id: str, now: datetime, *, lease: timedelta = 
     return lease_until
 
 
-def queued(store: Store, message_id: str, refs: Sequence[str], now: datetime, **sight: Any) -> None:
+def queued(store: SendStore, message_id: str, refs: Sequence[str], now: datetime, **sight: Any) -> None:
     """At Aculab: claimed, then submitted with ``refs`` (one per part)."""
     lease_until = claimed(store, message_id, now, **sight)
     change = lc.Change(lc.SUBMIT, message_id, now, lease_until=lease_until, count_attempt=True,
@@ -36,19 +36,19 @@ def queued(store: Store, message_id: str, refs: Sequence[str], now: datetime, **
     assert store.record_submitted(change, refs, bool(sight.get("dlr", True))).done
 
 
-def waiting(store: Store, message_id: str, now: datetime, reason: str, **sight: Any) -> None:
+def waiting(store: SendStore, message_id: str, now: datetime, reason: str, **sight: Any) -> None:
     """Claimed, then released after a failure that did not reach Aculab."""
     lease_until = claimed(store, message_id, now, **sight)
     assert store.transition(lc.Change(lc.RELEASE, message_id, now, fields={"reason": reason},
                                       lease_until=lease_until)).done
 
 
-def blocked(store: Store, message_id: str, now: datetime, reason: str, **sight: Any) -> None:
+def blocked(store: SendStore, message_id: str, now: datetime, reason: str, **sight: Any) -> None:
     assert store.transition(lc.Change(lc.BLOCK, message_id, now, fields={"reason": reason}, keep=first_sight(**sight),
                                       history=history_entry(lc.stamp(now), "blocked", reason=reason))).done
 
 
-def scheduled(store: Store, message_id: str, now: datetime, due_at: datetime, *, schedule_name: str | None = None,
+def scheduled(store: SendStore, message_id: str, now: datetime, due_at: datetime, *, schedule_name: str | None = None,
               valid_until: datetime | None = None, **sight: Any) -> None:
     keep = first_sight(**sight, due_at=lc.stamp(due_at), schedule_name=schedule_name,
                        valid_until=lc.stamp(valid_until) if valid_until else None)

@@ -10,22 +10,21 @@ from typing import Any
 import pytest
 
 from aculab_messaging.dal import MessageStore
-from aculab_messaging.logic.ports import Store
 from local.app import LocalApp
-from tests.fakes import InMemoryStore
+from tests.fakes import InMemoryStore, WholeStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 KEPT = ("p1", "p2", "p3", "revision", "completed_at", "opt_out", "keyword", "pending_pk")
 
 
 @pytest.fixture(params=["dynamodb", "in-memory"])
-def store(request: pytest.FixtureRequest, app: LocalApp) -> Store:
+def store(request: pytest.FixtureRequest, app: LocalApp) -> WholeStore:
     if request.param == "in-memory":
         return InMemoryStore()
     return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
 
 
-def steps(store: Store, uid: str) -> list[Any]:
+def steps(store: WholeStore, uid: str) -> list[Any]:
     group = {"uid": uid, "from": "+447700900123", "to": "+447700900001", "type": "sms", "count": 3}
     pk = f"INMP#{group['to']}#{group['from']}#{uid}"
     later = NOW + timedelta(minutes=11)
@@ -59,7 +58,7 @@ def steps(store: Store, uid: str) -> list[Any]:
     return seen
 
 
-def test_the_in_memory_store_revises_a_group_as_dynamodb_does(store: Store) -> None:
+def test_the_in_memory_store_revises_a_group_as_dynamodb_does(store: WholeStore) -> None:
     seen = steps(store, f"u-{uuid.uuid4().hex[:8]}")
     part = {k: v for k, v in seen[2][1].items() if k.startswith("p") and k != "pending_pk" and v}
     assert (seen[0][0], seen[0][1]["revision"], seen[0][1]["pending_pk"]) == (False, None, "ASSEMBLE")

@@ -12,24 +12,23 @@ import pytest
 from aculab_messaging.dal import MessageStore, PartWrite
 from aculab_messaging.dal.table import from_item
 from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.logic.ports import Store
 from aculab_messaging.records import history_entry
 from aculab_messaging.status import OUTCOME_UNKNOWN, SENDING, Status
 from local.app import LocalApp
 from tests import seeding
-from tests.fakes import InMemoryStore
+from tests.fakes import InMemoryStore, WholeStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["dynamodb", "in-memory"])
-def store(request: pytest.FixtureRequest, app: LocalApp) -> Store:
+def store(request: pytest.FixtureRequest, app: LocalApp) -> WholeStore:
     if request.param == "in-memory":
         return InMemoryStore()
     return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
 
 
-def steps(store: Store, run: str) -> list[Any]:
+def steps(store: WholeStore, run: str) -> list[Any]:
     """A message's life and the pair rules, every answer kept."""
     mid, ref = f"c-{run}", f"ref-{run}"
     lease = NOW + timedelta(seconds=90)
@@ -68,7 +67,7 @@ def steps(store: Store, run: str) -> list[Any]:
     return seen
 
 
-def test_the_in_memory_store_answers_as_dynamodb_does(store: Store) -> None:
+def test_the_in_memory_store_answers_as_dynamodb_does(store: WholeStore) -> None:
     run = uuid.uuid4().hex[:8]
     answers = steps(store, run)
     assert answers[:5] == [True, "sending", False, True, answers[4]] and answers[4][1] is True
@@ -110,7 +109,7 @@ def test_the_in_memory_pace_answers_as_dynamodb_does(pace: Any) -> None:
         "PACE": ["g", "pk", "sk", "t"], "PACE#a": ["expires_at", "n", "pk", "r", "sk"]}
 
 
-def _in_state(store: Store, mid: str, state: str, lease: datetime) -> None:
+def _in_state(store: WholeStore, mid: str, state: str, lease: datetime) -> None:
     """A message put in ``state`` through the table's own transitions (its lease ``lease``)."""
     past = NOW - timedelta(minutes=1)
     if state == lc.ABSENT:
@@ -142,7 +141,7 @@ STATES = [lc.ABSENT, lc.SCHEDULED, lc.WAITING, SENDING, lc.UNCONFIRMED, lc.QUEUE
           Status.CANCELLED.value]
 
 
-def test_a_transition_leaves_only_the_states_its_row_lists(store: Store) -> None:
+def test_a_transition_leaves_only_the_states_its_row_lists(store: WholeStore) -> None:
     # given a message in each state, its guards met (due, valid, its lease ours and run out, outcome unknown,
     # resends left)
     run = uuid.uuid4().hex[:8]

@@ -8,7 +8,6 @@ brings its refs; without one by the give-up age it ends "outcome unknown"."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -152,7 +151,7 @@ def test_without_proof_by_the_give_up_age_it_ends_outcome_unknown_and_a_late_pro
 
 def test_under_at_least_once_an_ambiguous_answer_is_retried() -> None:
     w = World()
-    w.service.policy = replace(w.service.policy, guarantee="at-least-once")
+    w.service.policy = w.service.policy.model_copy(update={"guarantee": "at-least-once"})
     # given a 502 after Aculab queued it
     _queued_then(w, AculabServerError(502, "Bad Gateway"))
     w.put(w.send())

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from aculab_messaging.aculab.errors import (
@@ -10,8 +12,9 @@ from aculab_messaging.aculab.errors import (
     error_from_response,
 )
 from aculab_messaging.errors import BadRequest, NotPublished, PayloadTooLarge, Unauthorized
+from aculab_messaging.logic.policy import PacePolicy, ReconcilePolicy, SendPolicy
 from aculab_messaging.redact import mask_number
-from aculab_messaging.settings import ReconcileSettings, SettingsError, WebhookSettings
+from aculab_messaging.settings import ReconcileSettings, SendSettings, SettingsError, WebhookSettings
 from aculab_messaging.webhook.http import http_status_for
 
 ERROR_BODY = {"error": {"code": "0001", "text": "Missing mandatory parameter: to", "details": ["a", "b"]},
@@ -56,8 +59,8 @@ def test_load_settings_splits_sending_numbers() -> None:
         "SEND_QUEUE_URL": "http://sqs/q",
         "SENDING_NUMBERS": "447700900001, 447700900002,", "STALE_AGE_SECONDS": "60",
     })
-    assert settings.sending_numbers == ("447700900001", "447700900002")
-    assert settings.stale_age_seconds == 60
+    assert settings.policy.sending_numbers == ("447700900001", "447700900002")
+    assert settings.policy.stale_age == timedelta(seconds=60)
 
 
 @pytest.mark.parametrize(("raw", "masked"), [("447700900123", "4477*****123"), ("123", "***"), (None, "")])
@@ -104,4 +107,31 @@ def test_load_settings_from_a_full_environment(cls: type) -> None:
            "TEMPORARY_FAILURE_RETRIES": "3"}
     settings = cls.from_env(env)
     assert settings.pending_shards == 8 and settings.secret_max_age_seconds == 60
-    assert settings.temporary_failure_retries == 3
+    retries = settings.policy if cls is ReconcileSettings else settings
+    assert retries.temporary_failure_retries == 3
+
+
+def test_production_runs_on_the_defaults_the_unit_tests_run_on() -> None:
+    # given the smallest environment each function accepts (every tunable left unset)
+    common = {"TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "ACULAB_BASE_URL": "https://ws.aculabcloud.net",
+              "ACULAB_SECRET_ARN": "a", "SEND_QUEUE_URL": "https://sqs.example/q"}
+    send = SendSettings.from_env({**common, "WEBHOOK_URL": "https://h.example/n", "WEBHOOK_SECRET_ARN": "w",
+                                  "DEAD_LETTER_QUEUE_URL": "https://sqs.example/d"})
+    reconcile = ReconcileSettings.from_env(common)
+    # then each policy is the one a test builds from its defaults: the defaults are declared once
+    assert send.send == SendPolicy(webhook_url="https://h.example/n")
+    assert send.pace == PacePolicy()
+    assert reconcile.policy == ReconcilePolicy()
+
+
+def test_a_policy_reads_its_own_variables_and_names_a_bad_one() -> None:
+    # given the send function's environment with two of its policies' variables set, one of them badly
+    env = {"TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "ACULAB_BASE_URL": "https://ws.aculabcloud.net",
+           "ACULAB_SECRET_ARN": "a", "SEND_QUEUE_URL": "https://sqs.example/q", "WEBHOOK_URL": "https://h.example/n",
+           "WEBHOOK_SECRET_ARN": "w", "DEAD_LETTER_QUEUE_URL": "https://sqs.example/d",
+           "MAX_SENDS_PER_SECOND_PER_NUMBER": "1.5", "DEFAULT_REGION": ""}
+    settings = SendSettings.from_env(env)
+    assert settings.pace.max_per_number == 1.5 and settings.send.default_region is None
+    # when one is out of its range / then loading names that variable
+    with pytest.raises(SettingsError, match="SEND_GUARANTEE"):
+        SendSettings.from_env({**env, "SEND_GUARANTEE": "exactly-once"})

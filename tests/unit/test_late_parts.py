@@ -17,7 +17,8 @@ from aculab_messaging.contracts.events import Event
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.errors import NotPublished
 from aculab_messaging.logic.ingest import IngestService
-from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
+from aculab_messaging.logic.policy import ReconcilePolicy
+from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 

@@ -42,14 +42,13 @@ from aculab_messaging.contracts.queue import SendRequest, parse_queue_message
 from aculab_messaging.errors import BadRequest, NotPublished, NotReady, UnknownMessage
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.ingest import IngestService, Route
-from aculab_messaging.logic.pacing import PacePolicy, Pacer
-from aculab_messaging.logic.ports import Store
-from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
-from aculab_messaging.logic.send_records import SendPolicy
+from aculab_messaging.logic.pacing import Pacer
+from aculab_messaging.logic.policy import PacePolicy, ReconcilePolicy, SendPolicy
+from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.metrics import RecordingMetrics
 from aculab_messaging.status import FINAL_RANK
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher, WholeStore
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler, InMemoryPace
 
@@ -270,7 +269,7 @@ class ModelAculab(FakeAculab):
     """Aculab: every msg_send checked against the model as it reaches Aculab; ``outcome`` says how the
     next calls end; ``during_send`` runs once while a request is on its way back (another invocation)."""
 
-    def __init__(self, model: Model, store: Store, clock: Clock) -> None:
+    def __init__(self, model: Model, store: WholeStore, clock: Clock) -> None:
         super().__init__()
         self.model, self.store, self.clock = model, store, clock
         self.outcome = "ok"

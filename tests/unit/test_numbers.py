@@ -6,7 +6,6 @@ whatever the stack's DefaultRegion; only the request to Aculab uses its form
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import phonenumbers
@@ -102,7 +101,7 @@ def test_a_number_is_masked_with_its_plus() -> None:
 def de() -> World:
     """The send service of test_scheduled_sends, its stack's DefaultRegion DE."""
     world = World()
-    world.service.policy = replace(world.service.policy, default_region="DE")
+    world.service.policy = world.service.policy.model_copy(update={"default_region": "DE"})
     return world
 
 

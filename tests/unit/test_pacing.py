@@ -8,8 +8,8 @@ import threading
 
 from aculab_messaging.aculab.errors import AculabThrottledError
 from aculab_messaging.contracts import events as ev
-from aculab_messaging.logic.pacing import PacePolicy, Pacer
-from aculab_messaging.logic.send_records import SendPolicy
+from aculab_messaging.logic.pacing import Pacer
+from aculab_messaging.logic.policy import PacePolicy, SendPolicy
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher

@@ -12,8 +12,8 @@ from aculab_messaging.aculab.params import PartStatus
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.logic.ingest import STOP_WORDS, IngestService
-from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
-from aculab_messaging.logic.send_records import SendPolicy
+from aculab_messaging.logic.policy import ReconcilePolicy, SendPolicy
+from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.metrics import RecordingMetrics
 from aculab_messaging.status import Status

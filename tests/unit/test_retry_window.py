@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aculab_messaging.logic.send_records import SendPolicy
+from aculab_messaging.logic.policy import SendPolicy
 from local.template import load_sam
 
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

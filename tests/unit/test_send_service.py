@@ -10,7 +10,7 @@ import pytest
 
 from aculab_messaging.aculab.errors import AculabRequestError, AculabServerError
 from aculab_messaging.contracts import events as ev
-from aculab_messaging.logic.send_records import SendPolicy
+from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.metrics import RecordingMetrics
 from aculab_messaging.status import RETRYABLE, Status

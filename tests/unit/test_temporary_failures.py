@@ -5,7 +5,6 @@ with a part delivered is never sent again (that part would be delivered twice)."
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from aculab_messaging.aculab import PartStatus
@@ -22,7 +21,7 @@ RETRIES = 2
 def _world() -> World:
     w = World()
     w.reconciler.queue = w.queue
-    w.reconciler.policy = replace(w.reconciler.policy, temporary_failure_retries=RETRIES)
+    w.reconciler.policy = w.reconciler.policy.model_copy(update={"temporary_failure_retries": RETRIES})
     return w
 
 

@@ -26,11 +26,11 @@ def test_a_client_made_later_keeps_the_init_endpoint_and_region(monkeypatch: pyt
 
 def test_the_send_service_makes_no_scheduler_or_sqs_client_until_one_is_needed() -> None:
     # given the send function's settings, schedules configured
-    settings = SendSettings.model_validate({
-        "table_name": "t-1", "event_bus_name": "b", "aculab_base_url": "https://ws.example", "aculab_secret_arn": "a",
-        "webhook_url": "https://h.example/n", "webhook_secret_arn": "w", "send_queue_url": "https://q.example/1",
-        "dead_letter_queue_url": "https://q.example/2", "schedule_group": "g", "send_queue_arn": "arn:q",
-        "scheduler_role_arn": "arn:r", "dead_letter_queue_arn": "arn:d"})
+    settings = SendSettings.from_env({
+        "TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "ACULAB_BASE_URL": "https://ws.example", "ACULAB_SECRET_ARN": "a",
+        "WEBHOOK_URL": "https://h.example/n", "WEBHOOK_SECRET_ARN": "w", "SEND_QUEUE_URL": "https://q.example/1",
+        "DEAD_LETTER_QUEUE_URL": "https://q.example/2", "SCHEDULE_GROUP": "g", "SEND_QUEUE_ARN": "arn:q",
+        "SCHEDULER_ROLE_ARN": "arn:r", "DEAD_LETTER_QUEUE_ARN": "arn:d"})
     aws = AwsClients(boto3.Session(region_name="eu-west-1", aws_access_key_id="a", aws_secret_access_key="b"))
     # when its service is built (init)
     service = build_send_service(settings, aws=aws)

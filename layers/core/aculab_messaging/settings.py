@@ -3,28 +3,31 @@
 Each function validates only what it uses, so a missing or out-of-range
 variable fails fast with its name at cold start instead of deep inside a
 request. A field is read from the upper-cased variable of its name;
-comma-separated lists become tuples.
+comma-separated lists become tuples. A field that is a policy of the domain
+(``logic/``) reads its own variables, named by its fields' aliases: its
+defaults are declared there, once.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aculab_messaging.logic.keywords import START_WORDS, STOP_WORDS
+from aculab_messaging.logic.policy import (
+    GIVE_UP_AGE,
+    TEMPORARY_FAILURE_RETRIES,
+    HttpUrl,
+    Names,
+    PacePolicy,
+    ReconcilePolicy,
+    SendPolicy,
+)
 
 S = TypeVar("S", bound="CommonSettings")
-
-
-def _split(value: object) -> object:
-    return tuple(n.strip() for n in value.split(",") if n.strip()) if isinstance(value, str) else value
-
-
-Names = Annotated[tuple[str, ...], BeforeValidator(_split)]
-HttpUrl = Annotated[str, Field(pattern=r"^https?://")]
 
 
 class SettingsError(RuntimeError):
@@ -46,11 +49,17 @@ class CommonSettings(BaseModel):
     @classmethod
     def from_env(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
         env = os.environ if environ is None else environ
-        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        values: dict[str, object] = {}
+        for name, field in cls.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                values[name] = env  # a policy: it reads the variables its aliases name
+            elif name.upper() in env:
+                values[name] = env[name.upper()]
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            bad = sorted({str(e["loc"][0]).upper() for e in exc.errors()})
+            # the variable's name: a field's own, or (inside a policy) the alias it was read from
+            bad = sorted({str(e["loc"][-1] if len(e["loc"]) > 1 else e["loc"][0]).upper() for e in exc.errors()})
             raise SettingsError(f"invalid or missing environment variables: {', '.join(bad)}") from None
 
 
@@ -64,7 +73,7 @@ class ResendSettings(CommonSettings):
     """Functions that learn a message's final status (webhook, reconciler): a message whose every
     part failed with aculab_msg_err 301 (temporary) is sent again this many times at most."""
 
-    temporary_failure_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    temporary_failure_retries: Annotated[int, Field(ge=0, le=10)] = TEMPORARY_FAILURE_RETRIES
 
 
 class WebhookSettings(SecretSettings, ResendSettings):
@@ -74,7 +83,7 @@ class WebhookSettings(SecretSettings, ResendSettings):
     inbound_token_secret_arn: Annotated[str, Field(min_length=1)]
     max_body_bytes: Annotated[int, Field(ge=1024)] = 65536
     # the previous webhook password is accepted this long after a rotation
-    give_up_age_seconds: Annotated[int, Field(ge=1)] = 172800
+    give_up_age_seconds: Annotated[int, Field(ge=1)] = int(GIVE_UP_AGE.total_seconds())
     # an inbound message whose whole text is one of these blocks / unblocks the pair (Aculab's lists)
     stop_keywords: Names = STOP_WORDS
     start_keywords: Names = START_WORDS
@@ -93,42 +102,30 @@ class AculabSettings(SecretSettings):
 
 
 class SendSettings(AculabSettings):
-    """The send function: where Aculab posts status updates, and delivery guarantees."""
+    """The send function: its queues, where sends due beyond 15 minutes wait, and its policies."""
 
-    webhook_url: HttpUrl
     webhook_secret_arn: Annotated[str, Field(min_length=1)]
     send_queue_url: HttpUrl
     dead_letter_queue_url: HttpUrl
-    status_method: Literal["GET", "POST"] = "POST"
-    send_guarantee: Literal["at-most-once", "at-least-once"] = "at-most-once"
-    send_max_receive_count: Annotated[int, Field(ge=1)] = 100
-    send_concurrency: Annotated[int, Field(ge=1, le=50)] = 10
-    send_retry_window_seconds: Annotated[int, Field(ge=1)] = 21600
-    send_base_backoff_seconds: Annotated[int, Field(ge=1)] = 10
-    send_max_backoff_seconds: Annotated[int, Field(ge=1, le=43200)] = 900
-    send_busy_retry_seconds: Annotated[int, Field(ge=1, le=900)] = 15
-    send_claim_margin_seconds: Annotated[int, Field(ge=1)] = 60
-    default_region: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
     # sends due beyond 15 minutes: the schedule group, the queue it puts them on, and the role it uses
     schedule_group: str = ""
     send_queue_arn: str = ""
     dead_letter_queue_arn: str = ""
     scheduler_role_arn: str = ""
-    max_sends_per_second: Annotated[float, Field(ge=0)] = 0.0
-    max_sends_per_second_per_number: Annotated[float, Field(ge=0)] = 0.0
+    # WEBHOOK_URL, STATUS_METHOD, SEND_GUARANTEE, SEND_* ..., DEFAULT_REGION
+    send: SendPolicy
+    # MAX_SENDS_PER_SECOND, MAX_SENDS_PER_SECOND_PER_NUMBER
+    pace: PacePolicy
 
 
-class ReconcileSettings(AculabSettings, ResendSettings):
-    """The reconciler: when a message is stale, and when to give up on it; the queue it puts a
-    message on that is sent again after a temporary failure."""
+class ReconcileSettings(AculabSettings):
+    """The reconciler: the queue it puts a message on that is sent again after a temporary failure,
+    and its policy."""
 
     send_queue_url: HttpUrl
-
-    stale_age_seconds: Annotated[int, Field(ge=1)] = 900
-    give_up_age_seconds: Annotated[int, Field(ge=1)] = 172800
-    status_batch_size: Annotated[int, Field(ge=1, le=500)] = 100
-    sending_numbers: Names = ()
-    time_margin_seconds: Annotated[float, Field(ge=0)] = 10.0
+    # STALE_AGE_SECONDS, GIVE_UP_AGE_SECONDS, STATUS_BATCH_SIZE, SENDING_NUMBERS, TIME_MARGIN_SECONDS,
+    # TEMPORARY_FAILURE_RETRIES
+    policy: ReconcilePolicy
 
 
 class MediaSettings(AculabSettings):

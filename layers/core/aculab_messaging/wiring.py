@@ -161,13 +161,12 @@ def build_send_service(
     metrics: MetricsSink | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> SendService:
-    from aculab_messaging.logic.pacing import PacePolicy, Pacer
-    from aculab_messaging.logic.send_records import SendPolicy
+    from aculab_messaging.logic.pacing import Pacer
     from aculab_messaging.logic.sending import SendService
     from aculab_messaging.send_queue import SqsSendQueue
 
     settings = settings or SendSettings.from_env()
-    aws = aws or AwsClients(max_pool_connections=settings.send_concurrency)
+    aws = aws or AwsClients(max_pool_connections=settings.send.concurrency)
     secrets = _secrets(settings, aws)
     webhook_arn = settings.webhook_secret_arn
 
@@ -178,7 +177,7 @@ def build_send_service(
     # have): a container whose records all go through never loads it
     queue = SqsSendQueue(lambda: aws("sqs"), settings.send_queue_url, settings.dead_letter_queue_url)
 
-    aculab = aculab_client(settings, secrets, pool_size=settings.send_concurrency)
+    aculab = aculab_client(settings, secrets, pool_size=settings.send.concurrency)
 
     def check_credentials() -> None:
         aculab.credentials()
@@ -191,25 +190,12 @@ def build_send_service(
         aculab=aculab,
         queue=queue,
         webhook_auth=webhook_auth,
-        policy=SendPolicy(
-            webhook_url=settings.webhook_url,
-            status_method=settings.status_method,
-            guarantee=settings.send_guarantee,
-            max_receive_count=settings.send_max_receive_count,
-            concurrency=settings.send_concurrency,
-            base_backoff_seconds=settings.send_base_backoff_seconds,
-            max_backoff_seconds=settings.send_max_backoff_seconds,
-            retry_window_seconds=settings.send_retry_window_seconds,
-            claim_margin_seconds=settings.send_claim_margin_seconds,
-            busy_retry_seconds=settings.send_busy_retry_seconds,
-            default_region=settings.default_region or None,
-        ),
+        policy=settings.send,
         clock=clock,
         metrics=metrics or RecordingMetrics(),
         check_credentials=check_credentials,
         scheduler=_scheduler(settings, aws),
-        pacer=Pacer(store, PacePolicy(max_per_second=settings.max_sends_per_second,
-                                      max_per_number=settings.max_sends_per_second_per_number)),
+        pacer=Pacer(store, settings.pace),
     )
 
 
@@ -230,7 +216,7 @@ def build_reconcile_service(
     metrics: MetricsSink | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> ReconcileService:
-    from aculab_messaging.logic.reconcile import ReconcilePolicy, ReconcileService
+    from aculab_messaging.logic.reconcile import ReconcileService
     from aculab_messaging.send_queue import SqsSendQueue
 
     settings = settings or ReconcileSettings.from_env()
@@ -240,14 +226,7 @@ def build_reconcile_service(
         store=_store(settings, aws),
         publisher=_publisher(settings, aws),
         aculab=aculab_client(settings, secrets),
-        policy=ReconcilePolicy(
-            stale_age=timedelta(seconds=settings.stale_age_seconds),
-            give_up_age=timedelta(seconds=settings.give_up_age_seconds),
-            batch_size=settings.status_batch_size,
-            sending_numbers=settings.sending_numbers,
-            time_margin_seconds=settings.time_margin_seconds,
-            temporary_failure_retries=settings.temporary_failure_retries,
-        ),
+        policy=settings.policy,
         clock=clock,
         metrics=metrics or RecordingMetrics(),
         queue=SqsSendQueue(lambda: aws("sqs"), settings.send_queue_url),

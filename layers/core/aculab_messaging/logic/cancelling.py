@@ -20,7 +20,7 @@ from aculab_messaging.aculab import AculabError, CancelResult
 from aculab_messaging.contracts.events import MESSAGE_CANCEL_FAILED, MESSAGE_CANCELLED, Event, message_event
 from aculab_messaging.contracts.queue import CancelRequest
 from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.logic.ports import Aculab, Store
+from aculab_messaging.logic.ports import Aculab, CancelStore
 from aculab_messaging.logic.scheduling import Scheduler
 from aculab_messaging.logic.tracking import StatusReport, apply_status, outcome_event
 from aculab_messaging.records import MessageRecord, history_entry
@@ -52,7 +52,7 @@ class Cancelled:
 
 @dataclass
 class Canceller:
-    store: Store
+    store: CancelStore
     aculab: Aculab
     scheduler: Scheduler | None = None
 

@@ -12,7 +12,7 @@ from typing import Any
 from aculab_messaging.aculab.params import is_e164
 from aculab_messaging.contracts.events import MESSAGE_RECEIVED, Event, message_event, opt_out_event
 from aculab_messaging.logic.pools import set_pools_blocked
-from aculab_messaging.logic.ports import Store
+from aculab_messaging.logic.ports import OptOutStore
 
 
 def keyword_of(content: str | None) -> str:
@@ -62,7 +62,7 @@ def assemble(group: Mapping[str, Any], *, complete: bool) -> dict[str, Any]:
     }
 
 
-def apply_inbound(store: Store, item: Mapping[str, Any], now: datetime, *, repeat: bool) -> list[Event]:
+def apply_inbound(store: OptOutStore, item: Mapping[str, Any], now: datetime, *, repeat: bool) -> list[Event]:
     """Block or unblock the pair as the keyword asks, ordered by when we first
     received it (then the msg_ref), and the same for each pool our number is
     known to belong to (logic/pools.py); then the events to publish. ``Opt-Out

@@ -18,7 +18,7 @@ from aculab_messaging.contracts.notification import BadNotification, Notificatio
 from aculab_messaging.errors import BadRequest, NotPublished, NotReady, UnknownMessage
 from aculab_messaging.logic import keywords
 from aculab_messaging.logic.inbound import apply_inbound, assemble, is_multipart, is_whole, keyword_of, opt_out_of
-from aculab_messaging.logic.ports import EventPublisher, PublishError, Store
+from aculab_messaging.logic.ports import EventPublisher, IngestStore, PublishError
 from aculab_messaging.logic.tracking import StatusReport, apply_status
 from aculab_messaging.redact import mask_number
 from aculab_messaging.status import (
@@ -62,7 +62,7 @@ UNKNOWN_MSG_ERR = "UnknownAculabMsgErr"
 class IngestService:
     """Stores and announces Aculab notifications."""
 
-    store: Store
+    store: IngestStore
     publisher: EventPublisher
     clock: Callable[[], datetime]
     stop_words: frozenset[str] = STOP_WORDS

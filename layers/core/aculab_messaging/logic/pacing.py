@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from aculab_messaging.logic.policy import PacePolicy
+
 _US = 1_000_000
 
 
@@ -44,26 +46,6 @@ class PaceStore(Protocol):
 
 class PaceContended(RuntimeError):
     """Too many writers at once: the record goes back to the queue for a moment."""
-
-
-@dataclass(frozen=True)
-class PacePolicy:
-    max_per_second: float = 0.0  # the whole stack; 0: no limit
-    max_per_number: float = 0.0  # each sending number; 0: no limit
-    horizon_seconds: float = 5.0
-    margin: float = 0.05
-    # a slot starts at least this far from when it is worked out: the write that takes it must not make it late
-    lead_seconds: float = 0.02
-    # a slot whose write came back later than this after it is not used (another is taken)
-    late_seconds: float = 0.01
-    increase_per_second: float = 1.0
-    decrease: float = 0.5
-    min_rate: float = 0.2
-    # a number without a limit, once Aculab throttled it, climbs back to this and is then unlimited again
-    unthrottled_rate: float = 50.0
-    attempts: int = 60
-    # the numbers whose state a container keeps between sends (the least recently used go)
-    numbers_kept: int = 1024
 
 
 @dataclass

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aculab_messaging.logic.ports import Store
+from aculab_messaging.logic.ports import OptOutStore
 
 
-def set_pools_blocked(store: Store, number: str, mobile: str, blocked: bool, source: str,
+def set_pools_blocked(store: OptOutStore, number: str, mobile: str, blocked: bool, source: str,
                       version: str) -> list[tuple[str, bool]]:
     """A keyword to ``number`` changes (pool, mobile) as it changes (number, mobile), for each pool
     the number is known to belong to, by the same rule (the change with the highest version wins):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import batched
 
 from aculab_messaging.aculab import AculabError, PartStatus
@@ -23,8 +23,9 @@ from aculab_messaging.aculab.params import is_e164, number_or_given
 from aculab_messaging.contracts.events import MESSAGE_FAILED, Event, opt_out_event, utc_now_iso
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.inbound import apply_inbound, assemble
+from aculab_messaging.logic.policy import ReconcilePolicy
 from aculab_messaging.logic.pools import pool_lists
-from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, SendQueue, Store
+from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, ReconcileStore, SendQueue
 from aculab_messaging.logic.tracking import DEAD_LETTERED, StatusReport, apply_status, outcome_event
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord, history_entry
@@ -63,18 +64,6 @@ class ReconcileReport:
     blocked_synced: bool = False
 
 
-@dataclass(frozen=True)
-class ReconcilePolicy:
-    """When a message is stale, when to give up, and how to batch msg_status."""
-
-    stale_age: timedelta
-    give_up_age: timedelta
-    batch_size: int = 100
-    sending_numbers: tuple[str, ...] = ()
-    time_margin_seconds: float = 10.0
-    temporary_failure_retries: int = 0  # a message whose every part failed with 301 is sent again
-
-
 def take_batch(records: list[MessageRecord], size: int) -> tuple[list[MessageRecord], list[MessageRecord]]:
     """The first records whose refs fit one msg_status call of ``size`` refs (at
     least one record), and the rest: full calls, a message's refs never split."""
@@ -90,7 +79,7 @@ def take_batch(records: list[MessageRecord], size: int) -> tuple[list[MessageRec
 class ReconcileService:
     """Repairs stale messages with msg_status and syncs msg_list_blocked."""
 
-    store: Store
+    store: ReconcileStore
     publisher: EventPublisher
     aculab: Aculab
     policy: ReconcilePolicy

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.logic.ports import Store
+from aculab_messaging.logic.ports import ResendStore
 from aculab_messaging.records import MessageRecord, history_entry
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def resend_reason(record: MessageRecord, limit: int, now: datetime) -> str | Non
     return f"temporary failure (aculab_msg_err 301): sent again ({record.resends + 1} of at most {limit})"
 
 
-def resend(store: Store, record: MessageRecord, limit: int, now: datetime, reason: str,
+def resend(store: ResendStore, record: MessageRecord, limit: int, now: datetime, reason: str,
            events: Sequence[Event] = ()) -> bool:
     """The ``resend`` transition, ``events`` (the part's change) in its outbox: False when another
     copy of the update made it first, or the message moved on."""

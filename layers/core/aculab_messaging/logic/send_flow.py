@@ -47,9 +47,10 @@ from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.errors import CredentialsNotSet
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.pacing import PaceContended, Pacer
-from aculab_messaging.logic.ports import Aculab, SendQueue, Store
+from aculab_messaging.logic.policy import SendPolicy
+from aculab_messaging.logic.ports import Aculab, SendQueue, SendStore
 from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
-from aculab_messaging.logic.send_records import KnownBlocked, RecordOutcome, SendPolicy, receive_count
+from aculab_messaging.logic.send_records import KnownBlocked, RecordOutcome, receive_count
 from aculab_messaging.logic.tracking import DEAD_LETTERED, outcome_event
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord, history_entry
@@ -85,7 +86,7 @@ class Attempt:
 
 @dataclass
 class SendFlow:
-    store: Store
+    store: SendStore
     aculab: Aculab
     queue: SendQueue
     webhook_auth: Callable[[], tuple[str, str]]

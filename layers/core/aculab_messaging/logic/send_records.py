@@ -4,11 +4,9 @@ and the policy that decides retries and backoff."""
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from aculab_messaging.contracts.events import Event
@@ -64,45 +62,6 @@ class KnownBlocked:
 def partial_batch_response(outcomes: Mapping[str, RecordOutcome]) -> dict[str, list[dict[str, str]]]:
     """SQS's partial batch response: the records it must deliver again."""
     return {"batchItemFailures": [{"itemIdentifier": sqs_id} for sqs_id, o in outcomes.items() if o.retry]}
-
-
-@dataclass(frozen=True)
-class SendPolicy:
-    """How the send function submits: status page, guarantee, retries, concurrency."""
-
-    webhook_url: str
-    status_method: str = "POST"
-    guarantee: str = "at-most-once"
-    max_receive_count: int = 100  # the queue's redrive backstop; the retry window decides first
-    concurrency: int = 10
-    base_backoff_seconds: int = 10
-    max_backoff_seconds: int = 900
-    retry_window_seconds: int = 6 * 3600
-    # a claim lives for the invocation's time left plus this margin
-    claim_margin_seconds: int = 60
-    # the invocation's time when the caller does not say (the template's Timeout)
-    invocation_seconds: float = 30.0
-    # a copy that meets a live claim looks again after at most this long
-    busy_retry_seconds: int = 15
-    # read national numbers (07700 900123) in this region; None: full international only
-    default_region: str | None = None
-    # a record the pace cannot fit within its horizon looks again after this long
-    pace_retry_seconds: int = 1
-
-    def backoff(self, receive_count: int, rng: random.Random | None = None) -> int:
-        """Capped exponential backoff with equal jitter: half the step fixed,
-        half random, so a crowd of retries spreads out."""
-        doublings = min(30, max(0, receive_count - 1))
-        step = min(self.max_backoff_seconds, self.base_backoff_seconds << doublings)
-        jitter = (rng or random).uniform(0, step / 2)  # spreading retries, not secrecy  # nosec B311
-        return max(1, round(step / 2 + jitter))
-
-    def gave_up(self, first_seen: datetime | None, receives: int, now: datetime) -> bool:
-        """True when a message that failed now must not be retried again: its retry window
-        (from the first sight of its request, kept on its item: a redrive or a fresh copy
-        never renews it) is over, or its record reached the queue's receive-count backstop."""
-        age = (now - first_seen).total_seconds() if first_seen else 0.0
-        return age >= self.retry_window_seconds or receives >= self.max_receive_count
 
 
 def receive_count(record: Mapping[str, Any]) -> int:

@@ -33,10 +33,11 @@ from aculab_messaging.contracts.queue import CancelRequest, DueRequest, QueueReq
 from aculab_messaging.ids import is_message_id
 from aculab_messaging.logic.cancelling import Canceller
 from aculab_messaging.logic.pacing import Pacer
-from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, SendQueue, Store
+from aculab_messaging.logic.policy import SendPolicy
+from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, SendQueue, SendStore
 from aculab_messaging.logic.scheduling import Scheduler
 from aculab_messaging.logic.send_flow import Attempt, SendFlow
-from aculab_messaging.logic.send_records import KnownBlocked, RecordOutcome, SendPolicy, receive_count
+from aculab_messaging.logic.send_records import KnownBlocked, RecordOutcome, receive_count
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.status import Status
 
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 class SendService:
     """Turns SQS send/cancel records into Aculab calls, stored state and events."""
 
-    store: Store
+    store: SendStore
     publisher: EventPublisher
     aculab: Aculab
     queue: SendQueue

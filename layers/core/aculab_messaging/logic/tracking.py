@@ -18,7 +18,7 @@ from aculab_messaging.contracts.events import (
 )
 from aculab_messaging.errors import NotReady, UnknownMessage
 from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.logic.ports import Store
+from aculab_messaging.logic.ports import TrackingStore
 from aculab_messaging.logic.resending import resend, resend_reason
 from aculab_messaging.records import MessageRecord, PartWrite, history_entry
 from aculab_messaging.status import (
@@ -62,7 +62,7 @@ class Applied:
     advanced: bool
 
 
-def apply_status(store: Store, report: StatusReport, now: datetime, *, adopting: bool = False,
+def apply_status(store: TrackingStore, report: StatusReport, now: datetime, *, adopting: bool = False,
                  resend_limit: int = 0) -> Applied:
     """Move a part (and its message) forward; return the events to publish.
 
@@ -116,7 +116,7 @@ def apply_status(store: Store, report: StatusReport, now: datetime, *, adopting:
     return _announced(store, record, report, now, resend_limit, advanced=True)
 
 
-def _derive_message_status(store: Store, record: MessageRecord, report: StatusReport, now: datetime) -> None:
+def _derive_message_status(store: TrackingStore, record: MessageRecord, report: StatusReport, now: datetime) -> None:
     """A multipart message's status from its parts, written when it is ahead of the stored one."""
     if len(record.parts) <= 1 and (report.multipart_count or 1) <= 1:
         return  # one part: its write moved the message too
@@ -130,7 +130,7 @@ def _derive_message_status(store: Store, record: MessageRecord, report: StatusRe
         record.status, record.rank = derived.value, derived_rank
 
 
-def _announced(store: Store, record: MessageRecord, report: StatusReport, now: datetime, resend_limit: int, *,
+def _announced(store: TrackingStore, record: MessageRecord, report: StatusReport, now: datetime, resend_limit: int, *,
                advanced: bool) -> Applied:
     """The part's event; a message whose every part failed temporarily is sent again, that event
     in the same write (``resend``). Whether it is sent again is decided on the message as read, so
@@ -158,7 +158,7 @@ def _may_adopt(record: MessageRecord, report: StatusReport) -> bool:
     return at_aculab and record.reason == CONFIRMED
 
 
-def _adopt(store: Store, record: MessageRecord, report: StatusReport, now: datetime) -> list[Event]:
+def _adopt(store: TrackingStore, record: MessageRecord, report: StatusReport, now: datetime) -> list[Event]:
     """The ref joins the message; an unconfirmed one is queued by the ``adopt`` transition
     (its Message Submitted event in the same write)."""
     event = outcome_event(MESSAGE_SUBMITTED, record.message_id, Status.QUEUED, now, metadata=record.metadata,
