@@ -104,8 +104,8 @@ def test_the_send_service_waits_for_its_slot_and_backs_a_number_off_on_429() -> 
         for i in range(4)]
     # when four sends go one after another
     service.process_batch(records)
-    # then each waited for its slot, 0.2 s apart
-    assert [round(w, 6) for w in waits] == [0.0, 0.2, 0.2, 0.2] and len(aculab.sent) == 4
+    # then the first went at once, and each after it waited for its slot, 0.2 s apart
+    assert [round(w, 6) for w in waits] == [0.2, 0.2, 0.2] and len(aculab.sent) == 4
     # and Aculab's 429 lowers that number's pace
     aculab.error = AculabThrottledError(429, "too many requests")
     service.process_batch([{**records[0], "messageId": "s9", "body": json.dumps(
@@ -113,6 +113,26 @@ def test_the_send_service_waits_for_its_slot_and_backs_a_number_off_on_429() -> 
     [(pk, rate)] = [(pk, item["r"]) for pk, item in pace.items.items() if "r" in item]
     assert pk.endswith(A) and rate["milli"] == 25000  # no number limit: from the unthrottled 50 a second, halved
     assert publisher.types().count(ev.MESSAGE_SUBMITTED) == 4
+
+
+def test_a_send_that_need_not_wait_for_a_slot_reads_its_opt_out_once() -> None:
+    # given a pacer with no limit (it grants "now"), and a store that counts the opt-out reads
+    store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
+    reads: list[str] = []
+    is_blocked, blocked_among = store.is_blocked, store.blocked_among
+    store.is_blocked = lambda f, t: reads.append("one") or is_blocked(f, t)  # type: ignore[method-assign]
+    store.blocked_among = lambda pairs: reads.append("batch") or blocked_among(pairs)  # type: ignore[method-assign]
+    service = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
+                          check_credentials=lambda: None, webhook_auth=lambda: ("u", "p"),
+                          policy=SendPolicy(webhook_url="https://h.example/n", concurrency=1), clock=clock,
+                          metrics=RecordingMetrics(), sleep=lambda s: clock.advance(seconds=s),
+                          pacer=Pacer(InMemoryPace(), PacePolicy()))
+    # when one send goes
+    service.process_batch([{"messageId": "s1", "receiptHandle": "r", "attributes": {
+        "ApproximateReceiveCount": "1", "SentTimestamp": str(int(clock().timestamp() * 1000))},
+        "body": json.dumps({"message_id": "m1", "to": "447700900123", "from": A, "content": "hi"})}])
+    # then its opt-out was read once: not again after its slot, as nothing waited between
+    assert len(aculab.sent) == 1 and len(reads) == 1
 
 
 def test_validity_that_runs_out_while_it_waits_for_its_slot_expires_it() -> None:

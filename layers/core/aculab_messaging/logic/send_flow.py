@@ -277,8 +277,9 @@ class SendFlow:
         if isinstance(slot, RecordOutcome):
             self._move(lc.RELEASE, req, attempt, now, reason=f"waiting: {slot.reason}")
             return self._later(attempt, slot.delay_seconds or 1, str(slot.reason))
-        if slot is not None:
-            self.sleep(max(0.0, (slot - self.clock()).total_seconds()))
+        wait = (slot - self.clock()).total_seconds() if slot is not None else 0.0
+        if wait > 0:  # it waited for its slot: what was read before may have changed meanwhile
+            self.sleep(wait)
             now = self.clock()
             valid_until = _moment(record.valid_until) if record else None
             if valid_until is not None and now >= valid_until:  # its validity ran out while it waited
