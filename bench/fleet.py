@@ -58,7 +58,8 @@ def pace_write_bytes(numbers: int = NUMBERS) -> tuple[int, int, float]:
     from aculab_messaging.dal import MessageStore
     from aculab_messaging.dal.pace import number_key
     from aculab_messaging.dal.table import from_item, to_item
-    from aculab_messaging.logic.pacing import PacePolicy, Pacer
+    from aculab_messaging.logic.pacing import Pacer
+    from aculab_messaging.logic.policy import PacePolicy
     from local.app import LocalApp
 
     with servers() as (aws, sim):
@@ -96,7 +97,7 @@ def _placements(table: str) -> Iterator[Counter[str]]:
     from botocore.client import BaseClient
 
     placed: Counter[str] = Counter()
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]  # private: the stubs leave it out
 
     def recording(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         if params.get("TableName") == table and operation == "PutItem" and "pending_pk" in params["Item"]:
@@ -107,11 +108,11 @@ def _placements(table: str) -> Iterator[Counter[str]]:
                 placed[params["ExpressionAttributeValues"][found.group(1)]["S"]] += 1
         return original(client, operation, params)
 
-    BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    BaseClient._make_api_call = recording  # type: ignore[attr-defined]
     try:
         yield placed
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
 
 def inbound_shares(messages: int = 120) -> tuple[float, int, int]:

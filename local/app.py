@@ -252,8 +252,11 @@ class LocalApp:
         logical = FUNCTIONS[name]
         events = self.sam["Resources"][logical]["Properties"]["Events"]
         (props,) = [e["Properties"] for e in events.values() if e.get("Type") == "SQS"]
+        creds = self.stack.function_credentials[logical]
         sqs = self.stack.session().client("sqs", endpoint_url=self.stack.endpoint_url, region_name=REGION,
-                                          **self.stack.function_credentials[logical])
+                                          aws_access_key_id=creds["aws_access_key_id"],
+                                          aws_secret_access_key=creds["aws_secret_access_key"],
+                                          aws_session_token=creds["aws_session_token"])
         invoke = (lambda event: handler(event, self.context(name))) if handler else (
             lambda event: self.invoke(name, event))
         return SqsPoller(sqs, self.stack.refs[queue], self.stack.attrs[(queue, "Arn")], invoke,

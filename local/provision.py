@@ -50,12 +50,15 @@ class Stack:
 
     def session(self) -> boto3.session.Session:
         """The harness's session (an admin user: the functions never use it)."""
-        return boto3.session.Session(region_name=REGION, **self.admin_credentials)
+        creds = self.admin_credentials
+        return boto3.session.Session(region_name=REGION, aws_access_key_id=creds["aws_access_key_id"],
+                                     aws_secret_access_key=creds["aws_secret_access_key"])
 
     def client(self, service: str) -> Any:
         """One client per service (making one costs ~60 ms; boto3 clients are thread-safe)."""
         if service not in self._clients:
-            self._clients[service] = self.session().client(service, endpoint_url=self.endpoint_url)
+            self._clients[service] = self.session().client(  # type: ignore[call-overload]  # any service
+                service, endpoint_url=self.endpoint_url)
         return self._clients[service]
 
     def resources(self, type_: str) -> dict[str, dict[str, Any]]:

@@ -171,3 +171,22 @@ def test_a_message_scheduled_beyond_its_ttl_is_kept_past_its_due_time(app: Local
     # then DynamoDB keeps it until a day after it is due, not 90 days after it was scheduled
     item = store.get_message_item(mid)
     assert item is not None and int(item["expires_at"]) == int(due.timestamp()) + 86400
+
+
+def test_refs_a_status_update_proves_are_kept_when_the_message_moved_on_meanwhile(store: WholeStore) -> None:
+    # given a message whose msg_send answered ambiguously, as the webhook read it
+    run = uuid.uuid4().hex[:8]
+    mid, ref = f"adopt-{run}", f"ref-adopt-{run}"
+    lease = NOW - timedelta(seconds=1)
+    _in_state(store, mid, lc.UNCONFIRMED, lease)
+    read = store.get_message(mid)
+    assert read is not None and read.status == lc.UNCONFIRMED
+    # and the reconciler gives it up (no answer in time: not "outcome unknown") before the webhook's write lands
+    assert store.transition(lc.Change(lc.GIVE_UP, mid, NOW, fields={"reason": "no final status in time"})).done
+    # when a status update naming it adopts its ref on the message as read
+    adopt = lc.Change(lc.ADOPT, mid, NOW, fields={"reason": "confirmed", "announced_parts": 1},
+                      history=history_entry(lc.stamp(NOW), "queued", msgRefs=[ref]))
+    moved = store.record_adopted(adopt, read, [ref], True)
+    # then the message keeps its new state, and the ref is its own all the same (its later updates find it)
+    assert not moved.done and moved.record is not None and moved.record.status == Status.FAILED.value
+    assert ref in moved.record.parts and store.find_by_ref(ref) == (mid, True)

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import batched
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -34,6 +34,10 @@ from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.contracts.errors import ContractError, field_errors
 from aculab_messaging.contracts.queue import CancelRequest, SendRequest
 from aculab_messaging.segmentation import Estimate, estimate
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.client import SQSClient
+    from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 
 class ProducerError(RuntimeError):
@@ -45,7 +49,7 @@ class ProducerError(RuntimeError):
 
 
 class Producer:
-    def __init__(self, queue_url: str, sqs: Any = None) -> None:
+    def __init__(self, queue_url: str, sqs: SQSClient | None = None) -> None:
         if sqs is None:
             import boto3
 
@@ -81,7 +85,9 @@ class Producer:
         """SendMessageBatch in chunks of 10; raises ProducerError naming any not queued."""
         failed: list[str] = []
         for chunk in batched(list(requests), 10, strict=False):
-            entries = [{"Id": str(i), "MessageBody": _body(r)} for i, r in enumerate(chunk)]
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
+                {"Id": str(i), "MessageBody": _body(r)} for i, r in enumerate(chunk)
+            ]
             response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             failed += [chunk[int(f["Id"])].message_id for f in response.get("Failed", [])]
         if failed:

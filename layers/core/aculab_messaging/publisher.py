@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import batched
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic.ports import EventPublisher, PublishError
+
+if TYPE_CHECKING:
+    from types_boto3_events.client import EventBridgeClient
 
 MAX_ENTRIES_PER_CALL = 10
 
@@ -16,7 +19,7 @@ MAX_ENTRIES_PER_CALL = 10
 class EventBridgePublisher:
     """EventPublisher on EventBridge."""
 
-    def __init__(self, client: Any, bus_name: str, source: str) -> None:
+    def __init__(self, client: EventBridgeClient, bus_name: str, source: str) -> None:
         self._client = client
         self._bus_name = bus_name
         self._source = source

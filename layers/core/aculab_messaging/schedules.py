@@ -7,14 +7,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types_boto3_scheduler.client import EventBridgeSchedulerClient
 
 
 class EventBridgeScheduler:
     """``client``: makes the Scheduler client when first needed (a send due beyond 15 minutes, or the
     cancel of one), so a container that never schedules never pays for it."""
 
-    def __init__(self, client: Callable[[], Any], group: str, queue_arn: str, role_arn: str,
+    def __init__(self, client: Callable[[], EventBridgeSchedulerClient], group: str, queue_arn: str, role_arn: str,
                  dead_letter_arn: str) -> None:
         self._client_of = client
         self._group = group

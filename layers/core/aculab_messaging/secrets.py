@@ -12,12 +12,15 @@ next use, not after the max age.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
 
 from aculab_messaging.errors import CredentialsNotSet, SecretError
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager.client import SecretsManagerClient
 
 CURRENT = "AWSCURRENT"
 PREVIOUS = "AWSPREVIOUS"
@@ -27,7 +30,9 @@ class _StageProvider(SecretsProvider):
     """powertools' provider for one version stage, keeping when each secret's
     version was created. A stage no version has (never rotated) reads as {}."""
 
-    def __init__(self, client: Any, stage: str) -> None:
+    client: SecretsManagerClient  # powertools types it with mypy-boto3's stubs, which we do not install
+
+    def __init__(self, client: SecretsManagerClient, stage: str) -> None:
         super().__init__(boto3_client=client)
         self.stage = stage
         self.created: dict[str, datetime | None] = {}
@@ -48,7 +53,7 @@ class _StageProvider(SecretsProvider):
 class Secrets:
     """JSON secrets by ARN and stage, cached ``max_age_seconds``."""
 
-    def __init__(self, client: Any, max_age_seconds: int = 300) -> None:
+    def __init__(self, client: SecretsManagerClient, max_age_seconds: int = 300) -> None:
         self._max_age = max_age_seconds
         self._stages = {stage: _StageProvider(client, stage) for stage in (CURRENT, PREVIOUS)}
         self._stale: set[tuple[str, str]] = set()

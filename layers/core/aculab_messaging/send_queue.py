@@ -4,11 +4,14 @@ record for a wait, a retry's backoff, and the function's own move to the DLQ."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.client import SQSClient
 
 
 class SqsSendQueue:
-    def __init__(self, client: Callable[[], Any], queue_url: str, dead_letter_queue_url: str = "") -> None:
+    def __init__(self, client: Callable[[], SQSClient], queue_url: str, dead_letter_queue_url: str = "") -> None:
         self._client = client  # made on first use: most containers never wait, retry or dead-letter
         self._queue_url = queue_url
         self._dead_letter_queue_url = dead_letter_queue_url

@@ -13,9 +13,12 @@ import argparse
 import json
 import sys
 import urllib.parse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    import boto3
 
 
 class StatusLookupError(RuntimeError):
@@ -24,7 +27,7 @@ class StatusLookupError(RuntimeError):
         self.status = status
 
 
-def get_message(api_url: str, message_id: str, *, session: Any = None, region: str | None = None,
+def get_message(api_url: str, message_id: str, *, session: boto3.Session | None = None, region: str | None = None,
                 timeout: float = 10.0) -> dict[str, Any]:
     """The message's view (status, parts, timeline); StatusLookupError for 4xx/5xx."""
     import boto3

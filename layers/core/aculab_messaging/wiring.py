@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from aculab_messaging.dal import MessageStore
 from aculab_messaging.errors import CredentialsNotSet
@@ -30,6 +30,12 @@ from aculab_messaging.settings import (
 
 if TYPE_CHECKING:
     import boto3
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_events.client import EventBridgeClient
+    from types_boto3_s3.client import S3Client
+    from types_boto3_scheduler.client import EventBridgeSchedulerClient
+    from types_boto3_secretsmanager.client import SecretsManagerClient
+    from types_boto3_sqs.client import SQSClient
 
     from aculab_messaging.aculab import AculabClient
     from aculab_messaging.logic.media import MediaArchiver
@@ -66,7 +72,21 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()  # a boto3 Session must not make two clients at once
 
+    @overload
+    def __call__(self, service: Literal["dynamodb"]) -> DynamoDBClient: ...
+    @overload
+    def __call__(self, service: Literal["events"]) -> EventBridgeClient: ...
+    @overload
+    def __call__(self, service: Literal["sqs"]) -> SQSClient: ...
+    @overload
+    def __call__(self, service: Literal["scheduler"]) -> EventBridgeSchedulerClient: ...
+    @overload
+    def __call__(self, service: Literal["s3"]) -> S3Client: ...
+    @overload
+    def __call__(self, service: Literal["secretsmanager"]) -> SecretsManagerClient: ...
+
     def __call__(self, service: str) -> Any:
+        """The service's client (typed per service for mypy), made on first use."""
         with self._lock:
             return self._clients.get(service) or self._create(service)
 

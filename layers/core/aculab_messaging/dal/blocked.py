@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import batched
 
-from aculab_messaging.dal.table import ANNOUNCE, Table, from_item, to_values
+from aculab_messaging.dal.table import ANNOUNCE, Table, to_values
 
 Pair = tuple[str, str]  # (from, to)
 
@@ -25,12 +25,12 @@ class Blocked(Table):
         reads one (consistently), 100 to a BatchGetItem."""
         blocked: set[Pair] = set()
         for chunk in batched(sorted(set(pairs)), 100, strict=False):
-            ask = {self._table: {"Keys": [to_values(_key(*pair)) for pair in chunk], "ConsistentRead": True,
-                                 "ProjectionExpression": "pk, sk, blocked"}}
-            for response in self._batch_until_done(self._db.batch_get_item, ask, "UnprocessedKeys", "blocked pairs"):
-                for item in map(from_item, response.get("Responses", {}).get(self._table, [])):
-                    if item and item.get("blocked"):
-                        blocked.add((str(item["pk"]).removeprefix("BLOCK#"), str(item["sk"]).removeprefix("TO#")))
+            ask = [to_values(_key(*pair)) for pair in chunk]
+            for item in self._batch_get(
+                {"Keys": ask, "ConsistentRead": True, "ProjectionExpression": "pk, sk, blocked"}, "blocked pairs"
+            ):
+                if item.get("blocked"):
+                    blocked.add((str(item["pk"]).removeprefix("BLOCK#"), str(item["sk"]).removeprefix("TO#")))
         return blocked
 
     def set_blocked(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX, Table, from_item, iso, to_values
+from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX, Table, failed_item, from_item, iso, to_values
 
 ASSEMBLE = "ASSEMBLE"
 _UNFINISHED = "attribute_not_exists(completed_at) AND attribute_not_exists(closed_at)"
@@ -64,7 +64,7 @@ class Inbound(Table):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            return from_item(exc.response.get("Item")) or {}
+            return failed_item(exc) or {}
         return from_item(response["Attributes"]) or {}
 
     def finish_inbound_group(self, pk: str, how: str, verdict: Mapping[str, Any], now: datetime) -> bool:
@@ -106,7 +106,7 @@ class Inbound(Table):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            return False, from_item(exc.response.get("Item")) or {}
+            return False, failed_item(exc) or {}
         return True, from_item(response["Attributes"]) or {}
 
     def due_inbound_groups(self, before: datetime, limit: int = 100) -> list[dict[str, Any]]:

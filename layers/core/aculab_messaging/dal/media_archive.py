@@ -4,10 +4,13 @@ held whole in memory)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, TYPE_CHECKING, cast
 
 from aculab_messaging.logic.ports import Readable
 from aculab_messaging.records import StoredMedia
+
+if TYPE_CHECKING:
+    from types_boto3_s3.client import S3Client
 
 _MIB = 1024 * 1024
 
@@ -26,7 +29,7 @@ class _Counting:
 
 
 class S3MediaArchive:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str) -> None:
         from boto3.s3.transfer import TransferConfig
 
         self._s3 = client
@@ -50,6 +53,8 @@ class S3MediaArchive:
 
     def store(self, key: str, stream: Readable, content_type: str) -> StoredMedia:
         counting = _Counting(stream)
-        self._s3.upload_fileobj(counting, self._bucket, key, ExtraArgs={"ContentType": content_type},
-                                Config=self._transfer)
+        # boto3 needs no more of a file object than read() returning bytes (its documented minimum,
+        # taking the non-seekable path); the stubs name the whole IO interface
+        self._s3.upload_fileobj(cast("IO[bytes]", counting), self._bucket, key,
+                                ExtraArgs={"ContentType": content_type}, Config=self._transfer)
         return StoredMedia(key, counting.size, content_type)

@@ -11,7 +11,7 @@ import contextlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.dal.refs import Refs
@@ -19,6 +19,7 @@ from aculab_messaging.dal.table import (
     APPEND_HISTORY,
     dynamo_safe,
     epoch,
+    failed_item,
     from_item,
     history_values,
     iso,
@@ -28,6 +29,9 @@ from aculab_messaging.dal.table import (
 from aculab_messaging.logic.lifecycle import ABSENT, Change, Guard, Moved, rank_of
 from aculab_messaging.records import MessageRecord
 from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.type_defs import UpdateItemInputTypeDef
 
 _GUARDS = {
     Guard.OWN_LEASE: "lease_id = :lid",
@@ -61,7 +65,7 @@ class Messages(Refs):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = from_item(exc.response.get("Item"))
+            old = failed_item(exc)
             return Moved(False, MessageRecord.from_item(old) if old else None)
         return Moved(True, MessageRecord.from_item(from_item(response.get("Attributes")) or {}))
 
@@ -190,23 +194,24 @@ class Messages(Refs):
         sets += ["refs = list_append(if_not_exists(refs, :empty), :refs)", "part_count = :n", "updated_at = :now"]
         adopt = change.adopting(old)
         if adopt is not None:
-            sets.remove("updated_at = :now")  # the transition sets it
             expression, condition, more_names, more_values = self._transition_request(adopt)
-            names.update(more_names)
-            values.update(more_values)
-            expression = expression.replace("SET ", "SET " + ", ".join(sets) + ", ", 1)
-            try:
+            own = [s for s in sets if s != "updated_at = :now"]  # the transition sets it
+            expression = expression.replace("SET ", "SET " + ", ".join(own) + ", ", 1)
+            try:  # the transition's names and values joined to ours (the fallback below uses ours alone)
                 response = self._db.update_item(
                     TableName=self._table, Key=to_values(message_key(change.message_id)),
-                    UpdateExpression=expression, ConditionExpression=condition, ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=to_values(values), ReturnValues="ALL_NEW")
+                    UpdateExpression=expression, ConditionExpression=condition,
+                    ExpressionAttributeNames={**names, **more_names},
+                    ExpressionAttributeValues=to_values({**values, **more_values}), ReturnValues="ALL_NEW")
                 return Moved(True, MessageRecord.from_item(from_item(response.get("Attributes")) or {}))
             except self._db.exceptions.ConditionalCheckFailedException:
                 pass  # it moved on meanwhile: keep the refs without moving it
-        self._db.update_item(
-            TableName=self._table, Key=to_values(message_key(change.message_id)),
-            UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeValues=to_values(values),
-            **({"ExpressionAttributeNames": names} if names else {}))
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._table, "Key": to_values(message_key(change.message_id)),
+            "UpdateExpression": "SET " + ", ".join(sets), "ExpressionAttributeValues": to_values(values)}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        self._db.update_item(**request)
         return Moved(False, self.get_message(change.message_id))
 
     def add_events(self, message_id: str, events: Sequence[Event], now: datetime) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aculab_messaging.dal.table import Table, from_item, to_values
+from aculab_messaging.dal.table import Table, failed_item, to_values
 
 _KEY = {"pk": "PACE", "sk": "PACE"}
 _US = 1_000_000
@@ -38,13 +38,11 @@ class Pace(Table):
     def pace_state(self, number: str | None = None) -> dict[str, Any]:
         """The stack's ``g`` and ``t``; with ``number``, its ``n`` and ``r`` too (one consistent read)."""
         keys = [_KEY, *([number_key(number)] if number is not None else [])]
-        ask = {self._table: {"Keys": [to_values(k) for k in keys], "ConsistentRead": True,
-                             "ProjectionExpression": "pk, g, t, n, r"}}
         state: dict[str, Any] = {"g": None, "t": None, **({"n": None, "r": None} if number is not None else {})}
-        for response in self._batch_until_done(self._db.batch_get_item, ask, "UnprocessedKeys", "pace state"):
-            for item in map(from_item, response.get("Responses", {}).get(self._table, [])):
-                if item:
-                    state.update({k: item.get(k) for k in (("g", "t") if item["pk"] == "PACE" else ("n", "r"))})
+        ask = [to_values(k) for k in keys]
+        for item in self._batch_get({"Keys": ask, "ConsistentRead": True, "ProjectionExpression": "pk, g, t, n, r"},
+                                    "pace state"):
+            state.update({k: item.get(k) for k in (("g", "t") if item["pk"] == "PACE" else ("n", "r"))})
         return state
 
     def take_pace_slot(
@@ -95,5 +93,5 @@ class Pace(Table):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            return from_item(exc.response.get("Item")) or {}
+            return failed_item(exc) or {}
         return None

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.dal.pools import Pools, pool_of
-from aculab_messaging.dal.table import APPEND_HISTORY, from_item, history_values, iso, message_key, to_values
+from aculab_messaging.dal.table import (
+    APPEND_HISTORY,
+    failed_item,
+    from_item,
+    history_values,
+    iso,
+    message_key,
+    to_values,
+)
 from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
 from aculab_messaging.status import FINAL_RANK, Status
 
@@ -66,7 +74,7 @@ class Parts(Pools):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            old = from_item(exc.response.get("Item"))
+            old = failed_item(exc)
             if old is None:
                 return PartWriteResult("missing", None)
             record = MessageRecord.from_item(old)

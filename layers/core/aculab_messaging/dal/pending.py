@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.dal.table import PENDING_INDEX, Table, from_item, iso, to_values
 from aculab_messaging.records import MessageRecord
 from aculab_messaging.status import FINAL_RANK
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.type_defs import QueryInputTypeDef
 
 
 class Pending(Table):
@@ -47,15 +50,22 @@ class Pending(Table):
         self, shard: int, before: datetime, start_key: dict[str, Any] | None = None, page_size: int = 100
     ) -> Iterator[tuple[list[MessageRecord], dict[str, Any] | None, int]]:
         """Pages of pending messages whose last activity is before ``before``:
-        (records, key to resume after this page, items DynamoDB scanned)."""
-        pages = self._db.get_paginator("query").paginate(
-            TableName=self._table,
-            IndexName=PENDING_INDEX,
-            KeyConditionExpression="pending_pk = :pk AND pending_sk < :before",
-            ExpressionAttributeValues=to_values({":pk": f"PENDING#{shard}", ":before": iso(before)}),
-            PaginationConfig={"PageSize": page_size},
-            **({"ExclusiveStartKey": start_key} if start_key else {}),  # a saved cursor: resume after it
-        )
-        for page in pages:
+        (records, key to resume after this page, items DynamoDB scanned). One Query
+        a page, each resuming after the last (as botocore's paginator would)."""
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "pending_pk = :pk AND pending_sk < :before",
+            "ExpressionAttributeValues": to_values({":pk": f"PENDING#{shard}", ":before": iso(before)}),
+            "Limit": page_size,
+        }
+        if start_key:
+            request["ExclusiveStartKey"] = start_key  # a saved cursor: resume after it
+        while True:
+            page = self._db.query(**request)
             records = [MessageRecord.from_item(from_item(i) or {}) for i in page.get("Items", [])]
-            yield records, page.get("LastEvaluatedKey"), int(page.get("ScannedCount", 0))
+            last = page.get("LastEvaluatedKey")
+            yield records, last, int(page.get("ScannedCount", 0))
+            if not last:
+                return
+            request["ExclusiveStartKey"] = last

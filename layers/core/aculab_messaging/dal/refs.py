@@ -14,8 +14,8 @@ class Refs(Table):
     def _put_refs(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> None:
         """Plain writes (half the cost of a transaction), 25 to a BatchWriteItem."""
         for chunk in batched(refs, 25, strict=False):
-            requests = [{"PutRequest": {"Item": to_item(self._ref_item(message_id, ref, dlr, now))}} for ref in chunk]
-            self._batch_until_done(self._db.batch_write_item, {self._table: requests}, "UnprocessedItems", "ref items")
+            self._batch_write([{"PutRequest": {"Item": to_item(self._ref_item(message_id, ref, dlr, now))}}
+                               for ref in chunk], "ref items")
 
     def _put_ref(self, message_id: str, ref: str, dlr: bool, now: datetime) -> bool:
         """One ref a status update brought (the webhook's role may PutItem, not BatchWriteItem), unless

@@ -6,12 +6,24 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_dynamodb.type_defs import (
+        KeysAndAttributesTypeDef,
+        KeysAndAttributesUnionTypeDef,
+        PutItemInputTypeDef,
+        UpdateItemInputTypeDef,
+        WriteRequestTypeDef,
+        WriteRequestUnionTypeDef,
+    )
 
 PENDING_INDEX = "pending"
 # the pending index's partitions of inbound messages and opt-out changes not yet announced:
@@ -78,10 +90,17 @@ def from_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: _plain(_DESERIALIZER.deserialize(v)) for k, v in item.items()}
 
 
+def failed_item(exc: ClientError) -> dict[str, Any] | None:
+    """The item a failed condition met (a write asked ReturnValuesOnConditionCheckFailure=ALL_OLD), as
+    ``from_item`` gives it. botocore hands it over in the error's response, whose type does not name it."""
+    item = exc.response.get("Item")
+    return from_item(item) if isinstance(item, Mapping) else None
+
+
 class Table:
     """One table, one client; the item kinds (dal/*.py) build on it."""
 
-    def __init__(self, client: Any, table_name: str, *, pending_shards: int = 4, ttl_days: int = 90) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, *, pending_shards: int = 4, ttl_days: int = 90) -> None:
         self._db = client
         self._table = table_name
         self._shards = pending_shards
@@ -115,15 +134,17 @@ class Table:
         """One conditional UpdateItem. False: the condition did not hold."""
         known = {"#status": "status", "#rank": "rank", **(names or {})}
         used = {k: v for k, v in known.items() if k in expression + condition}
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._table,
+            "Key": to_values(key),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": to_values(values),
+        }
+        if used:
+            request["ExpressionAttributeNames"] = used
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=to_values(key),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=to_values(values),
-                **({"ExpressionAttributeNames": used} if used else {}),
-            )
+            self._db.update_item(**request)
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -134,18 +155,21 @@ class Table:
         """One conditional PutItem: (True, the item it replaced, if any) or
         (False, the item whose state stopped it)."""
         names = {k: v for k, v in {"#status": "status"}.items() if k in condition}
+        request: PutItemInputTypeDef = {
+            "TableName": self._table,
+            "Item": to_item(item),
+            "ConditionExpression": condition,
+            "ReturnValues": "ALL_OLD",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if values:
+            request["ExpressionAttributeValues"] = to_values(values)
+        if names:
+            request["ExpressionAttributeNames"] = names
         try:
-            response = self._db.put_item(
-                TableName=self._table,
-                Item=to_item(item),
-                ConditionExpression=condition,
-                ReturnValues="ALL_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **({"ExpressionAttributeValues": to_values(values)} if values else {}),
-                **({"ExpressionAttributeNames": names} if names else {}),
-            )
+            response = self._db.put_item(**request)
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            return False, from_item(exc.response.get("Item"))
+            return False, failed_item(exc)
         return True, from_item(response.get("Attributes"))
 
     def _update_message(
@@ -153,22 +177,45 @@ class Table:
     ) -> bool:
         return self._conditional_update(message_key(message_id), expression, condition, values)
 
-    def _batch_until_done(
-        self, call: Callable[..., dict[str, Any]], pending: dict[str, Any], left: str, what: str
-    ) -> list[dict[str, Any]]:
-        """Every response of a batch call, repeated for what DynamoDB handed back
-        unprocessed (under ``left``: when throttled or over size) with exponential
-        backoff; an error after ``BATCH_TRIES``."""
-        responses = []
+    @staticmethod
+    def _batch_until_done[Requests](call: Callable[[Requests], Requests | None], pending: Requests, what: str) -> None:
+        """A batch call (``call``: what it is asked, what DynamoDB handed back unprocessed, when
+        throttled or over size), repeated for what it hands back with exponential backoff;
+        an error after ``BATCH_TRIES``."""
         for attempt in range(BATCH_TRIES):
-            response = call(RequestItems=pending)
-            responses.append(response)
-            pending = response.get(left) or {}
-            if not pending:
-                return responses
+            left = call(pending)
+            if not left:
+                return
+            pending = left
             if attempt + 1 < BATCH_TRIES:
                 time.sleep(BATCH_BACKOFF_SECONDS * 2**attempt)
         raise RuntimeError(f"{what} left unprocessed after {BATCH_TRIES} tries")
+
+    def _batch_get(self, ask: KeysAndAttributesTypeDef, what: str) -> list[dict[str, Any]]:
+        """The items of this table a BatchGetItem of ``ask`` finds (as ``from_item``
+        gives them), asked again for the keys DynamoDB leaves unprocessed."""
+        found: list[dict[str, Any]] = []
+
+        def call(
+            pending: Mapping[str, KeysAndAttributesUnionTypeDef],
+        ) -> Mapping[str, KeysAndAttributesUnionTypeDef]:
+            response = self._db.batch_get_item(RequestItems=pending)
+            found.extend(filter(None, map(from_item, response.get("Responses", {}).get(self._table, []))))
+            return response.get("UnprocessedKeys") or {}
+
+        asked: Mapping[str, KeysAndAttributesUnionTypeDef] = {self._table: ask}
+        self._batch_until_done(call, asked, what)
+        return found
+
+    def _batch_write(self, requests: Sequence[WriteRequestTypeDef], what: str) -> None:
+        """A BatchWriteItem of ``requests`` on this table, repeated for the items DynamoDB leaves unprocessed."""
+
+        def call(pending: Mapping[str, Sequence[WriteRequestUnionTypeDef]]) -> Mapping[
+                str, Sequence[WriteRequestUnionTypeDef]]:
+            return self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+        asked: Mapping[str, Sequence[WriteRequestUnionTypeDef]] = {self._table: requests}
+        self._batch_until_done(call, asked, what)
 
     def _get(self, key: Mapping[str, str], **kwargs: Any) -> dict[str, Any] | None:
         return from_item(self._db.get_item(TableName=self._table, Key=to_values(key), **kwargs).get("Item"))
