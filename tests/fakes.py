@@ -205,7 +205,7 @@ class InMemoryStore:
         self._outbox(item, events)
         item.update(pending_pk="PENDING#0", pending_sk=f"{_iso(now)}#{message_id}")
 
-    def clear_events(self, message_id: str, event_ids: Sequence[str]) -> None:
+    def clear_events(self, message_id: str, event_ids: Sequence[str], *, final: bool = True) -> None:
         item = self._msg(message_id)
         if item is None or not event_ids:
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from aculab_messaging.contracts import events as ev
+from aculab_messaging.logic.tracking import failed_event
 from local.app import LocalApp
 from local.template import load_sam
 
@@ -20,8 +20,7 @@ def test_a_consumer_replays_a_window_of_the_archive(app: LocalApp) -> None:
     # and a consumer's rule that received an event while it was up
     tail = app.event_tail("replaying-consumer")
     start = datetime.now(UTC) - timedelta(seconds=5)
-    event = ev.message_event(ev.MESSAGE_FAILED, message_id="m-archived", status="failed", is_final=True,
-                             reason="outcome unknown")
+    event = failed_event("m-archived", {}, "outcome unknown", datetime.now(UTC))
     events.put_events(Entries=[event.entry(app.stack.refs["MessagingBus"], "aculab.messaging")])
     assert [e["detail"]["eventId"] for e in tail.drain(wait_seconds=2)] == [event.detail["eventId"]]
     # when it replays the window into the bus (its rules see it again)

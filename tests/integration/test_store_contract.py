@@ -190,3 +190,35 @@ def test_refs_a_status_update_proves_are_kept_when_the_message_moved_on_meanwhil
     # then the message keeps its new state, and the ref is its own all the same (its later updates find it)
     assert not moved.done and moved.record is not None and moved.record.status == Status.FAILED.value
     assert ref in moved.record.parts and store.find_by_ref(ref) == (mid, True)
+
+
+def test_an_outbox_is_cleared_in_one_write_whether_the_message_is_final_or_not(app: LocalApp) -> None:
+    # given a message at Aculab and a blocked (final) one, each with an event in its outbox
+    from aculab_messaging.contracts.events import Event
+
+    client = app.stack.client("dynamodb")
+    store = MessageStore(client, app.stack.refs["MessagesTable"])
+    run = uuid.uuid4().hex[:8]
+    at_aculab, blocked = f"ob-q-{run}", f"ob-b-{run}"
+    seeding.queued(store, at_aculab, [f"ref-ob-{run}"], NOW)
+    seeding.blocked(store, blocked, NOW, "STOP")
+    for mid, final in ((at_aculab, False), (blocked, True)):
+        store.add_events(mid, [Event("Message Submitted", {"eventId": f"{mid:0<32}"[:32], "messageId": mid,
+                                                           "isFinal": final})], NOW)
+    writes: list[str] = []
+
+    def count(**kwargs: Any) -> None:
+        writes.append(kwargs["model"].name)
+
+    client.meta.events.register("before-call.dynamodb.UpdateItem", count)
+    try:
+        # when each outbox is cleared, the caller saying whether its message may be final
+        for mid, final in ((at_aculab, False), (blocked, True)):
+            store.clear_events(mid, [f"{mid:0<32}"[:32]], final=final)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.UpdateItem", count)
+    # then each took one write; the final one left the pending index in it, the other stays for the reconciler
+    assert writes == ["UpdateItem", "UpdateItem"]
+    items = {mid: store.get_message_item(mid) or {} for mid in (at_aculab, blocked)}
+    assert not items[at_aculab].get("outbox") and "pending_pk" in items[at_aculab]
+    assert not items[blocked].get("outbox") and "pending_pk" not in items[blocked]

@@ -13,10 +13,15 @@ import pytest
 from pydantic import ValidationError
 
 from aculab_messaging.contracts import events as ev
+from aculab_messaging.contracts.events import inbound as inb
+from aculab_messaging.contracts.events import media as md
+from aculab_messaging.contracts.events import outcomes as o
+from aculab_messaging.contracts.events import status as st
+from aculab_messaging.contracts.events.base import AculabMsgErr, Detail
 from aculab_messaging.contracts.queue import queue_json_schema
 from aculab_messaging.contracts.schemas import generated
 from aculab_messaging.dal import MessageRecord
-from aculab_messaging.logic.tracking import outcome_event
+from aculab_messaging.logic.tracking import failed_event
 from aculab_messaging.status import RETRYABLE, Status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,38 +41,43 @@ def validate(event: ev.Event) -> None:
 
 
 def samples() -> list[ev.Event]:
-    common: dict[str, Any] = {"message_id": "m-1", "metadata": {"k": "v"}, "msg_refs": ["r1"], "now": NOW}
-    return [
-        ev.message_event(ev.MESSAGE_SUBMITTED, status="queued", is_final=False, **common),
-        ev.message_event(ev.MESSAGE_STATUS_CHANGED, status="delivered", is_final=True, provider_status="delivered",
-                         aculab_msg_err="000", extra={"part": {"msgRef": "r1", "status": "delivered",
-                                                               "position": 1, "count": 1,
-                                                               "providerTimestamp": "2026-11-25T10:00:00Z"}},
-                         **common),
-        ev.message_event(ev.MESSAGE_REJECTED, status="rejected", is_final=True, reason="to: bad", **common),
-        ev.message_event(ev.MESSAGE_BLOCKED, status="blocked", is_final=True, reason="opted out", **common),
-        ev.message_event(ev.MESSAGE_FAILED, status="failed", is_final=True, reason="outcome unknown", **common),
-        ev.message_event(ev.MESSAGE_CANCELLED, status="cancelled", is_final=True,
-                         extra={"cancelResults": {"r1": "success"}}, **common),
-        ev.message_event(ev.MESSAGE_CANCEL_FAILED, status="delivered", is_final=True, reason="too late",
-                         extra={"cancelResults": {"r1": "failed"}}, **common),
-        ev.message_event(ev.MESSAGE_CANCEL_FAILED, status=None, is_final=False, reason="unknown message",
-                         message_id="m-2", now=NOW, extra={"cancelResults": {}}),
-        ev.message_event(ev.MESSAGE_SCHEDULED, status="scheduled", is_final=False,
-                         extra={"dueAt": "2026-11-26T09:00:00Z", "validUntil": None}, **common),
-        ev.message_event(ev.MESSAGE_EXPIRED, status="expired", is_final=True, reason="not sent before",
-                         extra={"validUntil": "2026-11-26T09:05:00Z"}, **common),
-        ev.message_event(ev.MESSAGE_RECEIVED, status="received", is_final=True, message_id="r9", msg_refs=["r9"],
-                         now=NOW, extra={"direction": "receive", "from": "447700900123", "to": "447700900001",
-                                         "type": "mms", "content": None, "msgMedia": ["a.png"], "multipart": None,
-                                         "providerTimestamp": None}),
-        ev.opt_out_event(from_="447700900001", to="447700900123", blocked=True, source="inbound",
-                         keyword="STOP", now=NOW),
-        ev.media_archived_event(message_id="r9", msg_refs=["r9"], from_="447700900123", to="447700900001",
-                                files=[{"name": "a.png", "bucket": "b", "key": "inbound/2026/11/25/r9/01-a.png",
-                                        "size": 10, "contentType": "image/png"}],
-                                missing=[{"name": "b.png", "reason": "gone"}], now=NOW),
-    ]
+    def common(model: type[Detail], status: Status | None, message_id: str = "m-1") -> dict[str, Any]:
+        return {**ev.stamp(model, message_id, status, "", now=NOW), "message_id": message_id,
+                "metadata": {"k": "v"}, "msg_refs": ["r1"]}
+
+    return [ev.Event.of(detail) for detail in [
+        o.SubmittedDetail(**common(o.SubmittedDetail, Status.QUEUED), status=Status.QUEUED, is_final=False),
+        st.StatusChangedDetail(**common(st.StatusChangedDetail, Status.DELIVERED), status=Status.DELIVERED,
+                               is_final=True, provider_status="delivered", aculab_msg_err=AculabMsgErr.of("000"),
+                               part=st.PartDetail(msg_ref="r1", status=Status.DELIVERED, position=1, count=1,
+                                                  provider_timestamp="2026-11-25T10:00:00Z")),
+        o.RejectedDetail(**common(o.RejectedDetail, Status.REJECTED), status=Status.REJECTED, is_final=True,
+                         reason="to: bad"),
+        o.BlockedDetail(**common(o.BlockedDetail, Status.BLOCKED), status=Status.BLOCKED, is_final=True,
+                        reason="opted out"),
+        o.FailedDetail(**common(o.FailedDetail, Status.FAILED), status=Status.FAILED, is_final=True,
+                       reason="outcome unknown"),
+        o.CancelledDetail(**common(o.CancelledDetail, Status.CANCELLED), status=Status.CANCELLED, is_final=True,
+                          cancel_results={"r1": "success"}),
+        o.CancelFailedDetail(**common(o.CancelFailedDetail, Status.DELIVERED), status=Status.DELIVERED, is_final=True,
+                             reason="too late", cancel_results={"r1": "failed"}),
+        o.CancelFailedDetail(**common(o.CancelFailedDetail, None, "m-2"), status=None, is_final=False,
+                             reason="unknown message", cancel_results={}),
+        o.ScheduledDetail(**common(o.ScheduledDetail, Status.SCHEDULED), status=Status.SCHEDULED, is_final=False,
+                          due_at="2026-11-26T09:00:00Z", valid_until=None),
+        o.ExpiredDetail(**common(o.ExpiredDetail, Status.EXPIRED), status=Status.EXPIRED, is_final=True,
+                        reason="not sent before", valid_until="2026-11-26T09:05:00Z"),
+        inb.ReceivedDetail(**ev.stamp(inb.ReceivedDetail, "r9", "received", "", now=NOW), message_id="r9",
+                           metadata={}, msg_refs=["r9"], status="received", is_final=True, direction="receive",
+                           from_="447700900123", to="447700900001", type="mms", content=None, msg_media=["a.png"],
+                           multipart=None, provider_timestamp=None),
+        md.MediaArchivedDetail(**ev.stamp(md.MediaArchivedDetail, "r9", "", now=NOW), message_id="r9",
+                               msg_refs=["r9"], from_="447700900123", to="447700900001",
+                               files=[md.ArchivedFile(name="a.png", bucket="b", size=10, content_type="image/png",
+                                                      key="inbound/2026/11/25/r9/01-a.png")],
+                               missing=[md.MissingFile(name="b.png", reason="gone")]),
+    ]] + [ev.opt_out_event(from_="447700900001", to="447700900123", blocked=True, source="inbound",
+                           keyword="STOP", now=NOW)]
 
 
 def test_every_detail_type_has_a_schema_and_a_sample() -> None:
@@ -91,7 +101,7 @@ def test_schema_rejects_event_missing_field() -> None:
 def test_an_event_read_back_from_the_outbox_is_the_one_stored() -> None:
     # given the Message Failed a last send attempt stored in its message's outbox
     reason = "dead-lettered after 5 attempts: AculabServerError: 503"
-    original = outcome_event(ev.MESSAGE_FAILED, "m-1", Status.FAILED, NOW, reason=reason)
+    original = failed_event("m-1", {}, reason, NOW)
     item = {"message_id": "m-1", "status": RETRYABLE, "rank": 0, "outbox": {original.detail["eventId"]},
             f"ob_{original.detail['eventId']}": {"t": original.detail_type, "d": json.dumps(original.detail)}}
     # when the item is read back (the reconciler, a redelivery)
@@ -102,8 +112,8 @@ def test_an_event_read_back_from_the_outbox_is_the_one_stored() -> None:
 
 
 def test_event_id_differs_between_facts() -> None:
-    a = ev.message_event(ev.MESSAGE_FAILED, message_id="m", status="failed", is_final=True, identity="r1:failed")
-    b = ev.message_event(ev.MESSAGE_FAILED, message_id="m", status="failed", is_final=True, identity="r2:failed")
+    a = failed_event("m", {}, "outcome unknown", NOW, identity="r1:failed")
+    b = failed_event("m", {}, "outcome unknown", NOW, identity="r2:failed")
     assert a.detail["eventId"] != b.detail["eventId"]
 
 
@@ -116,17 +126,40 @@ def test_shipped_schemas_are_the_models() -> None:
 
 def test_a_detail_that_breaks_its_model_is_refused_when_built() -> None:
     # given a Message Submitted whose status is not queued, and a cancel result Aculab never gives
-    # when each is built / then the model refuses it before it can be published
+    # when each is built / then the model refuses it before it can be published (and mypy before it runs)
+    fields: dict[str, Any] = {**ev.stamp(o.SubmittedDetail, "m", now=NOW), "message_id": "m", "metadata": {},
+                              "msg_refs": []}
     with pytest.raises(ValidationError, match="status"):
-        ev.message_event(ev.MESSAGE_SUBMITTED, message_id="m", status="delivered", is_final=True)
-    with pytest.raises(ValidationError, match="cancelResults"):
-        ev.message_event(ev.MESSAGE_CANCEL_FAILED, message_id="m", status="sent", is_final=False,
-                         extra={"cancelResults": {"r1": "maybe"}})
+        o.SubmittedDetail(**fields, status=Status.DELIVERED, is_final=True)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="cancel_results"):
+        o.CancelFailedDetail(**fields, status=Status.SENT, is_final=False,
+                             cancel_results={"r1": "maybe"})  # type: ignore[dict-item]
+
+
+def test_a_detail_with_a_field_its_model_lacks_or_a_value_of_another_type_is_refused() -> None:
+    # given the fields every Message Failed carries
+    fields: dict[str, Any] = {**ev.stamp(o.FailedDetail, "m", now=NOW), "message_id": "m", "metadata": {},
+                              "status": Status.FAILED, "is_final": True}
+    assert o.FailedDetail(**fields, msg_refs=["r1"]).msg_refs == ["r1"]
+    # when one names a field the model does not have, or gives msgRefs a number
+    # then it is refused when built (and by mypy before it runs)
+    with pytest.raises(ValidationError, match="extra_forbidden"):
+        o.FailedDetail(**fields, msg_refs=["r1"], cancel_results={})  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="msg_refs"):
+        o.FailedDetail(**fields, msg_refs=42)  # type: ignore[arg-type]
+
+
+def test_each_detail_model_knows_its_detail_type() -> None:
+    # given every detail type / then its model says it (the one an Event of it goes out under)
+    for detail_type in ev.DETAIL_TYPES:
+        assert ev.detail_model(detail_type).detail_type == detail_type
+    failed = o.FailedDetail(**ev.stamp(o.FailedDetail, "m", Status.FAILED, "", now=NOW), message_id="m",
+                            metadata={}, msg_refs=[], status=Status.FAILED, is_final=True)
+    assert ev.Event.of(failed).detail_type == ev.MESSAGE_FAILED
 
 
 def test_metadata_numbers_stay_numbers_on_the_wire() -> None:
-    event = ev.message_event(ev.MESSAGE_FAILED, message_id="m", status="failed", is_final=True,
-                             metadata={"n": 42, "price": 1.5, "tags": ["a"]})
+    event = failed_event("m", {"n": 42, "price": 1.5, "tags": ["a"]}, "outcome unknown", NOW)
     detail = json.loads(event.entry("bus", "src")["Detail"])
     assert detail["metadata"] == {"n": 42, "price": 1.5, "tags": ["a"]}
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from aculab_messaging.aculab.errors import AculabServerError
-from aculab_messaging.contracts.events import MEDIA_ARCHIVED, MESSAGE_RECEIVED, message_event
+from aculab_messaging.contracts.events import MEDIA_ARCHIVED, Event, stamp
+from aculab_messaging.contracts.events.inbound import ReceivedDetail
 from aculab_messaging.logic.media import READ_BYTES, CappedStream, MediaArchiver, MediaJob, media_key, too_large_reason
 from tests.fakes import Clock, RecordingPublisher
 from tests.media_fakes import FakeFileStore, InMemoryArchive
@@ -17,11 +18,11 @@ PNG = b"\x89PNG" + b"x" * 5000
 
 
 def received(media: list[str], ref: str = "abc_0.1.00001") -> dict[str, Any]:
-    return dict(message_event(
-        MESSAGE_RECEIVED, message_id=ref, status="received", is_final=True, msg_refs=[ref], provider_status="received",
-        extra={"direction": "receive", "from": "447700900123", "to": "447700900001", "type": "mms", "content": "",
-               "msgMedia": media, "multipart": None, "providerTimestamp": "2026-11-25T09:00:00Z"},
-    ).detail)
+    return dict(Event.of(ReceivedDetail(
+        **stamp(ReceivedDetail, ref, "received", ""), message_id=ref, metadata={}, msg_refs=[ref], status="received",
+        provider_status="received", is_final=True, direction="receive", from_="447700900123", to="447700900001",
+        type="mms", content="", msg_media=media, multipart=None, provider_timestamp="2026-11-25T09:00:00Z",
+    )).detail)
 
 
 def archiver(files: dict[str, tuple[bytes, str]]) -> tuple[MediaArchiver, FakeFileStore, InMemoryArchive,

@@ -230,31 +230,39 @@ class Messages(Refs):
             ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames=names,
             ExpressionAttributeValues=to_values(values))
 
-    def clear_events(self, message_id: str, event_ids: Sequence[str]) -> None:
+    def clear_events(self, message_id: str, event_ids: Sequence[str], *, final: bool = True) -> None:
         """Published: out of the outbox. A final message whose outbox is then empty
-        leaves the pending index in the same write."""
+        leaves the pending index in the same write; a message the caller knows is not final
+        (``final=False``) is not asked that first (a write it would refuse). A wrong ``False``
+        leaves a final message on the index: the reconciler's replay takes it off."""
         if not event_ids:
             return
         ids = sorted(set(event_ids))
         names = {f"#e{i}": outbox_attribute(eid) for i, eid in enumerate(ids)}
-        values: dict[str, Any] = {":ids": set(ids), ":final": FINAL_RANK, ":n": len(ids)}
-        values.update({f":i{i}": eid for i, eid in enumerate(ids)})
         removes = ", ".join(names)
-        everything = " AND ".join(f"contains(outbox, :i{i})" for i in range(len(ids)))
-        try:  # the last events of a final message: it leaves the index too
-            self._db.update_item(
-                TableName=self._table, Key=to_values(message_key(message_id)),
-                UpdateExpression=f"REMOVE {removes}, pending_pk, pending_sk, replay DELETE outbox :ids",
-                ConditionExpression=f"#rank >= :final AND size(outbox) = :n AND {everything}",
-                ExpressionAttributeNames={**names, "#rank": "rank"}, ExpressionAttributeValues=to_values(values))
+        if final and self._clear_last_events(message_id, ids, names):
             return
-        except self._db.exceptions.ConditionalCheckFailedException:
-            pass
         with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):  # gone (its TTL)
             self._db.update_item(
                 TableName=self._table, Key=to_values(message_key(message_id)),
                 UpdateExpression=f"REMOVE {removes} DELETE outbox :ids", ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames=names, ExpressionAttributeValues=to_values({":ids": set(ids)}))
+
+    def _clear_last_events(self, message_id: str, ids: list[str], names: dict[str, str]) -> bool:
+        """The last events of a final message out: it leaves the pending index in the same write
+        (False: not final, or other events still wait)."""
+        values: dict[str, Any] = {":ids": set(ids), ":final": FINAL_RANK, ":n": len(ids)}
+        values.update({f":i{i}": eid for i, eid in enumerate(ids)})
+        everything = " AND ".join(f"contains(outbox, :i{i})" for i in range(len(ids)))
+        try:
+            self._db.update_item(
+                TableName=self._table, Key=to_values(message_key(message_id)),
+                UpdateExpression=f"REMOVE {', '.join(names)}, pending_pk, pending_sk, replay DELETE outbox :ids",
+                ConditionExpression=f"#rank >= :final AND size(outbox) = :n AND {everything}",
+                ExpressionAttributeNames={**names, "#rank": "rank"}, ExpressionAttributeValues=to_values(values))
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def get_message_item(self, message_id: str) -> dict[str, Any] | None:
         return self._get(message_key(message_id), ConsistentRead=True)

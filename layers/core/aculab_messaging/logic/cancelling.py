@@ -15,16 +15,19 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from aculab_messaging.aculab import AculabError, CancelResult
-from aculab_messaging.contracts.events import MESSAGE_CANCEL_FAILED, MESSAGE_CANCELLED, Event, message_event
+from aculab_messaging.contracts.events import Event, stamp
+from aculab_messaging.contracts.events.base import CancelResults
+from aculab_messaging.contracts.events.outcomes import CancelFailedDetail, CancelledDetail
 from aculab_messaging.contracts.queue import CancelRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.ports import Aculab, CancelStore
 from aculab_messaging.logic.scheduling import Scheduler
-from aculab_messaging.logic.tracking import StatusReport, apply_status, outcome_event
+from aculab_messaging.logic.tracking import StatusReport, apply_status
 from aculab_messaging.records import MessageRecord, history_entry
-from aculab_messaging.status import SENDING, Status, for_log
+from aculab_messaging.status import FINAL_STATUSES, SENDING, Status, for_log
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +64,7 @@ class Canceller:
         for _ in range(3):
             if record is None:
                 log.info("cancel of an unknown message", extra={"message_id": req.message_id})
-                return Cancelled([message_event(MESSAGE_CANCEL_FAILED, message_id=req.message_id, status=None,
-                                                is_final=False, reason=UNKNOWN, now=now,
-                                                extra={"cancelResults": {}})])
+                return Cancelled([_cancel_failed(req.message_id, None, now, UNKNOWN)])
             if record.status in lc.CANCEL.sources:
                 done = self._before_sending(record, now)
                 if isinstance(done, Cancelled):
@@ -83,9 +84,8 @@ class Canceller:
         if record.status in _SENT:
             return Cancelled([self._failed(record, now, ALREADY_SENT)])
         if record.status == lc.UNCONFIRMED:
-            return Cancelled([message_event(MESSAGE_CANCEL_FAILED, message_id=record.message_id, status=None,
-                                            is_final=False, reason=NO_REFS_YET, now=now, metadata=record.metadata,
-                                            extra={"cancelResults": {}}, identity=lc.UNCONFIRMED)])
+            return Cancelled([_cancel_failed(record.message_id, None, now, NO_REFS_YET, metadata=record.metadata,
+                                             identity=lc.UNCONFIRMED)])
         if record.is_final or not record.refs:
             return Cancelled([self._failed(record, now, f"message is already {record.status}")])
         return self._at_aculab(record, now)
@@ -130,9 +130,10 @@ class Canceller:
                              delivery_report=record.dlr),
                 now,
             ).events
-        events.append(outcome_event(MESSAGE_CANCELLED, record.message_id, Status.CANCELLED, now,
-                                    metadata=record.metadata, refs=record.refs,
-                                    extra={"cancelResults": _answers(results)}))
+        events.append(Event.of(CancelledDetail(
+            **stamp(CancelledDetail, record.message_id, Status.CANCELLED, "", now=now), message_id=record.message_id,
+            metadata=record.metadata, msg_refs=record.refs, status=Status.CANCELLED, is_final=True,
+            cancel_results=_answers(results))))
         # the parts moved first; their events and the answer go through the outbox: a failed
         # publish is published again by the next copy of this cancel or by the reconciler
         self.store.add_events(record.message_id, events, now)
@@ -140,20 +141,31 @@ class Canceller:
 
     @staticmethod
     def _cancelled(record: MessageRecord, now: datetime) -> Event:
-        return outcome_event(MESSAGE_CANCELLED, record.message_id, Status.CANCELLED, now, metadata=record.metadata,
-                             reason=BEFORE_SENDING)
+        return Event.of(CancelledDetail(
+            **stamp(CancelledDetail, record.message_id, Status.CANCELLED, "", now=now), message_id=record.message_id,
+            metadata=record.metadata, msg_refs=[], status=Status.CANCELLED, is_final=True, reason=BEFORE_SENDING))
 
     @staticmethod
     def _failed(record: MessageRecord, now: datetime, reason: str,
                 results: Mapping[str, CancelResult] | None = None) -> Event:
-        return outcome_event(
-            MESSAGE_CANCEL_FAILED, record.message_id, Status(record.status), now, metadata=record.metadata,
-            refs=record.refs, reason=reason,
-            extra={"cancelResults": _answers(results or {})},
-        )
+        return _cancel_failed(record.message_id, Status(record.status), now, reason, metadata=record.metadata,
+                              refs=record.refs, results=results)
 
 
 
-def _answers(results: Mapping[str, CancelResult]) -> dict[str, str]:
+def _cancel_failed(message_id: str, status: Status | None, now: datetime, reason: str, *,
+                   metadata: dict[str, Any] | None = None, refs: list[str] | None = None,
+                   results: Mapping[str, CancelResult] | None = None, identity: str = "") -> Event:
+    """Not cancelled: ``status`` the message's (None: no message has the id, or its refs are not known yet)."""
+    return Event.of(CancelFailedDetail(
+        **stamp(CancelFailedDetail, message_id, status, identity, now=now), message_id=message_id,
+        metadata=metadata or {}, msg_refs=refs or [], status=status, is_final=status in FINAL_STATUSES, reason=reason,
+        cancel_results=_answers(results or {})))
+
+
+_ANSWERS: CancelResults = {CancelResult.SUCCESS: "success", CancelResult.UNKNOWN: "unknown"}
+
+
+def _answers(results: Mapping[str, CancelResult]) -> CancelResults:
     """Each part's msg_cancel answer as the event contract has it: one it does not know reads "failed"."""
-    return {ref: CancelResult.FAILED.value if result.is_other else result.value for ref, result in results.items()}
+    return {ref: _ANSWERS.get(result, "failed") for ref, result in results.items()}

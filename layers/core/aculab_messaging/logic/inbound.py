@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.aculab.params import is_e164
-from aculab_messaging.contracts.events import MESSAGE_RECEIVED, Event, message_event, opt_out_event
+from aculab_messaging.contracts.events import Event, opt_out_event, stamp
+from aculab_messaging.contracts.events.base import AculabMsgErr
 from aculab_messaging.logic.pools import set_pools_blocked
 from aculab_messaging.logic.ports import OptOutStore
 
@@ -81,30 +82,17 @@ def apply_inbound(store: OptOutStore, item: Mapping[str, Any], now: datetime, *,
                  *set_pools_blocked(store, ours, mobile, bool(opt_out), "inbound", version)]
 
     def received(number: int, supersedes: str | None) -> Event:
-        return message_event(
-            MESSAGE_RECEIVED,
-            message_id=ref,
-            status="received",
-            is_final=True,
-            msg_refs=list(item.get("msg_refs") or [ref]),
-            provider_status=item.get("status"),
-            aculab_msg_err=item.get("aculab_msg_err"),
-            now=now,
-            identity=f"revision#{number}" if number else "",  # the first keeps the eventId it always had
-            extra={
-                "direction": "receive",
-                "from": item["from"],
-                "to": item["to"],
-                "type": item.get("type", "sms"),
-                "content": item.get("content"),
-                "msgMedia": list(item.get("msg_media") or []),
-                "multipart": item.get("multipart"),
-                "providerTimestamp": item.get("received_at"),
-                "complete": bool(item.get("complete", True)),
-                "revision": number,
-                "supersedes": supersedes,
-            },
-        )
+        from aculab_messaging.contracts.events.inbound import ReceivedDetail  # loaded by the paths that build one
+
+        identity = f"revision#{number}" if number else ""  # the first keeps the eventId it always had
+        return Event.of(ReceivedDetail(
+            **stamp(ReceivedDetail, ref, "received", identity, now=now), message_id=ref, metadata={},
+            msg_refs=list(item.get("msg_refs") or [ref]), status="received", provider_status=item.get("status"),
+            is_final=True, aculab_msg_err=AculabMsgErr.of(item.get("aculab_msg_err")), direction="receive",
+            from_=item["from"], to=item["to"], type=item.get("type", "sms"), content=item.get("content"),
+            msg_media=list(item.get("msg_media") or []), multipart=item.get("multipart"),
+            provider_timestamp=item.get("received_at"), complete=bool(item.get("complete", True)), revision=number,
+            supersedes=supersedes))
 
     previous = str(received(revision - 1, None).detail["eventId"]) if revision else None
     events = [received(revision, previous)]

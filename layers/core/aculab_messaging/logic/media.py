@@ -29,7 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.aculab.errors import AculabApiError
-from aculab_messaging.contracts.events import Event, media_archived_event
+from aculab_messaging.contracts.events import Event, stamp
+from aculab_messaging.contracts.events.media import ArchivedFile, MediaArchivedDetail, MissingFile
 from aculab_messaging.logic.ports import EventPublisher, MediaArchive, MediaSource, Readable
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,8 @@ class MediaArchiver:
         """Archive every file and announce them; None for a message without media."""
         if not job.media:
             return None
-        files: list[dict[str, Any]] = []
-        missing: list[dict[str, str]] = []
+        files: list[ArchivedFile] = []
+        missing: list[MissingFile] = []
         for position, name in enumerate(job.media, 1):
             key = media_key(job.received_at, job.message_id, position, name)
             stored = self.archive.stored(key)
@@ -162,21 +163,24 @@ class MediaArchiver:
                 except AculabApiError as exc:
                     if exc.status_code != 404:
                         raise
-                    missing.append({"name": name, "reason": GONE})
+                    missing.append(MissingFile(name=name, reason=GONE))
                     continue
                 except MediaTooLarge:
                     log.warning("media file too large: not archived", extra={"message_id": job.message_id,
                                                                            "position": position,
                                                                            "max_bytes": self.max_bytes})
-                    missing.append({"name": name, "reason": too_large_reason(self.max_bytes)})
+                    missing.append(MissingFile(name=name, reason=too_large_reason(self.max_bytes)))
                     continue
-            files.append({"name": name, "bucket": self.archive.bucket, "key": stored.key, "size": stored.size,
-                          "contentType": stored.content_type})
-        event = media_archived_event(message_id=job.message_id, msg_refs=job.msg_refs, from_=job.from_, to=job.to,
-                                     files=files, missing=missing, now=self.clock())
+            files.append(ArchivedFile(name=name, bucket=self.archive.bucket, key=stored.key, size=stored.size,
+                                      content_type=stored.content_type))
+        # the same files archived give the same eventId (a redelivered job, a replayed Message Received)
+        archived = "|".join(f"{f.key}:{f.size}" for f in files) + "|" + "|".join(m.name for m in missing)
+        event = Event.of(MediaArchivedDetail(
+            **stamp(MediaArchivedDetail, job.message_id, archived, now=self.clock()), message_id=job.message_id,
+            msg_refs=job.msg_refs, from_=job.from_, to=job.to, files=files, missing=missing))
         self.publisher.publish([event])
         log.info("media archived", extra={"message_id": job.message_id, "files": len(files),
-                                          "missing": len(missing), "bytes": sum(f["size"] for f in files)})
+                                          "missing": len(missing), "bytes": sum(f.size for f in files)})
         return event
 
     def process_batch(self, records: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:

@@ -94,7 +94,9 @@ class MessageLifecycle(MessageReader, Protocol):
 
     def transition(self, change: Change) -> Moved: ...
     def add_events(self, message_id: str, events: Sequence[Event], now: datetime) -> None: ...
-    def clear_events(self, message_id: str, event_ids: Sequence[str]) -> None: ...
+    def clear_events(self, message_id: str, event_ids: Sequence[str], *, final: bool = True) -> None:
+        """Published: out of the outbox. ``final``: whether the message may be final (its last events
+        then take it off the pending index in the same write); False saves a refused write."""
 
 
 class ResendStore(Protocol):

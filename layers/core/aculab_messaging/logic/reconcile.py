@@ -20,13 +20,13 @@ from itertools import batched
 
 from aculab_messaging.aculab import AculabError, PartStatus
 from aculab_messaging.aculab.params import is_e164, number_or_given
-from aculab_messaging.contracts.events import MESSAGE_FAILED, Event, opt_out_event, utc_now_iso
+from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.inbound import apply_inbound, assemble
 from aculab_messaging.logic.policy import ReconcilePolicy
 from aculab_messaging.logic.pools import pool_lists
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, ReconcileStore, SendQueue
-from aculab_messaging.logic.tracking import DEAD_LETTERED, StatusReport, apply_status, outcome_event
+from aculab_messaging.logic.tracking import DEAD_LETTERED, StatusReport, apply_status, failed_event
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord, history_entry
 from aculab_messaging.status import (
@@ -243,8 +243,8 @@ class ReconcileService:
         lease_over = record.status == SENDING and (record.lease_until or 0) < now.timestamp()
         unconfirmed = record.status == lc.UNCONFIRMED
         if (lease_over or unconfirmed) and _older_than(record.updated_at, now - self.policy.give_up_age):
-            event = outcome_event(MESSAGE_FAILED, record.message_id, Status.FAILED, now, metadata=record.metadata,
-                                  reason=OUTCOME_UNKNOWN, identity=f"outcome unknown {record.resends}")
+            event = failed_event(record.message_id, record.metadata, OUTCOME_UNKNOWN, now,
+                                 f"outcome unknown {record.resends}")
             moved = self.store.transition(lc.Change(
                 lc.GIVE_UP, record.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
                 history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))
@@ -385,7 +385,7 @@ class ReconcileService:
                 continue
             else:
                 events = [opt_out_event(from_=str(item["from"]), to=str(item["to"]), blocked=bool(item["blocked"]),
-                                        source=str(item["source"]), now=now, identity=str(item["change_key"]))]
+                                        source=item["source"], now=now, identity=str(item["change_key"]))]
             report.reannounced += 1
             self._publish_announced(events, [(pk, sk)], report)
 

@@ -32,16 +32,13 @@ from datetime import datetime
 from typing import Any
 
 from aculab_messaging.aculab import AculabAuthError, AculabError, AculabThrottledError, MessageType
-from aculab_messaging.contracts.events import (
-    MESSAGE_BLOCKED,
-    MESSAGE_EXPIRED,
-    MESSAGE_FAILED,
-    MESSAGE_REJECTED,
-    MESSAGE_SCHEDULED,
-    MESSAGE_SUBMITTED,
-    Event,
-    message_event,
-    utc_now_iso,
+from aculab_messaging.contracts.events import Event, stamp, utc_now_iso
+from aculab_messaging.contracts.events.outcomes import (
+    BlockedDetail,
+    ExpiredDetail,
+    RejectedDetail,
+    ScheduledDetail,
+    SubmittedDetail,
 )
 from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.errors import CredentialsNotSet
@@ -51,7 +48,7 @@ from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.ports import Aculab, SendQueue, SendStore
 from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
 from aculab_messaging.logic.send_records import KnownBlocked, RecordOutcome, receive_count
-from aculab_messaging.logic.tracking import DEAD_LETTERED, outcome_event
+from aculab_messaging.logic.tracking import DEAD_LETTERED, failed_event
 from aculab_messaging.metrics import MetricsSink
 from aculab_messaging.records import MessageRecord, history_entry
 from aculab_messaging.redact import mask_number
@@ -146,9 +143,7 @@ class SendFlow:
         self.metrics.count("MessageRejected")
         log.info("message_id reused for another request", extra={"message_id": req.message_id})
         reason = f"{REUSED_ID}: message_id {req.message_id!r} belongs to an accepted message, which is unchanged"
-        return RecordOutcome([message_event(MESSAGE_REJECTED, message_id=f"sqs-{sqs_id}",
-                                            status=Status.REJECTED.value, is_final=True, reason=reason, now=now,
-                                            identity=sqs_id)])
+        return RecordOutcome([rejected_event(f"sqs-{sqs_id}", reason, now, sqs_id)])
 
     def _claimed_elsewhere(self, req: SendRequest, fingerprint: str, held: Timing, record: MessageRecord,
                            attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
@@ -161,8 +156,7 @@ class SendFlow:
             moved = self.store.transition(lc.Change(lc.RECLAIM, req.message_id, now, request_hash=fingerprint,
                                                     **attempt.lease))
             return self._send_claimed(req, fingerprint, moved.record, attempt, now) if moved.done else _refused(moved)
-        event = outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
-                              reason=OUTCOME_UNKNOWN, identity=f"outcome unknown {record.resends}")
+        event = failed_event(req.message_id, req.metadata, OUTCOME_UNKNOWN, now, f"outcome unknown {record.resends}")
         moved = self.store.transition(lc.Change(
             lc.GIVE_UP, req.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
             history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))
@@ -182,8 +176,10 @@ class SendFlow:
         if far and self.scheduler is None:
             raise RuntimeError("a send due beyond 15 minutes needs the scheduler")
         name = schedule_name(req.message_id) if far else None
-        event = outcome_event(MESSAGE_SCHEDULED, req.message_id, Status.SCHEDULED, now, metadata=req.metadata,
-                              extra={"dueAt": iso(due), "validUntil": iso(timing.valid_until)})
+        event = Event.of(ScheduledDetail(
+            **stamp(ScheduledDetail, req.message_id, Status.SCHEDULED, "", now=now), message_id=req.message_id,
+            metadata=req.metadata, msg_refs=[], status=Status.SCHEDULED, is_final=False, due_at=utc_now_iso(due),
+            valid_until=iso(timing.valid_until)))
         moved = self.store.transition(lc.Change(
             lc.SCHEDULE, req.message_id, now, keep={**_first_sight(req, fingerprint, timing), "schedule_name": name},
             events=[event], request_hash=fingerprint, pending_at=due,
@@ -223,12 +219,15 @@ class SendFlow:
                        record: MessageRecord | None, attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
         if transition is lc.EXPIRE:
             reason = f"not sent before its valid_until ({iso(timing.valid_until)})"
-            event = outcome_event(MESSAGE_EXPIRED, req.message_id, Status.EXPIRED, now, metadata=req.metadata,
-                                  reason=reason, extra={"validUntil": iso(timing.valid_until)})
+            event = Event.of(ExpiredDetail(
+                **stamp(ExpiredDetail, req.message_id, Status.EXPIRED, "", now=now), message_id=req.message_id,
+                metadata=req.metadata, msg_refs=[], status=Status.EXPIRED, is_final=True, reason=reason,
+                valid_until=iso(timing.valid_until)))
         else:
             reason = "recipient opted out (STOP)"
-            event = outcome_event(MESSAGE_BLOCKED, req.message_id, Status.BLOCKED, now, metadata=req.metadata,
-                                  reason=reason)
+            event = Event.of(BlockedDetail(
+                **stamp(BlockedDetail, req.message_id, Status.BLOCKED, "", now=now), message_id=req.message_id,
+                metadata=req.metadata, msg_refs=[], status=Status.BLOCKED, is_final=True, reason=reason))
         moved = self.store.transition(lc.Change(
             transition, req.message_id, now, fields={"reason": reason, "schedule_name": None},
             keep=_first_sight(req, fingerprint, timing), events=[event], request_hash=fingerprint,
@@ -319,9 +318,7 @@ class SendFlow:
             log.warning("not sent, claim released", extra={"message_id": req.message_id, "error": type(exc).__name__})
             return RecordOutcome(retry=True, reason=f"not sent: {type(exc).__name__}")
         resends = record.resends if record else 0  # each attempt after a temporary failure is its own fact
-        event = outcome_event(MESSAGE_SUBMITTED, req.message_id, Status.QUEUED, now, metadata=req.metadata,
-                              refs=refs, extra=_parts_and_encoding(req, refs),
-                              identity=f"resend {resends}" if resends else "")
+        event = _submitted(req, refs, now, f"resend {resends}" if resends else "")
         change = lc.Change(lc.SUBMIT, req.message_id, now, events=[event], **attempt.lease,
                            count_attempt=True,
                            history=history_entry(lc.stamp(now), Status.QUEUED.value, msgRefs=list(refs)))
@@ -359,16 +356,14 @@ class SendFlow:
                 return RecordOutcome(retry=True, reason=reason)
             # the retry window ran out: to the DLQ, and integrations hear of it now
             dead = f"{DEAD_LETTERED} after {attempts} attempts: {reason}"[:500]
-            event = outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
-                                  reason=dead, identity=f"dead-lettered after {attempts}")
+            event = failed_event(req.message_id, req.metadata, dead, now, f"dead-lettered after {attempts}")
             self._move(lc.DEAD_LETTER, req, attempt, now, reason=dead, count_attempt=True, events=[event])
             return RecordOutcome.stored(req.message_id, [event], reason=dead, dead_letter=True)
         if exc.retryable:  # ambiguous (it may have reached Aculab) under at-most-once
             return self._doubt(req, reason, attempt, now)
         final_reason = f"Aculab refused the message: {exc}"[:500]
         code = getattr(exc, "code", None)
-        event = outcome_event(MESSAGE_FAILED, req.message_id, Status.FAILED, now, metadata=req.metadata,
-                              reason=final_reason)
+        event = failed_event(req.message_id, req.metadata, final_reason, now)
         fields: dict[str, Any] = {"aculab_error_code": code} if code else {}
         self._move(lc.REFUSE, req, attempt, now, reason=final_reason, count_attempt=True, events=[event],
                    history=history_entry(lc.stamp(now), Status.FAILED.value, reason=final_reason), **fields)
@@ -416,13 +411,22 @@ def _first_sight(req: SendRequest, fingerprint: str, timing: Timing) -> dict[str
             "valid_until": lc.stamp(timing.valid_until) if timing.valid_until else None}
 
 
-def _parts_and_encoding(req: SendRequest, refs: list[str]) -> dict[str, Any]:
-    """What Message Submitted tells of the parts: one per ref, and for an sms its encoding
+def rejected_event(message_id: str, reason: str, now: datetime, sqs_id: str) -> Event:
+    """A queue message refused before anything was stored: one fact per SQS message."""
+    return Event.of(RejectedDetail(**stamp(RejectedDetail, message_id, Status.REJECTED, sqs_id, now=now),
+                                   message_id=message_id, metadata={}, msg_refs=[], status=Status.REJECTED,
+                                   is_final=True, reason=reason))
+
+
+def _submitted(req: SendRequest, refs: list[str], now: datetime, identity: str) -> Event:
+    """Message Submitted tells of the parts: one per ref, and for an sms its encoding
     and, when UCS-2 was forced, the characters that forced it."""
-    if req.type is not MessageType.SMS:
-        return {"parts": len(refs)}
-    found = estimate(req.content or "")
-    return {"parts": len(refs), "encoding": found.encoding, "ucs2Characters": list(found.ucs2_characters) or None}
+    found = estimate(req.content or "") if req.type is MessageType.SMS else None
+    return Event.of(SubmittedDetail(
+        **stamp(SubmittedDetail, req.message_id, Status.QUEUED, identity, now=now), message_id=req.message_id,
+        metadata=req.metadata, msg_refs=refs, status=Status.QUEUED, is_final=False, parts=len(refs),
+        encoding=found.encoding if found else None,
+        ucs2_characters=(list(found.ucs2_characters) or None) if found else None))
 
 
 def _moment(value: str | None) -> datetime | None:

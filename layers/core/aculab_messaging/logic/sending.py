@@ -28,7 +28,6 @@ from functools import cached_property
 from typing import Any
 
 from aculab_messaging.contracts.errors import ContractError
-from aculab_messaging.contracts.events import MESSAGE_REJECTED, message_event
 from aculab_messaging.contracts.queue import CancelRequest, DueRequest, QueueRequest, SendRequest, parse_queue_message
 from aculab_messaging.ids import is_message_id
 from aculab_messaging.logic.cancelling import Canceller
@@ -36,10 +35,9 @@ from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, SendQueue, SendStore
 from aculab_messaging.logic.scheduling import Scheduler
-from aculab_messaging.logic.send_flow import Attempt, SendFlow
+from aculab_messaging.logic.send_flow import Attempt, SendFlow, rejected_event
 from aculab_messaging.logic.send_records import KnownBlocked, RecordOutcome, receive_count
 from aculab_messaging.metrics import MetricsSink
-from aculab_messaging.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +99,10 @@ class SendService:
             for message_id, event_ids in outcome.outbox.items():
                 out = [eid for eid in event_ids if eid not in failed]
                 try:
-                    self.store.clear_events(message_id, out)
+                    # a message none of whose events is final is not final: one write, not a refused one first
+                    final = any(e.detail.get("isFinal") is not False for e in outcome.events
+                                if e.detail.get("messageId") == message_id)
+                    self.store.clear_events(message_id, out, final=final)
                     if len(out) < len(event_ids):  # the reconciler's next run publishes the rest
                         self.store.requeue(message_id, self.clock())
                 except Exception:  # noqa: BLE001 - the outbox keeps them: the reconciler publishes them, same eventId
@@ -199,6 +200,5 @@ class SendService:
         message_id = message_id or f"sqs-{sqs_id}"
         self.metrics.count("MessageRejected")
         log.info("message rejected", extra={"message_id": message_id, "reason": reason[:200]})
-        event = message_event(MESSAGE_REJECTED, message_id=message_id, status=Status.REJECTED.value, is_final=True,
-                              reason=reason, now=now, identity=sqs_id)
+        event = rejected_event(message_id, reason, now, sqs_id)
         return RecordOutcome([event])

@@ -4,18 +4,12 @@ reconciler and cancels alike."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.contracts.events import (
-    MESSAGE_STATUS_CHANGED,
-    MESSAGE_SUBMITTED,
-    Event,
-    aculab_time_to_iso,
-    message_event,
-)
+from aculab_messaging.contracts.events import Event, aculab_time_to_iso, stamp
+from aculab_messaging.contracts.events.base import AculabMsgErr
 from aculab_messaging.errors import NotReady, UnknownMessage
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.ports import TrackingStore
@@ -23,7 +17,6 @@ from aculab_messaging.logic.resending import resend, resend_reason
 from aculab_messaging.records import MessageRecord, PartWrite, history_entry
 from aculab_messaging.status import (
     FINAL_RANK,
-    FINAL_STATUSES,
     OUTCOME_UNKNOWN,
     SENDING,
     Status,
@@ -161,9 +154,12 @@ def _may_adopt(record: MessageRecord, report: StatusReport) -> bool:
 def _adopt(store: TrackingStore, record: MessageRecord, report: StatusReport, now: datetime) -> list[Event]:
     """The ref joins the message; an unconfirmed one is queued by the ``adopt`` transition
     (its Message Submitted event in the same write)."""
-    event = outcome_event(MESSAGE_SUBMITTED, record.message_id, Status.QUEUED, now, metadata=record.metadata,
-                          refs=[report.msg_ref], reason=CONFIRMED, identity=f"confirmed {record.resends}",
-                          extra={"parts": report.multipart_count or 1})
+    from aculab_messaging.contracts.events.outcomes import SubmittedDetail  # loaded by the path that adopts
+
+    event = Event.of(SubmittedDetail(
+        **stamp(SubmittedDetail, record.message_id, Status.QUEUED, f"confirmed {record.resends}", now=now),
+        message_id=record.message_id, metadata=record.metadata, msg_refs=[report.msg_ref], status=Status.QUEUED,
+        is_final=False, reason=CONFIRMED, parts=report.multipart_count or 1))
     announced = max(report.multipart_count or 1, record.announced_parts)  # the parts Aculab says it holds
     change = lc.Change(lc.ADOPT, record.message_id, now, fields={"reason": CONFIRMED, "announced_parts": announced},
                        events=[event],
@@ -186,58 +182,30 @@ def _changed_event(record: MessageRecord, report: StatusReport, now: datetime,
     final = resending is None and is_final(message_status, delivery_report=record.dlr) and all(
         int(p.get("rank", 0)) >= FINAL_RANK for p in record.parts.values()
     )
-    return message_event(
-        MESSAGE_STATUS_CHANGED,
-        message_id=record.message_id,
-        status=message_status.value,
-        is_final=final,
-        metadata=record.metadata,
-        msg_refs=record.refs,
-        provider_status=report.provider_status,
-        aculab_msg_err=report.aculab_msg_err,
+    from aculab_messaging.contracts.events.status import PartDetail, StatusChangedDetail
+
+    return Event.of(StatusChangedDetail(
+        **stamp(StatusChangedDetail, record.message_id, message_status, f"{report.msg_ref}:{report.status.value}",
+                now=now),
+        message_id=record.message_id, metadata=record.metadata, msg_refs=record.refs, status=message_status,
+        provider_status=report.provider_status, is_final=final, aculab_msg_err=AculabMsgErr.of(report.aculab_msg_err),
         reason=resending or report.reason,
-        now=now,
-        identity=f"{report.msg_ref}:{report.status.value}",
-        extra={
-            "part": {
-                "msgRef": report.msg_ref,
-                "status": report.status.value,
-                "position": int(part["pos"]) if part.get("pos") is not None else None,
-                "count": len(record.parts) or 1,
-                "providerTimestamp": aculab_time_to_iso(report.provider_timestamp),
-                "fromNumber": part.get("from_number") or report.from_number,
-            },
-            "fromNumber": record.from_number,
-        },
-    )
+        part=PartDetail(msg_ref=report.msg_ref, status=report.status,
+                        position=int(part["pos"]) if part.get("pos") is not None else None,
+                        count=len(record.parts) or 1, provider_timestamp=aculab_time_to_iso(report.provider_timestamp),
+                        from_number=part.get("from_number") or report.from_number),
+        from_number=record.from_number,
+    ))
 
 
 DEAD_LETTERED = "dead-lettered"
 
 
-def outcome_event(
-    detail_type: str,
-    message_id: str,
-    status: Status,
-    now: datetime,
-    *,
-    metadata: Mapping[str, Any] | None = None,
-    refs: Sequence[str] = (),
-    reason: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-    identity: str = "",
-) -> Event:
-    """A send-path outcome. ``identity`` tells apart two facts of one type (a message
-    dead-lettered twice: after 40 attempts, then after 45)."""
-    return message_event(
-        detail_type,
-        message_id=message_id,
-        status=status.value,
-        is_final=status in FINAL_STATUSES,
-        metadata=metadata,
-        msg_refs=refs,
-        reason=reason,
-        now=now,
-        extra=extra,
-        identity=identity,
-    )
+def failed_event(message_id: str, metadata: dict[str, Any], reason: str, now: datetime, identity: str = "") -> Event:
+    """A message that failed before Aculab had it (refused, dead-lettered, outcome unknown). ``identity``
+    tells apart two such facts (a message dead-lettered twice: after 40 attempts, then after 45)."""
+    from aculab_messaging.contracts.events.outcomes import FailedDetail  # loaded by the path that fails one
+
+    return Event.of(FailedDetail(**stamp(FailedDetail, message_id, Status.FAILED, identity, now=now),
+                                 message_id=message_id, metadata=metadata, msg_refs=[], status=Status.FAILED,
+                                 is_final=True, reason=reason))

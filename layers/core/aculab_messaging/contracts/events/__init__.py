@@ -4,8 +4,10 @@ Detail-types are fixed strings, never derived from class names. Every message
 event carries: version, eventId (stable for the same fact, so consumers can
 drop repeats of at-least-once delivery), messageId (ours), metadata (the
 producer's), msgRefs, status, providerStatus, isFinal, aculabMsgErr (code and
-meaning), reason and timestamp (ISO 8601 UTC). Each detail is validated by its
-model when built; ``schemas/events/`` is generated from the models
+meaning), reason and timestamp (ISO 8601 UTC). Each detail is built as its model,
+field by field (``Event.of(FailedDetail(**stamp(...), message_id=..., ...))``): mypy
+checks each field, pydantic validates it; ``stamp`` gives the eventId and timestamp
+every detail carries. ``schemas/events/`` is generated from the models
 (``make schemas``).
 """
 
@@ -14,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-
-from aculab_messaging.status import msg_err_meaning
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
+    from types_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
     from aculab_messaging.contracts.events.base import Detail
 
 EVENT_VERSION = "1"
@@ -72,12 +74,11 @@ class Event:
     detail: Mapping[str, Any]  # as it goes on the wire: validated by the detail type's model
 
     @classmethod
-    def of(cls, detail_type: str, detail: Mapping[str, Any]) -> Event:
-        """Validate ``detail`` with its detail type's model; raise ValidationError if it does not fit."""
-        model = detail_model(detail_type).model_validate(detail)
-        return cls(detail_type, model.model_dump(mode="json", by_alias=True))
+    def of(cls, detail: Detail) -> Event:
+        """The event of a built detail (its model validated it): its class's detail type, its JSON."""
+        return cls(detail.detail_type, detail.model_dump(mode="json", by_alias=True))
 
-    def entry(self, bus_name: str, source: str) -> dict[str, Any]:
+    def entry(self, bus_name: str, source: str) -> PutEventsRequestEntryTypeDef:
         return {
             "EventBusName": bus_name,
             "Source": source,
@@ -114,78 +115,28 @@ def aculab_time_to_iso(value: str | None) -> str | None:
     return None
 
 
-def _event_id(*parts: object) -> str:
-    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+class Stamp(TypedDict):
+    """What every detail carries that no call site chooses: ``Detail(**stamp(...), ...)``."""
+
+    event_id: str
+    timestamp: str
 
 
-def message_event(
-    detail_type: str,
-    *,
-    message_id: str,
-    status: str | None,
-    is_final: bool,
-    metadata: Mapping[str, Any] | None = None,
-    msg_refs: Sequence[str] = (),
-    provider_status: str | None = None,
-    aculab_msg_err: str | None = None,
-    reason: str | None = None,
-    now: datetime | None = None,
-    identity: str = "",
-    extra: Mapping[str, Any] | None = None,
-) -> Event:
-    """A message event. ``identity`` distinguishes facts of the same type and
-    status (e.g. which part changed) in the stable eventId."""
-    detail: dict[str, Any] = {
-        "eventId": _event_id(detail_type, message_id, status, identity),
-        "messageId": message_id,
-        "metadata": dict(metadata or {}),
-        "msgRefs": list(msg_refs),
-        "status": status,
-        "providerStatus": provider_status,
-        "isFinal": is_final,
-        "aculabMsgErr": (
-            {"code": aculab_msg_err, "meaning": msg_err_meaning(aculab_msg_err)} if aculab_msg_err else None
-        ),
-        "reason": reason,
-        "timestamp": utc_now_iso(now),
-    }
-    if extra:
-        detail.update(extra)
-    return Event.of(detail_type, detail)
-
-
-def media_archived_event(
-    *, message_id: str, msg_refs: Sequence[str], from_: str, to: str, files: Sequence[Mapping[str, Any]],
-    missing: Sequence[Mapping[str, Any]], now: datetime | None = None,
-) -> Event:
-    """The same files archived give the same eventId (a redelivered job, a replayed Message Received)."""
-    identity = "|".join(f"{f['key']}:{f['size']}" for f in files) + "|" + "|".join(m["name"] for m in missing)
-    detail = {
-        "eventId": _event_id(MEDIA_ARCHIVED, message_id, identity),
-        "messageId": message_id,
-        "msgRefs": list(msg_refs),
-        "from": from_,
-        "to": to,
-        "files": [dict(f) for f in files],
-        "missing": [dict(m) for m in missing],
-        "timestamp": utc_now_iso(now),
-    }
-    return Event.of(MEDIA_ARCHIVED, detail)
+def stamp(detail: type[Detail], *fact: object, now: datetime | None = None) -> Stamp:
+    """The eventId of the fact ``fact`` tells (the same parts give the same eventId, so consumers
+    drop repeats), and the time it is told. A message event's fact: its messageId, its status
+    and what tells apart two facts of that status (e.g. which part changed), in that order."""
+    digest = hashlib.sha256("|".join(str(p) for p in (detail.detail_type, *fact)).encode()).hexdigest()[:32]
+    return Stamp(event_id=digest, timestamp=utc_now_iso(now))
 
 
 def opt_out_event(
-    *, from_: str, to: str, blocked: bool, source: str, keyword: str | None = None, now: datetime | None = None,
-    identity: str = "",
+    *, from_: str, to: str, blocked: bool, source: Literal["inbound", "reconcile"], keyword: str | None = None,
+    now: datetime | None = None, identity: str = "",
 ) -> Event:
     """``identity``: which change this is (the keyword's msg_ref, the sync's stamp), so two
     STOPs days apart are two facts, and a replay of one is the same fact."""
-    detail = {
-        "eventId": _event_id(OPT_OUT_CHANGED, from_, to, blocked, keyword or source, identity),
-        "from": from_,
-        "to": to,
-        "blocked": blocked,
-        "source": source,
-        "keyword": keyword,
-        "timestamp": utc_now_iso(now),
-    }
-    return Event.of(OPT_OUT_CHANGED, detail)
+    from aculab_messaging.contracts.events.inbound import OptOutDetail
+
+    return Event.of(OptOutDetail(**stamp(OptOutDetail, from_, to, blocked, keyword or source, identity, now=now),
+                                 from_=from_, to=to, blocked=blocked, source=source, keyword=keyword))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from aculab_messaging.status import Status
+from aculab_messaging.status import Status, msg_err_meaning
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 CancelResults = dict[str, Literal["success", "unknown", "failed"]]
@@ -24,7 +24,10 @@ DETAIL_CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, froz
 
 
 class Detail(BaseModel):
+    """Built with its fields by name (``Event.of(SubmittedDetail(...))``): mypy checks each one."""
+
     model_config = DETAIL_CONFIG
+    detail_type: ClassVar[str]  # one of the fixed strings in contracts/events/__init__.py
 
     version: Literal["1"] = "1"
     event_id: Annotated[str, Field(pattern="^[0-9a-f]{32}$",
@@ -35,6 +38,11 @@ class Detail(BaseModel):
 class AculabMsgErr(BaseModel):
     code: str
     meaning: str
+
+    @classmethod
+    def of(cls, code: str | None) -> AculabMsgErr | None:
+        """Aculab's aculab_msg_err code with its meaning; None when there is none."""
+        return cls(code=code, meaning=msg_err_meaning(code) or "") if code else None
 
 
 class MessageDetail(Detail):

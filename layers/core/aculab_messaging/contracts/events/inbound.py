@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from aculab_messaging.contracts.events import MESSAGE_RECEIVED, OPT_OUT_CHANGED
 from aculab_messaging.contracts.events.base import Detail, MessageDetail
 
 
@@ -16,6 +17,7 @@ class Multipart(BaseModel):
 
 
 class ReceivedDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_RECEIVED
     status: Literal["received"]  # type: ignore[assignment]  # an inbound message's only status
     direction: Literal["receive"]
     from_: Annotated[str, Field(alias="from")]
@@ -39,6 +41,7 @@ class ReceivedDetail(MessageDetail):
 
 
 class OptOutDetail(Detail):
+    detail_type: ClassVar[str] = OPT_OUT_CHANGED
     from_: Annotated[str, Field(alias="from", description=(
         "our sending number, or the name of a message number pool: a keyword to, or Aculab's block of,"
         " a number known to be the pool's changes the pool's pair too"))]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field
 
+from aculab_messaging.contracts.events import MEDIA_ARCHIVED
 from aculab_messaging.contracts.events.base import DETAIL_CONFIG, Detail
 
 
@@ -27,6 +28,7 @@ class MissingFile(BaseModel):
 
 
 class MediaArchivedDetail(Detail):
+    detail_type: ClassVar[str] = MEDIA_ARCHIVED
     message_id: Annotated[str, Field(description="The Message Received's messageId (its first msg_ref)")]
     msg_refs: list[str]
     from_: Annotated[str, Field(alias="from")]

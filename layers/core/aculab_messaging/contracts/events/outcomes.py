@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from aculab_messaging.contracts.events import (
+    MESSAGE_BLOCKED,
+    MESSAGE_CANCEL_FAILED,
+    MESSAGE_CANCELLED,
+    MESSAGE_EXPIRED,
+    MESSAGE_FAILED,
+    MESSAGE_REJECTED,
+    MESSAGE_SCHEDULED,
+    MESSAGE_SUBMITTED,
+)
 from aculab_messaging.contracts.events.base import CancelResults, MessageDetail, Timestamp
 from aculab_messaging.status import Status
 
 
 class SubmittedDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_SUBMITTED
     status: Literal[Status.QUEUED]
     parts: Annotated[int | None, Field(ge=1, description="One per msgRef (absent on a replayed event).")] = None
     encoding: Annotated[Literal["GSM-7", "UCS-2"] | None, Field(
@@ -20,36 +31,43 @@ class SubmittedDetail(MessageDetail):
 
 
 class RejectedDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_REJECTED
     status: Literal[Status.REJECTED]
 
 
 class BlockedDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_BLOCKED
     status: Literal[Status.BLOCKED]
 
 
 class FailedDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_FAILED
     status: Literal[Status.FAILED]
 
 
 class CancelledDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_CANCELLED
     status: Literal[Status.CANCELLED]
     cancel_results: Annotated[CancelResults | None, Field(
         description="Each part's msg_cancel answer; absent when cancelled before sending.")] = None
 
 
 class CancelFailedDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_CANCEL_FAILED
     status: Annotated[Status | None, Field(  # type: ignore[assignment]
         description="The message's status; null when no message has this id (reason 'unknown message')")]
     cancel_results: CancelResults
 
 
 class ScheduledDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_SCHEDULED
     status: Literal[Status.SCHEDULED]
     due_at: Annotated[Timestamp, Field(description="When it will be sent (its send_at)")]
     valid_until: Annotated[Timestamp | None, Field(description="Never sent after this")] = None
 
 
 class ExpiredDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_EXPIRED
     status: Literal[Status.EXPIRED]
     valid_until: Annotated[Timestamp | None, Field(
         description="The validity that ran out (absent when Aculab lost the message: no final status in time)")] = None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field
 
+from aculab_messaging.contracts.events import MESSAGE_STATUS_CHANGED
 from aculab_messaging.contracts.events.base import DETAIL_CONFIG, MessageDetail
 from aculab_messaging.status import Status
 
@@ -24,6 +25,7 @@ class PartDetail(BaseModel):
 
 
 class StatusChangedDetail(MessageDetail):
+    detail_type: ClassVar[str] = MESSAGE_STATUS_CHANGED
     part: PartDetail
     from_number: Annotated[str | None, Field(description=(
         "The number Aculab sent the message from, once every part's is known and they agree; else null"))] = None

@@ -1,0 +1,35 @@
+"""A path loads only the detail models of the events it builds: the webhook, which tells status
+changes, never loads the send path's outcome models (contracts/events/outcomes.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from local.template import ROOT
+
+PROBE = """
+import json, sys
+from datetime import UTC, datetime
+import aculab_messaging.logic.ingest, aculab_messaging.webhook.adapter
+from aculab_messaging.logic.tracking import StatusReport, apply_status
+from aculab_messaging.status import Status
+from tests import seeding
+from tests.fakes import InMemoryStore
+
+store, now = InMemoryStore(), datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+seeding.queued(store, "m-1", ["r1"], now)
+events = apply_status(store, StatusReport(message_id="m-1", msg_ref="r1", status=Status.DELIVERED), now).events
+loaded = sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("aculab_messaging.contracts.events."))
+print(json.dumps({"built": [e.detail_type for e in events], "loaded": loaded}))
+"""
+
+
+def test_the_webhook_path_loads_the_models_it_builds_and_not_the_send_paths() -> None:
+    # given a fresh interpreter that imports the webhook's service
+    # when a status update is applied (a Message Status Changed built)
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}"})
+    # then the status model was loaded to build it, and the send path's outcomes never were
+    assert json.loads(out.stdout) == {"built": ["Message Status Changed"], "loaded": ["base", "status"]}
