@@ -105,21 +105,21 @@ AT ?=
 VALID_FOR ?=
 send: $(STAMP)
 	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }
-	@$(LOCAL_AWS) $(PY) -m aculab_messaging.producer --queue-url "$$(cat .local-stack/queue_url)" \
+	@$(LOCAL_AWS) $(PY) -m tools.producer --queue-url "$$(cat .local-stack/queue_url)" \
 		--endpoint-url "$$(cat .local-stack/endpoint_url)" sms --to "$(TO)" --from "$(FROM)" --text "$(TEXT)" --delivery-report \
 		$(if $(AT),--at "$(AT)") $(if $(VALID_FOR),--valid-for "$(VALID_FOR)")
 
 cancel: $(STAMP)
 	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }
 	@test -n "$(ID)" || { echo "usage: make cancel ID=<message_id>"; exit 1; }
-	@$(LOCAL_AWS) $(PY) -m aculab_messaging.producer --queue-url "$$(cat .local-stack/queue_url)" \
+	@$(LOCAL_AWS) $(PY) -m tools.producer --queue-url "$$(cat .local-stack/queue_url)" \
 		--endpoint-url "$$(cat .local-stack/endpoint_url)" cancel --message-id "$(ID)"
 
 ID ?=
 status: $(STAMP)
 	@test -f .local-stack/messages_url || { echo "start the local stack first: make run"; exit 1; }
 	@test -n "$(ID)" || { echo "usage: make status ID=<message_id>"; exit 1; }
-	@$(LOCAL_AWS) $(PY) -m aculab_messaging.status_client --api-url "$$(cat .local-stack/messages_url)" "$(ID)"
+	@$(LOCAL_AWS) $(PY) -m tools.status_client --api-url "$$(cat .local-stack/messages_url)" "$(ID)"
 
 # make smoke: a deployed stack checked end to end from its outputs (STACK: samconfig.toml's stack_name if not
 # given); SMOKE_TO=<a mobile> SMOKE_FROM=<one of your Aculab numbers>: a real SMS too, followed to its end

@@ -20,8 +20,9 @@ TARGET = 1.5
 
 
 def run(latency_ms: float = 100.0, rounds: int = 5) -> tuple[list[Figure], dict[str, float]]:
-    from aculab_messaging.aculab import AculabClient, AculabCredentials, SendParams
-    from aculab_messaging.wiring import build_send_service
+    from aculab_messaging.aculab.client import AculabClient, AculabCredentials
+    from aculab_messaging.aculab.params import SendParams
+    from aculab_messaging.runtime.wiring import build_send_service
     from bench.cold_start import ENV
     from simulator.control import SimulatorControl
 

@@ -19,6 +19,7 @@ from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatu
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.dal.pools import POOL_NUMBERS, pool_of
 from aculab_messaging.logic.lifecycle import ABSENT, Change, Guard, Moved, rank_of
+from aculab_messaging.logic.message_record import MessageRecord, PartWrite, PartWriteResult, history_entry
 from aculab_messaging.logic.ports import (
     Aculab,
     CancelStore,
@@ -28,8 +29,7 @@ from aculab_messaging.logic.ports import (
     ReconcileStore,
     SendStore,
 )
-from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
-from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
+from aculab_messaging.logic.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
 
 ANNOUNCE = "ANNOUNCE"
 

@@ -8,8 +8,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from aculab_messaging.aculab.errors import AculabRequestError, AculabServerError
+from aculab_messaging.logic.message_record import StoredMedia
 from aculab_messaging.logic.ports import MediaArchive, MediaSource, Readable
-from aculab_messaging.records import StoredMedia
 
 
 @dataclass

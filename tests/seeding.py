@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.message_record import history_entry
 from aculab_messaging.logic.ports import SendStore
-from aculab_messaging.records import history_entry
 
 MOBILE, OURS = "447700900123", "447700900001"
 

@@ -95,7 +95,7 @@ class Check:
 
 
 def check_messages_api(ends: Endpoints) -> Check:
-    from aculab_messaging.status_client import StatusLookupError, get_message
+    from tools.status_client import StatusLookupError, get_message
 
     unknown = f"smoke-{uuid.uuid4().hex[:12]}"
     try:
@@ -160,7 +160,7 @@ def catching_events(ends: Endpoints, message_id: str) -> Iterator[Callable[[], l
 
 def check_real_message(ends: Endpoints, to: str, from_: str, wait_seconds: float) -> Check:
     from aculab_messaging.contracts.queue import SendRequest
-    from aculab_messaging.producer import Producer
+    from tools.producer import Producer
 
     message_id = f"smoke-{uuid.uuid4().hex[:12]}"
     seen: list[str] = []

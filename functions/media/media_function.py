@@ -6,8 +6,8 @@ from functools import cache
 from typing import Any
 
 from aculab_messaging.logic.media import MediaArchiver
-from aculab_messaging.observability import observability
-from aculab_messaging.wiring import build_media_archiver
+from aculab_messaging.runtime.observability import observability
+from aculab_messaging.runtime.wiring import build_media_archiver
 
 obs = observability()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aculab_messaging.messages_api import MessagesApi
-from aculab_messaging.observability import observability
-from aculab_messaging.wiring import build_messages_api
+from aculab_messaging.api.messages import MessagesApi
+from aculab_messaging.runtime.observability import observability
+from aculab_messaging.runtime.wiring import build_messages_api
 
 obs = observability()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aculab_messaging.cold_start import pause_collector
+from aculab_messaging.runtime.cold_start import pause_collector
 
 pause_collector()  # until the service is built: init makes objects that are never garbage
 
@@ -10,10 +10,10 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from aculab_messaging.cold_start import init_without_gc
 from aculab_messaging.logic.reconcile import ReconcileService
-from aculab_messaging.observability import observability
-from aculab_messaging.wiring import build_reconcile_service
+from aculab_messaging.runtime.cold_start import init_without_gc
+from aculab_messaging.runtime.observability import observability
+from aculab_messaging.runtime.wiring import build_reconcile_service
 
 obs = observability()
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from aculab_messaging.cold_start import pause_collector
+from aculab_messaging.runtime.cold_start import pause_collector
 
 pause_collector()  # until the service is built: init makes objects that are never garbage
 
 from functools import cache
 from typing import Any
 
-from aculab_messaging.cold_start import init_without_gc
-from aculab_messaging.logic.send_records import partial_batch_response
+from aculab_messaging.logic.record_outcome import partial_batch_response
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.observability import observability
-from aculab_messaging.wiring import build_send_service
+from aculab_messaging.runtime.cold_start import init_without_gc
+from aculab_messaging.runtime.observability import observability
+from aculab_messaging.runtime.wiring import build_send_service
 
 obs = observability()
 

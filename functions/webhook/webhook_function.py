@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from aculab_messaging.cold_start import pause_collector
+from aculab_messaging.runtime.cold_start import pause_collector
 
 pause_collector()  # until the service is built: init makes objects that are never garbage
 
 from functools import cache
 from typing import Any
 
-from aculab_messaging.apigw import request_from_event, response_to_event
-from aculab_messaging.cold_start import init_without_gc
-from aculab_messaging.observability import observability
-from aculab_messaging.webhook.adapter import WebhookAdapter
-from aculab_messaging.wiring import build_webhook
+from aculab_messaging.api.apigw import request_from_event, response_to_event
+from aculab_messaging.api.webhook.adapter import WebhookAdapter
+from aculab_messaging.runtime.cold_start import init_without_gc
+from aculab_messaging.runtime.observability import observability
+from aculab_messaging.runtime.wiring import build_webhook
 
 obs = observability()
 

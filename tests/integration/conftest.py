@@ -90,7 +90,7 @@ def capture() -> Iterator[Capture]:
 
 @pytest.fixture
 def aculab(sim: SimulatorControl) -> Iterator[object]:
-    from aculab_messaging.aculab import AculabClient, AculabCredentials, RetryPolicy
+    from aculab_messaging.aculab.client import AculabClient, AculabCredentials, RetryPolicy
 
     client = AculabClient(sim.base_url, AculabCredentials(**SIM_CREDENTIALS), read_timeout=5,
                           retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05))

@@ -8,19 +8,17 @@ import urllib.parse
 
 import pytest
 
-from aculab_messaging.aculab import (
+from aculab_messaging.aculab.client import AculabClient, AculabCredentials
+from aculab_messaging.aculab.errors import (
     AculabAuthError,
-    AculabClient,
     AculabConnectionError,
-    AculabCredentials,
     AculabRequestError,
     AculabServerError,
     AculabThrottledError,
     AculabTimeoutError,
     AculabValidationError,
-    CancelResult,
-    SendParams,
 )
+from aculab_messaging.aculab.params import CancelResult, SendParams
 from simulator.control import SimulatorControl
 from tests.integration.conftest import SIM_CREDENTIALS, Capture
 
@@ -339,7 +337,7 @@ def test_an_odd_cancel_result_reads_as_other_keeping_its_text(aculab: AculabClie
 def test_an_unlisted_status_spelling_comes_through_msg_status_and_updates_as_is(
     aculab: AculabClient, sim: SimulatorControl, capture: Capture
 ) -> None:
-    from aculab_messaging.status import UnknownStatusError, parse_provider_status
+    from aculab_messaging.logic.status import UnknownStatusError, parse_provider_status
 
     sim.configure(status_spellings={"sent": "sent to handset"})
     refs = aculab.msg_send(sms(status_page=capture.url))

@@ -123,7 +123,7 @@ def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim:
     app.invoke("reconcile", {"source": "aws.scheduler"}, timeout=0.001)  # no time left: a cursor is kept
     app.run_reconcile()
     # ... and the status lookup, asked by a signed caller
-    from aculab_messaging.status_client import get_message
+    from tools.status_client import get_message
 
     admin = boto3.session.Session(region_name=REGION, **app.stack.admin_credentials)
     assert get_message(app.messages_url, sent, session=admin)["messageId"] == sent

@@ -32,9 +32,9 @@ import pytest
 from hypothesis import HealthCheck, seed, settings
 from hypothesis.stateful import INVARIANT_MARKER, RULE_MARKER, run_state_machine_as_test
 
+from aculab_messaging.aws.publisher import EventBridgePublisher
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.dal import MessageStore
-from aculab_messaging.publisher import EventBridgePublisher
 from local.app import LocalApp
 from tests.unit.test_lifecycle_model import EXAMPLES, KNOWN, MOBILES, TEMPORARY, Delivery, Lifecycle, Model, Observed
 

@@ -46,8 +46,8 @@ def test_each_line_names_its_own_function_and_request_while_both_run(
     contexts: dict[str, list[LambdaContext]] = {"webhook": [], "send": []}
     build_context = app.context
 
-    def recorded(name: str, timeout: float | None = None) -> LambdaContext:
-        context = build_context(name, timeout)
+    def recorded(name: str, *args: Any) -> LambdaContext:
+        context = build_context(name, *args)
         contexts[name].append(context)
         return context
 

@@ -72,7 +72,7 @@ def test_local_stack_sends_and_tracks_a_message() -> None:
         assert wait_for("ready: all up"), seen
         # when a message goes through the producer CLI
         cli = subprocess.run(
-            [sys.executable, "-m", "aculab_messaging.producer", "--queue-url",
+            [sys.executable, "-m", "tools.producer", "--queue-url",
              (ROOT / ".local-stack" / "queue_url").read_text(), "--endpoint-url",
              f"http://127.0.0.1:{ports[0]}", "--region", "eu-west-1", "sms", "--to", "+44 7700 900123",
              "--from", "447700900001", "--text", "hello", "--delivery-report", "--message-id", "local-e2e-1"],

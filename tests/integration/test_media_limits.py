@@ -20,8 +20,8 @@ import requests
 from aculab_messaging.aculab.client import AculabClient, AculabCredentials
 from aculab_messaging.dal.media_archive import S3MediaArchive
 from aculab_messaging.logic.media import MediaArchiver, MediaJob, too_large_reason
+from aculab_messaging.logic.message_record import StoredMedia
 from aculab_messaging.logic.ports import Readable
-from aculab_messaging.records import StoredMedia
 from local.app import LocalApp
 from local.template import REGION
 from tests.fakes import Clock, RecordingPublisher

@@ -13,11 +13,11 @@ import boto3
 import pytest
 import requests
 
-from aculab_messaging.status_client import StatusLookupError, get_message
 from local.app import LocalApp
 from local.template import REGION, ROOT
 from simulator.control import SimulatorControl
 from tests.integration.conftest import drain_queue, queue_send
+from tools.status_client import StatusLookupError, get_message
 
 
 def admin(app: LocalApp) -> boto3.session.Session:
@@ -110,10 +110,10 @@ def test_make_status_cli_prints_the_view(app: LocalApp) -> None:
     mid = queue_send(app)
     drain_queue(app)
     env = {**app.environment(), "PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}"}
-    done = subprocess.run([sys.executable, "-m", "aculab_messaging.status_client", "--api-url", app.messages_url,
+    done = subprocess.run([sys.executable, "-m", "tools.status_client", "--api-url", app.messages_url,
                            mid], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["messageId"] == mid
-    missing = subprocess.run([sys.executable, "-m", "aculab_messaging.status_client", "--api-url", app.messages_url,
+    missing = subprocess.run([sys.executable, "-m", "tools.status_client", "--api-url", app.messages_url,
                               "no-such-id"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 1 and "404" in missing.stderr

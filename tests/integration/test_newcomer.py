@@ -23,7 +23,7 @@ def test_make_send_to_a_stack_that_is_gone_says_so_in_one_line() -> None:
     # given the endpoint a killed `make run` left in .local-stack/: nothing listens there now
     gone = f"http://127.0.0.1:{free_port()}"
     result = subprocess.run(
-        [sys.executable, "-m", "aculab_messaging.producer", "--queue-url", f"{gone}/000000000000/send",
+        [sys.executable, "-m", "tools.producer", "--queue-url", f"{gone}/000000000000/send",
          "--endpoint-url", gone, "--region", "eu-west-1", "sms", "--to", "447700900123", "--from", "447700900001",
          "--text", "hello"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120, check=False)
     # then one line says what to do, no traceback

@@ -12,12 +12,12 @@ import pytest
 import requests
 
 from aculab_messaging.dal import MessageStore
-from aculab_messaging.producer import Producer
-from aculab_messaging.status_client import get_message
 from local.app import LocalApp
 from local.template import REGION
 from simulator.control import SimulatorControl
 from tests.integration.conftest import drain_queue, stored_message
+from tools.producer import Producer
+from tools.status_client import get_message
 
 US, MOBILE = "447700900001", "447700900123"  # Aculab's form
 

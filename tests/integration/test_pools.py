@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import boto3
 
 from aculab_messaging.dal import MessageStore, PartWrite
-from aculab_messaging.status import Status
-from aculab_messaging.status_client import get_message
+from aculab_messaging.logic.status import Status
 from local.app import LocalApp
 from local.template import REGION
 from simulator.control import SimulatorControl
 from tests.integration.conftest import Capture, drain_queue, queue_send, stored_message
+from tools.status_client import get_message
 
 
 def numbers() -> tuple[str, str, str]:

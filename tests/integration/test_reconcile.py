@@ -6,9 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aculab_messaging.aculab import AculabClient, AculabCredentials
+from aculab_messaging.aculab.client import AculabClient, AculabCredentials
 from aculab_messaging.dal import MessageStore, PartWrite
-from aculab_messaging.status import Status
+from aculab_messaging.logic.status import Status
 from local.app import LocalApp
 from simulator.control import SimulatorControl
 from tests import seeding

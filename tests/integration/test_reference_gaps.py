@@ -33,9 +33,9 @@ def test_an_unlisted_status_spelling_is_acknowledged_and_changes_nothing(app: Lo
 
 
 def test_unlisted_answers_are_counted_in_metrics(app: LocalApp) -> None:
-    from aculab_messaging.metrics import RecordingMetrics
-    from aculab_messaging.webhook.http import HttpRequest
-    from aculab_messaging.wiring import build_webhook
+    from aculab_messaging.api.webhook.http import HttpRequest
+    from aculab_messaging.runtime.metrics import RecordingMetrics
+    from aculab_messaging.runtime.wiring import build_webhook
 
     metrics = RecordingMetrics()
     app.apply_environment("webhook")

@@ -186,7 +186,7 @@ def test_the_producer_cli_schedules_and_cancels(app: LocalApp, sim: SimulatorCon
     admin = app.stack.admin_credentials
     env = {"PYTHONPATH": f"{ROOT / 'layers' / 'core'}", "AWS_ACCESS_KEY_ID": admin["aws_access_key_id"],
            "AWS_SECRET_ACCESS_KEY": admin["aws_secret_access_key"], "PATH": "/usr/bin:/bin"}
-    cli = [sys.executable, "-m", "aculab_messaging.producer", "--queue-url", app.stack.refs["SendQueue"],
+    cli = [sys.executable, "-m", "tools.producer", "--queue-url", app.stack.refs["SendQueue"],
            "--endpoint-url", app.stack.endpoint_url, "--region", "eu-west-1"]
     sent = subprocess.run([*cli, "sms", "--to", "447700900123", "--from", "447700900001", "--text", "later",
                            "--message-id", "cli-at", "--at", "+2h", "--valid-for", "300"],

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aculab_messaging.contracts.queue import SendRequest
-from aculab_messaging.producer import Producer
 from local.app import LocalApp
 from local.sqs_poller import sqs_event
 from local.template import ROOT
 from simulator.control import SimulatorControl
 from tests.faults import FaultProxy, fail_operation
 from tests.integration.conftest import drain_queue, queue_send, stored_message
+from tools.producer import Producer
 
 US, MOBILE = "447700900001", "447700900123"
 
@@ -270,7 +270,7 @@ def test_producer_sends_many_and_cli_validates(app: LocalApp, sim: SimulatorCont
     producer.send_mms(to=MOBILE, from_=US, msg_media=["a.png"], message_id="mms-1")
     assert drain_queue(app) == 26
     assert sim.stats()["calls_msg_send"] == 26
-    cli = [sys.executable, "-m", "aculab_messaging.producer", "--queue-url", app.stack.refs["SendQueue"],
+    cli = [sys.executable, "-m", "tools.producer", "--queue-url", app.stack.refs["SendQueue"],
            "--endpoint-url", app.stack.endpoint_url, "--region", "eu-west-1"]
     admin = app.stack.admin_credentials
     env = {"PYTHONPATH": f"{ROOT / 'layers' / 'core'}", "AWS_ACCESS_KEY_ID": admin["aws_access_key_id"],

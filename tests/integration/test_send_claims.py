@@ -109,7 +109,7 @@ def test_refs_are_kept_when_the_claim_changed_under_the_send(app: LocalApp, sim:
 
     from aculab_messaging.dal import MessageStore
     from aculab_messaging.logic import lifecycle as lc
-    from aculab_messaging.status import OUTCOME_UNKNOWN
+    from aculab_messaging.logic.status import OUTCOME_UNKNOWN
     from tests import seeding
 
     store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])

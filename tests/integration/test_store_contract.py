@@ -12,8 +12,8 @@ import pytest
 from aculab_messaging.dal import MessageStore, PartWrite
 from aculab_messaging.dal.table import from_item
 from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.records import history_entry
-from aculab_messaging.status import OUTCOME_UNKNOWN, SENDING, Status
+from aculab_messaging.logic.message_record import history_entry
+from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
 from local.app import LocalApp
 from tests import seeding
 from tests.fakes import InMemoryStore, WholeStore

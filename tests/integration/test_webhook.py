@@ -271,9 +271,9 @@ def test_sample_events_invoke_the_handler(app_factory: Any) -> None:
 
 def test_count_each_rejection_in_a_metric(app: LocalApp) -> None:
     # given the webhook's service wired to moto, counting into memory
-    from aculab_messaging.metrics import RecordingMetrics
-    from aculab_messaging.webhook.http import HttpRequest
-    from aculab_messaging.wiring import build_webhook
+    from aculab_messaging.api.webhook.http import HttpRequest
+    from aculab_messaging.runtime.metrics import RecordingMetrics
+    from aculab_messaging.runtime.wiring import build_webhook
 
     metrics = RecordingMetrics()
     app.apply_environment("webhook")

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from aculab_messaging.aculab import PartStatus
 from aculab_messaging.aculab.errors import AculabError, AculabServerError, AculabTimeoutError
+from aculab_messaging.aculab.params import PartStatus
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import Notification
-from aculab_messaging.errors import NotPublished, UnknownMessage
 from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.domain_errors import NotPublished, UnknownMessage
 from aculab_messaging.logic.ingest import IngestService, Route
-from aculab_messaging.status import OUTCOME_UNKNOWN, RETRYABLE, UNCONFIRMED, Status
+from aculab_messaging.logic.status import OUTCOME_UNKNOWN, RETRYABLE, UNCONFIRMED, Status
 from tests.unit.test_one_lifecycle import World
 from tests.unit.test_temporary_failures import RETRIES, _resend_round, _world
 

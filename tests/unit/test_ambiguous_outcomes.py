@@ -23,8 +23,8 @@ from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.logic.cancelling import NO_REFS_YET
 from aculab_messaging.logic.ingest import IngestService, Route
+from aculab_messaging.logic.status import OUTCOME_UNKNOWN, RETRYABLE, UNCONFIRMED, Status
 from aculab_messaging.logic.tracking import CONFIRMED
-from aculab_messaging.status import OUTCOME_UNKNOWN, RETRYABLE, UNCONFIRMED, Status
 from tests.unit.test_one_lifecycle import World
 
 AMBIGUOUS = {

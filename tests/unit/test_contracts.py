@@ -5,11 +5,11 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from aculab_messaging.contracts import ContractError
+from aculab_messaging.api.webhook.http import HttpRequest, route_of
+from aculab_messaging.api.webhook.http import parse_notification as parse_request
+from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.notification import BadNotification, Notification
 from aculab_messaging.contracts.queue import CancelRequest, SendRequest, parse_queue_message
-from aculab_messaging.webhook.http import HttpRequest, route_of
-from aculab_messaging.webhook.http import parse_notification as parse_request
 
 
 def parse_notification(method: str, query: str, body: bytes, content_type: str) -> Notification:
@@ -134,7 +134,7 @@ def test_request_made_in_code_obeys_the_contract() -> None:
 
 
 def test_the_producer_cli_names_each_failing_field(capsys: pytest.CaptureFixture[str]) -> None:
-    from aculab_messaging.producer import main
+    from tools.producer import main
 
     # given an mms without media to a number that is not one / when the CLI is asked to queue it
     code = main(["--queue-url", "http://127.0.0.1:9/q", "--region", "eu-west-1", "mms", "--to", "12",
@@ -151,7 +151,7 @@ def test_an_inbound_message_without_its_numbers_is_a_bad_notification() -> None:
 
 
 def test_the_producer_cli_dry_run_tells_parts_and_encoding(capsys: pytest.CaptureFixture[str]) -> None:
-    from aculab_messaging.producer import main
+    from tools.producer import main
 
     # given a text with a character outside the GSM alphabet / when the CLI is asked for a dry run
     code = main(["--queue-url", "http://127.0.0.1:9/q", "--region", "eu-west-1", "sms", "--to", "+447700900123",

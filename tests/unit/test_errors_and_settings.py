@@ -11,11 +11,11 @@ from aculab_messaging.aculab.errors import (
     AculabThrottledError,
     error_from_response,
 )
-from aculab_messaging.errors import BadRequest, NotPublished, PayloadTooLarge, Unauthorized
+from aculab_messaging.api.webhook.http import http_status_for
+from aculab_messaging.logic.domain_errors import BadRequest, NotPublished, PayloadTooLarge, Unauthorized
 from aculab_messaging.logic.policy import PacePolicy, ReconcilePolicy, SendPolicy
-from aculab_messaging.redact import mask_number
-from aculab_messaging.settings import ReconcileSettings, SendSettings, SettingsError, WebhookSettings
-from aculab_messaging.webhook.http import http_status_for
+from aculab_messaging.logic.redact import mask_number
+from aculab_messaging.runtime.settings import ReconcileSettings, SendSettings, SettingsError, WebhookSettings
 
 ERROR_BODY = {"error": {"code": "0001", "text": "Missing mandatory parameter: to", "details": ["a", "b"]},
               "request": {"url": "https://ws.aculabcloud.net/msg_send"}}
@@ -71,7 +71,7 @@ def test_mask_number_hides_the_middle(raw: str | None, masked: str) -> None:
 def test_init_without_gc_pauses_collector_then_freezes() -> None:
     import gc
 
-    from aculab_messaging.cold_start import init_without_gc
+    from aculab_messaging.runtime.cold_start import init_without_gc
 
     # given the collector running
     assert gc.isenabled()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aculab_messaging.segmentation import estimate
+from aculab_messaging.logic.segmentation import estimate
 from simulator.segmentation import GSM_BASIC, GSM_EXTENSION, is_gsm7, split_sms
 
 GSM_TEXT = st.text(alphabet=GSM_BASIC + GSM_EXTENSION, max_size=700)

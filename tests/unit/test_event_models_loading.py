@@ -12,9 +12,9 @@ from local.template import ROOT
 PROBE = """
 import json, sys
 from datetime import UTC, datetime
-import aculab_messaging.logic.ingest, aculab_messaging.webhook.adapter
+import aculab_messaging.logic.ingest, aculab_messaging.api.webhook.adapter
 from aculab_messaging.logic.tracking import StatusReport, apply_status
-from aculab_messaging.status import Status
+from aculab_messaging.logic.status import Status
 from tests import seeding
 from tests.fakes import InMemoryStore
 

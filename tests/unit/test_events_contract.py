@@ -21,8 +21,8 @@ from aculab_messaging.contracts.events.base import AculabMsgErr, Detail
 from aculab_messaging.contracts.queue import queue_json_schema
 from aculab_messaging.contracts.schemas import generated
 from aculab_messaging.dal import MessageRecord
+from aculab_messaging.logic.status import RETRYABLE, Status
 from aculab_messaging.logic.tracking import failed_event
-from aculab_messaging.status import RETRYABLE, Status
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ import pytest
 
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import BadNotification, Notification
-from aculab_messaging.errors import NotPublished, UnknownMessage
+from aculab_messaging.logic.domain_errors import NotPublished, UnknownMessage
 from aculab_messaging.logic.ingest import IngestService, Route
-from aculab_messaging.status import Status
+from aculab_messaging.logic.status import Status
 from tests import seeding
 from tests.fakes import Clock, InMemoryStore, RecordingPublisher
 

@@ -15,11 +15,11 @@ import pytest
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.contracts.notification import Notification
-from aculab_messaging.errors import NotPublished
+from aculab_messaging.logic.domain_errors import NotPublished
 from aculab_messaging.logic.ingest import IngestService
 from aculab_messaging.logic.policy import ReconcilePolicy
 from aculab_messaging.logic.reconcile import ReconcileService
-from aculab_messaging.metrics import RecordingMetrics
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 
 MOBILE, OURS = "447700900123", "447700900001"

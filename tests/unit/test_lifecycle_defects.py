@@ -12,12 +12,12 @@ import pytest
 from aculab_messaging.aculab.errors import AculabThrottledError
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import Notification
-from aculab_messaging.errors import NotPublished
+from aculab_messaging.logic.domain_errors import NotPublished
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.logic.policy import ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.metrics import RecordingMetrics
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 
 OURS, MOBILE = "+447700900001", "+447700900123"

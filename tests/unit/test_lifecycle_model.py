@@ -39,15 +39,15 @@ from aculab_messaging.aculab.params import CancelResult, PartStatus, SendParams
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.contracts.queue import SendRequest, parse_queue_message
-from aculab_messaging.errors import BadRequest, NotPublished, NotReady, UnknownMessage
 from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.domain_errors import BadRequest, NotPublished, NotReady, UnknownMessage
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.metrics import RecordingMetrics
-from aculab_messaging.status import FINAL_RANK
+from aculab_messaging.logic.status import FINAL_RANK
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher, WholeStore
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler, InMemoryPace

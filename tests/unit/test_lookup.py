@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from aculab_messaging.messages_api import MessagesApi
-from aculab_messaging.records import PartWrite
-from aculab_messaging.status import Status
+from aculab_messaging.api.messages import MessagesApi
+from aculab_messaging.logic.message_record import PartWrite
+from aculab_messaging.logic.status import Status
 from tests import seeding
 from tests.fakes import Clock, InMemoryStore
 

@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from aculab_messaging.producer import main
 from local.__main__ import _describe
 from local.template import ROOT
+from tools.producer import main
 
 
 def test_make_help_lists_every_phony_target() -> None:

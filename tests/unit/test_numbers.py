@@ -21,9 +21,9 @@ from aculab_messaging.aculab.params import (
 )
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.queue import SendRequest, parse_queue_message
-from aculab_messaging.producer import Producer
-from aculab_messaging.redact import mask_number
+from aculab_messaging.logic.redact import mask_number
 from tests.unit.test_scheduled_sends import World
+from tools.producer import Producer
 
 UK_MOBILE, E164 = "+44 7700 900123", "+447700900123"
 OURS = "+447700900001"

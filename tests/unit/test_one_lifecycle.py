@@ -8,16 +8,16 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from aculab_messaging.aculab import CancelResult
 from aculab_messaging.aculab.errors import AculabAuthError, AculabServerError
+from aculab_messaging.aculab.params import CancelResult
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.send_flow import REUSED_ID
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.metrics import RecordingMetrics
-from aculab_messaging.status import RETRYABLE, Status
+from aculab_messaging.logic.status import RETRYABLE, Status
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler, InMemoryPace

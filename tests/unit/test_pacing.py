@@ -11,7 +11,7 @@ from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, SendPolicy
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.metrics import RecordingMetrics
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import InMemoryPace

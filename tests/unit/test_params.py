@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from aculab_messaging.aculab import AculabValidationError, SendParams, normalise_number
+from aculab_messaging.aculab.errors import AculabValidationError
+from aculab_messaging.aculab.params import SendParams, normalise_number
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from aculab_messaging.contracts import ContractError
+from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.notification import MAX_PARTS, BadNotification, Notification
 from aculab_messaging.contracts.queue import SendRequest, parse_queue_message
-from aculab_messaging.segmentation import estimate
+from aculab_messaging.logic.segmentation import estimate
 from simulator.segmentation import split_sms
 
 EMOJI = "\U0001f600"  # outside the BMP: two UTF-16 units, 33 a UCS-2 part

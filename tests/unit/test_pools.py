@@ -12,15 +12,15 @@ import pytest
 
 from aculab_messaging.aculab.errors import AculabError
 from aculab_messaging.aculab.params import PartStatus
+from aculab_messaging.api.messages import MessagesApi
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.logic.policy import ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.messages_api import MessagesApi
-from aculab_messaging.metrics import RecordingMetrics
-from aculab_messaging.status import Status
+from aculab_messaging.logic.status import Status
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests import seeding
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 from tests.queue_fakes import InMemorySendQueue

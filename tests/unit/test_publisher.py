@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
+from aculab_messaging.aws.publisher import EventBridgePublisher, PublishError
 from aculab_messaging.contracts.events import Event
-from aculab_messaging.publisher import EventBridgePublisher, PublishError
 
 
 class FakeEvents:

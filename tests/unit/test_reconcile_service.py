@@ -15,8 +15,8 @@ from aculab_messaging.logic.ingest import STOP_WORDS, IngestService
 from aculab_messaging.logic.policy import ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.metrics import RecordingMetrics
-from aculab_messaging.status import Status
+from aculab_messaging.logic.status import Status
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests import seeding
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 from tests.queue_fakes import InMemorySendQueue

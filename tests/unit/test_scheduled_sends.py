@@ -13,8 +13,8 @@ from aculab_messaging.aculab.errors import AculabServerError
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.metrics import RecordingMetrics
-from aculab_messaging.status import Status
+from aculab_messaging.logic.status import Status
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler
@@ -129,7 +129,7 @@ def test_a_message_at_aculab_is_cancelled_there_and_one_sent_cannot_be(w: World)
     assert w.aculab.cancelled == [["ref-1"]] and w.publisher.types()[-1] == ev.MESSAGE_CANCELLED
     # a second message, delivered, then cancelled
     w.run(w.record(w.send(message_id="m-2")))
-    from aculab_messaging.records import PartWrite
+    from aculab_messaging.logic.message_record import PartWrite
 
     w.store.write_part(PartWrite("m-2", "ref-2", Status.DELIVERED, 40, "delivered", None, None, True), w.clock())
     w.run(w.record({"action": "cancel", "message_id": "m-2"}))
@@ -177,7 +177,7 @@ def test_send_at_in_the_past_means_now_and_bad_times_are_rejected(w: World) -> N
 def test_relative_times_for_the_cli() -> None:
     from datetime import UTC, datetime
 
-    from aculab_messaging.producer import when
+    from tools.producer import when
 
     now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     assert [when(t, now) for t in ("+90s", "+2m", "+1h", "+1d")] == [

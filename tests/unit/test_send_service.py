@@ -12,8 +12,8 @@ from aculab_messaging.aculab.errors import AculabRequestError, AculabServerError
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.sending import SendService
-from aculab_messaging.metrics import RecordingMetrics
-from aculab_messaging.status import RETRYABLE, Status
+from aculab_messaging.logic.status import RETRYABLE, Status
+from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
 from tests.queue_fakes import InMemorySendQueue
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from aculab_messaging.status import (
+from aculab_messaging.logic.status import (
     FINAL_RANK,
     Status,
     UnknownStatusError,

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aculab_messaging.aculab import PartStatus
+from aculab_messaging.aculab.params import PartStatus
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.logic.resending import RESENDING
-from aculab_messaging.status import RETRYABLE, Status
+from aculab_messaging.logic.status import RETRYABLE, Status
 from tests.unit.test_one_lifecycle import World
 
 RETRIES = 2

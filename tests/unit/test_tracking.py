@@ -4,8 +4,8 @@ and a multipart message takes the status its parts add up to."""
 from __future__ import annotations
 
 from aculab_messaging.contracts import events as ev
+from aculab_messaging.logic.status import Status
 from aculab_messaging.logic.tracking import StatusReport, apply_status
-from aculab_messaging.status import Status
 from tests import seeding
 from tests.fakes import Clock, InMemoryStore
 

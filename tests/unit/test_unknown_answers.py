@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from aculab_messaging.aculab import CancelResult, PartStatus
+from aculab_messaging.aculab.params import CancelResult, PartStatus
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.logic.ingest import IngestService, Route
-from aculab_messaging.status import (
+from aculab_messaging.logic.status import (
     UnknownStatusError,
     for_log,
     is_documented_msg_err,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from aculab_messaging.secrets import Secrets
-from aculab_messaging.webhook.auth import CredentialsUnavailable, WebhookAuthenticator
+from aculab_messaging.api.webhook.auth import CredentialsUnavailable, WebhookAuthenticator
+from aculab_messaging.aws.secrets import Secrets
 
 ROTATED_AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from aculab_messaging.settings import SendSettings
-from aculab_messaging.wiring import AwsClients, build_send_service
+from aculab_messaging.runtime.settings import SendSettings
+from aculab_messaging.runtime.wiring import AwsClients, build_send_service
 
 
 def test_a_client_made_later_keeps_the_init_endpoint_and_region(monkeypatch: pytest.MonkeyPatch) -> None:

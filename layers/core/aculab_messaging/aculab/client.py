@@ -39,7 +39,7 @@ from aculab_messaging.aculab.params import (
     aculab_number,
     aculab_sender,
 )
-from aculab_messaging.status import for_log
+from aculab_messaging.logic.status import for_log
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

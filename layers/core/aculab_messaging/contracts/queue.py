@@ -50,8 +50,8 @@ from pydantic import (
 from aculab_messaging.aculab.params import MessageType, SendParams, normalise_number, normalise_sender
 from aculab_messaging.contracts.errors import ContractError, field_errors
 from aculab_messaging.contracts.notification import MAX_PARTS
-from aculab_messaging.ids import MESSAGE_ID_MAX_LENGTH, MESSAGE_ID_PATTERN
-from aculab_messaging.segmentation import estimate
+from aculab_messaging.logic.ids import MESSAGE_ID_MAX_LENGTH, MESSAGE_ID_PATTERN
+from aculab_messaging.logic.segmentation import estimate
 
 CONTRACT_VERSION = "1"
 MAX_METADATA_BYTES = 4096

@@ -30,7 +30,7 @@ from aculab_messaging.dal.pending import Pending
 from aculab_messaging.dal.pools import Pools
 from aculab_messaging.dal.senders import Senders
 from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX
-from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult
+from aculab_messaging.logic.message_record import MessageRecord, PartWrite, PartWriteResult
 
 
 class MessageStore(Messages, Parts, Pools, Pending, Inbound, Blocked, Senders, Pace):

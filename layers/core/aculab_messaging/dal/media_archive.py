@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import IO, TYPE_CHECKING, cast
 
+from aculab_messaging.logic.message_record import StoredMedia
 from aculab_messaging.logic.ports import Readable
-from aculab_messaging.records import StoredMedia
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client

@@ -27,8 +27,8 @@ from aculab_messaging.dal.table import (
     to_values,
 )
 from aculab_messaging.logic.lifecycle import ABSENT, Change, Guard, Moved, rank_of
-from aculab_messaging.records import MessageRecord
-from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
+from aculab_messaging.logic.message_record import MessageRecord
+from aculab_messaging.logic.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.type_defs import UpdateItemInputTypeDef

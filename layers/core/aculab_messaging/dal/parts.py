@@ -17,8 +17,8 @@ from aculab_messaging.dal.table import (
     message_key,
     to_values,
 )
-from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, history_entry
-from aculab_messaging.status import FINAL_RANK, Status
+from aculab_messaging.logic.message_record import MessageRecord, PartWrite, PartWriteResult, history_entry
+from aculab_messaging.logic.status import FINAL_RANK, Status
 
 
 class Parts(Pools):

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.dal.table import PENDING_INDEX, Table, from_item, iso, to_values
-from aculab_messaging.records import MessageRecord
-from aculab_messaging.status import FINAL_RANK
+from aculab_messaging.logic.message_record import MessageRecord
+from aculab_messaging.logic.status import FINAL_RANK
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.type_defs import QueryInputTypeDef

@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.aculab import AculabError, CancelResult
+from aculab_messaging.aculab.errors import AculabError
+from aculab_messaging.aculab.params import CancelResult
 from aculab_messaging.contracts.events import Event, stamp
 from aculab_messaging.contracts.events.base import CancelResults
 from aculab_messaging.contracts.events.outcomes import CancelFailedDetail, CancelledDetail
 from aculab_messaging.contracts.queue import CancelRequest
 from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.ports import Aculab, CancelStore
 from aculab_messaging.logic.scheduling import Scheduler
+from aculab_messaging.logic.status import FINAL_STATUSES, SENDING, Status, for_log
 from aculab_messaging.logic.tracking import StatusReport, apply_status
-from aculab_messaging.records import MessageRecord, history_entry
-from aculab_messaging.status import FINAL_STATUSES, SENDING, Status, for_log
 
 log = logging.getLogger(__name__)
 

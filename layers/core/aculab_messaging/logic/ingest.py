@@ -15,19 +15,19 @@ from typing import Any
 from aculab_messaging.aculab.params import is_e164
 from aculab_messaging.contracts.events import MESSAGE_STATUS_CHANGED, Event, aculab_time_to_iso
 from aculab_messaging.contracts.notification import BadNotification, Notification
-from aculab_messaging.errors import BadRequest, NotPublished, NotReady, UnknownMessage
 from aculab_messaging.logic import keywords
+from aculab_messaging.logic.domain_errors import BadRequest, NotPublished, NotReady, UnknownMessage
 from aculab_messaging.logic.inbound import apply_inbound, assemble, is_multipart, is_whole, keyword_of, opt_out_of
 from aculab_messaging.logic.ports import EventPublisher, IngestStore, PublishError
-from aculab_messaging.logic.tracking import StatusReport, apply_status
-from aculab_messaging.redact import mask_number
-from aculab_messaging.status import (
+from aculab_messaging.logic.redact import mask_number
+from aculab_messaging.logic.status import (
     ProviderStatus,
     UnknownStatusError,
     for_log,
     is_documented_msg_err,
     parse_provider_status,
 )
+from aculab_messaging.logic.tracking import StatusReport, apply_status
 
 log = logging.getLogger(__name__)
 

@@ -32,12 +32,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from aculab_messaging.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
-from aculab_messaging.status import UNCONFIRMED as _UNCONFIRMED
+from aculab_messaging.logic.status import FINAL_RANK, OUTCOME_UNKNOWN, RETRYABLE, SENDING, Status
+from aculab_messaging.logic.status import UNCONFIRMED as _UNCONFIRMED
 
 if TYPE_CHECKING:
     from aculab_messaging.contracts.events import Event
-    from aculab_messaging.records import MessageRecord
+    from aculab_messaging.logic.message_record import MessageRecord
 
 ABSENT = "(none)"  # no item yet
 SCHEDULED = Status.SCHEDULED.value

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aculab_messaging.contracts.api import MessageView, PartView, TimelineEntry
 from aculab_messaging.contracts.events.base import AculabMsgErr
-from aculab_messaging.records import MessageRecord
-from aculab_messaging.redact import mask_number
-from aculab_messaging.status import RETRYABLE, SENDING, msg_err_meaning
+from aculab_messaging.logic.message_record import MessageRecord
+from aculab_messaging.logic.redact import mask_number
+from aculab_messaging.logic.status import RETRYABLE, SENDING, msg_err_meaning
 
 SENDING_VIEW = "sending"
 

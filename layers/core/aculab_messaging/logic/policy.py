@@ -1,6 +1,6 @@
 """The domain's policies, declared once: pydantic models whose defaults are the product's.
 
-A field that an operator may set names its environment variable as its alias (``settings.py`` reads
+A field that an operator may set names its environment variable as its alias (``runtime/settings.py`` reads
 the environment once, at a container's init, and hands it to each policy); tests build a policy by its
 field names. The few defaults two functions share are the constants below.
 """

@@ -16,8 +16,14 @@ if TYPE_CHECKING:
     from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatus, SendParams
     from aculab_messaging.contracts.events import Event
     from aculab_messaging.logic.lifecycle import Change, Moved
-    from aculab_messaging.records import MessageRecord, PartWrite, PartWriteResult, StoredMedia
-    from aculab_messaging.status import Status
+    from aculab_messaging.logic.message_record import MessageRecord, PartWrite, PartWriteResult, StoredMedia
+    from aculab_messaging.logic.status import Status
+
+
+class MetricsSink(Protocol):
+    """Counting what happened (runtime/metrics.py ships it)."""
+
+    def count(self, name: str, value: int = 1) -> None: ...
 
 
 class PublishError(RuntimeError):

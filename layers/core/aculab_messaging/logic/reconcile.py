@@ -18,18 +18,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from itertools import batched
 
-from aculab_messaging.aculab import AculabError, PartStatus
-from aculab_messaging.aculab.params import is_e164, number_or_given
+from aculab_messaging.aculab.errors import AculabError
+from aculab_messaging.aculab.params import PartStatus, is_e164, number_or_given
 from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.inbound import apply_inbound, assemble
+from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.policy import ReconcilePolicy
 from aculab_messaging.logic.pools import pool_lists
-from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, ReconcileStore, SendQueue
-from aculab_messaging.logic.tracking import DEAD_LETTERED, StatusReport, apply_status, failed_event
-from aculab_messaging.metrics import MetricsSink
-from aculab_messaging.records import MessageRecord, history_entry
-from aculab_messaging.status import (
+from aculab_messaging.logic.ports import Aculab, EventPublisher, MetricsSink, PublishError, ReconcileStore, SendQueue
+from aculab_messaging.logic.status import (
     FINAL_RANK,
     OUTCOME_UNKNOWN,
     SENDING,
@@ -39,6 +37,7 @@ from aculab_messaging.status import (
     is_documented_msg_err,
     parse_provider_status,
 )
+from aculab_messaging.logic.tracking import DEAD_LETTERED, StatusReport, apply_status, failed_event
 
 log = logging.getLogger(__name__)
 

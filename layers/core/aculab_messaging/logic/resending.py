@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.ports import ResendStore
-from aculab_messaging.records import MessageRecord, history_entry
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.aculab import AculabAuthError, AculabError, AculabThrottledError, MessageType
+from aculab_messaging.aculab.errors import AculabAuthError, AculabError, AculabThrottledError
+from aculab_messaging.aculab.params import MessageType
 from aculab_messaging.contracts.events import Event, stamp, utc_now_iso
 from aculab_messaging.contracts.events.outcomes import (
     BlockedDetail,
@@ -41,19 +42,18 @@ from aculab_messaging.contracts.events.outcomes import (
     SubmittedDetail,
 )
 from aculab_messaging.contracts.queue import SendRequest
-from aculab_messaging.errors import CredentialsNotSet
 from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.domain_errors import CredentialsNotSet
+from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.pacing import PaceContended, Pacer
 from aculab_messaging.logic.policy import SendPolicy
-from aculab_messaging.logic.ports import Aculab, SendQueue, SendStore
+from aculab_messaging.logic.ports import Aculab, MetricsSink, SendQueue, SendStore
+from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome, receive_count
+from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
-from aculab_messaging.logic.send_records import KnownBlocked, RecordOutcome, receive_count
+from aculab_messaging.logic.segmentation import estimate
+from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
 from aculab_messaging.logic.tracking import DEAD_LETTERED, failed_event
-from aculab_messaging.metrics import MetricsSink
-from aculab_messaging.records import MessageRecord, history_entry
-from aculab_messaging.redact import mask_number
-from aculab_messaging.segmentation import estimate
-from aculab_messaging.status import OUTCOME_UNKNOWN, SENDING, Status
 
 log = logging.getLogger(__name__)
 REUSED_ID = "message_id already used for another request"

@@ -29,15 +29,14 @@ from typing import Any
 
 from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.queue import CancelRequest, DueRequest, QueueRequest, SendRequest, parse_queue_message
-from aculab_messaging.ids import is_message_id
 from aculab_messaging.logic.cancelling import Canceller
+from aculab_messaging.logic.ids import is_message_id
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import SendPolicy
-from aculab_messaging.logic.ports import Aculab, EventPublisher, PublishError, SendQueue, SendStore
+from aculab_messaging.logic.ports import Aculab, EventPublisher, MetricsSink, PublishError, SendQueue, SendStore
+from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome, receive_count
 from aculab_messaging.logic.scheduling import Scheduler
 from aculab_messaging.logic.send_flow import Attempt, SendFlow, rejected_event
-from aculab_messaging.logic.send_records import KnownBlocked, RecordOutcome, receive_count
-from aculab_messaging.metrics import MetricsSink
 
 log = logging.getLogger(__name__)
 

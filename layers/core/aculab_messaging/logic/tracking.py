@@ -10,12 +10,12 @@ from typing import Any
 
 from aculab_messaging.contracts.events import Event, aculab_time_to_iso, stamp
 from aculab_messaging.contracts.events.base import AculabMsgErr
-from aculab_messaging.errors import NotReady, UnknownMessage
 from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.domain_errors import NotReady, UnknownMessage
+from aculab_messaging.logic.message_record import MessageRecord, PartWrite, history_entry
 from aculab_messaging.logic.ports import TrackingStore
 from aculab_messaging.logic.resending import resend, resend_reason
-from aculab_messaging.records import MessageRecord, PartWrite, history_entry
-from aculab_messaging.status import (
+from aculab_messaging.logic.status import (
     FINAL_RANK,
     OUTCOME_UNKNOWN,
     SENDING,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from aculab_messaging.status import Status, msg_err_meaning
+from aculab_messaging.logic.status import Status, msg_err_meaning
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 CancelResults = dict[str, Literal["success", "unknown", "failed"]]

@@ -17,7 +17,7 @@ from aculab_messaging.contracts.events import (
     MESSAGE_SUBMITTED,
 )
 from aculab_messaging.contracts.events.base import CancelResults, MessageDetail, Timestamp
-from aculab_messaging.status import Status
+from aculab_messaging.logic.status import Status
 
 
 class SubmittedDetail(MessageDetail):

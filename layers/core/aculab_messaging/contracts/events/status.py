@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from aculab_messaging.contracts.events import MESSAGE_STATUS_CHANGED
 from aculab_messaging.contracts.events.base import DETAIL_CONFIG, MessageDetail
-from aculab_messaging.status import Status
+from aculab_messaging.logic.status import Status
 
 
 class PartDetail(BaseModel):

@@ -1,14 +1,10 @@
-"""Counting what happened: a tiny interface, so the domain code does not
-depend on how metrics are shipped (CloudWatch EMF through powertools)."""
+"""Counting what happened, shipped as CloudWatch EMF through powertools (the domain's
+port is ``logic.ports.MetricsSink``), or kept in memory (tests, the local stack)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Protocol
-
-
-class MetricsSink(Protocol):
-    def count(self, name: str, value: int = 1) -> None: ...
+from typing import Any
 
 
 class PowertoolsMetrics:

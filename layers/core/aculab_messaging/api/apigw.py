@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aculab_messaging.webhook.http import HttpRequest, HttpResponse
+from aculab_messaging.api.webhook.http import HttpRequest, HttpResponse
 
 
 def request_from_event(event: Mapping[str, Any]) -> HttpRequest:

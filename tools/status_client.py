@@ -2,7 +2,7 @@
 signed with SigV4 (service ``execute-api``) by the caller's own AWS
 credentials (environment, profile or role, as boto3 finds them).
 
-    python -m aculab_messaging.status_client --api-url https://<api>.execute-api.<region>.amazonaws.com/messages m-1
+    python -m tools.status_client --api-url https://<api>.execute-api.<region>.amazonaws.com/messages m-1
 
 The caller needs ``execute-api:Invoke`` on the stack's ``MessagesRouteArn``.
 """

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from aculab_messaging.aws.publisher import EventBridgePublisher
+from aculab_messaging.aws.secrets import Secrets
 from aculab_messaging.dal import MessageStore
-from aculab_messaging.errors import CredentialsNotSet
-from aculab_messaging.metrics import MetricsSink, RecordingMetrics
-from aculab_messaging.publisher import EventBridgePublisher
-from aculab_messaging.secrets import Secrets
-from aculab_messaging.settings import (
+from aculab_messaging.logic.domain_errors import CredentialsNotSet
+from aculab_messaging.logic.ports import MetricsSink
+from aculab_messaging.runtime.metrics import RecordingMetrics
+from aculab_messaging.runtime.settings import (
     AculabSettings,
     CommonSettings,
     MediaSettings,
@@ -37,13 +38,13 @@ if TYPE_CHECKING:
     from types_boto3_secretsmanager.client import SecretsManagerClient
     from types_boto3_sqs.client import SQSClient
 
-    from aculab_messaging.aculab import AculabClient
+    from aculab_messaging.aculab.client import AculabClient
+    from aculab_messaging.api.messages import MessagesApi
+    from aculab_messaging.api.webhook.adapter import WebhookAdapter
+    from aculab_messaging.aws.schedules import EventBridgeScheduler
     from aculab_messaging.logic.media import MediaArchiver
     from aculab_messaging.logic.reconcile import ReconcileService
     from aculab_messaging.logic.sending import SendService
-    from aculab_messaging.messages_api import MessagesApi
-    from aculab_messaging.schedules import EventBridgeScheduler
-    from aculab_messaging.webhook.adapter import WebhookAdapter
 
 
 def utc_now() -> datetime:
@@ -121,7 +122,7 @@ def _secrets(settings: SecretSettings, aws: AwsClients) -> Secrets:
 
 
 def aculab_client(settings: AculabSettings, secrets: Secrets, pool_size: int = 10) -> AculabClient:
-    from aculab_messaging.aculab import AculabClient, AculabCredentials
+    from aculab_messaging.aculab.client import AculabClient, AculabCredentials
 
     def credentials() -> AculabCredentials:
         cloud_id = str(secrets.get_json(settings.aculab_secret_arn).get("cloud_id") or settings.aculab_cloud_id)
@@ -151,9 +152,9 @@ def build_webhook(
     metrics: MetricsSink | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> WebhookAdapter:
+    from aculab_messaging.api.webhook.adapter import WebhookAdapter
+    from aculab_messaging.api.webhook.auth import WebhookAuthenticator
     from aculab_messaging.logic.ingest import IngestService
-    from aculab_messaging.webhook.adapter import WebhookAdapter
-    from aculab_messaging.webhook.auth import WebhookAuthenticator
 
     settings = settings or WebhookSettings.from_env()
     aws = aws or AwsClients()
@@ -181,9 +182,9 @@ def build_send_service(
     metrics: MetricsSink | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> SendService:
+    from aculab_messaging.aws.send_queue import SqsSendQueue
     from aculab_messaging.logic.pacing import Pacer
     from aculab_messaging.logic.sending import SendService
-    from aculab_messaging.send_queue import SqsSendQueue
 
     settings = settings or SendSettings.from_env()
     aws = aws or AwsClients(max_pool_connections=settings.send.concurrency)
@@ -222,7 +223,7 @@ def build_send_service(
 def _scheduler(settings: SendSettings, aws: AwsClients) -> EventBridgeScheduler | None:
     if not (settings.schedule_group and settings.send_queue_arn and settings.scheduler_role_arn):
         return None  # sends due beyond 15 minutes cannot be taken: they are retried until it is configured
-    from aculab_messaging.schedules import EventBridgeScheduler
+    from aculab_messaging.aws.schedules import EventBridgeScheduler
 
     # its client is made on the first send due beyond 15 minutes: most containers never need it
     return EventBridgeScheduler(lambda: aws("scheduler"), settings.schedule_group, settings.send_queue_arn,
@@ -236,8 +237,8 @@ def build_reconcile_service(
     metrics: MetricsSink | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> ReconcileService:
+    from aculab_messaging.aws.send_queue import SqsSendQueue
     from aculab_messaging.logic.reconcile import ReconcileService
-    from aculab_messaging.send_queue import SqsSendQueue
 
     settings = settings or ReconcileSettings.from_env()
     aws = aws or AwsClients()
@@ -254,7 +255,7 @@ def build_reconcile_service(
 
 
 def build_messages_api(settings: CommonSettings | None = None, *, aws: AwsClients | None = None) -> MessagesApi:
-    from aculab_messaging.messages_api import MessagesApi
+    from aculab_messaging.api.messages import MessagesApi
 
     settings = settings or CommonSettings.from_env()
     return MessagesApi(store=_store(settings, aws or AwsClients()))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
 
-from aculab_messaging.errors import CredentialsNotSet, SecretError
+from aculab_messaging.logic.domain_errors import CredentialsNotSet, SecretError
 
 if TYPE_CHECKING:
     from types_boto3_secretsmanager.client import SecretsManagerClient

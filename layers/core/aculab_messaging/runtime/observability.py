@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import Metrics
 
-from aculab_messaging.metrics import PowertoolsMetrics
+from aculab_messaging.runtime.metrics import PowertoolsMetrics
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

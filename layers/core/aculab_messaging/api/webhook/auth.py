@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aculab_messaging.secrets import PREVIOUS, Secrets
+from aculab_messaging.aws.secrets import PREVIOUS, Secrets
 
 
 class CredentialsUnavailable(RuntimeError):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aculab_messaging.contracts.events import Event
-from aculab_messaging.status import FINAL_RANK, Status
+from aculab_messaging.logic.status import FINAL_RANK, Status
 
 
 @dataclass

@@ -1,13 +1,13 @@
 """Producer helper: validate against the send contract, put on the send queue.
 
-    from aculab_messaging.producer import Producer
+    from tools.producer import Producer
     producer = Producer(queue_url)                      # boto3 SQS client made for you
     producer.send_sms(to="+44 7700 900123", from_="447700900001", content="hi", message_id="order-42")
     producer.send_many([SendRequest(...), ...])         # SendMessageBatch in tens
     producer.cancel("order-42")
     estimate("Café ☕")                                  # Estimate(parts=1, encoding='UCS-2', ucs2_characters=('☕',))
 
-CLI: ``python -m aculab_messaging.producer --queue-url URL sms --to ... --from ... --text ...``
+CLI: ``python -m tools.producer --queue-url URL sms --to ... --from ... --text ...``
 (``--dry-run``: validate and print the parts and encoding, queue nothing; ``--at +2m`` or an ISO
 8601 time with its offset, ``--valid-for SECONDS``, ``--valid-until TIME``).
 
@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.contracts.errors import ContractError, field_errors
 from aculab_messaging.contracts.queue import CancelRequest, SendRequest
-from aculab_messaging.segmentation import Estimate, estimate
+from aculab_messaging.logic.segmentation import Estimate, estimate
 
 if TYPE_CHECKING:
     from types_boto3_sqs.client import SQSClient
@@ -117,7 +117,7 @@ def when(text: str, now: datetime | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aculab_messaging.producer", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.producer", description=__doc__.split("\n")[0])
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--endpoint-url", help="an AWS endpoint other than the default (e.g. the local stack)")
     parser.add_argument("--region", default=None)

@@ -10,18 +10,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from aculab_messaging.contracts.notification import BadNotification
-from aculab_messaging.errors import BadRequest, DependencyUnavailable, IngestError, PayloadTooLarge, Unauthorized
-from aculab_messaging.logic.ingest import IngestService
-from aculab_messaging.metrics import MetricsSink
-from aculab_messaging.webhook.auth import CredentialsUnavailable, WebhookAuthenticator
-from aculab_messaging.webhook.http import (
+from aculab_messaging.api.webhook.auth import CredentialsUnavailable, WebhookAuthenticator
+from aculab_messaging.api.webhook.http import (
     HttpRequest,
     HttpResponse,
     error_response,
     parse_notification,
     route_of,
 )
+from aculab_messaging.contracts.notification import BadNotification
+from aculab_messaging.logic.domain_errors import (
+    BadRequest,
+    DependencyUnavailable,
+    IngestError,
+    PayloadTooLarge,
+    Unauthorized,
+)
+from aculab_messaging.logic.ingest import IngestService
+from aculab_messaging.logic.ports import MetricsSink
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aculab_messaging.contracts.notification import BadNotification, Notification
-from aculab_messaging.errors import (
+from aculab_messaging.logic.domain_errors import (
     BadRequest,
     DependencyUnavailable,
     IngestError,

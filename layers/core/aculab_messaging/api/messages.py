@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aculab_messaging.ids import is_message_id
+from aculab_messaging.logic.ids import is_message_id
 from aculab_messaging.logic.lookup import view_of
 from aculab_messaging.logic.ports import MessageReader
 
