@@ -19,48 +19,26 @@ from datetime import datetime
 from itertools import batched
 
 from aculab_messaging.aculab.errors import AculabError
-from aculab_messaging.aculab.params import PartStatus, is_e164, number_or_given
-from aculab_messaging.contracts.events import Event, opt_out_event, utc_now_iso
-from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.logic.inbound import apply_inbound, assemble
-from aculab_messaging.logic.message_record import MessageRecord, history_entry
+from aculab_messaging.aculab.params import PartStatus, is_e164
+from aculab_messaging.contracts.events import Event
+from aculab_messaging.logic.announcing import Announcer
+from aculab_messaging.logic.blocked_sync import BlockedListSync
+from aculab_messaging.logic.message_record import MessageRecord
 from aculab_messaging.logic.policy import ReconcilePolicy
-from aculab_messaging.logic.pools import pool_lists
 from aculab_messaging.logic.ports import Aculab, EventPublisher, MetricsSink, PublishError, ReconcileStore, SendQueue
+from aculab_messaging.logic.reconcile_report import ReconcileReport
 from aculab_messaging.logic.status import (
     FINAL_RANK,
-    OUTCOME_UNKNOWN,
-    SENDING,
     Status,
     UnknownStatusError,
     for_log,
     is_documented_msg_err,
     parse_provider_status,
 )
-from aculab_messaging.logic.tracking import DEAD_LETTERED, StatusReport, apply_status, failed_event
+from aculab_messaging.logic.tracking import StatusReport, apply_status
+from aculab_messaging.logic.unsent import UnsentMessages, older_than, publish_outbox
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ReconcileReport:
-    """What one reconcile run did, returned by the handler."""
-
-    examined: int = 0
-    changed: int = 0
-    expired: int = 0
-    unchanged: int = 0
-    items_read: int = 0
-    status_calls: int = 0
-    failed_batches: int = 0
-    publish_failures: int = 0
-    blocked_added: int = 0
-    blocked_removed: int = 0
-    reannounced: int = 0
-    closed_incomplete: int = 0  # long inbound messages announced without all their parts
-    resent: int = 0  # messages put back on the send queue after a temporary failure
-    complete: bool = True  # every stale message was examined (else a cursor was saved)
-    blocked_synced: bool = False
 
 
 def take_batch(records: list[MessageRecord], size: int) -> tuple[list[MessageRecord], list[MessageRecord]]:
@@ -115,12 +93,17 @@ class ReconcileService:
             self._reconcile_page(batch, now, report)
         if cursor:
             self.store.put_cursor(None, now)
-        if self._time_left(seconds_left):
-            self._close_due_groups(report, now, seconds_left)
-        if self._time_left(seconds_left):
-            self._announce_pending(report, now, seconds_left)
-        if self._time_left(seconds_left):
-            report.blocked_synced = self._sync_blocked(report, now, seconds_left)
+        def time_left() -> bool:
+            return self._time_left(seconds_left)
+
+        announcer = Announcer(self.store, self.publisher, self.policy.stale_age)
+        if time_left():
+            announcer.close_due_groups(report, now, time_left)
+        if time_left():
+            announcer.announce_pending(report, now, time_left)
+        if time_left():
+            sync = BlockedListSync(self.store, self.aculab, self.publisher, self.policy.sending_numbers)
+            report.blocked_synced = sync.run(report, now, time_left)
         self._finish(report)
         return report
 
@@ -144,13 +127,14 @@ class ReconcileService:
                 log.warning("msg_status batch failed", extra={"refs": len(batch), "error": type(exc).__name__})
         for record in records:
             report.examined += 1
-            if record.outbox and not self._publish_outbox(record, report):
+            if record.outbox and not publish_outbox(self.store, self.publisher, record, report):
                 continue  # EventBridge still failing: the next run tries again
             if record.rank >= FINAL_RANK:
                 self._replay(record, now, report)
                 continue
             if not record.refs:
-                self._unsent(record, now, report)
+                UnsentMessages(self.store, self.publisher, self.metrics, self.policy.give_up_age, self.queue).look_at(
+                    record, now, report)
                 continue
             if not all(ref in answers for ref in record.refs):
                 continue  # its batch failed: next run
@@ -171,7 +155,7 @@ class ReconcileService:
         current state again), and whether anything changed."""
         events: list[Event] = []
         advanced = False
-        given_up = _older_than(record.submitted_at or record.created_at, now - self.policy.give_up_age)  # this attempt
+        given_up = older_than(record.submitted_at or record.created_at, now - self.policy.give_up_age)  # this attempt
         for ref in record.refs:
             answer = answers[ref]
             if answer.is_unknown:
@@ -223,61 +207,6 @@ class ReconcileService:
             from_number=answer.msg_from if answer and is_e164(answer.msg_from) else None,
         )
 
-    def _publish_outbox(self, record: MessageRecord, report: ReconcileReport) -> bool:
-        """The one replay path of the send path's events: what a transition stored and
-        nobody is known to have published, published again with the same eventIds."""
-        try:
-            self.publisher.publish(list(record.outbox.values()))
-        except PublishError:
-            report.publish_failures += 1
-            return False
-        self.store.clear_events(record.message_id, list(record.outbox))
-        report.reannounced += 1
-        return True
-
-    def _unsent(self, record: MessageRecord, now: datetime, report: ReconcileReport) -> None:
-        """A message not at Aculab yet: the queue, its schedule or a redrive moves it; a claim
-        whose lease ran out long ago (its record lost), or an unconfirmed send no status update
-        has confirmed by the give-up age, ends "outcome unknown", never sent again."""
-        lease_over = record.status == SENDING and (record.lease_until or 0) < now.timestamp()
-        unconfirmed = record.status == lc.UNCONFIRMED
-        if (lease_over or unconfirmed) and _older_than(record.updated_at, now - self.policy.give_up_age):
-            event = failed_event(record.message_id, record.metadata, OUTCOME_UNKNOWN, now,
-                                 f"outcome unknown {record.resends}")
-            moved = self.store.transition(lc.Change(
-                lc.GIVE_UP, record.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
-                history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))
-            if moved.done and moved.record is not None:
-                report.changed += 1
-                self._publish_outbox(moved.record, report)
-            return
-        if record.status == lc.SCHEDULED:
-            self.metrics.count("ScheduledOverdue")  # its schedule or queue copy is late: looked at again
-        if record.status == lc.WAITING and record.resend:
-            self._send_again(record, report)
-        dead = record.status == lc.WAITING and (record.reason or "").startswith(DEAD_LETTERED)
-        # a dead-lettered one waits for a redrive (the DLQ is alarmed): looked at again after the give-up age
-        later = now + self.policy.give_up_age if dead else now
-        if unconfirmed and record.updated_at:  # its status updates may still come: next look at its give-up age
-            later = datetime.fromisoformat(record.updated_at) + self.policy.give_up_age
-        self.store.touch(record.message_id, later)
-        report.unchanged += 1
-
-    def _send_again(self, record: MessageRecord, report: ReconcileReport) -> None:
-        """After a temporary failure: its request back on the send queue (a copy more, should this
-        run repeat, is a duplicate the claim turns away); the send path claims it from waiting."""
-        if self.queue is None or not record.request:
-            log.error("a message to send again, and no send queue", extra={"message_id": record.message_id})
-            return
-        try:
-            self.queue.later(record.request, 0)
-        except Exception as exc:  # noqa: BLE001 - looked at again next run
-            log.warning("could not queue a message to send again", extra={"message_id": record.message_id,
-                                                                          "error": type(exc).__name__})
-            return
-        self.metrics.count("SentAgainAfterTemporaryFailure")
-        report.resent += 1
-
     def _replay(self, record: MessageRecord, now: datetime, report: ReconcileReport) -> None:
         """A final message in the index: its outbox is out; a status update whose event was
         not published (the webhook put it back, ``replay``) is announced again."""
@@ -312,112 +241,6 @@ class ReconcileService:
         if record.replay:
             self.store.touch(record.message_id, now)  # replayed: back to the normal schedule
 
-    # -- blocked pairs --------------------------------------------------------
-
-    def _sync_blocked(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> bool:
-        """Add msg_list_blocked's pairs to ours and lift those of ours that came
-        from it and left it, number by number while time is left (True: every
-        number synced), then each pool's pairs from its numbers' lists together
-        (logic/pools.py). Each change is written first, marked unannounced, and
-        announced only once it took effect."""
-        # our numbers in E.164 with '+', as the pairs are keyed (configured in any form; pool names left out),
-        # and every number known to be a pool's
-        found = (number_or_given(n) for n in (*self.policy.sending_numbers, *self.store.list_senders()))
-        pool_numbers = self.store.pool_numbers()
-        lists: dict[str, set[str] | None] = {}
-        for from_ in sorted({n for n in found if is_e164(n)} | pool_numbers.keys()):
-            if not self._time_left(seconds_left):
-                return False
-            theirs = lists[from_] = self._blocked_list(from_, report)
-            if theirs is not None:
-                self._sync_pairs(from_, theirs, report, now)
-        for pool, theirs in pool_lists(pool_numbers, lists).items():
-            if not self._time_left(seconds_left):
-                return False
-            self._sync_pairs(pool, theirs, report, now)
-        return True
-
-    def _blocked_list(self, from_: str, report: ReconcileReport) -> set[str] | None:
-        try:
-            return {entry.to for entry in self.aculab.msg_list_blocked(from_=from_)}
-        except AculabError as exc:
-            report.failed_batches += 1
-            log.warning("msg_list_blocked failed", extra={"error": type(exc).__name__})
-            return None
-
-    def _sync_pairs(self, from_: str, theirs: set[str], report: ReconcileReport, now: datetime) -> None:
-        ours = self.store.blocked_for(from_)  # mobile -> the source of its block
-        # Aculab's blocks are added; only blocks that came from Aculab's list are lifted when they leave
-        # it: one of our keywords (e.g. a REVOKE Aculab does not know) is lifted by a START alone
-        lifted = sorted(to for to, source in ours.items() if source == "reconcile" and to not in theirs)
-        changes = [(to, True) for to in sorted(theirs - ours.keys())] + [(to, False) for to in lifted]
-        stamp = f"{utc_now_iso(now)}#reconcile"
-        events, written = [], []
-        for to, blocked in changes:
-            if self.store.set_blocked(from_, to, blocked, "reconcile", stamp, announce=True):
-                report.blocked_added += int(blocked)
-                report.blocked_removed += int(not blocked)
-                events.append(opt_out_event(from_=from_, to=to, blocked=blocked, source="reconcile", now=now,
-                                            identity=stamp))
-                written.append((f"BLOCK#{from_}", f"TO#{to}"))
-        self._publish_announced(events, written, report)
-
-    def _announce_pending(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> None:
-        """Inbound messages and opt-out changes whose events never went out
-        (Aculab stopped retrying, EventBridge failed): the same events again."""
-        for item in self.store.unannounced(before=now - self.policy.stale_age):
-            if not self._time_left(seconds_left):
-                return
-            pk, sk = str(item["pk"]), str(item["sk"])
-            if pk.startswith("IN#"):
-                events = apply_inbound(self.store, item, now, repeat=True)  # its first announcement never went out
-            elif pk.startswith("INMP#"):  # a long message, completed or closed, or revised by a late part
-                whole = assemble(item, complete=bool(item.get("completed_at")))  # its latest announcement
-                events = apply_inbound(self.store, whole, now, repeat=True)
-                report.reannounced += 1
-                try:
-                    self.publisher.publish(events)
-                except PublishError:
-                    report.publish_failures += 1  # it stays unannounced: the next run tries again
-                    continue
-                self.store.announced(pk, sk, revision=whole["revision"])  # unless a later part revised it meanwhile
-                continue
-            else:
-                events = [opt_out_event(from_=str(item["from"]), to=str(item["to"]), blocked=bool(item["blocked"]),
-                                        source=item["source"], now=now, identity=str(item["change_key"]))]
-            report.reannounced += 1
-            self._publish_announced(events, [(pk, sk)], report)
-
-    def _close_due_groups(self, report: ReconcileReport, now: datetime, seconds_left: Callable[[], float]) -> None:
-        """Long inbound messages still missing parts when their wait ended: announced
-        with what arrived (``complete: false``); a text with parts missing is never taken as a keyword.
-        A part arriving after revises the group and the webhook announces it again (``IngestService._revise``)."""
-        for group in self.store.due_inbound_groups(before=now):
-            if not self._time_left(seconds_left):
-                return
-            pk = str(group["pk"])
-            if not self.store.finish_inbound_group(pk, "closed_at", {"opt_out": None, "keyword": None}, now):
-                continue  # its last part arrived meanwhile
-            report.closed_incomplete += 1
-            events = apply_inbound(self.store, assemble(group, complete=False), now, repeat=False)
-            try:
-                self.publisher.publish(events)
-            except PublishError:
-                report.publish_failures += 1  # it stays unannounced: the next run tries again
-                continue
-            self.store.announced(pk, "GROUP", revision=0)  # unless a late part revised it meanwhile
-
-    def _publish_announced(self, events: list[Event], items: list[tuple[str, str]], report: ReconcileReport) -> None:
-        if not events:
-            return
-        try:
-            self.publisher.publish(events)
-        except PublishError:
-            report.publish_failures += 1  # they stay unannounced: the next run tries again
-            return
-        for pk, sk in items:
-            self.store.announced(pk, sk)
-
     def _finish(self, report: ReconcileReport) -> None:
         for name, value in asdict(report).items():
             if isinstance(value, bool):
@@ -432,13 +255,3 @@ def _reason_of(raw: str | None) -> str | None:
         return parse_provider_status(raw).reason if raw else None
     except UnknownStatusError:
         return None
-
-
-def _older_than(created_at: str | None, cutoff: datetime) -> bool:
-    if not created_at:
-        return False
-    try:
-        return datetime.fromisoformat(created_at) < cutoff
-    except ValueError:
-        return False
-

@@ -21,64 +21,43 @@ A request whose hash is not the item's (another request under a known message_id
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import urllib.parse
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from aculab_messaging.aculab.errors import AculabAuthError, AculabError, AculabThrottledError
-from aculab_messaging.aculab.params import MessageType
-from aculab_messaging.contracts.events import Event, stamp, utc_now_iso
-from aculab_messaging.contracts.events.outcomes import (
-    BlockedDetail,
-    ExpiredDetail,
-    RejectedDetail,
-    ScheduledDetail,
-    SubmittedDetail,
-)
+from aculab_messaging.aculab.errors import AculabError
 from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.logic.domain_errors import CredentialsNotSet
 from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.pacing import PaceContended, Pacer
 from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.ports import Aculab, MetricsSink, SendQueue, SendStore
-from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome, receive_count
+from aculab_messaging.logic.record_outcome import RecordOutcome
 from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
-from aculab_messaging.logic.segmentation import estimate
+from aculab_messaging.logic.send_attempt import (
+    Attempt,
+    first_sight,
+    iso,
+    moment,
+    move,
+    not_ready_to_send,
+    refused,
+    rejected_event,
+    scheduled_event,
+    submitted_event,
+    unsent_event,
+)
+from aculab_messaging.logic.send_failures import SendFailures
 from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
-from aculab_messaging.logic.tracking import DEAD_LETTERED, failed_event
+from aculab_messaging.logic.tracking import failed_event
 
 log = logging.getLogger(__name__)
 REUSED_ID = "message_id already used for another request"
 _TRIES = 4
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """The SQS record being handled, the lease a claim made now carries, and the batch's opt-outs."""
-
-    record: Mapping[str, Any]
-    lease_until: datetime
-    known_blocked: KnownBlocked | None = None
-    fired: bool = False  # put back by its EventBridge schedule (a DueRequest): its send_at has come
-    # this attempt's own: a claim it makes is its own (OWN_LEASE) however close another attempt's lease ends
-    lease_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    @property
-    def lease(self) -> dict[str, Any]:
-        """What a Change needs to make or check this attempt's claim."""
-        return {"lease_until": self.lease_until, "lease_id": self.lease_id}
-
-    @property
-    def body(self) -> str:
-        return str(self.record.get("body", ""))
 
 
 @dataclass
@@ -120,7 +99,7 @@ class SendFlow:
             return self._claim(req, fingerprint, timing, None, attempt, now)
         if record.request_hash and record.request_hash != fingerprint:
             return self._reused(req, attempt, now)
-        held = Timing(_moment(record.due_at), _moment(record.valid_until))  # fixed at first sight
+        held = Timing(moment(record.due_at), moment(record.valid_until))  # fixed at first sight
         if record.status in (lc.SCHEDULED, lc.WAITING):
             if held.expired(now):
                 return self._finish_unsent(lc.EXPIRE, req, fingerprint, held, record, attempt, now)
@@ -155,13 +134,13 @@ class SendFlow:
         if self.policy.guarantee == "at-least-once":
             moved = self.store.transition(lc.Change(lc.RECLAIM, req.message_id, now, request_hash=fingerprint,
                                                     **attempt.lease))
-            return self._send_claimed(req, fingerprint, moved.record, attempt, now) if moved.done else _refused(moved)
+            return self._send_claimed(req, fingerprint, moved.record, attempt, now) if moved.done else refused(moved)
         event = failed_event(req.message_id, req.metadata, OUTCOME_UNKNOWN, now, f"outcome unknown {record.resends}")
         moved = self.store.transition(lc.Change(
             lc.GIVE_UP, req.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
             history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))
         if not moved.done:
-            return _refused(moved)
+            return refused(moved)
         self.metrics.count("OutcomeUnknown")
         log.error("outcome unknown: an attempt's lease ran out without refs", extra={"message_id": req.message_id})
         return RecordOutcome.stored(req.message_id, [event])
@@ -176,16 +155,13 @@ class SendFlow:
         if far and self.scheduler is None:
             raise RuntimeError("a send due beyond 15 minutes needs the scheduler")
         name = schedule_name(req.message_id) if far else None
-        event = Event.of(ScheduledDetail(
-            **stamp(ScheduledDetail, req.message_id, Status.SCHEDULED, "", now=now), message_id=req.message_id,
-            metadata=req.metadata, msg_refs=[], status=Status.SCHEDULED, is_final=False, due_at=utc_now_iso(due),
-            valid_until=iso(timing.valid_until)))
+        event = scheduled_event(req, due, timing, now)
         moved = self.store.transition(lc.Change(
-            lc.SCHEDULE, req.message_id, now, keep={**_first_sight(req, fingerprint, timing), "schedule_name": name},
+            lc.SCHEDULE, req.message_id, now, keep={**first_sight(req, fingerprint, timing), "schedule_name": name},
             events=[event], request_hash=fingerprint, pending_at=due,
             history=history_entry(lc.stamp(now), Status.SCHEDULED.value, dueAt=lc.stamp(due))))
         if not moved.done:
-            return _refused(moved)
+            return refused(moved)
         self.metrics.count("MessageScheduled")
         log.info("message scheduled", extra={"message_id": req.message_id, "due_at": iso(due)})
         waited = self._wait(req, moved.record, timing, attempt, now)
@@ -217,23 +193,13 @@ class SendFlow:
 
     def _finish_unsent(self, transition: lc.Transition, req: SendRequest, fingerprint: str, timing: Timing,
                        record: MessageRecord | None, attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
-        if transition is lc.EXPIRE:
-            reason = f"not sent before its valid_until ({iso(timing.valid_until)})"
-            event = Event.of(ExpiredDetail(
-                **stamp(ExpiredDetail, req.message_id, Status.EXPIRED, "", now=now), message_id=req.message_id,
-                metadata=req.metadata, msg_refs=[], status=Status.EXPIRED, is_final=True, reason=reason,
-                valid_until=iso(timing.valid_until)))
-        else:
-            reason = "recipient opted out (STOP)"
-            event = Event.of(BlockedDetail(
-                **stamp(BlockedDetail, req.message_id, Status.BLOCKED, "", now=now), message_id=req.message_id,
-                metadata=req.metadata, msg_refs=[], status=Status.BLOCKED, is_final=True, reason=reason))
+        reason, event = unsent_event(transition, req, timing, now)
         moved = self.store.transition(lc.Change(
             transition, req.message_id, now, fields={"reason": reason, "schedule_name": None},
-            keep=_first_sight(req, fingerprint, timing), events=[event], request_hash=fingerprint,
+            keep=first_sight(req, fingerprint, timing), events=[event], request_hash=fingerprint,
             **attempt.lease, history=history_entry(lc.stamp(now), transition.target, reason=reason)))
         if not moved.done:
-            return _refused(moved)
+            return refused(moved)
         if record is not None and record.schedule_name and self.scheduler is not None:
             self.scheduler.unschedule(record.schedule_name)
         self.metrics.count("MessageExpired" if transition is lc.EXPIRE else "MessageBlocked")
@@ -244,43 +210,29 @@ class SendFlow:
 
     def _claim(self, req: SendRequest, fingerprint: str, timing: Timing, record: MessageRecord | None,
                attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
-        unready = self._not_ready_to_send()
+        unready = not_ready_to_send(self.check_credentials, self.metrics)
         if unready is not None:
             return unready
         moved = self.store.transition(lc.Change(
             lc.CLAIM, req.message_id, now, fields={"reason": None, "schedule_name": None, "resend": None},
-            keep=_first_sight(req, fingerprint, timing), request_hash=fingerprint, **attempt.lease,
+            keep=first_sight(req, fingerprint, timing), request_hash=fingerprint, **attempt.lease,
             fired=attempt.fired))
         if not moved.done:
-            return _refused(moved)
+            return refused(moved)
         return self._send_claimed(req, fingerprint, moved.record, attempt, now)
-
-    def _not_ready_to_send(self) -> RecordOutcome | None:
-        """Secrets first: a record that cannot be sent yet goes back to the queue unclaimed."""
-        try:
-            self.check_credentials()
-        except CredentialsNotSet as exc:
-            self.metrics.count("AculabCredentialsNotSet")
-            log.error("Aculab credentials not set: the record waits in the queue", extra={"detail": str(exc)})
-            return RecordOutcome(retry=True, reason="Aculab credentials not set")
-        except Exception as exc:  # noqa: BLE001 - Secrets Manager unreachable, throttled, denied ...
-            self.metrics.count("SecretUnavailable")
-            log.warning("secret unavailable: the record waits in the queue", extra={"error": type(exc).__name__})
-            return RecordOutcome(retry=True, reason=f"secret unavailable: {type(exc).__name__}")
-        return None
 
     def _send_claimed(self, req: SendRequest, fingerprint: str, record: MessageRecord | None, attempt: Attempt,
                       now: datetime) -> RecordOutcome | MessageRecord:
         # the slot last, so that nothing but the request itself stands between the slot and Aculab
         slot = self._reserve_slot(req)
         if isinstance(slot, RecordOutcome):
-            self._move(lc.RELEASE, req, attempt, now, reason=f"waiting: {slot.reason}")
+            move(self.store, lc.RELEASE, req, attempt, now, reason=f"waiting: {slot.reason}")
             return self._later(attempt, slot.delay_seconds or 1, str(slot.reason))
         wait = (slot - self.clock()).total_seconds() if slot is not None else 0.0
         if wait > 0:  # it waited for its slot: what was read before may have changed meanwhile
             self.sleep(wait)
             now = self.clock()
-            valid_until = _moment(record.valid_until) if record else None
+            valid_until = moment(record.valid_until) if record else None
             if valid_until is not None and now >= valid_until:  # its validity ran out while it waited
                 return self._finish_unsent(lc.EXPIRE, req, fingerprint, Timing(None, valid_until), record, attempt,
                                            now)
@@ -312,13 +264,14 @@ class SendFlow:
                                    status_method=self.policy.status_method, auth=self.webhook_auth())
             refs = self.aculab.msg_send(params)
         except AculabError as exc:
-            return self._send_failed(req, exc, record, attempt, now)
+            return SendFailures(self.store, self.policy, self.metrics, self.pacer).handle(req, exc, record, attempt,
+                                                                                          now)
         except Exception as exc:  # noqa: BLE001 - the client wraps every failure after the request left
-            self._move(lc.RELEASE, req, attempt, now, reason=f"not sent: {type(exc).__name__}")
+            move(self.store, lc.RELEASE, req, attempt, now, reason=f"not sent: {type(exc).__name__}")
             log.warning("not sent, claim released", extra={"message_id": req.message_id, "error": type(exc).__name__})
             return RecordOutcome(retry=True, reason=f"not sent: {type(exc).__name__}")
         resends = record.resends if record else 0  # each attempt after a temporary failure is its own fact
-        event = _submitted(req, refs, now, f"resend {resends}" if resends else "")
+        event = submitted_event(req, refs, now, f"resend {resends}" if resends else "")
         change = lc.Change(lc.SUBMIT, req.message_id, now, events=[event], **attempt.lease,
                            count_attempt=True,
                            history=history_entry(lc.stamp(now), Status.QUEUED.value, msgRefs=list(refs)))
@@ -334,106 +287,3 @@ class SendFlow:
         self.metrics.count("MessageSubmitted")
         log.info("message submitted", extra={"message_id": req.message_id, "parts": len(refs)})
         return RecordOutcome.stored(req.message_id, [event])
-
-    def _send_failed(self, req: SendRequest, exc: AculabError, record: MessageRecord | None, attempt: Attempt,
-                     now: datetime) -> RecordOutcome:
-        reason = f"{type(exc).__name__}: {exc}"[:500]
-        if isinstance(exc, AculabAuthError):  # the operator must fix the secret; the message waits, never fails
-            self.metrics.count("AculabCredentialsRejected")
-            log.error("Aculab rejected our credentials: sends wait until the secret is fixed",
-                      extra={"message_id": req.message_id, "status": exc.status_code})
-        if isinstance(exc, AculabThrottledError) and self.pacer is not None:
-            rate = self.pacer.throttled(req.from_, now)
-            log.warning("Aculab throttled a number: its pace is lowered",
-                        extra={"from": mask_number(req.from_), "rate": round(rate, 2)})
-        retry_is_safe = not exc.may_have_reached_server or self.policy.guarantee == "at-least-once"
-        if exc.retryable and retry_is_safe:
-            self.metrics.count("SendTransientError")
-            first_seen = _moment(record.created_at) if record else None
-            attempts = (record.attempts if record else 0) + 1
-            if not self.policy.gave_up(first_seen, receive_count(attempt.record), now):
-                self._move(lc.RELEASE, req, attempt, now, reason=reason, count_attempt=True)
-                return RecordOutcome(retry=True, reason=reason)
-            # the retry window ran out: to the DLQ, and integrations hear of it now
-            dead = f"{DEAD_LETTERED} after {attempts} attempts: {reason}"[:500]
-            event = failed_event(req.message_id, req.metadata, dead, now, f"dead-lettered after {attempts}")
-            self._move(lc.DEAD_LETTER, req, attempt, now, reason=dead, count_attempt=True, events=[event])
-            return RecordOutcome.stored(req.message_id, [event], reason=dead, dead_letter=True)
-        if exc.retryable:  # ambiguous (it may have reached Aculab) under at-most-once
-            return self._doubt(req, reason, attempt, now)
-        final_reason = f"Aculab refused the message: {exc}"[:500]
-        code = getattr(exc, "code", None)
-        event = failed_event(req.message_id, req.metadata, final_reason, now)
-        fields: dict[str, Any] = {"aculab_error_code": code} if code else {}
-        self._move(lc.REFUSE, req, attempt, now, reason=final_reason, count_attempt=True, events=[event],
-                   history=history_entry(lc.stamp(now), Status.FAILED.value, reason=final_reason), **fields)
-        self.metrics.count("SendPermanentError")
-        return RecordOutcome.stored(req.message_id, [event])
-
-    def _doubt(self, req: SendRequest, reason: str, attempt: Attempt, now: datetime) -> RecordOutcome:
-        """An answer that does not say whether Aculab took the message (a 500/502/504, a reset or a
-        read timeout after the request left): never sent again under at-most-once. It waits,
-        unconfirmed, for proof: a status update naming it (our status page URL carries its id)
-        brings the refs and it goes on as sent (``adopt``); without one by the give-up age the
-        reconciler ends it "outcome unknown" (``give_up``)."""
-        unconfirmed = f"unconfirmed: {reason}"[:500]
-        if self._move(lc.DOUBT, req, attempt, now, reason=unconfirmed, count_attempt=True,
-                      history=history_entry(lc.stamp(now), lc.UNCONFIRMED, reason=unconfirmed)):
-            self.metrics.count("SendUnconfirmed")
-            log.warning("msg_send's answer was ambiguous: not sent again, waiting for its status updates",
-                        extra={"message_id": req.message_id, "error": reason[:120]})
-        return RecordOutcome()
-
-    def _move(self, transition: lc.Transition, req: SendRequest, attempt: Attempt, now: datetime, *,
-              count_attempt: bool = False, events: list[Event] | None = None,
-              history: Mapping[str, Any] | None = None, **fields: Any) -> bool:
-        """A transition from this attempt's own claim (False: the claim is no longer ours)."""
-        moved = self.store.transition(lc.Change(transition, req.message_id, now, fields=fields, events=events or (),
-                                                **attempt.lease, count_attempt=count_attempt,
-                                                history=history))
-        if not moved.done:
-            log.warning("the claim was no longer this attempt's", extra={"message_id": req.message_id,
-                                                                         "transition": transition.name})
-        return moved.done
-
-
-def _refused(moved: lc.Moved) -> MessageRecord:
-    if moved.record is None:  # pragma: no cover - only transitions from an existing item can be refused
-        raise RuntimeError("a transition was refused, and no item is there")
-    return moved.record
-
-
-def _first_sight(req: SendRequest, fingerprint: str, timing: Timing) -> dict[str, Any]:
-    """What the first sight of a request fixes on its item, never changed after."""
-    return {"to": req.to, "from": req.from_, "type": req.type.value, "dlr": req.request_delivery_report,
-            "metadata": dict(req.metadata), "request_hash": fingerprint, "request": json.dumps(req.to_json()),
-            "due_at": lc.stamp(timing.due_at) if timing.due_at else None,
-            "valid_until": lc.stamp(timing.valid_until) if timing.valid_until else None}
-
-
-def rejected_event(message_id: str, reason: str, now: datetime, sqs_id: str) -> Event:
-    """A queue message refused before anything was stored: one fact per SQS message."""
-    return Event.of(RejectedDetail(**stamp(RejectedDetail, message_id, Status.REJECTED, sqs_id, now=now),
-                                   message_id=message_id, metadata={}, msg_refs=[], status=Status.REJECTED,
-                                   is_final=True, reason=reason))
-
-
-def _submitted(req: SendRequest, refs: list[str], now: datetime, identity: str) -> Event:
-    """Message Submitted tells of the parts: one per ref, and for an sms its encoding
-    and, when UCS-2 was forced, the characters that forced it."""
-    found = estimate(req.content or "") if req.type is MessageType.SMS else None
-    return Event.of(SubmittedDetail(
-        **stamp(SubmittedDetail, req.message_id, Status.QUEUED, identity, now=now), message_id=req.message_id,
-        metadata=req.metadata, msg_refs=refs, status=Status.QUEUED, is_final=False, parts=len(refs),
-        encoding=found.encoding if found else None,
-        ucs2_characters=(list(found.ucs2_characters) or None) if found else None))
-
-
-def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def iso(moment: datetime | None) -> str | None:
-    """An event's time, as every event says its timestamp."""
-    return utc_now_iso(moment) if moment else None
-

@@ -36,7 +36,8 @@ from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.ports import Aculab, EventPublisher, MetricsSink, PublishError, SendQueue, SendStore
 from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome, receive_count
 from aculab_messaging.logic.scheduling import Scheduler
-from aculab_messaging.logic.send_flow import Attempt, SendFlow, rejected_event
+from aculab_messaging.logic.send_attempt import Attempt, rejected_event
+from aculab_messaging.logic.send_flow import SendFlow
 
 log = logging.getLogger(__name__)
 
