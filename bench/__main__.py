@@ -8,7 +8,18 @@ import os
 import platform
 import sys
 
-from bench import artifacts, cold_start, cost, fleet, local_stack, pacing, reconcile_cost, round_trips, send_concurrency
+from bench import (
+    artifacts,
+    cold_start,
+    cost,
+    fleet,
+    local_stack,
+    pacing,
+    per_message,
+    reconcile_cost,
+    round_trips,
+    send_concurrency,
+)
 from bench.common import Figure
 
 
@@ -35,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     measured: dict[str, float] = {}
     figures += cold_start.run()
     print(table(figures), flush=True)
-    for step in (round_trips.run, send_concurrency.run, pacing.run, fleet.run, local_stack.run):
+    for step in (round_trips.run, send_concurrency.run, per_message.run, pacing.run, fleet.run, local_stack.run):
         found, extra = step()
         figures += found
         measured.update({k: v for k, v in extra.items() if isinstance(v, int | float)})

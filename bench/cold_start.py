@@ -1,20 +1,20 @@
 """Cold init of each function, in a fresh process: import the handler module,
 build its service and handle its first record or request (so nothing hides
-in a lazy import), against
+in a lazy import), against three baselines.
 
-(a) its floor: a process that imports the same third-party modules and
-    creates the same AWS clients and paginators from one boto3 Session (those
-    the function loaded and made, found by a first run), and does nothing
-    else. Target <= 1.10x: our own code costs almost nothing on top of the
-    packages it stands on.
-(b) the bare boto3 baseline ``import boto3; boto3.client("dynamodb")``.
-    Target <= 1.6x.
+Target (issue #26 restated it): <= 1.10x of (a) its floor making its calls: a
+process that imports the same third-party modules, creates the same AWS
+clients and paginators from one boto3 Session (those the function loaded and
+made, found by a first run), then makes the function's first calls bare: the
+AWS calls and the Aculab requests its first request made (recorded by a first
+run, replayed with botocore and requests). What lies above it is our code
+alone, without the round trips no code of ours can avoid.
 
-For information (no target; for the decision #15 waits on): the same floor
-that then makes the function's first calls bare, the AWS calls and the Aculab
-requests its first request made (recorded by a first run, replayed with
-botocore and requests): what lies above it is our code alone, without the
-round trips no code of ours can avoid.
+For information (no target):
+(b) its floor alone: the same process without the calls (a floor the
+    function cannot meet: its first request must make them);
+(c) the bare boto3 baseline ``import boto3; boto3.client("dynamodb")`` (the
+    floors of send and reconcile alone are above 1.6x of it).
 
 The first request's AWS calls go to ``bench.canned_aws`` (every answer fixed
 and valid, a loopback round trip each) and the send function's msg_send to the
@@ -42,7 +42,6 @@ from bench.common import ROOT, Figure, build_host_layer, canned_aws_and_simulato
 from local.template import load_sam
 
 FLOOR_TARGET = 1.10
-BASELINE_TARGET = 1.6
 CLIENT_CONFIG = ("Config(connect_timeout=2, read_timeout=5, retries={'mode': 'standard', 'max_attempts': 3}, "
                  "max_pool_connections=10)")
 # each function's handler module
@@ -212,17 +211,18 @@ def run(runs: int = 21) -> list[Figure]:
     baseline = median(samples["baseline"])
     figures = []
     for name in FUNCTIONS:
-        seconds, floor = median(samples[name]), median(samples[f"floor {name}"])
-        figures.append(Figure(f"cold init: {name} vs its floor", seconds * 1000, "ms", f"{floor * 1000:.0f} ms",
-                              seconds / floor, f"<= {FLOOR_TARGET}x", seconds / floor <= FLOOR_TARGET))
-    for name in FUNCTIONS:
-        seconds = median(samples[name])
-        figures.append(Figure(f"cold init: {name} vs bare boto3", seconds * 1000, "ms", f"{baseline * 1000:.0f} ms",
-                              seconds / baseline, f"<= {BASELINE_TARGET}x", seconds / baseline <= BASELINE_TARGET))
-    for name in FUNCTIONS:
         seconds, floor = median(samples[name]), median(samples[f"calls {name}"])
         figures.append(Figure(f"cold init: {name} vs its floor making its calls", seconds * 1000, "ms",
-                              f"{floor * 1000:.0f} ms", seconds / floor, "(information)", None))
+                              f"{floor * 1000:,.0f} ms", seconds / floor, f"<= {FLOOR_TARGET}x",
+                              seconds / floor <= FLOOR_TARGET))
+    for name in FUNCTIONS:
+        seconds, floor = median(samples[name]), median(samples[f"floor {name}"])
+        figures.append(Figure(f"cold init: {name} vs its floor", seconds * 1000, "ms", f"{floor * 1000:,.0f} ms",
+                              seconds / floor, "(information)", None))
+    for name in FUNCTIONS:
+        seconds = median(samples[name])
+        figures.append(Figure(f"cold init: {name} vs bare boto3", seconds * 1000, "ms", f"{baseline * 1000:,.0f} ms",
+                              seconds / baseline, "(information)", None))
     return figures
 
 

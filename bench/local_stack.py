@@ -63,7 +63,7 @@ def run(messages: int = 10) -> tuple[list[Figure], dict[str, float]]:
             mid = f"measure-{i}-{int(time.time())}"
             started = time.monotonic()
             subprocess.run(
-                [sys.executable, "-m", "aculab_messaging.producer", "--queue-url", (state / "queue_url").read_text(),
+                [sys.executable, "-m", "tools.producer", "--queue-url", (state / "queue_url").read_text(),
                  "--endpoint-url", (state / "endpoint_url").read_text(), "sms", "--to", "447700900123",
                  "--from", "447700900001", "--text", "measure", "--delivery-report", "--message-id", mid],
                 env=cli_env, check=True, capture_output=True,

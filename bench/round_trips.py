@@ -17,7 +17,7 @@ from bench.common import SIM_CREDENTIALS, Figure, median, servers
 from tests import seeding
 
 if TYPE_CHECKING:
-    from aculab_messaging.wiring import AwsClients
+    from aculab_messaging.runtime.wiring import AwsClients
 
 WARM_TARGET = 1.15
 STATUSES = ("submitted to carrier", "sent", "delivered")
@@ -26,9 +26,9 @@ STATUSES = ("submitted to carrier", "sent", "delivered")
 def run(messages: int = 20) -> tuple[list[Figure], dict[str, float]]:
     import boto3
 
-    from aculab_messaging.apigw import request_from_event, response_to_event
+    from aculab_messaging.api.apigw import request_from_event, response_to_event
     from aculab_messaging.dal import MessageStore
-    from aculab_messaging.wiring import AwsClients, build_webhook
+    from aculab_messaging.runtime.wiring import AwsClients, build_webhook
     from local.app import LocalApp
     from local.gateway import Route, build_event
 
