@@ -5,32 +5,37 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic.status import FINAL_RANK, Status
 
 
-@dataclass
-class MessageRecord:
-    """The message item, deserialised."""
+class MessageRecord(BaseModel):
+    """The message item (pk ``MSG#<message_id>``, sk ``MSG``), as dal/ reads it: each attribute a field
+    (``from`` as ``from_``), the outbox's ``ob_<eventId>`` attributes gathered as events."""
 
-    message_id: str
-    status: str
-    rank: int
-    metadata: dict[str, Any] = field(default_factory=dict)
-    refs: list[str] = field(default_factory=list)
-    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_config = ConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True, defer_build=True,
+                              arbitrary_types_allowed=True)
+
+    message_id: str = ""
+    status: str = ""
+    rank: int = 0
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    refs: list[str] = Field(default_factory=list)
+    parts: dict[str, dict[str, Any]] = Field(default_factory=dict)
     dlr: bool = True
     to: str | None = None
-    from_: str | None = None
+    from_: str | None = Field(None, alias="from")
     reason: str | None = None
     aculab_msg_err: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
     # every public status change, oldest first (history_entry): bounded, as statuses only move forward
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = Field(default_factory=list)
     type: str | None = None
     schedule_name: str | None = None  # the EventBridge schedule of a message waiting for its send_at
     due_at: str | None = None
@@ -40,51 +45,30 @@ class MessageRecord:
     request_hash: str | None = None  # the request it was created from (logic/lifecycle.request_hash)
     attempts: int = 0  # msg_send calls made for it
     resends: int = 0  # times sent again after every part failed temporarily (301)
-    earlier_refs: list[str] = field(default_factory=list)  # refs of attempts that failed temporarily
+    earlier_refs: list[str] = Field(default_factory=list)  # refs of attempts that failed temporarily
     request: str | None = None  # the send request as first accepted (JSON): what a resend puts on the queue
     resend: bool = False  # waiting to be sent again: the reconciler puts ``request`` on the send queue
     announced_parts: int = 0  # the parts Aculab's updates said an adopted message has (0: not adopted)
     submitted_at: str | None = None  # when this attempt reached Aculab (submit or adopt): its give-up age counts
     # events stored with a transition and not yet known to be published, by eventId
-    outbox: dict[str, Event] = field(default_factory=dict)
+    outbox: dict[str, Event] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_the_item(cls, item: Any) -> Any:
+        """An item as DynamoDB holds it: its outbox as a set of eventIds beside ``ob_<eventId>`` entries,
+        None for an attribute some writes set to null, each part's rank a number."""
+        if not isinstance(item, Mapping) or isinstance(item.get("outbox"), dict):
+            return item
+        values = {k: v for k, v in item.items() if v is not None and not k.startswith("ob_")}
+        values["parts"] = {ref: {**p, "rank": int(p.get("rank", 0))} for ref, p in (item.get("parts") or {}).items()}
+        values["outbox"] = {eid: _outbox_event(item[f"ob_{eid}"]) for eid in sorted(item.get("outbox") or ())
+                            if item.get(f"ob_{eid}")}
+        return values
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> MessageRecord:
-        parts = {ref: dict(p) for ref, p in (item.get("parts") or {}).items()}
-        for p in parts.values():
-            p["rank"] = int(p.get("rank", 0))
-        return cls(
-            message_id=str(item.get("message_id") or ""),
-            status=str(item.get("status", "")),
-            rank=int(item.get("rank", 0)),
-            metadata=dict(item.get("metadata") or {}),
-            refs=list(item.get("refs") or []),
-            parts=parts,
-            dlr=bool(item.get("dlr", True)),
-            to=item.get("to"),
-            from_=item.get("from"),
-            reason=item.get("reason"),
-            aculab_msg_err=item.get("aculab_msg_err"),
-            created_at=item.get("created_at"),
-            updated_at=item.get("updated_at"),
-            history=[dict(h) for h in item.get("history") or []],
-            type=item.get("type"),
-            schedule_name=item.get("schedule_name"),
-            due_at=item.get("due_at"),
-            valid_until=item.get("valid_until"),
-            replay=bool(item.get("replay", False)),
-            lease_until=int(item["lease_until"]) if item.get("lease_until") is not None else None,
-            request_hash=item.get("request_hash"),
-            attempts=int(item.get("attempts", 0)),
-            resends=int(item.get("resends", 0)),
-            earlier_refs=list(item.get("earlier_refs") or []),
-            request=item.get("request"),
-            resend=bool(item.get("resend", False)),
-            announced_parts=int(item.get("announced_parts", 0)),
-            submitted_at=item.get("submitted_at"),
-            outbox={eid: _outbox_event(item.get(f"ob_{eid}")) for eid in sorted(item.get("outbox") or ())
-                    if item.get(f"ob_{eid}")},
-        )
+        return cls.model_validate(item)
 
     @property
     def is_final(self) -> bool:
