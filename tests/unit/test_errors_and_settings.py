@@ -122,6 +122,15 @@ def test_production_runs_on_the_defaults_the_unit_tests_run_on() -> None:
     assert send.send == SendPolicy(webhook_url="https://h.example/n")
     assert send.pace == PacePolicy()
     assert reconcile.policy == ReconcilePolicy()
+    # and the webhook's ingest, as a test builds it, waits and resends as the deployed one does
+    from aculab_messaging.logic.ingest import IngestService
+
+    webhook = WebhookSettings.from_env({"TABLE_NAME": "t-1", "EVENT_BUS_NAME": "b", "WEBHOOK_SECRET_ARN": "w",
+                                        "INBOUND_TOKEN_SECRET_ARN": "i"})
+    ingest = IngestService(store=None, publisher=None, clock=None)  # type: ignore[arg-type]
+    retries = reconcile.policy.temporary_failure_retries
+    assert webhook.temporary_failure_retries == ingest.temporary_failure_retries == retries
+    assert timedelta(seconds=webhook.inbound_parts_wait_seconds) == ingest.parts_wait
 
 
 def test_a_policy_reads_its_own_variables_and_names_a_bad_one() -> None:

@@ -18,6 +18,7 @@ from aculab_messaging.contracts.notification import BadNotification, Notificatio
 from aculab_messaging.logic import keywords
 from aculab_messaging.logic.domain_errors import BadRequest, NotPublished, NotReady, UnknownMessage
 from aculab_messaging.logic.inbound import apply_inbound, assemble, is_multipart, is_whole, keyword_of, opt_out_of
+from aculab_messaging.logic.policy import INBOUND_PARTS_WAIT, TEMPORARY_FAILURE_RETRIES
 from aculab_messaging.logic.ports import EventPublisher, IngestStore, PublishError
 from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.status import (
@@ -68,9 +69,9 @@ class IngestService:
     stop_words: frozenset[str] = STOP_WORDS
     start_words: frozenset[str] = START_WORDS
     # a long message whose parts have not all arrived by then is announced with what arrived (reconciler)
-    parts_wait: timedelta = timedelta(minutes=10)
+    parts_wait: timedelta = INBOUND_PARTS_WAIT
     # a message whose every part failed temporarily (301) is sent again this many times at most
-    temporary_failure_retries: int = 0
+    temporary_failure_retries: int = TEMPORARY_FAILURE_RETRIES
 
     def ingest(self, notification: Notification, route: Route = Route()) -> Ingested:
         now = self.clock()

@@ -20,6 +20,8 @@ POLICY = ConfigDict(frozen=True, extra="ignore", validate_by_name=True, validate
 GIVE_UP_AGE = timedelta(hours=48)
 # a message whose every part failed with aculab_msg_err 301 (temporary) is sent again this many times at most
 TEMPORARY_FAILURE_RETRIES = 2
+# a long inbound message waits this long for its missing parts before it is announced without them
+INBOUND_PARTS_WAIT = timedelta(minutes=10)
 
 
 def _split(value: object) -> object:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from aculab_messaging.logic.keywords import START_WORDS, STOP_WORDS
 from aculab_messaging.logic.policy import (
     GIVE_UP_AGE,
+    INBOUND_PARTS_WAIT,
     TEMPORARY_FAILURE_RETRIES,
     HttpUrl,
     Names,
@@ -88,7 +89,7 @@ class WebhookSettings(SecretSettings, ResendSettings):
     stop_keywords: Names = STOP_WORDS
     start_keywords: Names = START_WORDS
     # a long inbound message waits this long for missing parts before the reconciler announces it without them
-    inbound_parts_wait_seconds: Annotated[int, Field(ge=1)] = 600
+    inbound_parts_wait_seconds: Annotated[int, Field(ge=1)] = int(INBOUND_PARTS_WAIT.total_seconds())
 
 
 class AculabSettings(SecretSettings):
