@@ -20,6 +20,7 @@ help:
 	@echo "  make send TO=447700900123 TEXT='hello'   put a message on the local queue"
 	@echo "  make send ... AT=+2m VALID_FOR=300       scheduled (AT: +90s, +2m, +1h, +1d or ISO 8601 with offset),"
 	@echo "                                           never sent after 5 minutes"
+	@echo "  make send ... SMART=on                    curly quotes, dashes, ellipses sent as GSM-7 (smart encoding)"
 	@echo "  make cancel ID=<message_id>   cancel it, whatever stage it is at (the outcome shows as an event)"
 	@echo "  make status ID=<message_id>   its status, parts and timeline (GET /messages/{id}, SigV4)"
 	@echo "  make inbound PHONE=447700900123 TEXT=STOP   a simulated phone texts our NUMBER (MEDIA=files: an MMS)"
@@ -103,11 +104,13 @@ LOCAL_AWS = AWS_DEFAULT_REGION=eu-west-1 AWS_ACCESS_KEY_ID="$$(cat .local-stack/
 # AT=+2m (or an ISO 8601 time with offset): a scheduled send; VALID_FOR=300: never sent after 5 minutes
 AT ?=
 VALID_FOR ?=
+# SMART=on: look-alikes (curly quotes, long dashes, ...) sent as their GSM-7 equivalents (off: as written)
+SMART ?=
 send: $(STAMP)
 	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }
 	@$(LOCAL_AWS) $(PY) -m tools.producer --queue-url "$$(cat .local-stack/queue_url)" \
 		--endpoint-url "$$(cat .local-stack/endpoint_url)" sms --to "$(TO)" --from "$(FROM)" --text "$(TEXT)" --delivery-report \
-		$(if $(AT),--at "$(AT)") $(if $(VALID_FOR),--valid-for "$(VALID_FOR)")
+		$(if $(AT),--at "$(AT)") $(if $(VALID_FOR),--valid-for "$(VALID_FOR)") $(if $(SMART),--smart-encoding "$(SMART)")
 
 cancel: $(STAMP)
 	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }

@@ -34,6 +34,7 @@ from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.contracts.errors import ContractError, field_errors
 from aculab_messaging.contracts.queue import CancelRequest, SendRequest
 from aculab_messaging.logic.segmentation import Estimate, estimate
+from aculab_messaging.logic.smart_encoding import smart_encode
 
 if TYPE_CHECKING:
     from types_boto3_sqs.client import SQSClient
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--at", default=None, help="send at: +90s, +2m, +1h, +1d, or ISO 8601 with offset")
         p.add_argument("--valid-for", type=int, default=None, help="never sent later than this many seconds")
         p.add_argument("--valid-until", default=None, help="never sent after this ISO 8601 time (with offset)")
+        p.add_argument("--smart-encoding", choices=["on", "off"], default=None,
+                       help="sms: look-alikes (curly quotes, dashes, ...) sent as GSM-7 (default: the stack's)")
     c = sub.add_parser("cancel")
     c.add_argument("--message-id", required=True)
     args = parser.parse_args(argv)
@@ -143,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
     from botocore.exceptions import EndpointConnectionError
 
-    sqs = boto3.client("sqs", endpoint_url=args.endpoint_url, region_name=args.region)
-    producer = Producer(args.queue_url, sqs)
+    def producer() -> Producer:  # made when something is queued: a dry run needs no AWS region or credentials
+        return Producer(args.queue_url, boto3.client("sqs", endpoint_url=args.endpoint_url, region_name=args.region))
+
     try:
         if args.command == "cancel":
-            print(json.dumps({"queued": producer.cancel(args.message_id)}))
+            print(json.dumps({"queued": producer().cancel(args.message_id)}))
             print(f"cancel of {args.message_id} queued: the send function answers with an event, Message Cancelled, "
                   "or Message Cancel Failed and its reason (unknown message: no message has this id)", file=sys.stderr)
             return 0
@@ -160,14 +164,19 @@ def main(argv: list[str] | None = None) -> int:
             **({"send_at": when(args.at)} if args.at else {}),
             **({"valid_for_seconds": args.valid_for} if args.valid_for else {}),
             **({"valid_until": when(args.valid_until)} if args.valid_until else {}),
+            **({"smart_encoding": args.smart_encoding == "on"} if args.smart_encoding else {}),
         })
         if args.dry_run:
-            found = estimate(request.content or "") if request.type == "sms" else None
+            smart = smart_encode(request.content or "") if request.sends_smart_encoded(False) else None
+            found = estimate(smart.text if smart else request.content or "") if request.type == "sms" else None
             print(json.dumps({"valid": request.message_id, **({
                 "parts": found.parts, "encoding": found.encoding, "ucs2Characters": list(found.ucs2_characters),
-            } if found else {})}, ensure_ascii=False))
+            } if found else {}), **({"smartEncoding": {
+                "replaced": list(smart.replaced), "partsBefore": smart.before.parts,
+            }} if smart and smart.before else {}),
+            }, ensure_ascii=False))
             return 0
-        message_id = producer.send(request)
+        message_id = producer().send(request)
     except ValidationError as exc:  # each failing field, with its path and reason
         print(f"invalid message: {field_errors(exc)}", file=sys.stderr)
         return 2

@@ -89,6 +89,9 @@ class SendRequest(_QueueMessage):
                                 description=("A sending number of the Aculab account (kept in E.164 with '+'), "
                                              "or a message number pool name."))]
     type: MessageType = MessageType.SMS
+    smart_encoding: Annotated[StrictBool | None, Field(description=(
+        "sms only: send look-alikes that force UCS-2 (curly quotes, long dashes, an ellipsis, odd spaces) as "
+        "their GSM-7 equivalents when that makes the whole text GSM-7; null: the stack's SmartEncoding."))] = None
     content: Annotated[str | None, Field(max_length=10000, description=(
         f"Required for sms; optional for mms. An sms takes at most {MAX_PARTS} parts "
         "(GSM 03.38: 153 characters a part; UCS-2: 67 UTF-16 units a part, an emoji two)."))] = None
@@ -130,7 +133,8 @@ class SendRequest(_QueueMessage):
     def _parts_we_track(cls, value: str | None, info: ValidationInfo) -> str | None:
         """An sms of more parts than a status update may report is refused here, not lost later."""
         if value and info.data.get("type", MessageType.SMS) == MessageType.SMS:
-            sized = estimate(value)
+            sized = estimate(value)  # smart encoding never shortens a text this long: look-alikes alone
+            # (10,000 at most) take 150 UCS-2 parts; more needs characters it cannot replace
             if sized.parts > MAX_PARTS:
                 raise ValueError(f"takes {sized.parts} parts in {sized.encoding}; at most {MAX_PARTS}")
         return value
@@ -149,9 +153,15 @@ class SendRequest(_QueueMessage):
             raise ValueError("valid_until must be after send_at")
         return self
 
+    def sends_smart_encoded(self, by_default: bool) -> bool:
+        """Whether this sms goes smart-encoded: its own smart_encoding, else the stack's default."""
+        wanted = by_default if self.smart_encoding is None else self.smart_encoding
+        return wanted and self.type is MessageType.SMS and bool(self.content)
+
     def to_params(
         self,
         *,
+        content: str | None = None,
         status_page: str | None = None,
         status_method: str = "POST",
         auth: tuple[str, str] | None = None,
@@ -160,7 +170,7 @@ class SendRequest(_QueueMessage):
             to=self.to,
             from_=self.from_,
             type=self.type,
-            content=self.content,
+            content=self.content if content is None else content,
             msg_media=self.msg_media,
             request_delivery_report=self.request_delivery_report,
             status_page=status_page,

@@ -62,6 +62,8 @@ class SendPolicy(BaseModel):
     # read national numbers (07700 900123) in this region; None (or ""): full international only
     default_region: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(
         None, pattern=r"^[A-Z]{2}$", validation_alias="DEFAULT_REGION")
+    # an sms whose request does not say is smart-encoded (logic/smart_encoding.py) when this is set
+    smart_encoding: bool = Field(False, validation_alias="SMART_ENCODING")
     # the invocation's time when the caller does not say (the template's Timeout)
     invocation_seconds: float = 30.0
     # a record the pace cannot fit within its horizon looks again after this long

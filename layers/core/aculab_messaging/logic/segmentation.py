@@ -11,14 +11,10 @@ units alone, 67 a part; a character outside the Basic Multilingual Plane
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-# GSM 03.38 default alphabet (basic table; \x1b is the escape to the extension table)
-_GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+import gsm0338  # noqa: F401 - registers the "gsm03.38" codec (3GPP TS 23.038's tables)
 
 Encoding = Literal["GSM-7", "UCS-2"]
 _LIMITS: dict[str, tuple[int, int]] = {"GSM-7": (160, 153), "UCS-2": (70, 67)}
@@ -34,11 +30,21 @@ class Estimate:
     ucs2_characters: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=4096)  # a hostile text of many characters keeps only the last few thousand
+def gsm_septets(character: str) -> int:
+    """Septets a character costs in GSM 03.38: 1 (basic table), 2 (escape + extension table),
+    0 when the alphabet has no such character (it forces UCS-2)."""
+    try:
+        return len(character.encode("gsm03.38"))
+    except UnicodeEncodeError:
+        return 0
+
+
 def estimate(text: str) -> Estimate:
-    forcing = tuple(dict.fromkeys(c for c in text if c not in _GSM_BASIC and c not in _GSM_EXTENDED))
+    forcing = tuple(dict.fromkeys(c for c in text if not gsm_septets(c)))
     encoding: Encoding = "UCS-2" if forcing else "GSM-7"
     if encoding == "GSM-7":
-        costs = [2 if c in _GSM_EXTENDED else 1 for c in text]
+        costs = [gsm_septets(c) for c in text]
     else:
         costs = [2 if ord(c) > 0xFFFF else 1 for c in text]
     return Estimate(_parts(costs, *_LIMITS[encoding]), encoding, forcing)

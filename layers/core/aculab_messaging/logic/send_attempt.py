@@ -18,6 +18,7 @@ from aculab_messaging.contracts.events.outcomes import (
     ExpiredDetail,
     RejectedDetail,
     ScheduledDetail,
+    SmartEncodingDetail,
     SubmittedDetail,
 )
 from aculab_messaging.contracts.queue import SendRequest
@@ -28,6 +29,7 @@ from aculab_messaging.logic.ports import MetricsSink, SendStore
 from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome
 from aculab_messaging.logic.scheduling import Timing
 from aculab_messaging.logic.segmentation import estimate
+from aculab_messaging.logic.smart_encoding import SmartEncoded
 from aculab_messaging.logic.status import Status
 
 log = logging.getLogger(__name__)
@@ -88,15 +90,19 @@ def rejected_event(message_id: str, reason: str, now: datetime, sqs_id: str) -> 
                                    is_final=True, reason=reason))
 
 
-def submitted_event(req: SendRequest, refs: list[str], now: datetime, identity: str) -> Event:
+def submitted_event(req: SendRequest, refs: list[str], now: datetime, identity: str,
+                    smart: SmartEncoded | None = None) -> Event:
     """Message Submitted tells of the parts: one per ref, and for an sms its encoding
-    and, when UCS-2 was forced, the characters that forced it."""
-    found = estimate(req.content or "") if req.type is MessageType.SMS else None
+    and, when UCS-2 was forced, the characters that forced it; a smart-encoded one also what
+    was replaced, and the parts and encoding the text as written would have taken."""
+    found = estimate(smart.text if smart else req.content or "") if req.type is MessageType.SMS else None
+    replaced = SmartEncodingDetail(replaced=list(smart.replaced), parts_before=smart.before.parts,
+                                   encoding_before=smart.before.encoding) if smart and smart.before else None
     return Event.of(SubmittedDetail(
         **stamp(SubmittedDetail, req.message_id, Status.QUEUED, identity, now=now), message_id=req.message_id,
         metadata=req.metadata, msg_refs=refs, status=Status.QUEUED, is_final=False, parts=len(refs),
         encoding=found.encoding if found else None,
-        ucs2_characters=(list(found.ucs2_characters) or None) if found else None))
+        ucs2_characters=(list(found.ucs2_characters) or None) if found else None, smart_encoding=replaced))
 
 
 def moment(value: str | None) -> datetime | None:

@@ -52,6 +52,7 @@ from aculab_messaging.logic.send_attempt import (
     unsent_event,
 )
 from aculab_messaging.logic.send_failures import SendFailures
+from aculab_messaging.logic.smart_encoding import smart_encode
 from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
 from aculab_messaging.logic.tracking import failed_event
 
@@ -260,7 +261,9 @@ class SendFlow:
                    now: datetime) -> RecordOutcome:
         try:
             query = urllib.parse.urlencode({"mid": req.message_id, "dlr": "1" if req.request_delivery_report else "0"})
-            params = req.to_params(status_page=f"{self.policy.webhook_url}?{query}",
+            smart = smart_encode(req.content or "") if req.sends_smart_encoded(self.policy.smart_encoding) else None
+            params = req.to_params(content=smart.text if smart else None,
+                                   status_page=f"{self.policy.webhook_url}?{query}",
                                    status_method=self.policy.status_method, auth=self.webhook_auth())
             refs = self.aculab.msg_send(params)
         except AculabError as exc:
@@ -271,7 +274,7 @@ class SendFlow:
             log.warning("not sent, claim released", extra={"message_id": req.message_id, "error": type(exc).__name__})
             return RecordOutcome(retry=True, reason=f"not sent: {type(exc).__name__}")
         resends = record.resends if record else 0  # each attempt after a temporary failure is its own fact
-        event = submitted_event(req, refs, now, f"resend {resends}" if resends else "")
+        event = submitted_event(req, refs, now, f"resend {resends}" if resends else "", smart)
         change = lc.Change(lc.SUBMIT, req.message_id, now, events=[event], **attempt.lease,
                            count_attempt=True,
                            history=history_entry(lc.stamp(now), Status.QUEUED.value, msgRefs=list(refs)))

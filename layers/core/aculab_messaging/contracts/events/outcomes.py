@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from aculab_messaging.contracts.events import (
     MESSAGE_BLOCKED,
@@ -16,8 +16,18 @@ from aculab_messaging.contracts.events import (
     MESSAGE_SCHEDULED,
     MESSAGE_SUBMITTED,
 )
-from aculab_messaging.contracts.events.base import CancelResults, MessageDetail, Timestamp
+from aculab_messaging.contracts.events.base import DETAIL_CONFIG, CancelResults, MessageDetail, Timestamp
 from aculab_messaging.logic.status import Status
+
+
+class SmartEncodingDetail(BaseModel):
+    """What smart encoding changed (logic/smart_encoding.py)."""
+
+    model_config = DETAIL_CONFIG
+
+    replaced: Annotated[list[str], Field(description="The look-alikes replaced by their GSM-7 equivalents, each once.")]
+    parts_before: Annotated[int, Field(ge=1, description="The parts the text as written would have taken.")]
+    encoding_before: Annotated[Literal["GSM-7", "UCS-2"], Field(description="Its encoding as written (UCS-2).")]
 
 
 class SubmittedDetail(MessageDetail):
@@ -28,6 +38,9 @@ class SubmittedDetail(MessageDetail):
         description="How the sms is encoded (sms only; absent on a replayed event).")] = None
     ucs2_characters: Annotated[list[str] | None, Field(
         description="The characters that forced UCS-2, each once (null when GSM-7 sufficed).")] = None
+    smart_encoding: Annotated[SmartEncodingDetail | None, Field(
+        description=("Present when smart encoding replaced look-alikes: parts and encoding above are what was "
+                     "sent, these what the text as written would have taken."))] = None
 
 
 class RejectedDetail(MessageDetail):
