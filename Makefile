@@ -17,6 +17,7 @@ export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
 help:
 	@echo "Every target (the local ones need \`make run\` going in another terminal):"
 	@echo "  make run      the local stack: moto server, Aculab simulator, the five functions, the event tail"
+	@echo "  make run ENV='ALLOWED_COUNTRIES=GB COUNTRY_SENDS_PER_HOUR=2'   the functions' variables, not the defaults"
 	@echo "  make send TO=447700900123 TEXT='hello'   put a message on the local queue"
 	@echo "  make send ... AT=+2m VALID_FOR=300       scheduled (AT: +90s, +2m, +1h, +1d or ISO 8601 with offset),"
 	@echo "                                           never sent after 5 minutes"
@@ -90,8 +91,10 @@ integration: $(STAMP)
 # ACULAB_URL=https://ws.aculabcloud.net: the functions call that endpoint, no simulator (credentials from
 # the environment: ACULAB_CLOUD_ID, ACULAB_USERNAME, ACULAB_API_KEY)
 ACULAB_URL ?=
+# ENV="ALLOWED_COUNTRIES=GB COUNTRY_SENDS_PER_HOUR=2": the functions' variables instead of the defaults
+ENV ?=
 run: $(STAMP)
-	$(PY) -m local $(if $(ACULAB_URL),--aculab-url "$(ACULAB_URL)")
+	$(PY) -m local $(if $(ACULAB_URL),--aculab-url "$(ACULAB_URL)") $(foreach e,$(ENV),--env "$(e)")
 
 TO ?= 447700900123
 FROM ?= 447700900001

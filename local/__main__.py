@@ -67,6 +67,14 @@ def _describe(event: dict[str, Any]) -> str:
 STOP_SECONDS = 15.0
 
 
+def env_overrides(items: list[str]) -> dict[str, str]:
+    """``--env NAME=VALUE`` items as the functions' variables (a value may hold '=' and commas)."""
+    bad = [item for item in items if "=" not in item or not item.split("=", 1)[0].isidentifier()]
+    if bad:
+        raise SystemExit(f"make run: ENV items are NAME=VALUE, not {', '.join(bad)}")
+    return dict(item.split("=", 1) for item in items)
+
+
 def aculab_endpoint(url: str | None, simulator: Any, config: Any,
                     environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
     """The Aculab URL the functions call and the credentials their secret holds:
@@ -89,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reconcile-seconds", type=float, default=None,
                         help="run the reconciler this often (default: the template's schedule)")
     parser.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a function environment variable instead of its template parameter's default "
+                             "(e.g. ALLOWED_COUNTRIES=GB,IE; repeat for several)")
     parser.add_argument("--step-seconds", type=float, default=1.0,
                         help="simulated carrier: seconds between queued/submitted/sent/delivered")
     parser.add_argument("--aculab-url", default=None,
@@ -135,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"ready: Aculab endpoint          {aculab_url}  (no simulator: the functions call it; its "
              "Inbound Service's Notification Page is for you to set)")
 
+    overrides = env_overrides(args.env)
     app = LocalApp(aws_url, aculab_url, credentials,
-                   env_overrides={} if args.verbose else {"POWERTOOLS_LOG_LEVEL": "WARNING"})
+                   env_overrides={**({} if args.verbose else {"POWERTOOLS_LOG_LEVEL": "WARNING"}), **overrides})
     app.start_gateway(args.host, args.webhook_port)
     app.apply_environment()
     if simulator is not None:

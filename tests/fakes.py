@@ -418,6 +418,13 @@ class InMemoryStore:
     def list_senders(self) -> list[str]:
         return sorted(sk for pk, sk in self.items if pk == "SENDERS")
 
+    def count_country_send(self, country: str, now: datetime, cap: int) -> bool:
+        item = self.items.setdefault((f"VELOCITY#{country}", now.strftime("%Y-%m-%dT%H")), {"sends": 0})
+        if item["sends"] >= cap:
+            return False
+        item["sends"] += 1
+        return True
+
     def get_cursor(self) -> dict[str, Any] | None:
         item = self.items.get(("CURSOR", "reconcile"))
         return copy.deepcopy(item["cursor"]) if item else None

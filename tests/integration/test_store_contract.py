@@ -64,6 +64,9 @@ def steps(store: WholeStore, run: str) -> list[Any]:
     blocked, never_seen = ("447700900001", f"4477008{run[:5]}"), ("447700900001", f"4477007{run[:5]}")
     store.set_blocked(*blocked, True, "inbound", "2026-11-25T09:00:00#d")
     seen.append(store.blocked_among([pair, blocked, never_seen, blocked]))  # read together, as a batch does
+    country = f"Z{run[:1].upper()}"  # a country of this run's own
+    seen += [store.count_country_send(country, NOW, 2) for _ in range(3)]  # the cap: two an hour
+    seen.append(store.count_country_send(country, NOW + timedelta(hours=1), 2))  # the next hour counts anew
     return seen
 
 
@@ -78,8 +81,9 @@ def test_the_in_memory_store_answers_as_dynamodb_does(store: WholeStore) -> None
     assert [(h["status"], h.get("msgRef"), h.get("providerStatus")) for h in timeline] == [
         ("queued", None, None), ("sent", ref, "sent"), ("delivered", ref, "delivered")]
     assert ref.startswith("ref-") and all(h["at"] for h in timeline)
-    assert answers[10:-1] == [False, False, True, False, True, True, False, True, False, "hi"]
-    assert answers[-1] == {("447700900001", f"4477008{run[:5]}")}
+    assert answers[10:-5] == [False, False, True, False, True, True, False, True, False, "hi"]
+    assert answers[-5] == {("447700900001", f"4477008{run[:5]}")}
+    assert answers[-4:] == [True, True, False, True]  # two sends to a country this hour, not a third; next hour one
 
 
 @pytest.fixture(params=["dynamodb", "in-memory"])

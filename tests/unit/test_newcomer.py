@@ -39,3 +39,11 @@ def test_a_cancel_of_an_unknown_id_says_so_without_a_status() -> None:
                     "(no message has this id: check the id make send printed)")
     assert _describe({"detail-type": "Message Status Changed", "detail": {"messageId": "m-1", "status": "sent"}}) == (
         "Message Status Changed: m-1 status=sent")
+
+
+def test_make_run_takes_the_functions_variables_as_name_value_pairs() -> None:
+    from local.__main__ import env_overrides
+
+    assert env_overrides(["ALLOWED_COUNTRIES=GB,IE", "X=a=b"]) == {"ALLOWED_COUNTRIES": "GB,IE", "X": "a=b"}
+    with pytest.raises(SystemExit, match="NAME=VALUE, not GB"):
+        env_overrides(["GB"])

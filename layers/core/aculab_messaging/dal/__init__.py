@@ -10,6 +10,7 @@
 | a pool's number   | POOLNUMBERS       | <number>    | pools.py     |
 | reconcile cursor  | CURSOR            | reconcile   | senders.py   |
 | the pace of sends | PACE, PACE#<from> | PACE        | pace.py      |
+| sends a country an hour | VELOCITY#<cc> | <hour>    | velocity.py  |
 
 GSI ``pending``: pending_pk = PENDING#<shard>, pending_sk = <last activity ISO>#<id>.
 Only non-final messages carry these attributes, so the reconciler reads only
@@ -30,10 +31,11 @@ from aculab_messaging.dal.pending import Pending
 from aculab_messaging.dal.pools import Pools
 from aculab_messaging.dal.senders import Senders
 from aculab_messaging.dal.table import ANNOUNCE, PENDING_INDEX
+from aculab_messaging.dal.velocity import Velocity
 from aculab_messaging.logic.message_record import MessageRecord, PartWrite, PartWriteResult
 
 
-class MessageStore(Messages, Parts, Pools, Pending, Inbound, Blocked, Senders, Pace):
+class MessageStore(Messages, Parts, Pools, Pending, Inbound, Blocked, Senders, Pace, Velocity):
     """The store the services use (logic/ports.py ``Store``), on one table."""
 
 

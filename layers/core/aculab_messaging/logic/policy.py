@@ -36,6 +36,9 @@ def _seconds(value: object) -> object:
 
 # a comma-separated list from the environment, a tuple in the policy
 Names = Annotated[tuple[str, ...], BeforeValidator(_split)]
+# ISO 3166 country codes, comma separated (gb, US accepted: kept upper case)
+Countries = Annotated[tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], ...], BeforeValidator(
+    lambda v: tuple(c.strip().upper() for c in v.split(",") if c.strip()) if isinstance(v, str) else v)]
 # a number of seconds from the environment, a timedelta in the policy
 Seconds = Annotated[timedelta, BeforeValidator(_seconds), Field(gt=timedelta(0))]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://")]
@@ -62,6 +65,11 @@ class SendPolicy(BaseModel):
     # read national numbers (07700 900123) in this region; None (or ""): full international only
     default_region: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(
         None, pattern=r"^[A-Z]{2}$", validation_alias="DEFAULT_REGION")
+    # the pumping guard (logic/pumping_guard.py): the countries sent to (empty: all), the parts an sms may
+    # take, and the sends to one country an hour (0: no cap)
+    allowed_countries: Countries = Field((), validation_alias="ALLOWED_COUNTRIES")
+    max_parts_per_message: int = Field(10, ge=1, le=255, validation_alias="MAX_PARTS_PER_MESSAGE")
+    country_sends_per_hour: int = Field(0, ge=0, validation_alias="COUNTRY_SENDS_PER_HOUR")
     # an sms whose request does not say is smart-encoded (logic/smart_encoding.py) when this is set
     smart_encoding: bool = Field(False, validation_alias="SMART_ENCODING")
     # the invocation's time when the caller does not say (the template's Timeout)

@@ -25,7 +25,7 @@ from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.domain_errors import CredentialsNotSet
 from aculab_messaging.logic.message_record import MessageRecord
-from aculab_messaging.logic.ports import MetricsSink, SendStore
+from aculab_messaging.logic.ports import MetricsSink, SendQueue, SendStore
 from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome
 from aculab_messaging.logic.scheduling import Timing
 from aculab_messaging.logic.segmentation import estimate
@@ -114,15 +114,17 @@ def iso(moment: datetime | None) -> str | None:
     return utc_now_iso(moment) if moment else None
 
 
-def unsent_event(transition: lc.Transition, req: SendRequest, timing: Timing, now: datetime) -> tuple[str, Event]:
-    """The reason and the event of a message never to be sent: expired, or blocked by an opt-out."""
+def unsent_event(transition: lc.Transition, req: SendRequest, timing: Timing, now: datetime,
+                 why: str | None = None) -> tuple[str, Event]:
+    """The reason and the event of a message never to be sent: expired, or blocked (by an opt-out,
+    or ``why``: a rule of the pumping guard)."""
     if transition is lc.EXPIRE:
         reason = f"not sent before its valid_until ({iso(timing.valid_until)})"
         return reason, Event.of(ExpiredDetail(
             **stamp(ExpiredDetail, req.message_id, Status.EXPIRED, "", now=now), message_id=req.message_id,
             metadata=req.metadata, msg_refs=[], status=Status.EXPIRED, is_final=True, reason=reason,
             valid_until=iso(timing.valid_until)))
-    reason = "recipient opted out (STOP)"
+    reason = why or "recipient opted out (STOP)"
     return reason, Event.of(BlockedDetail(
         **stamp(BlockedDetail, req.message_id, Status.BLOCKED, "", now=now), message_id=req.message_id,
         metadata=req.metadata, msg_refs=[], status=Status.BLOCKED, is_final=True, reason=reason))
@@ -148,3 +150,14 @@ def not_ready_to_send(check_credentials: Callable[[], None], metrics: MetricsSin
         log.warning("secret unavailable: the record waits in the queue", extra={"error": type(exc).__name__})
         return RecordOutcome(retry=True, reason=f"secret unavailable: {type(exc).__name__}")
     return None
+
+
+def later(queue: SendQueue, attempt: Attempt, seconds: int, reason: str) -> RecordOutcome:
+    """This record again after ``seconds``, as a fresh queue message: a wait never uses up
+    SQS's receive count. Should that fail, the record itself comes back (one receive)."""
+    try:
+        queue.later(attempt.body, seconds)
+    except Exception as exc:  # noqa: BLE001 - the record's own visibility still brings it back
+        log.warning("could not queue the record again", extra={"error": type(exc).__name__})
+        return RecordOutcome(retry=True, reason=reason, delay_seconds=seconds)
+    return RecordOutcome(reason=reason, requeued=True)

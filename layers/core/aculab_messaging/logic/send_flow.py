@@ -35,6 +35,7 @@ from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.pacing import PaceContended, Pacer
 from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.ports import Aculab, MetricsSink, SendQueue, SendStore
+from aculab_messaging.logic.pumping_guard import refusal
 from aculab_messaging.logic.record_outcome import RecordOutcome
 from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
@@ -42,6 +43,7 @@ from aculab_messaging.logic.send_attempt import (
     Attempt,
     first_sight,
     iso,
+    later,
     moment,
     move,
     not_ready_to_send,
@@ -97,7 +99,7 @@ class SendFlow:
                 return self._schedule(req, fingerprint, timing, attempt, now)
             if self._is_blocked(req, attempt):
                 return self._finish_unsent(lc.BLOCK, req, fingerprint, timing, None, attempt, now)
-            return self._claim(req, fingerprint, timing, None, attempt, now)
+            return self._guarded(req, fingerprint, timing, None, attempt, now)
         if record.request_hash and record.request_hash != fingerprint:
             return self._reused(req, attempt, now)
         held = Timing(moment(record.due_at), moment(record.valid_until))  # fixed at first sight
@@ -108,11 +110,20 @@ class SendFlow:
                 return self._wait(req, record, held, attempt, now)
             if self._is_blocked(req, attempt):
                 return self._finish_unsent(lc.BLOCK, req, fingerprint, held, record, attempt, now)
-            return self._claim(req, fingerprint, held, record, attempt, now)
+            return self._guarded(req, fingerprint, held, record, attempt, now)
         if record.status == SENDING:
             return self._claimed_elsewhere(req, fingerprint, held, record, attempt, now)
         self.metrics.count("DuplicateRecord")
         return RecordOutcome.stored(record.message_id, list(record.outbox.values()))
+
+    def _guarded(self, req: SendRequest, fingerprint: str, timing: Timing, record: MessageRecord | None,
+                 attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
+        """The pumping guard's rules (logic/pumping_guard.py), then the claim."""
+        refused_by = refusal(req, self.policy, self.store, now)
+        if refused_by is None:
+            return self._claim(req, fingerprint, timing, record, attempt, now)
+        self.metrics.count(refused_by.metric)
+        return self._finish_unsent(lc.BLOCK, req, fingerprint, timing, record, attempt, now, refused_by.reason)
 
     def _is_blocked(self, req: SendRequest, attempt: Attempt) -> bool:
         found = attempt.known_blocked.get(req.from_, req.to) if attempt.known_blocked else None
@@ -130,7 +141,7 @@ class SendFlow:
         lease_left = (record.lease_until or 0) - now.timestamp()
         if lease_left > 0:  # another attempt is sending it right now: look again once it is done
             self.metrics.count("ClaimBusy")
-            return self._later(attempt, max(1, min(self.policy.busy_retry_seconds, round(lease_left))),
+            return later(self.queue, attempt, max(1, min(self.policy.busy_retry_seconds, round(lease_left))),
                                "another attempt is sending it")
         if self.policy.guarantee == "at-least-once":
             moved = self.store.transition(lc.Change(lc.RECLAIM, req.message_id, now, request_hash=fingerprint,
@@ -178,23 +189,14 @@ class SendFlow:
         if name and wait > SQS_MAX_DELAY_SECONDS and self.scheduler is not None and held.due_at is not None:
             self.scheduler.schedule(name, held.due_at, Timing.due_body(req))
             return RecordOutcome()
-        return self._later(attempt, math.ceil(min(wait, SQS_MAX_DELAY_SECONDS)), "waiting for its send_at")
-
-    def _later(self, attempt: Attempt, seconds: int, reason: str) -> RecordOutcome:
-        """This record again after ``seconds``, as a fresh queue message: a wait never uses up
-        SQS's receive count. Should that fail, the record itself comes back (one receive)."""
-        try:
-            self.queue.later(attempt.body, seconds)
-        except Exception as exc:  # noqa: BLE001 - the record's own visibility still brings it back
-            log.warning("could not queue the record again", extra={"error": type(exc).__name__})
-            return RecordOutcome(retry=True, reason=reason, delay_seconds=seconds)
-        return RecordOutcome(reason=reason, requeued=True)
+        return later(self.queue, attempt, math.ceil(min(wait, SQS_MAX_DELAY_SECONDS)), "waiting for its send_at")
 
     # -- never sent -------------------------------------------------------------------
 
     def _finish_unsent(self, transition: lc.Transition, req: SendRequest, fingerprint: str, timing: Timing,
-                       record: MessageRecord | None, attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
-        reason, event = unsent_event(transition, req, timing, now)
+                       record: MessageRecord | None, attempt: Attempt, now: datetime,
+                       why: str | None = None) -> RecordOutcome | MessageRecord:
+        reason, event = unsent_event(transition, req, timing, now, why)
         moved = self.store.transition(lc.Change(
             transition, req.message_id, now, fields={"reason": reason, "schedule_name": None},
             keep=first_sight(req, fingerprint, timing), events=[event], request_hash=fingerprint,
@@ -228,7 +230,7 @@ class SendFlow:
         slot = self._reserve_slot(req)
         if isinstance(slot, RecordOutcome):
             move(self.store, lc.RELEASE, req, attempt, now, reason=f"waiting: {slot.reason}")
-            return self._later(attempt, slot.delay_seconds or 1, str(slot.reason))
+            return later(self.queue, attempt, slot.delay_seconds or 1, str(slot.reason))
         wait = (slot - self.clock()).total_seconds() if slot is not None else 0.0
         if wait > 0:  # it waited for its slot: what was read before may have changed meanwhile
             self.sleep(wait)

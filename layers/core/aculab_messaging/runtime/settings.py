@@ -60,7 +60,8 @@ class CommonSettings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as exc:
             # the variable's name: a field's own, or (inside a policy) the alias it was read from
-            bad = sorted({str(e["loc"][-1] if len(e["loc"]) > 1 else e["loc"][0]).upper() for e in exc.errors()})
+            named = ([str(p) for p in e["loc"] if isinstance(p, str)] or ["?"] for e in exc.errors())
+            bad = sorted({names[-1].upper() for names in named})
             raise SettingsError(f"invalid or missing environment variables: {', '.join(bad)}") from None
 
 
