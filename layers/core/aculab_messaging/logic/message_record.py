@@ -50,6 +50,7 @@ class MessageRecord(BaseModel):
     resend: bool = False  # waiting to be sent again: the reconciler puts ``request`` on the send queue
     announced_parts: int = 0  # the parts Aculab's updates said an adopted message has (0: not adopted)
     submitted_at: str | None = None  # when this attempt reached Aculab (submit or adopt): its give-up age counts
+    country_counted: bool = False  # counted against its country's CountrySendsPerHour (once, at its first claim)
     # events stored with a transition and not yet known to be published, by eventId
     outbox: dict[str, Event] = Field(default_factory=dict)
 

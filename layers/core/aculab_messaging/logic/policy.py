@@ -37,8 +37,20 @@ def _seconds(value: object) -> object:
 # a comma-separated list from the environment, a tuple in the policy
 Names = Annotated[tuple[str, ...], BeforeValidator(_split)]
 # ISO 3166 country codes, comma separated (gb, US accepted: kept upper case)
-Countries = Annotated[tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], ...], BeforeValidator(
-    lambda v: tuple(c.strip().upper() for c in v.split(",") if c.strip()) if isinstance(v, str) else v)]
+def _countries(value: object) -> object:
+    """Comma-separated ISO 3166 codes, upper case; each one libphonenumber knows ("UK" is no code: GB is)."""
+    if not isinstance(value, str):
+        return value
+    import phonenumbers  # only a policy that names countries pays for its import
+
+    codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
+    unknown = [c for c in codes if c not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ValueError(f"not ISO 3166 country codes: {', '.join(unknown)}")
+    return codes
+
+
+Countries = Annotated[tuple[str, ...], BeforeValidator(_countries)]
 # a number of seconds from the environment, a timedelta in the policy
 Seconds = Annotated[timedelta, BeforeValidator(_seconds), Field(gt=timedelta(0))]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://")]

@@ -20,6 +20,10 @@ class VelocityStore(Protocol):
     def count_country_send(self, country: str, now: datetime, cap: int) -> bool: ...
 
 
+# libphonenumber's region of the global numbering plans (international freephone, satellite, premium rate ...)
+NON_GEOGRAPHIC = "001"
+
+
 @dataclass(frozen=True)
 class Refusal:
     reason: str
@@ -39,9 +43,17 @@ def country_of(e164: str) -> str:
                or phonenumbers.region_code_for_country_code(number.country_code or 0) or "")
 
 
-def refusal(req: SendRequest, policy: SendPolicy, store: VelocityStore, now: datetime) -> Refusal | None:
+def _named(country: str) -> str:
+    if country == NON_GEOGRAPHIC:
+        return "a non-geographic number (+800, +808, +870, +881, +882, +883, +888, +979)"
+    return f"country {country}" if country else "an unknown country"
+
+
+def refusal(req: SendRequest, policy: SendPolicy, store: VelocityStore, now: datetime, *,
+            count: bool = True) -> Refusal | None:
     """Why this send must not go (the first rule it breaks), or None. The velocity cap counts the
-    send, so it is asked last, once the others let it through."""
+    send, so it is asked last, once the others let it through, and only when ``count`` (a message
+    is counted once: not again when it comes back unsent)."""
     if req.type is MessageType.SMS and req.content:
         text = smart_encode(req.content).text if req.sends_smart_encoded(policy.smart_encoding) else req.content
         parts = estimate(text).parts
@@ -49,9 +61,11 @@ def refusal(req: SendRequest, policy: SendPolicy, store: VelocityStore, now: dat
             return Refusal(f"{parts} parts: more than MaxPartsPerMessage ({policy.max_parts_per_message})",
                            "MessagePartsCapped")
     country = country_of(req.to)
+    named = _named(country)
     if policy.allowed_countries and country not in policy.allowed_countries:
-        return Refusal(f"country {country or 'unknown'} not in AllowedCountries", "CountryNotAllowed")
-    if policy.country_sends_per_hour and not store.count_country_send(country, now, policy.country_sends_per_hour):
-        return Refusal(f"CountrySendsPerHour ({policy.country_sends_per_hour}) reached for {country or 'unknown'}",
-                       "CountryVelocityCapped")
+        return Refusal(f"{named} not in AllowedCountries", "CountryNotAllowed")
+    cap = policy.country_sends_per_hour
+    if cap and count and not store.count_country_send(country, now, cap):
+        where = country if country and country != NON_GEOGRAPHIC else named
+        return Refusal(f"CountrySendsPerHour ({cap}) reached for {where}", "CountryVelocityCapped")
     return None

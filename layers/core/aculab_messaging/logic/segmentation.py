@@ -11,7 +11,6 @@ units alone, 67 a part; a character outside the Basic Multilingual Plane
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 import gsm0338  # noqa: F401 - registers the "gsm03.38" codec (3GPP TS 23.038's tables)
@@ -30,14 +29,29 @@ class Estimate:
     ucs2_characters: tuple[str, ...] = ()
 
 
-@lru_cache(maxsize=4096)  # a hostile text of many characters keeps only the last few thousand
+def _alphabet() -> dict[str, int]:
+    """Each GSM 03.38 character and its cost in septets, read from the codec's own tables: one byte
+    (the basic table) or the escape and one (the extension table)."""
+    septets: dict[str, int] = {}
+    for code in range(128):  # 0x1B alone is the escape, no character: it decodes to nothing
+        if character := bytes([code]).decode("gsm03.38"):
+            septets.setdefault(character, 1)
+    for code in range(128):
+        try:
+            septets.setdefault(bytes([0x1B, code]).decode("gsm03.38"), 2)
+        except UnicodeDecodeError:
+            continue
+    septets["\x1b"] = len("\x1b".encode("gsm03.38"))  # the escape itself, as the codec encodes it: one septet
+    return septets
+
+
+_SEPTETS = _alphabet()
+
+
 def gsm_septets(character: str) -> int:
     """Septets a character costs in GSM 03.38: 1 (basic table), 2 (escape + extension table),
     0 when the alphabet has no such character (it forces UCS-2)."""
-    try:
-        return len(character.encode("gsm03.38"))
-    except UnicodeEncodeError:
-        return 0
+    return _SEPTETS.get(character, 0)
 
 
 def estimate(text: str) -> Estimate:

@@ -118,10 +118,17 @@ class SendFlow:
 
     def _guarded(self, req: SendRequest, fingerprint: str, timing: Timing, record: MessageRecord | None,
                  attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
-        """The pumping guard's rules (logic/pumping_guard.py), then the claim."""
-        refused_by = refusal(req, self.policy, self.store, now)
+        """Secrets first (unready: it waits unclaimed), the pumping guard's rules, then the claim. A message
+        counts against its country's cap once: its claim marks it, a later pass (unsent) is not counted."""
+        unready = not_ready_to_send(self.check_credentials, self.metrics)
+        if unready is not None:
+            return unready
+        if self.policy.country_sends_per_hour and record is None:  # a first try presumes no item: is it counted?
+            record = self.store.get_message(req.message_id)
+        count = bool(self.policy.country_sends_per_hour) and not (record is not None and record.country_counted)
+        refused_by = refusal(req, self.policy, self.store, now, count=count)
         if refused_by is None:
-            return self._claim(req, fingerprint, timing, record, attempt, now)
+            return self._claim(req, fingerprint, timing, attempt, now, counted=count)
         self.metrics.count(refused_by.metric)
         return self._finish_unsent(lc.BLOCK, req, fingerprint, timing, record, attempt, now, refused_by.reason)
 
@@ -211,13 +218,11 @@ class SendFlow:
 
     # -- sending ------------------------------------------------------------------------
 
-    def _claim(self, req: SendRequest, fingerprint: str, timing: Timing, record: MessageRecord | None,
-               attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
-        unready = not_ready_to_send(self.check_credentials, self.metrics)
-        if unready is not None:
-            return unready
+    def _claim(self, req: SendRequest, fingerprint: str, timing: Timing, attempt: Attempt, now: datetime, *,
+               counted: bool) -> RecordOutcome | MessageRecord:
+        marks = {"country_counted": True} if counted else {}
         moved = self.store.transition(lc.Change(
-            lc.CLAIM, req.message_id, now, fields={"reason": None, "schedule_name": None, "resend": None},
+            lc.CLAIM, req.message_id, now, fields={"reason": None, "schedule_name": None, "resend": None, **marks},
             keep=first_sight(req, fingerprint, timing), request_hash=fingerprint, **attempt.lease,
             fired=attempt.fired))
         if not moved.done:

@@ -91,11 +91,15 @@ class SmartEncoded:
 
 
 def smart_encode(text: str) -> SmartEncoded:
-    """``text`` with its look-alikes replaced when that makes all of it GSM-7; else as written."""
+    """``text`` with its look-alikes replaced when that makes all of it GSM-7 in no more parts (an
+    ellipsis is three septets: a text of many would grow) and leaves some text; else as written."""
     before = estimate(text)
     if before.encoding == "GSM-7":
         return SmartEncoded(text)
     replaced = tuple(c for c in before.ucs2_characters if c in REPLACEMENTS)
     if len(replaced) < len(before.ucs2_characters):
         return SmartEncoded(text)  # some character has no GSM-7 stand-in: UCS-2 anyway, the text stays
-    return SmartEncoded(text.translate(_TABLE), replaced, before)
+    encoded = text.translate(_TABLE)
+    if not encoded.strip() or estimate(encoded).parts > before.parts:
+        return SmartEncoded(text)
+    return SmartEncoded(encoded, replaced, before)
