@@ -57,6 +57,7 @@ def build_host_layer(artifacts_dir: Path, python: str = sys.executable) -> Path:
     if python != sys.executable or not _copy_installed(pins, target):
         _quiet([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
                 "--no-deps", "--only-binary=:all:", "--target", str(target), *pins])
+    shutil.rmtree(target / "pydantic" / "v1", ignore_errors=True)  # as layers/core/Makefile prunes it
     shutil.copytree(ROOT / "layers" / "core" / "aculab_messaging", target / "aculab_messaging",
                     ignore=shutil.ignore_patterns("__pycache__"))
     _quiet([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)])
