@@ -109,3 +109,13 @@ def test_the_producer_dry_run_shows_what_smart_encoding_saves_without_aws(
     shown = json.loads(capsys.readouterr().out)
     assert done == 0 and (shown["parts"], shown["encoding"]) == (1, "GSM-7")
     assert shown["smartEncoding"] == {"replaced": ["’"], "partsBefore": 3}
+
+
+def test_a_decomposed_letter_is_composed_so_its_text_is_gsm7() -> None:
+    # "Café" as macOS writes it: e and a combining acute (U+0301, not GSM 03.38); é is
+    text = "Cafe\u0301 opens at 9"
+    assert estimate(text).encoding == "UCS-2"
+    encoded = smart_encode(text)
+    assert encoded.text == "Café opens at 9" and encoded.replaced == ("\u0301",)
+    # a combining mark with no composed GSM-7 letter stays UCS-2, the text as written
+    assert smart_encode("x\u0301").text == "x\u0301"

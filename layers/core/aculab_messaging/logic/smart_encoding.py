@@ -5,11 +5,13 @@ or a no-break space: one such character makes the whole sms UCS-2 (67 characters
 153), so a 150-character text becomes three parts instead of one. The table below is the set Twilio
 documents for its Smart Encoding (and Plivo for its own), each look-alike with the GSM-7 text that
 stands for it. The text is changed only when that makes the whole of it GSM-7: a text that stays
-UCS-2 anyway (an emoji, a Greek word) is sent exactly as written.
+UCS-2 anyway (an emoji, a Greek word) is sent exactly as written. A decomposed letter (e and a
+combining accent) is composed first (NFC): é is in GSM 03.38, the combining accent is not.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from aculab_messaging.logic.segmentation import Estimate, estimate
@@ -96,10 +98,13 @@ def smart_encode(text: str) -> SmartEncoded:
     before = estimate(text)
     if before.encoding == "GSM-7":
         return SmartEncoded(text)
-    replaced = tuple(c for c in before.ucs2_characters if c in REPLACEMENTS)
-    if len(replaced) < len(before.ucs2_characters):
+    # a decomposed letter (e + combining acute, as macOS and some keyboards write it) composed first: é is GSM-7
+    composed = unicodedata.normalize("NFC", text)
+    if any(c not in REPLACEMENTS for c in estimate(composed).ucs2_characters):
         return SmartEncoded(text)  # some character has no GSM-7 stand-in: UCS-2 anyway, the text stays
-    encoded = text.translate(_TABLE)
+    encoded = composed.translate(_TABLE)
+    kept = set(encoded)
+    replaced = tuple(c for c in before.ucs2_characters if c in REPLACEMENTS or c not in kept)
     if not encoded.strip() or estimate(encoded).parts > before.parts:
         return SmartEncoded(text)
     return SmartEncoded(encoded, replaced, before)
