@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import requests
 
@@ -50,9 +51,11 @@ def test_unlisted_answers_are_counted_in_metrics(app: LocalApp) -> None:
 
 
 def test_the_largest_sms_the_contract_allows_is_sent_and_its_last_part_tracked(
-    app: LocalApp, sim: SimulatorControl
+    app_factory: Any, sim: SimulatorControl
 ) -> None:
-    # given the largest sms the contract takes: 255 UCS-2 parts of 33 emoji, sent without status updates
+    # given a stack whose MaxPartsPerMessage allows what the contract does (the default is 10), and the largest
+    # sms the contract takes: 255 UCS-2 parts of 33 emoji, sent without status updates
+    app = app_factory(MAX_PARTS_PER_MESSAGE="255")
     sim.configure(step_seconds=3600)
     mid = queue_send(app, content=EMOJI * (33 * 255))
     drain_queue(app)
