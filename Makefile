@@ -26,7 +26,7 @@ help:
 	@echo "  make status ID=<message_id>   its status, parts and timeline (GET /messages/{id}, SigV4)"
 	@echo "  make inbound PHONE=447700900123 TEXT=STOP   a simulated phone texts our NUMBER (MEDIA=files: an MMS)"
 	@echo "  make rotate-webhook-password  a new webhook password in the local stack's secret"
-	@echo "  make test     lint and every test (unit, integration, bounded reliability suite): ~15 minutes with a second run beside it"
+	@echo "  make test     lint and every test (unit, integration, bounded reliability suite): ~10 minutes alone, ~20 beside another"
 	@echo "  make lint     ruff, mypy, cfn-lint, checkov, bandit (and sam validate --lint once make build installed sam)"
 	@echo "  make unit     the unit tests;  make integration  the integration tests"
 	@echo "  make bench    benchmarks with targets;  make soak  the full reliability counts"

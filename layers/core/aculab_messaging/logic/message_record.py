@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, model_validator
 
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic.status import FINAL_RANK, Status
@@ -52,7 +52,7 @@ class MessageRecord(BaseModel):
     submitted_at: str | None = None  # when this attempt reached Aculab (submit or adopt): its give-up age counts
     country_counted: bool = False  # counted against its country's CountrySendsPerHour (once, at its first claim)
     # events stored with a transition and not yet known to be published, by eventId
-    outbox: dict[str, Event] = Field(default_factory=dict)
+    outbox: Annotated[dict[str, Event], SkipValidation] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
