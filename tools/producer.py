@@ -34,7 +34,7 @@ from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.contracts.errors import ContractError, field_errors
 from aculab_messaging.contracts.queue import CancelRequest, SendRequest
 from aculab_messaging.logic.segmentation import Estimate, estimate
-from aculab_messaging.logic.smart_encoding import smart_encode
+from aculab_messaging.logic.smart_encoding import for_request
 
 if TYPE_CHECKING:
     from types_boto3_sqs.client import SQSClient
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             **({"smart_encoding": args.smart_encoding == "on"} if args.smart_encoding else {}),
         })
         if args.dry_run:
-            smart = smart_encode(request.content or "") if request.sends_smart_encoded(False) else None
+            smart = for_request(request, False)  # the stack's default is not known here: as written unless asked
             found = estimate(smart.text if smart else request.content or "") if request.type == "sms" else None
             print(json.dumps({"valid": request.message_id, **({
                 "parts": found.parts, "encoding": found.encoding, "ucs2Characters": list(found.ucs2_characters),

@@ -13,7 +13,7 @@ from aculab_messaging.aculab.params import MessageType
 from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.segmentation import estimate
-from aculab_messaging.logic.smart_encoding import smart_encode
+from aculab_messaging.logic.smart_encoding import for_request
 
 
 class VelocityStore(Protocol):
@@ -55,8 +55,8 @@ def refusal(req: SendRequest, policy: SendPolicy, store: VelocityStore, now: dat
     send, so it is asked last, once the others let it through, and only when ``count`` (a message
     is counted once: not again when it comes back unsent)."""
     if req.type is MessageType.SMS and req.content:
-        text = smart_encode(req.content).text if req.sends_smart_encoded(policy.smart_encoding) else req.content
-        parts = estimate(text).parts
+        smart = for_request(req, policy.smart_encoding)
+        parts = estimate(smart.text if smart else req.content).parts
         if parts > policy.max_parts_per_message:
             return Refusal(f"{parts} parts: more than MaxPartsPerMessage ({policy.max_parts_per_message})",
                            "MessagePartsCapped")

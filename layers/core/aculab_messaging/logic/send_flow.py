@@ -54,7 +54,7 @@ from aculab_messaging.logic.send_attempt import (
     unsent_event,
 )
 from aculab_messaging.logic.send_failures import SendFailures
-from aculab_messaging.logic.smart_encoding import smart_encode
+from aculab_messaging.logic.smart_encoding import for_request
 from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
 from aculab_messaging.logic.tracking import failed_event
 
@@ -268,7 +268,7 @@ class SendFlow:
                    now: datetime) -> RecordOutcome:
         try:
             query = urllib.parse.urlencode({"mid": req.message_id, "dlr": "1" if req.request_delivery_report else "0"})
-            smart = smart_encode(req.content or "") if req.sends_smart_encoded(self.policy.smart_encoding) else None
+            smart = for_request(req, self.policy.smart_encoding)
             params = req.to_params(content=smart.text if smart else None,
                                    status_page=f"{self.policy.webhook_url}?{query}",
                                    status_method=self.policy.status_method, auth=self.webhook_auth())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic.segmentation import Estimate, estimate
 
 # look-alike -> what GSM 03.38 carries instead (data: tests/unit/test_smart_encoding.py checks each entry)
@@ -108,3 +109,9 @@ def smart_encode(text: str) -> SmartEncoded:
     if not encoded.strip() or estimate(encoded).parts > before.parts:
         return SmartEncoded(text)
     return SmartEncoded(encoded, replaced, before)
+
+
+def for_request(req: SendRequest, by_default: bool) -> SmartEncoded | None:
+    """The request's text smart-encoded when it goes so (its own smart_encoding, else ``by_default``;
+    sms only), else None: the text goes as written."""
+    return smart_encode(req.content or "") if req.sends_smart_encoded(by_default) else None
