@@ -12,7 +12,7 @@ PY := $(BIN)/python
 PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
 
-.PHONY: help venv lint test unit integration run send cancel status inbound rotate-webhook-password bench soak audit build cfn lock clean schemas deploy python313 smoke
+.PHONY: help venv lint test unit integration run send cancel status inbound erase rotate-webhook-password bench soak audit build cfn lock clean schemas deploy python313 smoke
 
 help:
 	@echo "Every target (the local ones need \`make run\` going in another terminal):"
@@ -22,9 +22,14 @@ help:
 	@echo "  make send ... AT=+2m VALID_FOR=300       scheduled (AT: +90s, +2m, +1h, +1d or ISO 8601 with offset),"
 	@echo "                                           never sent after 5 minutes"
 	@echo "  make send ... SMART=on                    curly quotes, dashes, ellipses sent as GSM-7 (smart encoding)"
+	@echo "  make send ... QUIET=21:00-08:00           not sent in the recipient's night (its local time): waits"
+	@echo "  make send ... CAMPAIGN=spring CAMPAIGN_RATE=2   one of a campaign, at most 2 of its sends a second"
 	@echo "  make cancel ID=<message_id>   cancel it, whatever stage it is at (the outcome shows as an event)"
+	@echo "  make cancel CAMPAIGN=spring   cancel every message of the campaign not yet at Aculab"
 	@echo "  make status ID=<message_id>   its status, parts and timeline (GET /messages/{id}, SigV4)"
+	@echo "  make status CAMPAIGN=spring   the campaign's messages counted by status (GET /campaigns/{id})"
 	@echo "  make inbound PHONE=447700900123 TEXT=STOP   a simulated phone texts our NUMBER (MEDIA=files: an MMS)"
+	@echo "  make erase PHONE=447700900123  erase a number: its messages, refs, inbound messages, media (its opt-out stays)"
 	@echo "  make rotate-webhook-password  a new webhook password in the local stack's secret"
 	@echo "  make test     lint and every test (unit, integration, bounded reliability suite): ~10 minutes alone, ~20 beside another"
 	@echo "  make lint     ruff, mypy, cfn-lint, checkov, bandit (and sam validate --lint once make build installed sam)"
@@ -123,23 +128,32 @@ AT ?=
 VALID_FOR ?=
 # SMART=on: look-alikes (curly quotes, long dashes, ...) sent as their GSM-7 equivalents (off: as written)
 SMART ?=
+# QUIET=21:00-08:00: not sent in those hours of the recipient's local time (off: not even the stack's)
+QUIET ?=
+# CAMPAIGN=spring: one of a campaign (make cancel / make status CAMPAIGN=spring); CAMPAIGN_RATE=2: its pace
+CAMPAIGN ?=
+CAMPAIGN_RATE ?=
 send: $(STAMP)
 	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }
 	@$(LOCAL_AWS) $(PY) -m tools.producer --queue-url "$$(cat .local-stack/queue_url)" \
 		--endpoint-url "$$(cat .local-stack/endpoint_url)" sms --to "$(TO)" --from "$(FROM)" --text "$(TEXT)" --delivery-report \
-		$(if $(AT),--at "$(AT)") $(if $(VALID_FOR),--valid-for "$(VALID_FOR)") $(if $(SMART),--smart-encoding "$(SMART)")
+		$(if $(AT),--at "$(AT)") $(if $(VALID_FOR),--valid-for "$(VALID_FOR)") $(if $(SMART),--smart-encoding "$(SMART)") \
+		$(if $(QUIET),--quiet-hours "$(QUIET)") $(if $(CAMPAIGN),--campaign "$(CAMPAIGN)") \
+		$(if $(CAMPAIGN_RATE),--campaign-rate "$(CAMPAIGN_RATE)")
 
 cancel: $(STAMP)
 	@test -f .local-stack/queue_url || { echo "start the local stack first: make run"; exit 1; }
-	@test -n "$(ID)" || { echo "usage: make cancel ID=<message_id>"; exit 1; }
+	@test -n "$(ID)$(CAMPAIGN)" || { echo "usage: make cancel ID=<message_id>, or CAMPAIGN=<campaign_id>"; exit 1; }
 	@$(LOCAL_AWS) $(PY) -m tools.producer --queue-url "$$(cat .local-stack/queue_url)" \
-		--endpoint-url "$$(cat .local-stack/endpoint_url)" cancel --message-id "$(ID)"
+		--endpoint-url "$$(cat .local-stack/endpoint_url)" cancel \
+		$(if $(CAMPAIGN),--campaign "$(CAMPAIGN)",--message-id "$(ID)")
 
 ID ?=
 status: $(STAMP)
 	@test -f .local-stack/messages_url || { echo "start the local stack first: make run"; exit 1; }
-	@test -n "$(ID)" || { echo "usage: make status ID=<message_id>"; exit 1; }
-	@$(LOCAL_AWS) $(PY) -m tools.status_client --api-url "$$(cat .local-stack/messages_url)" "$(ID)"
+	@test -n "$(ID)$(CAMPAIGN)" || { echo "usage: make status ID=<message_id>, or CAMPAIGN=<campaign_id>"; exit 1; }
+	@$(LOCAL_AWS) $(PY) -m tools.status_client --api-url "$$(cat .local-stack/messages_url)" \
+		$(if $(CAMPAIGN),--campaign "$(CAMPAIGN)","$(ID)")
 
 # make smoke: a deployed stack checked end to end from its outputs (STACK: samconfig.toml's stack_name if not
 # given); SMOKE_TO=<a mobile> SMOKE_FROM=<one of your Aculab numbers>: a real SMS too, followed to its end
@@ -155,6 +169,14 @@ smoke: $(STAMP)
 MEDIA ?=
 inbound: $(STAMP)
 	@$(PY) -m local.phone --from "$(PHONE)" --to "$(NUMBER)" --text "$(TEXT)" $(foreach m,$(MEDIA),--media "$(m)")
+
+# make erase PHONE=...: the erase function invoked through the local stack's Lambda API, as an operator invokes
+# it (aws lambda invoke) on a deployed stack; PHONE must be given (its default is make inbound's)
+erase: $(STAMP)
+	@test -f .local-stack/lambda_url || { echo "start the local stack first: make run"; exit 1; }
+	@test "$(origin PHONE)" != "file" || { echo "usage: make erase PHONE=<the number to erase>"; exit 1; }
+	@$(LOCAL_AWS) $(PY) -m tools.erase --function-name "$$(cat .local-stack/erase_function)" --phone "$(PHONE)" \
+		--endpoint-url "$$(cat .local-stack/lambda_url)"
 
 rotate-webhook-password: $(STAMP)
 	@test -f .local-stack/webhook_secret_arn || { echo "start the local stack first: make run"; exit 1; }

@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=4566)
     parser.add_argument("--simulator-port", type=int, default=8090)
     parser.add_argument("--webhook-port", type=int, default=3000)
+    parser.add_argument("--lambda-port", type=int, default=0,
+                        help="Lambda's Invoke API (make erase reads it from .local-stack/; 0: any free port)")
     parser.add_argument("--reconcile-seconds", type=float, default=None,
                         help="run the reconciler this often (default: the template's schedule)")
     parser.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
@@ -109,11 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     wanted = {"AWS (moto server)": args.aws_port, "Aculab simulator": 0 if args.aculab_url else args.simulator_port,
-              "webhook (API Gateway)": args.webhook_port}
+              "webhook (API Gateway)": args.webhook_port, "Lambda Invoke API": args.lambda_port}
     taken = [f"{name} port {port}" for name, port in wanted.items() if port and not _port_free(args.host, port)]
     if taken:
         print(f"cannot start: {', '.join(taken)} already in use (another `make run`?). "
-              "Stop it or choose ports: python -m local --aws-port N --simulator-port N --webhook-port N",
+              "Stop it or choose ports: python -m local --aws-port N --simulator-port N --webhook-port N "
+              "--lambda-port N",
               file=sys.stderr)
         return 1
 
@@ -158,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"ready: webhook function          {app.webhook_url}  (status updates, basic auth)")
     _say(f"ready: webhook function          {app.inbound_url}  (inbound Notification Page, with its token)")
     _say(f"ready: messages function         {app.messages_url}/<message_id>  (SigV4: make status ID=...)")
+    lambda_api = app.start_lambda_api(args.host, args.lambda_port)
+    _say(f"ready: erase function           {lambda_api.base_url} (Lambda Invoke API, {app.function_name('erase')}: "
+         "make erase PHONE=...)")
 
     poller = app.send_poller()  # retries come back after the send function's own backoff
     poller.start()
@@ -185,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     (STATE_DIR / "messages_url").write_text(app.messages_url)
     (STATE_DIR / "webhook_url").write_text(app.webhook_url)  # make smoke --local, as from a stack's outputs
     (STATE_DIR / "event_bus_name").write_text(app.stack.refs["MessagingBus"])
+    (STATE_DIR / "lambda_url").write_text(lambda_api.base_url)  # make erase
+    (STATE_DIR / "erase_function").write_text(app.function_name("erase"))
     # moto enforces IAM: `make send` calls as the harness's admin user
     for key, value in app.stack.admin_credentials.items():
         (STATE_DIR / key).write_text(value)
@@ -223,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         stop(simulator)
     moto.stop()
     for name in ("queue_url", "endpoint_url", "simulator_url", "webhook_secret_arn", "messages_url", "webhook_url",
-                 "event_bus_name", *app.stack.admin_credentials):
+                 "event_bus_name", "lambda_url", "erase_function", *app.stack.admin_credentials):
         (Path(STATE_DIR) / name).unlink(missing_ok=True)
     _say("stopped")
     return 0

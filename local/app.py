@@ -27,14 +27,17 @@ from local.sqs_poller import SqsPoller
 from local.template import REGION, load_sam
 
 FUNCTIONS = {"webhook": "WebhookFunction", "send": "SendFunction", "reconcile": "ReconcileFunction",
-             "messages": "MessagesFunction", "media": "MediaFunction"}
+             "messages": "MessagesFunction", "media": "MediaFunction", "erase": "EraseFunction"}
+# invoked by an operator through Lambda's Invoke API (start_lambda_api), not by an event source
+OPERATOR_FUNCTIONS = ("erase",)
 WEBHOOK_USER = "aculab"
 # variables a function's environment sets that another function's must not inherit
 _FUNCTION_KEYS = ("AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "WEBHOOK_URL", "WEBHOOK_SECRET_ARN",
                   "INBOUND_TOKEN_SECRET_ARN", "ACULAB_SECRET_ARN", "ACULAB_BASE_URL", "ACULAB_CLOUD_ID",
                   "MEDIA_BUCKET_NAME", "ACULAB_READ_TIMEOUT",
                   "SEND_QUEUE_ARN", "SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "MAX_SENDS_PER_SECOND",
-                  "MAX_SENDS_PER_SECOND_PER_NUMBER", "DEAD_LETTER_QUEUE_ARN")
+                  "MAX_SENDS_PER_SECOND_PER_NUMBER", "DEAD_LETTER_QUEUE_ARN", "ERASURE_KEY_SECRET_ARN",
+                  "MEDIA_RETENTION_DAYS", "EVENT_ARCHIVE_RETENTION_DAYS", "ARCHIVE_PERSONAL_DATA")
 _init_lock = threading.Lock()
 
 
@@ -85,6 +88,7 @@ class LocalApp:
         self.sam = load_sam()
         self._env_overrides = env_overrides or {}
         self.gateway: gateway.GatewayServer | None = None
+        self.lambda_api: Any = None
         self.poller: SqsPoller | None = None
         self.media: SqsPoller | None = None
         self.scheduler: SchedulerRunner | None = None
@@ -232,6 +236,31 @@ class LocalApp:
                                      host, port, authorize, route_arn)
         return self.gateway
 
+    def function_name(self, name: str) -> str:
+        """The deployed name of function ``name`` (what ``aws lambda invoke --function-name`` takes)."""
+        return f"{self.stack.name}-{FUNCTIONS[name]}"
+
+    def start_lambda_api(self, host: str = "127.0.0.1", port: int = 0) -> Any:
+        """Lambda's Invoke API for the functions an operator invokes (the erase function), each call
+        authorised by moto server's IAM (``lambda:InvokeFunction`` on the function's ARN)."""
+        import requests
+
+        from local import lambda_api
+
+        def authorize(method: str, path: str, headers: dict[str, str], body: bytes,
+                      resource: str) -> tuple[int, dict[str, Any]]:
+            answer = requests.post(f"{self.stack.endpoint_url}/_local/authorize", timeout=10, json={
+                "method": method, "path": path, "headers": headers, "body": body.decode("utf-8", "replace"),
+                "resource": resource, "account_id": ACCOUNT, "service": "lambda", "action": "InvokeFunction"})
+            return answer.status_code, answer.json()
+
+        names = {key: name for name in OPERATOR_FUNCTIONS for key in (self.function_name(name), FUNCTIONS[name])}
+        self.lambda_api = lambda_api.serve(
+            names, lambda name, event: self.invoke(name, event), authorize,
+            lambda function: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name(names[function])}",
+            host, port)
+        return self.lambda_api
+
     def send_poller(self, retry_visibility_seconds: int | None = None, wait_seconds: int = 1,
                     handler: Handler | None = None) -> SqsPoller:
         """The send function's event source mapping (``handler``: a container of its own)."""
@@ -302,9 +331,10 @@ class LocalApp:
         for poller in (self.poller, self.media, self.scheduler):
             if poller:
                 poller.stop()
-        if self.gateway:
-            self.gateway.shutdown()
-            self.gateway.server_close()
+        for server in (self.gateway, self.lambda_api):
+            if server:
+                server.shutdown()
+                server.server_close()
 
 
 def parse_rate(expression: str) -> float:

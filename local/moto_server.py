@@ -109,7 +109,8 @@ _SIGNATURE_SKEW_SECONDS = 300
 def authorize_invoke(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """Decide an ``execute-api:Invoke`` as API Gateway's IAM authorizer does:
     (200, the caller) or (403, why). ``request``: method, path (with query),
-    headers, body (text), resource (the route's ARN)."""
+    headers, body (text), resource (the route's ARN); ``service`` and ``action`` for another
+    service's call authorised the same way (``lambda`` / ``InvokeFunction``: the local Lambda Invoke API)."""
     import datetime as dt
 
     from moto.iam.access_control import IAMRequest
@@ -121,8 +122,9 @@ def authorize_invoke(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     if not authorization.startswith("AWS4-HMAC-SHA256 ") or "X-Amz-Date" not in headers:
         return 403, {"message": "Forbidden"}
     scope = authorization.partition("Credential=")[2].partition(",")[0].split("/")
-    if len(scope) != 5 or scope[3] != "execute-api":
-        return 403, {"message": "Credential should be scoped to correct service: 'execute-api'."}
+    service = str(request.get("service") or "execute-api")
+    if len(scope) != 5 or scope[3] != service:
+        return 403, {"message": f"Credential should be scoped to correct service: '{service}'."}
     try:
         signed_at = dt.datetime.strptime(str(headers["X-Amz-Date"]), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
@@ -133,7 +135,7 @@ def authorize_invoke(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         iam_request = IAMRequest(
             account_id=str(request.get("account_id") or "123456789012"), method=str(request["method"]),
             path=str(request["path"]), data={}, body=str(request.get("body") or "").encode(),
-            headers=headers, action="Invoke",  # type: ignore[arg-type]
+            headers=headers, action=str(request.get("action") or "Invoke"),  # type: ignore[arg-type]
         )
         iam_request.check_signature()
         iam_request.check_action_permitted(str(request["resource"]))
@@ -192,9 +194,12 @@ def _s3_permission(environ: dict[str, Any]) -> str:
     query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     has_key = "/" in environ.get("PATH_INFO", "").strip("/")
     if not has_key:
+        if method == "GET" and "versions" in query:
+            return "ListBucketVersions"
         return {"GET": "ListBucket", "HEAD": "ListBucket"}.get(method, f"bucket {method}")
     if method == "DELETE":
-        return "AbortMultipartUpload" if "uploadId" in query else "DeleteObject"
+        return "AbortMultipartUpload" if "uploadId" in query else "DeleteObjectVersion" if "versionId" in query \
+            else "DeleteObject"
     return str({"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "POST": "PutObject"}.get(method, method))
 
 

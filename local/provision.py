@@ -281,8 +281,10 @@ def _create_buses(stack: Stack) -> None:
     for logical, res in stack.resources("AWS::Events::Archive").items():
         props = stack.resolve(res["Properties"])
         name = f"{stack.name}-{logical}"[:48]
+        # its EventPattern as the template resolves it (moto archives through a rule with that pattern)
+        pattern = {"EventPattern": json.dumps(props["EventPattern"])} if props.get("EventPattern") else {}
         events.create_archive(ArchiveName=name, EventSourceArn=props["SourceArn"],
-                              RetentionDays=int(props.get("RetentionDays", 0)))
+                              RetentionDays=int(props.get("RetentionDays", 0)), **pattern)
         stack.refs[logical] = name
 
 

@@ -10,9 +10,9 @@ import copy
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aculab_messaging.aculab.errors import AculabError
 from aculab_messaging.aculab.params import BlockedEntry, CancelResult, PartStatus, SendParams, aculab_sender
@@ -23,13 +23,18 @@ from aculab_messaging.logic.message_record import MessageRecord, PartWrite, Part
 from aculab_messaging.logic.ports import (
     Aculab,
     CancelStore,
+    ErasureStore,
     EventPublisher,
     IngestStore,
+    MediaEraser,
     PublishError,
     ReconcileStore,
     SendStore,
 )
 from aculab_messaging.logic.status import FINAL_RANK, OUTCOME_UNKNOWN, SENDING, Status
+
+if TYPE_CHECKING:
+    from aculab_messaging.logic.erasure import ErasureCounts  # its media_key loads the media events
 
 ANNOUNCE = "ANNOUNCE"
 
@@ -58,6 +63,22 @@ class InMemoryStore:
     @property
     def shard_count(self) -> int:
         return 1
+
+    # -- campaigns (dal/campaigns.py: its mark; the campaign index, read here from the items) ------------
+
+    def cancel_campaign(self, campaign_id: str, now: datetime) -> None:
+        self.items.setdefault((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"), {"cancelled_at": _iso(now)})
+
+    def campaign_cancelled_at(self, campaign_id: str) -> str | None:
+        found = self.items.get((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"))
+        return found["cancelled_at"] if found else None
+
+    def campaign_page(self, campaign_id: str, after: str | None, limit: int) -> tuple[list[tuple[str, str]],
+                                                                                     str | None]:
+        members = sorted((i["message_id"], i["status"]) for (_pk, sk), i in self.items.items()
+                         if sk == "MSG" and i.get("campaign_id") == campaign_id and i["message_id"] > (after or ""))
+        page = members[:limit]
+        return page, page[-1][0] if len(members) > limit else None
 
     # -- helpers ----------------------------------------------------------------
 
@@ -531,3 +552,88 @@ def _conforms(store: InMemoryStore, publisher: RecordingPublisher, aculab: FakeA
         SendStore, CancelStore, IngestStore, ReconcileStore, WholeStore, EventPublisher, Aculab]:
     """mypy checks here that each fake keeps its ports' signatures."""
     return store, store, store, store, store, publisher, aculab
+
+
+# -- erasure (logic/erasure.py) ----------------------------------------------------------------------
+
+
+class InMemoryErasureStore(InMemoryStore):
+    """InMemoryStore with the erasure's port: the items holding a number read in pages of ``page_size``
+    in key order (as a Scan reads on while items are deleted), each delete conditional as on DynamoDB."""
+
+    def __init__(self, page_size: int = 2) -> None:
+        super().__init__()
+        self.page_size = page_size
+
+    @staticmethod
+    def _holds_number(item: Mapping[str, Any], number: str) -> bool:
+        return number in (item.get("to"), item.get("from"))
+
+    def holding(self, number: str, start: dict[str, Any] | None = None) -> Iterator[
+            tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+        after = (str(start["pk"]), str(start["sk"])) if start else None
+        while True:
+            keys = sorted(k for k in self.items if after is None or k > after)
+            page, rest = keys[:self.page_size], keys[self.page_size:]
+            found = [copy.deepcopy(self.items[k]) for k in page if k in self.items
+                     and self._holds_number(self.items[k], number)]
+            cursor = {"pk": page[-1][0], "sk": page[-1][1]} if rest else None
+            yield found, cursor
+            if cursor is None:
+                return
+            after = page[-1]
+
+    def is_sender(self, number: str) -> bool:
+        return ("SENDERS", number) in self.items
+
+    def delete_holding(self, pk: str, sk: str, number: str) -> bool:
+        item = self.items.get((pk, sk))
+        if item is None or not self._holds_number(item, number):
+            return False
+        del self.items[(pk, sk)]
+        return True
+
+    def delete_ref(self, msg_ref: str, message_id: str) -> bool:
+        item = self.items.get((f"REF#{msg_ref}", "REF"))
+        if item is None or item.get("message_id") != message_id:
+            return False
+        del self.items[(f"REF#{msg_ref}", "REF")]
+        return True
+
+    def delete_opt_in(self, pk: str, sk: str, number: str) -> bool:
+        item = self.items.get((pk, sk))
+        if item is None or not self._holds_number(item, number) or item.get("blocked"):
+            return False
+        del self.items[(pk, sk)]
+        return True
+
+    def record_erasure(self, number_hash: str, erasure_id: str, counts: ErasureCounts, now: datetime, *,
+                       complete: bool) -> None:
+        key = (f"ERASURE#{number_hash}", erasure_id)
+        item = self.items.setdefault(key, {"pk": key[0], "sk": key[1], "started_at": _iso(now)})
+        for name, value in asdict(counts).items():
+            item[name] = item.get(name, 0) + value
+        item.update(updated_at=_iso(now), complete=complete, **({"completed_at": _iso(now)} if complete else {}))
+
+
+class InMemoryMediaVersions:
+    """The MediaEraser port on a versioned bucket: each key's versions (a delete marker is ``None``)."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, list[bytes | None]] = {}
+
+    def put(self, key: str, body: bytes = b"x") -> None:
+        self.versions.setdefault(key, []).append(body)
+
+    def erase_prefix(self, prefix: str) -> int:
+        keys = [k for k in self.versions if k.startswith(prefix)]
+        objects = sum(1 for k in keys if any(v is not None for v in self.versions[k]))
+        for key in keys:
+            del self.versions[key]
+        return objects
+
+
+def _conforms_to_erasure(store: InMemoryErasureStore, media: InMemoryMediaVersions) -> tuple[
+        ErasureStore, MediaEraser, WholeStore]:
+    """mypy checks here that the erasure's fakes keep its ports' signatures."""
+    return store, media, store

@@ -35,8 +35,14 @@ class InMemoryPace:
         return state
 
     def take_pace_slot(self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None,
-                       new_n: int | None) -> dict[str, Any] | None:
+                       new_n: int | None, campaign: str | None = None, seen_c: int | None = None,
+                       new_c: int | None = None) -> dict[str, Any] | None:
         moved: dict[str, Any] = {}
+        if campaign is not None and new_c is not None:
+            item = self.items.get(f"CAMPAIGN#{campaign}/PACE", {})
+            if item.get("c") != seen_c:
+                return {"c": item.get("c")}
+            self._write(f"CAMPAIGN#{campaign}/PACE", c=new_c, expires_at=new_c // 1_000_000 + 86_400)
         if new_n is not None:
             item = self.items.get(f"PACE#{number}", {})
             if item.get("n") != seen_n:

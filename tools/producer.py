@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.contracts.errors import ContractError, field_errors
-from aculab_messaging.contracts.queue import CancelRequest, SendRequest
+from aculab_messaging.contracts.queue import CampaignCancelRequest, CancelRequest, SendRequest
 from aculab_messaging.logic.segmentation import Estimate, estimate
 from aculab_messaging.logic.smart_encoding import for_request
 
@@ -77,6 +77,12 @@ class Producer:
         request = CancelRequest(action="cancel", message_id=message_id)
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(request.to_json()))
         return message_id
+
+    def cancel_campaign(self, campaign_id: str) -> str:
+        """Every message of the campaign not yet handed to Aculab, those still on the queue included."""
+        request = CampaignCancelRequest(action="cancel", campaign_id=campaign_id)
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(request.to_json()))
+        return campaign_id
 
     def send(self, request: SendRequest) -> str:
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=_body(request))
@@ -139,8 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--valid-until", default=None, help="never sent after this ISO 8601 time (with offset)")
         p.add_argument("--smart-encoding", choices=["on", "off"], default=None,
                        help="sms: look-alikes (curly quotes, dashes, ...) sent as GSM-7 (default: the stack's)")
+        p.add_argument("--quiet-hours", default=None,
+                       help="not sent in these hours of the recipient's local time: 21:00-08:00, or off")
+        p.add_argument("--campaign", default=None, help="the campaign_id it belongs to")
+        p.add_argument("--campaign-rate", type=float, default=None,
+                       help="with --campaign: the campaign's sends a second at most")
     c = sub.add_parser("cancel")
-    c.add_argument("--message-id", required=True)
+    which = c.add_mutually_exclusive_group(required=True)
+    which.add_argument("--message-id")
+    which.add_argument("--campaign", help="cancel every message of this campaign not yet at Aculab")
     args = parser.parse_args(argv)
 
     import boto3
@@ -150,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         return Producer(args.queue_url, boto3.client("sqs", endpoint_url=args.endpoint_url, region_name=args.region))
 
     try:
+        if args.command == "cancel" and args.campaign:
+            print(json.dumps({"queued": producer().cancel_campaign(args.campaign)}))
+            print(f"cancel of campaign {args.campaign} queued: each of its messages not yet at Aculab ends with "
+                  "Message Cancelled; make status CAMPAIGN=... counts them", file=sys.stderr)
+            return 0
         if args.command == "cancel":
             print(json.dumps({"queued": producer().cancel(args.message_id)}))
             print(f"cancel of {args.message_id} queued: the send function answers with an event, Message Cancelled, "
@@ -165,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             **({"valid_for_seconds": args.valid_for} if args.valid_for else {}),
             **({"valid_until": when(args.valid_until)} if args.valid_until else {}),
             **({"smart_encoding": args.smart_encoding == "on"} if args.smart_encoding else {}),
+            **({"quiet_hours": args.quiet_hours} if args.quiet_hours else {}),
+            **({"campaign_id": args.campaign} if args.campaign else {}),
+            **({"campaign_max_per_second": args.campaign_rate} if args.campaign_rate else {}),
         })
         if args.dry_run:
             smart = for_request(request, False)  # the stack's default is not known here: as written unless asked

@@ -53,6 +53,11 @@ def get_message(api_url: str, message_id: str, *, session: boto3.Session | None 
     return result
 
 
+def campaigns_url(messages_url: str) -> str:
+    """GET /campaigns/{campaign_id} beside GET /messages/{message_id} (the MessagesApiUrl output)."""
+    return messages_url.rstrip("/").removesuffix("/messages") + "/campaigns"
+
+
 def _region_of(api_url: str) -> str:
     host = urllib.parse.urlsplit(api_url).hostname or ""
     parts = host.split(".")
@@ -63,10 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aculab-status", description="A message's status, parts and timeline")
     parser.add_argument("--api-url", required=True, help="the stack's MessagesApiUrl output")
     parser.add_argument("--region", default=None, help="the API's region (default: the session's, or the URL's)")
+    parser.add_argument("--campaign", action="store_true",
+                        help="the id is a campaign_id: its messages counted by status (GET /campaigns/{id})")
     parser.add_argument("message_id")
     args = parser.parse_args(argv)
+    api_url = campaigns_url(args.api_url) if args.campaign else args.api_url
     try:
-        view = get_message(args.api_url, args.message_id, region=args.region)
+        view = get_message(api_url, args.message_id, region=args.region)
     except StatusLookupError as exc:
         print(f"error {exc}", file=sys.stderr)
         return 1 if exc.status in (0, 404) else 2

@@ -90,6 +90,12 @@ def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim:
     app.stack.client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"],
                                          MessageBody=json.dumps({"action": "cancel", "message_id": later}))
     drain_queue(app)
+    # ... a campaign's send (its own pace), and the campaign's cancel (its index read) ...
+    queue_send(app, campaign_id="spring", campaign_max_per_second=100)
+    drain_queue(app)
+    app.stack.client("sqs").send_message(QueueUrl=app.stack.refs["SendQueue"],
+                                         MessageBody=json.dumps({"action": "cancel", "campaign_id": "spring"}))
+    drain_queue(app)
     # ... the webhook (status updates with and without our mid, an inbound STOP) ...
     sim.settle()
     ref = str(app.stack.client("dynamodb").get_item(
@@ -123,10 +129,13 @@ def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim:
     app.invoke("reconcile", {"source": "aws.scheduler"}, timeout=0.001)  # no time left: a cursor is kept
     app.run_reconcile()
     # ... and the status lookup, asked by a signed caller
-    from tools.status_client import get_message
+    from tools.status_client import campaigns_url, get_message
 
     admin = boto3.session.Session(region_name=REGION, **app.stack.admin_credentials)
     assert get_message(app.messages_url, sent, session=admin)["messageId"] == sent
+    assert get_message(campaigns_url(app.messages_url), "spring", session=admin)["messages"] == 1
+    # ... and an operator's erasure of the mobile (its messages, refs, inbound messages, archived file)
+    assert app.invoke("erase", {"phone": MOBILE})["counts"]["media_objects"] == 1
     # then no call was refused, and each function used every action it is granted
     by_function = calls_by_function(app)
     for function in FUNCTIONS:

@@ -10,11 +10,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import requests
 
 from local.template import ROOT
+
+# `make run`s of one tree share its .local-stack/: one at a time, on one worker
+pytestmark = pytest.mark.xdist_group("local-stack")
 
 
 def free_port() -> int:
@@ -39,7 +43,24 @@ def start_local_stack() -> tuple[subprocess.Popen[str], queue.Queue[str], list[i
     return proc, lines, ports, env
 
 
-@pytest.mark.xdist_group("local-stack")  # `make run`s of one tree share its .local-stack/: one at a time
+def waiter(proc: subprocess.Popen[str], lines: queue.Queue[str], seen: list[str]) -> Callable[..., bool]:
+    """``wait_for(text, timeout=30)``: whether the stack printed a line holding ``text`` in time (the lines
+    read so far kept in ``seen``); False as soon as the stack exits."""
+    def wait_for(text: str, timeout: float = 30) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in seen):
+                return True
+            try:
+                seen.append(lines.get(timeout=0.2))
+            except queue.Empty:
+                if proc.poll() is not None:
+                    return False
+        return False
+
+    return wait_for
+
+
 def stopped(proc: subprocess.Popen[str], timeout: float = 30) -> int:
     """Its exit code once it stopped; one still running after ``timeout`` is killed (never left
     running for the rest of the suite) and the test fails."""
@@ -55,18 +76,7 @@ def test_local_stack_sends_and_tracks_a_message() -> None:
     # given the local stack on free ports
     proc, lines, ports, env = start_local_stack()
     seen: list[str] = []
-
-    def wait_for(text: str, timeout: float = 30) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in seen):
-                return True
-            try:
-                seen.append(lines.get(timeout=0.2))
-            except queue.Empty:
-                if proc.poll() is not None:
-                    return False
-        return False
+    wait_for = waiter(proc, lines, seen)
 
     try:
         assert wait_for("ready: all up"), seen

@@ -46,8 +46,8 @@ def granted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str, float]]:
     lock = threading.Lock()
     reserve = Pacer.reserve
 
-    def recording(self: Pacer, number: str, now: Any) -> datetime | None:
-        slot = reserve(self, number, now)
+    def recording(self: Pacer, number: str, now: Any, campaign: Any = None) -> datetime | None:
+        slot = reserve(self, number, now, campaign)
         if slot is not None:
             with lock:
                 slots.append((id(self), number, slot.timestamp()))

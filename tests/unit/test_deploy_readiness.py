@@ -27,7 +27,7 @@ def test_parameters_cover_aculab_numbers_and_schedule() -> None:
 
 def test_secrets_are_resources_never_parameters(cfn: dict[str, Any]) -> None:
     secrets = resources(cfn, "AWS::SecretsManager::Secret")
-    assert set(secrets) == {"AculabApiSecret", "WebhookCredentialsSecret", "InboundTokenSecret"}
+    assert set(secrets) == {"AculabApiSecret", "WebhookCredentialsSecret", "InboundTokenSecret", "ErasureKeySecret"}
     for secret in secrets.values():
         assert "SecretString" not in secret["Properties"]  # generated, set after deploy
     params = load_sam()["Parameters"]
@@ -102,11 +102,11 @@ def test_only_the_media_rule_may_send_to_the_media_queues(cfn: dict[str, Any]) -
     assert pattern["detail-type"] == ["Message Received"] and pattern["detail"] == {"type": ["mms"]}
 
 
-def test_only_the_status_route_is_iam_authorised(cfn: dict[str, Any]) -> None:
+def test_only_the_status_routes_are_iam_authorised(cfn: dict[str, Any]) -> None:
     paths = cfn["Resources"]["WebhookApi"]["Properties"]["Body"]["paths"]
     secured = {(path, method) for path, methods in paths.items() for method, spec in methods.items()
                if spec.get("security") == [{"AWS_IAM": []}]}
-    assert secured == {("/messages/{message_id}", "get")}
+    assert secured == {("/messages/{message_id}", "get"), ("/campaigns/{campaign_id}", "get")}
 
 
 def test_log_retention_for_each_function(cfn: dict[str, Any]) -> None:
@@ -211,7 +211,7 @@ def _resolved(cfn: dict[str, Any], value: Any, **parameters: str) -> Any:
 
 RESERVING = {"WebhookFunction": "WebhookReservedConcurrency", "SendFunction": "SendReservedConcurrency",
              "MessagesFunction": "MessagesReservedConcurrency", "MediaFunction": "MediaReservedConcurrency",
-             "ReconcileFunction": "ReconcileReservedConcurrency"}
+             "ReconcileFunction": "ReconcileReservedConcurrency", "EraseFunction": "EraseReservedConcurrency"}
 
 
 def test_no_reserved_concurrency_by_default_so_a_new_account_can_deploy(cfn: dict[str, Any]) -> None:
@@ -254,20 +254,26 @@ def test_every_role_that_touches_what_the_data_key_encrypts_may_use_it(cfn: dict
     assert grants == {
         "WebhookFunctionRole": writes, "SendFunctionRole": writes, "ReconcileFunctionRole": writes,
         "MediaFunctionRole": writes, "SendSchedulerRole": writes, "ReconcileFunctionScheduleRole": writes,
-        "MessagesFunctionRole": {"kms:Decrypt"},
+        "MessagesFunctionRole": {"kms:Decrypt"}, "EraseFunctionRole": writes,
     }
     assert set(grants) == roles  # no role is left out
     condition = cfn["Conditions"]["HasDataKey"]
     assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "DataCmkArn"}, ""]}]}
 
 
-def test_the_status_lookup_may_read_only_message_items(cfn: dict[str, Any]) -> None:
-    """dynamodb:LeadingKeys is not evaluated by moto: checked here."""
+def test_the_status_lookup_may_read_only_message_and_campaign_items(cfn: dict[str, Any]) -> None:
+    """dynamodb:LeadingKeys is not evaluated by moto: checked here. The campaign index projects a message's
+    id and status alone (checked on the table), so its Query reads nothing else of an item."""
     statements = [s for p in cfn["Resources"]["MessagesFunctionRole"]["Properties"]["Policies"]
                   for s in p["PolicyDocument"]["Statement"]]
-    (statement,) = statements
-    assert statement["Action"] == "dynamodb:GetItem"
-    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["MSG#*"]}}
+    get, query = statements
+    assert get["Action"] == "dynamodb:GetItem"
+    assert get["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["MSG#*", "CAMPAIGN#*"]}}
+    assert query["Action"] == "dynamodb:Query" and "Condition" not in query
+    assert query["Resource"] == {"Fn::Sub": "${MessagesTable.Arn}/index/campaign"}
+    (index,) = [i for i in cfn["Resources"]["MessagesTable"]["Properties"]["GlobalSecondaryIndexes"]
+                if i["IndexName"] == "campaign"]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]}
 
 
 def test_the_media_function_is_given_its_size_limit(cfn: dict[str, Any]) -> None:

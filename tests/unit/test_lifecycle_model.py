@@ -1,11 +1,12 @@
 """A model-based test of the one message lifecycle (logic/lifecycle.py): Hypothesis drives the real
 services (SendService, ReconcileService, IngestService) over the in-memory fakes with random
 interleavings of sends (the same request again, another under a known message_id, send_at near and
-far, validity), cancels, STOP / START, Aculab's blocked list, schedules firing (twice, late),
-SQS redeliveries, dead-letter redrives, crashes that outlive a lease, a copy arriving while a send is
-in flight, the pace turning sends away, every msg_send outcome, status updates out of order and
-repeated, PutEvents failures, reconcile runs and clock jumps; after every step it checks the
-lifecycle's promises, and at the end, once healed and run dry, that every stored event went out.
+far, validity, one of a campaign), cancels (of a message, of the campaign), STOP / START, Aculab's
+blocked list, schedules firing (twice, late), SQS redeliveries, dead-letter redrives, crashes that
+outlive a lease, a copy arriving while a send is in flight, the pace turning sends away, every
+msg_send outcome, status updates out of order and repeated, PutEvents failures, reconcile runs and
+clock jumps; after every step it checks the lifecycle's promises, and at the end, once healed and run
+dry, that every stored event went out.
 
 `make test` runs a bounded number of examples; `pytest --soak` many more.
 """
@@ -65,7 +66,9 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "A'": ("+44 7700 900123", "Your code is 1234"),
     "B": ("+447700900124", "Your code is 1234"),
     "C": ("+447700900123", "Your order has shipped"),
+    "S": ("+447700900124", "Spring sale"),  # one of the campaign CAMPAIGN (which cancel_campaign cancels)
 }
+CAMPAIGN = "spring"
 # send_at from now (None: none; three of them, so that most sends go now)
 SEND_AT: dict[str, timedelta | None] = {
     "now": None, "now'": None, "now''": None, "near": timedelta(minutes=5), "near2": timedelta(minutes=14),
@@ -126,6 +129,7 @@ class Request:
     send_at: datetime | None
     valid_until: datetime | None
     valid_for: int | None
+    campaign: str | None = None
     put_at: list[datetime] = field(default_factory=list)
     bodies: set[str] = field(default_factory=set)  # the bodies that parse to it
 
@@ -318,6 +322,9 @@ class ModelAculab(FakeAculab):
             EXAMPLES["sent again"] += 1
         if "cancelled" in self.model.ever[message_id]:
             bad(f"{message_id}: sent after it was cancelled")
+        first_campaign = self.model.requests.get(self.model.first.get(message_id, ""))
+        if first_campaign and first_campaign.campaign and self.store.campaign_cancelled_at(first_campaign.campaign):
+            bad(f"{message_id}: sent after its campaign was cancelled")
         item = self.store.get_message(message_id)
         mobile = item.to if item else None
         if mobile and self.store.is_blocked(OURS, str(mobile)):
@@ -411,6 +418,8 @@ class Lifecycle(RuleBasedStateMachine):
     def send(self, message_id: str, variant: str, send_at: str, validity: str, then: Delivery) -> None:
         to, content = VARIANTS[variant]
         body: dict[str, Any] = {"message_id": self.prefix + message_id, "to": to, "from": OURS, "content": content}
+        if variant == "S":
+            body["campaign_id"] = self.prefix + CAMPAIGN
         delay = SEND_AT[send_at]
         if delay is not None:
             body["send_at"] = (self.clock() + delay).isoformat()
@@ -433,7 +442,7 @@ class Lifecycle(RuleBasedStateMachine):
         assert isinstance(req, SendRequest)
         fingerprint = lc.request_hash(req.to_json())
         known = self.model.requests.setdefault(fingerprint, Request(
-            req.to, req.content or "", req.send_at, req.valid_until, req.valid_for_seconds))
+            req.to, req.content or "", req.send_at, req.valid_until, req.valid_for_seconds, req.campaign_id))
         known.put_at.append(self.clock())
         known.bodies.add(body)
         self.queue.put(body)
@@ -441,6 +450,11 @@ class Lifecycle(RuleBasedStateMachine):
     @rule(message_id=st.sampled_from(MESSAGE_IDS), then=st.sampled_from(DELIVERIES))
     def cancel(self, message_id: str, then: Delivery) -> None:
         self.queue.put(json.dumps({"action": "cancel", "message_id": self.prefix + message_id}))
+        self._deliver(then)
+
+    @rule(then=st.sampled_from(DELIVERIES))
+    def cancel_campaign(self, then: Delivery) -> None:
+        self.queue.put(json.dumps({"action": "cancel", "campaign_id": self.prefix + CAMPAIGN}))
         self._deliver(then)
 
     # -- the send function ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What ``GET /messages/{message_id}`` answers: a message's stored status,
-each part's, and its timeline. ``schemas/api/message.json`` is generated
-from these models."""
+each part's, and its timeline; and ``GET /campaigns/{campaign_id}``: a
+campaign's messages counted by status. ``schemas/api/`` is generated from
+these models."""
 
 from __future__ import annotations
 
@@ -66,6 +67,17 @@ class MessageView(BaseModel):
     valid_until: Annotated[Timestamp | None, Field(description="Never sent after this")] = None
     created_at: Timestamp | None
     updated_at: Timestamp | None
+
+
+class CampaignView(BaseModel):
+    model_config = VIEW_CONFIG
+
+    campaign_id: str
+    messages: Annotated[int, Field(description="Its messages the stack has seen (a send still on the queue is not)")]
+    final: Annotated[int, Field(description="Of them, those whose status is final (delivered, failed, cancelled ...)")]
+    by_status: Annotated[dict[str, int], Field(description=(
+        "Its messages by status, as in GET /messages (scheduled, queued, sent, delivered, cancelled ...)"))]
+    cancelled_at: Annotated[Timestamp | None, Field(description="When it was first cancelled; null: it was not")]
 
 
 class ApiError(BaseModel):

@@ -15,12 +15,15 @@ from aculab_messaging.contracts.queue import queue_json_schema
 
 def generated() -> dict[str, str]:
     """Each file of ``schemas/`` (relative path) and its text."""
-    from aculab_messaging.contracts.api import MessageView
+    from aculab_messaging.contracts.api import CampaignView, MessageView
 
     files = {"queue-message.json": queue_json_schema()}
     files["api/message.json"] = {"$schema": "https://json-schema.org/draft/2020-12/schema",
                                  **MessageView.model_json_schema(by_alias=True, mode="serialization"),
                                  "title": "GET /messages/{message_id}"}
+    files["api/campaign.json"] = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                                  **CampaignView.model_json_schema(by_alias=True, mode="serialization"),
+                                  "title": "GET /campaigns/{campaign_id}"}
     files.update({f"events/{schema_file_name(t)}": detail_json_schema(t) for t in DETAIL_TYPES})
     return {path: json.dumps(schema, indent=2) + "\n" for path, schema in files.items()}
 

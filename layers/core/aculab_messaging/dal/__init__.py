@@ -11,7 +11,10 @@
 | reconcile cursor  | CURSOR            | reconcile   | senders.py   |
 | the pace of sends | PACE, PACE#<from> | PACE        | pace.py      |
 | sends a country an hour | VELOCITY#<cc> | <hour>    | velocity.py  |
+| a campaign's mark, its pace | CAMPAIGN#<id> | CAMPAIGN, PACE | campaigns.py, pace.py |
+| an erasure's record | ERASURE#<number hash> | <erasure id> | erasure.py |
 
+GSI ``campaign``: campaign_id / message_id, on the messages of a campaign only (campaigns.py).
 GSI ``pending``: pending_pk = PENDING#<shard>, pending_sk = <last activity ISO>#<id>.
 Only non-final messages carry these attributes, so the reconciler reads only
 those, and only the stale ones (key condition on pending_sk). Its partitions
@@ -23,6 +26,8 @@ parts. Every kind shares ``table.Table`` (codec, keys, conditional write).
 from __future__ import annotations
 
 from aculab_messaging.dal.blocked import Blocked
+from aculab_messaging.dal.campaigns import Campaigns
+from aculab_messaging.dal.erasure import Erasure
 from aculab_messaging.dal.inbound import Inbound
 from aculab_messaging.dal.messages import Messages
 from aculab_messaging.dal.pace import Pace
@@ -35,7 +40,8 @@ from aculab_messaging.dal.velocity import Velocity
 from aculab_messaging.logic.message_record import MessageRecord, PartWrite, PartWriteResult
 
 
-class MessageStore(Messages, Parts, Pools, Pending, Inbound, Blocked, Senders, Pace, Velocity):
+class MessageStore(Messages, Parts, Pools, Pending, Inbound, Blocked, Senders, Pace, Velocity, Erasure,
+                   Campaigns):
     """The store the services use (logic/ports.py ``Store``), on one table."""
 
 

@@ -51,6 +51,22 @@ class S3MediaArchive:
             raise
         return StoredMedia(key, int(head["ContentLength"]), str(head.get("ContentType") or ""))
 
+    def erase_prefix(self, prefix: str) -> int:
+        """Every version (and delete marker) of every object under ``prefix`` deleted for good: the bucket
+        is versioned, and a plain delete would only hide the file behind a marker for 30 days. Deleting a
+        version that is gone already is no error, so a re-run is harmless. The objects there were."""
+        keys: set[str] = set()
+        for page in self._s3.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=prefix):
+            for kind in ("Versions", "DeleteMarkers"):
+                for version in page.get(kind, []):  # type: ignore[attr-defined]
+                    key, version_id = str(version.get("Key", "")), version.get("VersionId")
+                    if not key.startswith(prefix) or not version_id:
+                        continue
+                    self._s3.delete_object(Bucket=self._bucket, Key=key, VersionId=str(version_id))
+                    if kind == "Versions":
+                        keys.add(key)
+        return len(keys)
+
     def store(self, key: str, stream: Readable, content_type: str) -> StoredMedia:
         counting = _Counting(stream)
         # boto3 needs no more of a file object than read() returning bytes (its documented minimum,

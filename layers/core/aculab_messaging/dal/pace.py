@@ -9,6 +9,8 @@ slot). Times are integer microseconds, so a condition compares them exactly.
                           r   its throttled rate after an Aculab 429: {"milli": rate x 1000, "at": when set}
                           expires_at  a day after its last write: an idle number's item goes (a
                               past slot limits nothing, a day-old rate has long climbed back)
+    CAMPAIGN#<id> / PACE  c   the campaign's next free slot (a send that gives campaign_max_per_second)
+                          expires_at  a day after its last write
 
 Each number has its own item, so no item grows with the number of numbers
 that send: a slot write costs the same at one number as at ten thousand.
@@ -30,6 +32,10 @@ def number_key(number: str) -> dict[str, str]:
     return {"pk": f"PACE#{number}", "sk": "PACE"}
 
 
+def campaign_key(campaign_id: str) -> dict[str, str]:
+    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": "PACE"}
+
+
 def _expiry(micros: int) -> int:
     return micros // _US + _NUMBER_ITEM_DAYS * 86_400
 
@@ -46,13 +52,19 @@ class Pace(Table):
         return state
 
     def take_pace_slot(
-        self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None, new_n: int | None
+        self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None, new_n: int | None,
+        campaign: str | None = None, seen_c: int | None = None, new_c: int | None = None,
     ) -> dict[str, Any] | None:
-        """Move the number's and then the stack's next slot on, each if still
+        """Move the campaign's (if asked), the number's and then the stack's next slot on, each if still
         what the caller saw. None: done; else what stopped it, as it is now
-        (``n`` and ``r``, or ``g`` and ``t`` with the number's ``n`` as this call
+        (``c``; ``n`` and ``r``; or ``g`` and ``t`` with the number's ``n`` as this call
         moved it: the number's write went through, the stack's did not)."""
         moved: dict[str, Any] = {}
+        if campaign is not None and new_c is not None:
+            refused = self._move(campaign_key(campaign), "c", seen_c, new_c, ", expires_at = :exp",
+                                 {":exp": _expiry(new_c)})
+            if refused is not None:
+                return {"c": refused.get("c")}
         if new_n is not None:
             refused = self._move(number_key(number), "n", seen_n, new_n, ", expires_at = :exp",
                                  {":exp": _expiry(new_n)})

@@ -12,6 +12,7 @@ transition that is not in ``TRANSITIONS`` cannot be asked for.
     (none) | scheduled | waiting | sending(own lease) --block--> blocked
     (none) | scheduled | waiting | sending(own lease) --expire--> expired
     scheduled | waiting --cancel--> cancelled
+    (none) | scheduled | waiting --withdraw--> cancelled (a request of a cancelled campaign, on the send path)
     sending --doubt--> unconfirmed (msg_send's answer was ambiguous: at-most-once never sends it again)
     sending | waiting | unconfirmed | failed(outcome unknown) --adopt--> queued  (refs Aculab gave an attempt
         that lost its claim, or that a status update naming the message brought)
@@ -95,11 +96,14 @@ BLOCK = _t("block", {ABSENT, SCHEDULED, WAITING, SENDING}, Status.BLOCKED.value,
 EXPIRE = _t("expire", {ABSENT, SCHEDULED, WAITING, SENDING}, Status.EXPIRED.value, "Message Expired",
             {Guard.SAME_REQUEST}, ((SENDING, Guard.OWN_LEASE),))
 CANCEL = _t("cancel", {SCHEDULED, WAITING}, Status.CANCELLED.value, "Message Cancelled")
+# the send path's own cancel: a request of a cancelled campaign, seen before it was sent
+WITHDRAW = _t("withdraw", {ABSENT, SCHEDULED, WAITING}, Status.CANCELLED.value, "Message Cancelled",
+              {Guard.SAME_REQUEST})
 RESEND = _t("resend", {FAILED}, WAITING, None, {Guard.VALID, Guard.RESENDS_LEFT})
 
 TRANSITIONS: Mapping[str, Transition] = {t.name: t for t in (
     SCHEDULE, CLAIM, RECLAIM, RELEASE, DEAD_LETTER, SUBMIT, DOUBT, ADOPT, REFUSE, GIVE_UP, BLOCK, EXPIRE, CANCEL,
-    RESEND)}
+    WITHDRAW, RESEND)}
 
 # Aculab's own states, moved part by part (tracking.apply_status), forward only by rank
 ACULAB_STATES = frozenset({QUEUED, Status.SUBMITTED.value, Status.SENT.value})

@@ -1,6 +1,7 @@
 """How fast we hand messages to Aculab: at most ``max_per_second`` for the
 whole stack and ``max_per_number`` for each sending number, across every
-concurrent send invocation.
+concurrent send invocation; a campaign's send that asks for it, at most its
+``campaign_max_per_second`` too (a third slot, on the campaign's own item).
 
 Each send reserves a slot with conditional writes (dal/pace.py): the next
 free slot of its number (on the number's own item), then of the stack (one
@@ -40,7 +41,8 @@ _US = 1_000_000
 class PaceStore(Protocol):
     def pace_state(self, number: str | None = None) -> dict[str, Any]: ...
     def take_pace_slot(self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None,
-                       new_n: int | None) -> dict[str, Any] | None: ...
+                       new_n: int | None, campaign: str | None = None, seen_c: int | None = None,
+                       new_c: int | None = None) -> dict[str, Any] | None: ...
     def set_number_rate(self, number: str, milli: int, at: int) -> None: ...
 
 
@@ -64,13 +66,19 @@ class Pacer:
     # each number's state (n, r, and the stack's t when it was read) as this container last saw it
     _numbers: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict, repr=False)
 
-    def reserve(self, number: str, now: Callable[[], datetime]) -> datetime | None:
-        """The moment this send may go; None when that is beyond the horizon."""
-        with self._lock:
-            return self._reserve(number, now)
+    # each campaign's next slot as this container last saw or wrote it (a stale one: its write is refused)
+    _campaigns: OrderedDict[str, int | None] = field(default_factory=OrderedDict, repr=False)
 
-    def _reserve(self, number: str, now: Callable[[], datetime]) -> datetime | None:
-        if not (self.policy.max_per_second or self.policy.max_per_number):
+    def reserve(self, number: str, now: Callable[[], datetime],
+                campaign: tuple[str, float] | None = None) -> datetime | None:
+        """The moment this send may go; None when that is beyond the horizon. ``campaign``: its id and
+        its sends a second, a slot of its own beside the stack's and the number's."""
+        with self._lock:
+            return self._reserve(number, now, campaign)
+
+    def _reserve(self, number: str, now: Callable[[], datetime],
+                 campaign: tuple[str, float] | None) -> datetime | None:
+        if campaign is None and not (self.policy.max_per_second or self.policy.max_per_number):
             at = now().timestamp()
             if self._seen is None or at - self._seen[0] >= 1.0:
                 self._seen = (at, self.store.pace_state())
@@ -79,23 +87,31 @@ class Pacer:
                     self._state(number, self._seen[1], micros), micros):
                 return _moment(micros)  # nothing limits it
         state = self._state(number, self._last, _micros(now()))
+        campaign_id = campaign[0] if campaign else None
+        interval_c = _interval(campaign[1], self.policy.margin) if campaign else None
+        seen_c = self._campaigns.get(campaign_id) if campaign_id else None
         held: tuple[int, int] | None = None  # a slot of this number's that this reservation took: (start, end)
         for _ in range(self.policy.attempts):
             at = _micros(now())
             interval_g = _interval(self.policy.max_per_second, self.policy.margin)
             interval_n = _interval(self.number_rate(state, at), self.policy.margin)
-            if interval_g is None and interval_n is None:
+            if interval_g is None and interval_n is None and interval_c is None:
                 return _moment(at)  # nothing limits it
             seen_g, seen_n = _int(state.get("g")), _int(state.get("n"))
             # the number's slot this reservation took (the stack's write then failed) is its to use
             from_n = held[0] if held is not None and seen_n == held[1] else seen_n
             earliest = at + round(max(self.policy.lead_seconds * _US, 1.5 * self._write_us))
-            slot = max(earliest, (seen_g or 0) if interval_g else 0, (from_n or 0) if interval_n else 0)
+            slot = max(earliest, (seen_g or 0) if interval_g else 0, (from_n or 0) if interval_n else 0,
+                       (seen_c or 0) if interval_c else 0)
             if slot - at > self.policy.horizon_seconds * _US:
                 return None
             new_g = slot + interval_g if interval_g else None
             new_n = slot + interval_n if interval_n else None
-            latest = self.store.take_pace_slot(number, seen_g, new_g, seen_n, new_n)
+            new_c = slot + interval_c if interval_c else None
+            latest = self.store.take_pace_slot(number, seen_g, new_g, seen_n, new_n, campaign_id, seen_c, new_c)
+            if campaign_id is not None:  # the campaign's slot as this write left it: moved on, or as it is
+                seen_c = _int(latest["c"]) if latest is not None and "c" in latest else new_c
+                self._keep_campaign(campaign_id, seen_c)
             done = _micros(now())
             self._write_us = 0.7 * self._write_us + 0.3 * (done - at)
             if latest is None:
@@ -110,6 +126,12 @@ class Pacer:
             state = {**state, **latest}
             self._keep(number, state)
         raise PaceContended(f"no slot after {self.policy.attempts} attempts")
+
+    def _keep_campaign(self, campaign_id: str, slot: int | None) -> None:
+        self._campaigns[campaign_id] = slot
+        self._campaigns.move_to_end(campaign_id)
+        while len(self._campaigns) > self.policy.numbers_kept:
+            self._campaigns.popitem(last=False)
 
     def _may_be_throttled(self, stack: Mapping[str, Any], at: int) -> bool:
         """Whether any number's rate may still be climbing back from a 429 (``t``: the last)."""

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from aculab_messaging.logic.quiet_hours import OFF, QuietWindow
+
 POLICY = ConfigDict(frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True, defer_build=True)
 
 # a message that never reached a final status is given up this long after its last activity (the reconciler),
@@ -51,6 +53,14 @@ def _countries(value: object) -> object:
 
 
 Countries = Annotated[tuple[str, ...], BeforeValidator(_countries)]
+
+
+def _window(value: object) -> object:
+    """Quiet hours from the environment: "21:00-08:00"; "" or "off" none."""
+    return QuietWindow.parse(value.strip() or OFF) if isinstance(value, str) else value
+
+
+Window = Annotated[QuietWindow | None, BeforeValidator(_window)]
 # a number of seconds from the environment, a timedelta in the policy
 Seconds = Annotated[timedelta, BeforeValidator(_seconds), Field(gt=timedelta(0))]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://")]
@@ -84,6 +94,8 @@ class SendPolicy(BaseModel):
     country_sends_per_hour: int = Field(0, ge=0, validation_alias="COUNTRY_SENDS_PER_HOUR")
     # an sms whose request does not say is smart-encoded (logic/smart_encoding.py) when this is set
     smart_encoding: bool = Field(False, validation_alias="SMART_ENCODING")
+    # a send whose request does not say waits out these hours in the recipient's local time (logic/quiet_hours.py)
+    quiet_hours: Window = Field(None, validation_alias="QUIET_HOURS")
     # the invocation's time when the caller does not say (the template's Timeout)
     invocation_seconds: float = 30.0
     # a record the pace cannot fit within its horizon looks again after this long

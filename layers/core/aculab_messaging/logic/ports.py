@@ -149,7 +149,27 @@ class IngestStore(TrackingStore, OptOutStore, Protocol):
     def announced(self, pk: str, sk: str, revision: int | None = None) -> None: ...
 
 
-class SendStore(MessageLifecycle, CancelStore, Protocol):
+class CampaignReader(Protocol):
+    """A campaign's messages, from the table's ``campaign`` index (logic/campaigns.py)."""
+
+    def campaign_page(self, campaign_id: str, after: str | None, limit: int) -> tuple[list[tuple[str, str]],
+                                                                                     str | None]:
+        """Up to ``limit`` (message_id, status) of the campaign after ``after``, in message_id order, and
+        where the next page starts (None: no more)."""
+
+    def campaign_cancelled_at(self, campaign_id: str) -> str | None: ...
+
+
+class LookupStore(MessageReader, CampaignReader, Protocol):
+    """api/messages.py: GET /messages/{message_id} and GET /campaigns/{campaign_id}."""
+
+
+class CampaignStore(CampaignReader, CancelStore, Protocol):
+    def cancel_campaign(self, campaign_id: str, now: datetime) -> None:
+        """Marked cancelled (the first cancel's time kept): its sends are withdrawn from then on."""
+
+
+class SendStore(MessageLifecycle, CampaignStore, Protocol):
     """logic/sending.py and logic/send_flow.py: a send (or cancel) request off the queue."""
 
     def record_submitted(self, change: Change, refs: Sequence[str], dlr: bool) -> Moved: ...
@@ -179,3 +199,41 @@ class ReconcileStore(MessageLifecycle, TrackingStore, OptOutStore, Protocol):
     def list_senders(self) -> list[str]: ...
     def get_cursor(self) -> dict[str, Any] | None: ...
     def put_cursor(self, cursor: dict[str, Any] | None, now: datetime) -> None: ...
+
+
+# -- erasure (logic/erasure.py) --------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from aculab_messaging.logic.erasure import ErasureCounts
+
+
+class ErasureStore(Protocol):
+    """logic/erasure.py: every item holding a phone number, each deleted on its own, and the erasure's
+    record (the number named by its keyed hash alone). Every delete is conditional on the number still
+    being in the item: True when this call deleted it, False when it was gone already (a re-run)."""
+
+    def holding(self, number: str, start: dict[str, Any] | None = None) -> Iterator[
+            tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+        """Pages of the items whose ``to`` or ``from`` is ``number``: (items, where the next page starts;
+        None after the last), from ``start`` (a page's cursor) or the beginning."""
+        ...
+
+    def is_sender(self, number: str) -> bool: ...  # one of our sending numbers: never erased
+    def delete_holding(self, pk: str, sk: str, number: str) -> bool: ...
+    def delete_ref(self, msg_ref: str, message_id: str) -> bool: ...
+    def delete_opt_in(self, pk: str, sk: str, number: str) -> bool:
+        """A blocked pair of ``number`` that no longer blocks (an opt-in): deleted only while it does not."""
+        ...
+
+    def record_erasure(self, number_hash: str, erasure_id: str, counts: ErasureCounts, now: datetime, *,
+                       complete: bool) -> None:
+        """Add ``counts`` to the erasure's record (created at its first write); ``complete`` once done."""
+        ...
+
+
+class MediaEraser(Protocol):
+    """The media archive, as an erasure removes a message's files from it."""
+
+    def erase_prefix(self, prefix: str) -> int:
+        """Every version of every object under ``prefix`` deleted: how many objects there were."""
+        ...

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from aculab_messaging.contracts.queue import DueRequest, SendRequest
+from aculab_messaging.logic.quiet_hours import Deferral, QuietWindow, deferral
 
 SQS_MAX_DELAY_SECONDS = 900
 
@@ -38,6 +39,7 @@ def schedule_name(message_id: str) -> str:
 class Timing:
     due_at: datetime | None  # None: now
     valid_until: datetime | None  # None: no limit
+    quiet: Deferral | None = None  # its due time is when the recipient's quiet hours end
 
     @classmethod
     def of(cls, req: SendRequest, enqueued_at: datetime | None) -> Timing:
@@ -52,7 +54,19 @@ class Timing:
         return cls(due, valid)
 
     def expired(self, now: datetime) -> bool:
-        return self.valid_until is not None and now >= self.valid_until
+        """Never to be sent: its validity ran out, or runs out before it is due (its quiet hours outlast it)."""
+        end = self.valid_until
+        return end is not None and (now >= end or (self.due_at is not None and self.due_at >= end))
+
+    def quieted(self, req: SendRequest, by_default: QuietWindow | None, now: datetime) -> Timing:
+        """Its due time moved to the end of the recipient's quiet hours, if it falls inside them."""
+        window = req.quiet_window(by_default)
+        if window is None:
+            return self
+        from aculab_messaging.logic.pumping_guard import country_of
+
+        held = deferral(window, country_of(req.to), max(self.due_at or now, now))
+        return replace(self, due_at=held.until, quiet=held) if held else self
 
     def wait_seconds(self, now: datetime) -> float:
         return max(0.0, (self.due_at - now).total_seconds()) if self.due_at else 0.0

@@ -15,7 +15,9 @@ from aculab_messaging.aculab.params import MessageType
 from aculab_messaging.contracts.events import Event, stamp, utc_now_iso
 from aculab_messaging.contracts.events.outcomes import (
     BlockedDetail,
+    CancelledDetail,
     ExpiredDetail,
+    QuietHoursDetail,
     RejectedDetail,
     ScheduledDetail,
     SmartEncodingDetail,
@@ -25,6 +27,8 @@ from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.domain_errors import CredentialsNotSet
 from aculab_messaging.logic.message_record import MessageRecord
+from aculab_messaging.logic.pacing import PaceContended, Pacer
+from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.ports import MetricsSink, SendQueue, SendStore
 from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome
 from aculab_messaging.logic.scheduling import Timing
@@ -80,7 +84,8 @@ def first_sight(req: SendRequest, fingerprint: str, timing: Timing) -> dict[str,
     return {"to": req.to, "from": req.from_, "type": req.type.value, "dlr": req.request_delivery_report,
             "metadata": dict(req.metadata), "request_hash": fingerprint, "request": json.dumps(req.to_json()),
             "due_at": lc.stamp(timing.due_at) if timing.due_at else None,
-            "valid_until": lc.stamp(timing.valid_until) if timing.valid_until else None}
+            "valid_until": lc.stamp(timing.valid_until) if timing.valid_until else None,
+            "campaign_id": req.campaign_id}
 
 
 def rejected_event(message_id: str, reason: str, now: datetime, sqs_id: str) -> Event:
@@ -116,14 +121,21 @@ def iso(moment: datetime | None) -> str | None:
 
 def unsent_event(transition: lc.Transition, req: SendRequest, timing: Timing, now: datetime,
                  why: str | None = None) -> tuple[str, Event]:
-    """The reason and the event of a message never to be sent: expired, or blocked (by an opt-out,
-    or ``why``: a rule of the pumping guard)."""
+    """The reason and the event of a message never to be sent: expired, blocked (by an opt-out,
+    or ``why``: a rule of the pumping guard), or withdrawn (its campaign was cancelled)."""
     if transition is lc.EXPIRE:
         reason = f"not sent before its valid_until ({iso(timing.valid_until)})"
+        if timing.quiet is not None:
+            reason += f": the recipient's quiet hours ({timing.quiet.window} in {timing.quiet.zone}) end later"
         return reason, Event.of(ExpiredDetail(
             **stamp(ExpiredDetail, req.message_id, Status.EXPIRED, "", now=now), message_id=req.message_id,
             metadata=req.metadata, msg_refs=[], status=Status.EXPIRED, is_final=True, reason=reason,
             valid_until=iso(timing.valid_until)))
+    if transition is lc.WITHDRAW:
+        reason = "campaign cancelled"
+        return reason, Event.of(CancelledDetail(
+            **stamp(CancelledDetail, req.message_id, Status.CANCELLED, "", now=now), message_id=req.message_id,
+            metadata=req.metadata, msg_refs=[], status=Status.CANCELLED, is_final=True, reason=reason))
     reason = why or "recipient opted out (STOP)"
     return reason, Event.of(BlockedDetail(
         **stamp(BlockedDetail, req.message_id, Status.BLOCKED, "", now=now), message_id=req.message_id,
@@ -134,7 +146,8 @@ def scheduled_event(req: SendRequest, due: datetime, timing: Timing, now: dateti
     return Event.of(ScheduledDetail(
         **stamp(ScheduledDetail, req.message_id, Status.SCHEDULED, "", now=now), message_id=req.message_id,
         metadata=req.metadata, msg_refs=[], status=Status.SCHEDULED, is_final=False, due_at=utc_now_iso(due),
-        valid_until=iso(timing.valid_until)))
+        valid_until=iso(timing.valid_until), quiet_hours=QuietHoursDetail(
+            window=str(timing.quiet.window), time_zone=timing.quiet.zone) if timing.quiet else None))
 
 
 def not_ready_to_send(check_credentials: Callable[[], None], metrics: MetricsSink) -> RecordOutcome | None:
@@ -161,3 +174,22 @@ def later(queue: SendQueue, attempt: Attempt, seconds: int, reason: str) -> Reco
         log.warning("could not queue the record again", extra={"error": type(exc).__name__})
         return RecordOutcome(retry=True, reason=reason, delay_seconds=seconds)
     return RecordOutcome(reason=reason, requeued=True)
+
+
+def reserve_slot(pacer: Pacer | None, req: SendRequest, clock: Callable[[], datetime], metrics: MetricsSink,
+                 policy: SendPolicy) -> datetime | RecordOutcome | None:
+    """When this send may go by the shared pace (the stack's, its number's, its campaign's): a moment, or
+    an outcome that puts it back on the queue for a while (None: no pace)."""
+    if pacer is None:
+        return None
+    campaign = (req.campaign_id, req.campaign_max_per_second) if req.campaign_id and req.campaign_max_per_second \
+        else None
+    try:
+        slot = pacer.reserve(req.from_, clock, campaign=campaign)
+    except PaceContended:
+        metrics.count("PaceContended")
+        return RecordOutcome(reason="pace contended", delay_seconds=1)
+    if slot is None:
+        metrics.count("SendPaced")
+        return RecordOutcome(reason="paced", delay_seconds=policy.pace_retry_seconds)
+    return slot

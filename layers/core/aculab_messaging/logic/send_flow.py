@@ -32,7 +32,7 @@ from aculab_messaging.aculab.errors import AculabError
 from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.message_record import MessageRecord, history_entry
-from aculab_messaging.logic.pacing import PaceContended, Pacer
+from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.ports import Aculab, MetricsSink, SendQueue, SendStore
 from aculab_messaging.logic.pumping_guard import refusal
@@ -49,6 +49,7 @@ from aculab_messaging.logic.send_attempt import (
     not_ready_to_send,
     refused,
     rejected_event,
+    reserve_slot,
     scheduled_event,
     submitted_event,
     unsent_event,
@@ -61,6 +62,7 @@ from aculab_messaging.logic.tracking import failed_event
 log = logging.getLogger(__name__)
 REUSED_ID = "message_id already used for another request"
 _TRIES = 4
+_UNSENT_METRICS = {"expire": "MessageExpired", "block": "MessageBlocked", "withdraw": "MessageWithdrawn"}
 
 
 @dataclass
@@ -79,7 +81,7 @@ class SendFlow:
 
     def send(self, req: SendRequest, attempt: Attempt, now: datetime) -> RecordOutcome:
         fingerprint = lc.request_hash(req.to_json())
-        timing = Timing.of(req, enqueued_at(attempt.record))
+        timing = Timing.of(req, enqueued_at(attempt.record)).quieted(req, self.policy.quiet_hours, now)
         record: MessageRecord | None = None
         for _ in range(_TRIES):
             step = self._step(req, fingerprint, timing, record, attempt, now)
@@ -93,6 +95,8 @@ class SendFlow:
     def _step(self, req: SendRequest, fingerprint: str, timing: Timing, record: MessageRecord | None,
               attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
         if record is None:
+            if self._withdrawn(req):
+                return self._finish_unsent(lc.WITHDRAW, req, fingerprint, timing, None, attempt, now)
             if timing.expired(now):
                 return self._finish_unsent(lc.EXPIRE, req, fingerprint, timing, None, attempt, now)
             if timing.wait_seconds(now) > 0:
@@ -104,6 +108,8 @@ class SendFlow:
             return self._reused(req, attempt, now)
         held = Timing(moment(record.due_at), moment(record.valid_until))  # fixed at first sight
         if record.status in (lc.SCHEDULED, lc.WAITING):
+            if self._withdrawn(req):
+                return self._finish_unsent(lc.WITHDRAW, req, fingerprint, held, record, attempt, now)
             if held.expired(now):
                 return self._finish_unsent(lc.EXPIRE, req, fingerprint, held, record, attempt, now)
             if record.status == lc.SCHEDULED and held.wait_seconds(now) > 0 and not attempt.fired:
@@ -131,6 +137,10 @@ class SendFlow:
             return self._claim(req, fingerprint, timing, attempt, now, counted=count)
         self.metrics.count(refused_by.metric)
         return self._finish_unsent(lc.BLOCK, req, fingerprint, timing, record, attempt, now, refused_by.reason)
+
+    def _withdrawn(self, req: SendRequest) -> bool:
+        """A request of a cancelled campaign (logic/campaigns.py): never sent, whenever it is seen."""
+        return req.campaign_id is not None and self.store.campaign_cancelled_at(req.campaign_id) is not None
 
     def _is_blocked(self, req: SendRequest, attempt: Attempt) -> bool:
         found = attempt.known_blocked.get(req.from_, req.to) if attempt.known_blocked else None
@@ -212,7 +222,7 @@ class SendFlow:
             return refused(moved)
         if record is not None and record.schedule_name and self.scheduler is not None:
             self.scheduler.unschedule(record.schedule_name)
-        self.metrics.count("MessageExpired" if transition is lc.EXPIRE else "MessageBlocked")
+        self.metrics.count(_UNSENT_METRICS[transition.name])
         log.info(f"message {transition.target}", extra={"message_id": req.message_id, "to": mask_number(req.to)})
         return RecordOutcome.stored(req.message_id, [event])
 
@@ -232,7 +242,7 @@ class SendFlow:
     def _send_claimed(self, req: SendRequest, fingerprint: str, record: MessageRecord | None, attempt: Attempt,
                       now: datetime) -> RecordOutcome | MessageRecord:
         # the slot last, so that nothing but the request itself stands between the slot and Aculab
-        slot = self._reserve_slot(req)
+        slot = reserve_slot(self.pacer, req, self.clock, self.metrics, self.policy)
         if isinstance(slot, RecordOutcome):
             move(self.store, lc.RELEASE, req, attempt, now, reason=f"waiting: {slot.reason}")
             return later(self.queue, attempt, slot.delay_seconds or 1, str(slot.reason))
@@ -250,19 +260,6 @@ class SendFlow:
         if attempt.known_blocked is not None:
             attempt.known_blocked.sending()
         return self._call_send(req, record, attempt, now)
-
-    def _reserve_slot(self, req: SendRequest) -> datetime | RecordOutcome | None:
-        if self.pacer is None:
-            return None
-        try:
-            slot = self.pacer.reserve(req.from_, self.clock)
-        except PaceContended:
-            self.metrics.count("PaceContended")
-            return RecordOutcome(reason="pace contended", delay_seconds=1)
-        if slot is None:
-            self.metrics.count("SendPaced")
-            return RecordOutcome(reason="paced", delay_seconds=self.policy.pace_retry_seconds)
-        return slot
 
     def _call_send(self, req: SendRequest, record: MessageRecord | None, attempt: Attempt,
                    now: datetime) -> RecordOutcome:

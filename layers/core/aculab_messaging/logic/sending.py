@@ -28,7 +28,15 @@ from functools import cached_property
 from typing import Any
 
 from aculab_messaging.contracts.errors import ContractError
-from aculab_messaging.contracts.queue import CancelRequest, DueRequest, QueueRequest, SendRequest, parse_queue_message
+from aculab_messaging.contracts.queue import (
+    CampaignCancelRequest,
+    CancelRequest,
+    DueRequest,
+    QueueRequest,
+    SendRequest,
+    parse_queue_message,
+)
+from aculab_messaging.logic.campaigns import PAGE, CampaignCanceller
 from aculab_messaging.logic.cancelling import Canceller
 from aculab_messaging.logic.ids import is_message_id
 from aculab_messaging.logic.pacing import Pacer
@@ -62,6 +70,8 @@ class SendService:
     pacer: Pacer | None = None
     # waits for a reserved pace slot (tests: a controllable clock's)
     sleep: Callable[[float], None] = time.sleep
+    # a campaign cancel cancels this many stored messages a record, then carries on in a fresh copy
+    campaign_page: int = PAGE
     _pool: ThreadPoolExecutor | None = None
 
     # -- batch ------------------------------------------------------------------
@@ -178,6 +188,9 @@ class SendService:
         if isinstance(parsed, CancelRequest):
             done = Canceller(self.store, self.aculab, self.scheduler).cancel(parsed, now)
             return RecordOutcome(done.events, retry=done.retry, reason=done.reason, outbox=done.outbox)
+        if isinstance(parsed, CampaignCancelRequest):
+            canceller = Canceller(self.store, self.aculab, self.scheduler)
+            return CampaignCanceller(self.store, canceller, self.queue, self.campaign_page).cancel(parsed, now)
         fired = isinstance(parsed, DueRequest)
         req = parsed.request if isinstance(parsed, DueRequest) else parsed
         return self._flow.send(req, Attempt(record, lease_until, known, fired), now)

@@ -136,3 +136,11 @@ class MediaSettings(AculabSettings):
     media_bucket_name: Annotated[str, Field(min_length=3)]
     # a received file larger than this is not archived (MaxMediaBytes)
     max_media_bytes: Annotated[int, Field(ge=1024)] = 25 * 1024 * 1024
+
+
+class EraseSettings(SecretSettings):
+    """The erase function (an operator invokes it): the key its hashes of numbers are made with, and the
+    bucket whose media it removes."""
+
+    erasure_key_secret_arn: Annotated[str, Field(min_length=1)]
+    media_bucket_name: Annotated[str, Field(min_length=3)]

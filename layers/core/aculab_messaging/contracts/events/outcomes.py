@@ -72,11 +72,24 @@ class CancelFailedDetail(MessageDetail):
     cancel_results: CancelResults
 
 
+class QuietHoursDetail(BaseModel):
+    """Why a send waits: the recipient's quiet hours (logic/quiet_hours.py)."""
+
+    model_config = DETAIL_CONFIG
+
+    window: Annotated[str, Field(description="The quiet hours kept, local time: '21:00-08:00'.")]
+    time_zone: Annotated[str, Field(description=(
+        "The IANA zone whose quiet hours ended last: the recipient's country's (of several, the latest)."))]
+
+
 class ScheduledDetail(MessageDetail):
     detail_type: ClassVar[str] = MESSAGE_SCHEDULED
     status: Literal[Status.SCHEDULED]
-    due_at: Annotated[Timestamp, Field(description="When it will be sent (its send_at)")]
+    due_at: Annotated[Timestamp, Field(description=(
+        "When it will be sent: its send_at, or the end of the recipient's quiet hours"))]
     valid_until: Annotated[Timestamp | None, Field(description="Never sent after this")] = None
+    quiet_hours: Annotated[QuietHoursDetail | None, Field(description=(
+        "Present when the recipient's quiet hours moved its due time."))] = None
 
 
 class ExpiredDetail(MessageDetail):
