@@ -93,9 +93,10 @@ lint-bandit:
 	$(BIN)/bandit -q -r layers/core/aculab_messaging functions simulator local tools -s B101
 
 # the tests in 3 pytest-xdist workers, each with its own moto server and simulator; the tests that start
-# `make run` (they share .local-stack/) one at a time on one worker. TEST_WORKERS=0: in this process.
+# `make run` (they share .local-stack/) one at a time, by a file lock (tests/conftest.py). TEST_WORKERS=0: in
+# this process.
 TEST_WORKERS ?= 3
-PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
+PARALLEL = -n $(TEST_WORKERS) --dist load
 
 test: lint
 	@echo "make test: $$($(PY) --version) ($(PY))"

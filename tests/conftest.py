@@ -121,9 +121,22 @@ def _garbage_of_containers_collected() -> Iterator[None]:
         gc.collect()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # pytest-xdist declares it too; declared here for a run without xdist (-p no:xdist)
-    config.addinivalue_line("markers", "xdist_group(name): tests that run one at a time on one worker")
+@pytest.fixture
+def one_local_stack() -> Iterator[None]:
+    """A test that starts `make run` holds this lock throughout: the `make run`s of one tree share its
+    .local-stack/ (the queue's URL, the ports, the credentials), so two at once, on two workers, would
+    read each other's. A file lock, not pytest-xdist's ``xdist_group``: with pytest 9, xdist 3.8's
+    ``--dist loadgroup`` no longer groups (two tests of one group ran at once on two workers, checked)."""
+    import fcntl
+
+    from local.template import ROOT
+
+    with (ROOT / ".local-stack.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

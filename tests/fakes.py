@@ -584,7 +584,15 @@ class InMemoryErasureStore(InMemoryStore):
             after = page[-1]
 
     def is_sender(self, number: str) -> bool:
-        return ("SENDERS", number) in self.items
+        return ("SENDERS", number) in self.items or (POOL_NUMBERS, number) in self.items
+
+    def erase_message(self, pk: str, sk: str, number: str, item: Mapping[str, Any], now: datetime) -> bool:
+        found = self.items.get((pk, sk))
+        if found is None or not self._holds_number(found, number):
+            return False
+        self.items[(pk, sk)] = {**{k: v for k, v in found.items() if k in ("pk", "sk", "message_id", "expires_at")},
+                                "status": "erased", "rank": FINAL_RANK, "erased_at": _iso(now)}
+        return True
 
     def delete_holding(self, pk: str, sk: str, number: str) -> bool:
         item = self.items.get((pk, sk))

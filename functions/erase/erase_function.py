@@ -10,8 +10,8 @@ from typing import Any
 from aculab_messaging.aculab.errors import AculabValidationError
 from aculab_messaging.aculab.params import normalise_number
 from aculab_messaging.logic.erasure import Eraser
+from aculab_messaging.runtime.erase_wiring import build_eraser
 from aculab_messaging.runtime.observability import observability
-from aculab_messaging.runtime.wiring import build_eraser
 
 obs = observability()
 
@@ -24,7 +24,9 @@ def service() -> Eraser:
 @obs.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        number = normalise_number(str(event.get("phone") or ""), field_name="phone")
+        # read as the send function read the producer's (DefaultRegion for a national number)
+        number = normalise_number(str(event.get("phone") or ""), field_name="phone",
+                                  region=service().default_region)
     except AculabValidationError as exc:
         return {"error": str(exc)}  # never the number itself
     resume = event.get("resume")

@@ -141,7 +141,7 @@ def test_the_layer_recipe_installs_only_the_lock_for_lambda() -> None:
     assert pinned and not pinned & {"boto3", "botocore", "s3transfer"}
 
 
-@pytest.mark.xdist_group("local-stack")  # `make run`s of one tree share its .local-stack/: one at a time
+@pytest.mark.usefixtures("one_local_stack")  # `make run`s of one tree share its .local-stack/
 def test_local_stack_bench_times_make_run_as_a_user_meets_it() -> None:
     # how fast the webhook answers, and whether a slow answer made Aculab retry, are the bench's figures to
     # judge on a quiet machine (a busy one changes both); here, that each is made, and nothing was lost

@@ -134,8 +134,12 @@ def test_every_function_uses_exactly_what_its_role_grants(app_factory: Any, sim:
     admin = boto3.session.Session(region_name=REGION, **app.stack.admin_credentials)
     assert get_message(app.messages_url, sent, session=admin)["messageId"] == sent
     assert get_message(campaigns_url(app.messages_url), "spring", session=admin)["messages"] == 1
-    # ... and an operator's erasure of the mobile (its messages, refs, inbound messages, archived file)
-    assert app.invoke("erase", {"phone": MOBILE})["counts"]["media_objects"] == 1
+    # ... and an operator's erasure of the mobile (its messages, refs, inbound messages, archived file, and the
+    # schedule of a send to it due tomorrow)
+    queue_send(app, to=MOBILE, send_at=(datetime.now(UTC) + timedelta(days=1)).isoformat())
+    drain_queue(app)
+    erased = app.invoke("erase", {"phone": MOBILE})["counts"]
+    assert erased["media_objects"] == 1 and erased["schedules"] == 1
     # then no call was refused, and each function used every action it is granted
     by_function = calls_by_function(app)
     for function in FUNCTIONS:

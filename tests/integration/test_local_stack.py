@@ -17,8 +17,8 @@ import requests
 
 from local.template import ROOT
 
-# `make run`s of one tree share its .local-stack/: one at a time, on one worker
-pytestmark = pytest.mark.xdist_group("local-stack")
+# `make run`s of one tree share its .local-stack/: one at a time (tests/conftest.py, one_local_stack)
+pytestmark = pytest.mark.usefixtures("one_local_stack")
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from local.template import ROOT
 from tests.integration.test_local_stack import start_local_stack, stopped, waiter
 
 
-@pytest.mark.xdist_group("local-stack")  # `make run`s of one tree share its .local-stack/: one at a time
+@pytest.mark.usefixtures("one_local_stack")  # `make run`s of one tree share its .local-stack/
 def test_make_erase_erases_a_number_of_the_running_stack() -> None:
     proc, lines, _, env = start_local_stack()
     seen: list[str] = []

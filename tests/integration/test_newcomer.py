@@ -31,7 +31,7 @@ def test_make_send_to_a_stack_that_is_gone_says_so_in_one_line() -> None:
     assert result.stderr == f"nothing answers at {gone}: is the local stack running? start it with make run\n"
 
 
-@pytest.mark.xdist_group("local-stack")  # `make run`s of one tree share its .local-stack/: one at a time
+@pytest.mark.usefixtures("one_local_stack")  # `make run`s of one tree share its .local-stack/
 def test_ctrl_c_while_the_stack_starts_stops_it_and_frees_its_ports() -> None:
     ports = [free_port() for _ in range(3)]
     proc = subprocess.Popen(

@@ -20,7 +20,7 @@ from tests.integration.test_local_stack import start_local_stack, stopped
 from tools import smoke
 
 
-@pytest.mark.xdist_group("local-stack")  # `make run`s of one tree share its .local-stack/: one at a time
+@pytest.mark.usefixtures("one_local_stack")  # `make run`s of one tree share its .local-stack/
 def test_smoke_passes_against_the_local_stack_and_leaves_nothing_behind() -> None:
     # given the local stack on free ports
     proc, lines, _ports, env = start_local_stack()
@@ -51,7 +51,7 @@ def test_smoke_passes_against_the_local_stack_and_leaves_nothing_behind() -> Non
         stopped(proc)
 
 
-@pytest.mark.xdist_group("local-stack")  # no .local-stack/ of a running `make run` may be found: one at a time
+@pytest.mark.usefixtures("one_local_stack")  # `make run`s of one tree share its .local-stack/
 def test_smoke_without_a_local_stack_says_so_in_one_line(tmp_path: object) -> None:
     result = subprocess.run([sys.executable, "-c", "import sys, pathlib; from tools import smoke; "
                              "smoke.LOCAL_STATE = pathlib.Path('/nonexistent'); sys.exit(smoke.main(['--local']))"],

@@ -89,7 +89,8 @@ class SendRequest(QueueBody):
     campaign_max_per_second: Annotated[float | None, Field(gt=0, le=1000, description=(
         "With campaign_id: the campaign's sends go at most this fast (under the stack's and the number's "
         "pace); each message carries it, the one being sent decides."))] = None
-    quiet_hours: Annotated[str | None, Field(pattern=QUIET_HOURS_PATTERN, description=(
+    # checked by _a_window (a message that says what is wrong); the schema carries the pattern
+    quiet_hours: Annotated[str | None, Field(json_schema_extra={"pattern": QUIET_HOURS_PATTERN}, description=(
         "Not sent between these hours in the recipient's local time (its country's; of several zones, the "
         "most restrictive), e.g. '21:00-08:00': a send that falls inside waits, scheduled, until they end, "
         "within its validity. 'off': none; null: the stack's QuietHours."))] = None

@@ -6,12 +6,14 @@ number, and has no TTL (the proof that the erasure was done)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aculab_messaging.dal.pools import POOL_NUMBERS
 from aculab_messaging.dal.table import Table, from_item, iso, to_values
+from aculab_messaging.logic.status import FINAL_RANK
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.type_defs import DeleteItemInputTypeDef, ScanInputTypeDef
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from aculab_messaging.logic.erasure import ErasureCounts
 
 _HOLDS = "(#to = :number OR #from = :number)"
+ERASED = "erased"  # a message item's status once erased: a tombstone of its key
 _NAMES = {"#to": "to", "#from": "from"}
 
 
@@ -57,11 +60,28 @@ class Erasure(Table):
         return True
 
     def is_sender(self, number: str) -> bool:
-        """One of our sending numbers (``SENDERS``): not a person's, never erased."""
-        return self._get({"pk": "SENDERS", "sk": number}, ConsistentRead=True) is not None
+        """One of our sending numbers (``SENDERS``) or a pool's (``POOLNUMBERS``): not a person's, never erased."""
+        return any(self._get({"pk": pk, "sk": number}, ConsistentRead=True) is not None
+                   for pk in ("SENDERS", POOL_NUMBERS))
 
     def delete_holding(self, pk: str, sk: str, number: str) -> bool:
         return self._delete({"pk": pk, "sk": sk}, _HOLDS, {":number": number}, _NAMES)
+
+    def erase_message(self, pk: str, sk: str, number: str, item: Mapping[str, Any], now: datetime) -> bool:
+        kept = {"pk", "sk", "message_id", "expires_at", "status", "rank"}
+        gone = sorted(set(item) - kept)
+        names = {**_NAMES, "#status": "status", "#rank": "rank", **{f"#r{i}": name for i, name in enumerate(gone)}}
+        removes = ", ".join(f"#r{i}" for i in range(len(gone)))
+        try:
+            self._db.update_item(
+                TableName=self._table, Key=to_values({"pk": pk, "sk": sk}),
+                UpdateExpression=f"SET #status = :erased, #rank = :final, erased_at = :now REMOVE {removes}",
+                ConditionExpression=_HOLDS, ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_values({":number": number, ":erased": ERASED, ":final": FINAL_RANK,
+                                                     ":now": iso(now)}))
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def delete_ref(self, msg_ref: str, message_id: str) -> bool:
         return self._delete({"pk": f"REF#{msg_ref}", "sk": "REF"}, "message_id = :mid", {":mid": message_id})

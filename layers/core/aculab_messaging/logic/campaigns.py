@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aculab_messaging.contracts.events import Event
-from aculab_messaging.contracts.queue import CampaignCancelRequest, CancelRequest
+from aculab_messaging.contracts.queue import CampaignCancelRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.cancelling import Canceller
 from aculab_messaging.logic.ports import CampaignStore, SendQueue
@@ -46,7 +46,7 @@ class CampaignCanceller:
         for message_id, status in page:
             if status not in lc.CANCEL.sources:
                 continue  # at Aculab, final, or being sent right now (its send reads the campaign first)
-            done = self.canceller.cancel(CancelRequest(action="cancel", message_id=message_id), now)
+            done = self.canceller.cancel_unsent(message_id, now)  # as the item is now: never msg_cancel
             if done.retry:  # the page again later: what it cancelled stays cancelled, and is skipped
                 return RecordOutcome(events, retry=True, reason=done.reason, outbox=outbox)
             events += done.events

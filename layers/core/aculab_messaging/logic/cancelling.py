@@ -75,6 +75,19 @@ class Canceller:
             return self._decided(record, now)
         return Cancelled([], retry=True, reason="changed while cancelling")
 
+    def cancel_unsent(self, message_id: str, now: datetime) -> Cancelled:
+        """Only a message not yet handed to Aculab (scheduled, waiting), as its item is now: a campaign's
+        cancel, which reads the campaign index (eventually consistent) and never calls msg_cancel."""
+        record = self.store.get_message(message_id)
+        for _ in range(3):
+            if record is None or record.status not in lc.CANCEL.sources:
+                return Cancelled([])
+            done = self._before_sending(record, now)
+            if isinstance(done, Cancelled):
+                return done
+            record = done
+        return Cancelled([], retry=True, reason="changed while cancelling")
+
     def _decided(self, record: MessageRecord, now: datetime) -> Cancelled:
         if record.status == SENDING:
             return Cancelled([], retry=True, reason="send in progress")

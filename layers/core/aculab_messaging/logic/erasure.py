@@ -24,11 +24,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.logic.inbound import parts_of
 from aculab_messaging.logic.media import media_key
 from aculab_messaging.logic.ports import ErasureStore, MediaEraser
+
+if TYPE_CHECKING:
+    from aculab_messaging.logic.scheduling import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class ErasureCounts:
     media_objects: int = 0
     opt_ins_removed: int = 0
     opt_outs_kept: int = 0
+    schedules: int = 0  # a scheduled send's one-time schedule (its input holds the number and the text)
     other_kept: int = 0  # an item of a kind this tool does not know (its kind, never its key, is logged)
 
     def add(self, other: ErasureCounts) -> None:
@@ -113,13 +117,16 @@ class Eraser:
     clock: Callable[[], datetime]
     time_margin: float = TIME_MARGIN_SECONDS
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    scheduler: Scheduler | None = None  # the number's scheduled sends' schedules are deleted with them
+    own_numbers: frozenset[str] = frozenset()  # SendingNumbers: ours, never a person's
+    default_region: str | None = None  # DefaultRegion: a national number reads as the send path read it
 
     def erase(self, number: str, *, erasure_id: str | None = None, resume: dict[str, Any] | None = None,
               seconds_left: Callable[[], float] = lambda: float("inf")) -> ErasureResult:
         """Erase ``number`` (E.164 with ``+``, as the table keeps numbers). ``resume`` and ``erasure_id``:
         where a run whose time ran out stopped, to go on from there under the same record."""
-        if self.store.is_sender(number):
-            raise ValueError("one of our sending numbers, not a person's: not erased")
+        if number in self.own_numbers or self.store.is_sender(number):
+            raise ValueError("one of our sending numbers (or a pool's), not a person's: not erased")
         hashed = self.number_hash(number)
         erasure = erasure_id or self.new_id()
         total = ErasureCounts()
@@ -150,9 +157,12 @@ class Eraser:
                 counts.opt_ins_removed += 1
         elif kind == "MSG":
             message_id = str(item.get("message_id") or pk.removeprefix("MSG#"))
+            if item.get("schedule_name") and self.scheduler is not None:
+                counts.schedules += self.scheduler.unschedule(str(item["schedule_name"]))
             for ref in {*map(str, item.get("refs") or ()), *map(str, item.get("earlier_refs") or ())}:
                 counts.refs += self.store.delete_ref(ref, message_id)
-            counts.messages += self.store.delete_holding(pk, sk, number)
+            # its key stays, as a tombstone: a copy of its request still on the queue is a duplicate, not sent
+            counts.messages += self.store.erase_message(pk, sk, number, item, self.clock())
         elif kind in ("IN", "INMP"):
             for prefix in sorted(media_prefixes(item)):
                 counts.media_objects += self.media.erase_prefix(prefix)

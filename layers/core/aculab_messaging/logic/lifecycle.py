@@ -12,7 +12,8 @@ transition that is not in ``TRANSITIONS`` cannot be asked for.
     (none) | scheduled | waiting | sending(own lease) --block--> blocked
     (none) | scheduled | waiting | sending(own lease) --expire--> expired
     scheduled | waiting --cancel--> cancelled
-    (none) | scheduled | waiting --withdraw--> cancelled (a request of a cancelled campaign, on the send path)
+    (none) | scheduled | waiting | sending(own lease) --withdraw--> cancelled (a request of a cancelled campaign,
+        on the send path: before its claim, and again after it, just before msg_send)
     sending --doubt--> unconfirmed (msg_send's answer was ambiguous: at-most-once never sends it again)
     sending | waiting | unconfirmed | failed(outcome unknown) --adopt--> queued  (refs Aculab gave an attempt
         that lost its claim, or that a status update naming the message brought)
@@ -97,8 +98,8 @@ EXPIRE = _t("expire", {ABSENT, SCHEDULED, WAITING, SENDING}, Status.EXPIRED.valu
             {Guard.SAME_REQUEST}, ((SENDING, Guard.OWN_LEASE),))
 CANCEL = _t("cancel", {SCHEDULED, WAITING}, Status.CANCELLED.value, "Message Cancelled")
 # the send path's own cancel: a request of a cancelled campaign, seen before it was sent
-WITHDRAW = _t("withdraw", {ABSENT, SCHEDULED, WAITING}, Status.CANCELLED.value, "Message Cancelled",
-              {Guard.SAME_REQUEST})
+WITHDRAW = _t("withdraw", {ABSENT, SCHEDULED, WAITING, SENDING}, Status.CANCELLED.value, "Message Cancelled",
+              {Guard.SAME_REQUEST}, ((SENDING, Guard.OWN_LEASE),))
 RESEND = _t("resend", {FAILED}, WAITING, None, {Guard.VALID, Guard.RESENDS_LEFT})
 
 TRANSITIONS: Mapping[str, Transition] = {t.name: t for t in (

@@ -60,8 +60,19 @@ class QuietWindow:
             return at
         day = local.date() + timedelta(days=1) if self.start > self.end and local.time() >= self.start \
             else local.date()
-        # a window ending in a clock change's gap (a spring-forward) ends at the first moment after it
-        return max(at, datetime.combine(day, self.end, tzinfo=zone).astimezone(at.tzinfo))
+        # the end's wall time read both ways a clock change allows (fold 0 and 1): in a fall-back fold the
+        # later reading is the one still ahead; in a spring-forward gap neither reading is that wall time,
+        # and the window ends as the clock jumps over it (clock changes fall on whole minutes)
+        wall = datetime.combine(day, self.end, tzinfo=zone)
+        readings = sorted({wall.replace(fold=f).astimezone(at.tzinfo) for f in (0, 1)})
+        if all(r.astimezone(zone).time() != self.end for r in readings):
+            moment = max(at, readings[0])
+            moment = moment.replace(second=0, microsecond=0) + (timedelta(minutes=1) if moment.second
+                                                                or moment.microsecond else timedelta(0))
+            while moment < readings[-1] and self.quiet(moment.astimezone(zone).time()):
+                moment += timedelta(minutes=1)
+            return moment
+        return next((r for r in readings if r > at), at)
 
 
 @dataclass(frozen=True)

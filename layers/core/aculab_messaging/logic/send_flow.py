@@ -250,13 +250,15 @@ class SendFlow:
         if wait > 0:  # it waited for its slot: what was read before may have changed meanwhile
             self.sleep(wait)
             now = self.clock()
-            valid_until = moment(record.valid_until) if record else None
-            if valid_until is not None and now >= valid_until:  # its validity ran out while it waited
-                return self._finish_unsent(lc.EXPIRE, req, fingerprint, Timing(None, valid_until), record, attempt,
-                                           now)
-            if self.store.is_blocked(req.from_, req.to):  # a STOP came while it waited for its slot
-                return self._finish_unsent(lc.BLOCK, req, fingerprint, Timing(None, valid_until), record, attempt,
-                                           now)
+        held, unsent = Timing(None, moment(record.valid_until) if record else None), None
+        if self._withdrawn(req):  # a campaign cancel skips what is being sent: its mark is read again here
+            unsent = lc.WITHDRAW
+        elif wait > 0 and held.expired(now):  # its validity ran out while it waited
+            unsent = lc.EXPIRE
+        elif wait > 0 and self.store.is_blocked(req.from_, req.to):  # a STOP came while it waited for its slot
+            unsent = lc.BLOCK
+        if unsent is not None:
+            return self._finish_unsent(unsent, req, fingerprint, held, record, attempt, now)
         if attempt.known_blocked is not None:
             attempt.known_blocked.sending()
         return self._call_send(req, record, attempt, now)

@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from aculab_messaging.logic.keywords import START_WORDS, STOP_WORDS
 from aculab_messaging.logic.policy import (
@@ -144,3 +144,9 @@ class EraseSettings(SecretSettings):
 
     erasure_key_secret_arn: Annotated[str, Field(min_length=1)]
     media_bucket_name: Annotated[str, Field(min_length=3)]
+    # the schedules of the number's scheduled sends (their input holds the number and the text) go too
+    schedule_group: str = ""
+    # a national number given to erase reads in this region, as the send function reads a producer's
+    default_region: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(None, pattern=r"^[A-Z]{2}$")
+    # our own numbers (SendingNumbers), never a person's: an erasure of one is refused
+    sending_numbers: Names = ()

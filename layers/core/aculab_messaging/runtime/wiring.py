@@ -22,7 +22,6 @@ from aculab_messaging.runtime.metrics import RecordingMetrics
 from aculab_messaging.runtime.settings import (
     AculabSettings,
     CommonSettings,
-    EraseSettings,
     MediaSettings,
     ReconcileSettings,
     SecretSettings,
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
     from aculab_messaging.api.messages import MessagesApi
     from aculab_messaging.api.webhook.adapter import WebhookAdapter
     from aculab_messaging.aws.schedules import EventBridgeScheduler
-    from aculab_messaging.logic.erasure import Eraser
     from aculab_messaging.logic.media import MediaArchiver
     from aculab_messaging.logic.reconcile import ReconcileService
     from aculab_messaging.logic.sending import SendService
@@ -278,22 +276,4 @@ def build_media_archiver(
         publisher=_publisher(settings, aws),
         clock=clock,
         max_bytes=settings.max_media_bytes,
-    )
-
-
-def build_eraser(
-    settings: EraseSettings | None = None, *, aws: AwsClients | None = None,
-    clock: Callable[[], datetime] = utc_now,
-) -> Eraser:
-    from aculab_messaging.dal.media_archive import S3MediaArchive
-    from aculab_messaging.logic.erasure import Eraser, number_hasher
-
-    settings = settings or EraseSettings.from_env()
-    aws = aws or AwsClients()
-    secrets = _secrets(settings, aws)
-    return Eraser(
-        store=_store(settings, aws),
-        media=S3MediaArchive(aws("s3"), settings.media_bucket_name),
-        number_hash=number_hasher(lambda: secrets.field(settings.erasure_key_secret_arn, "key")),
-        clock=clock,
     )
