@@ -56,6 +56,13 @@ class InMemoryPace:
             self._write("PACE", g=new_g)
         return None
 
+    def book_campaign_turn(self, campaign: str, seen_v: int | None, new_v: int) -> dict[str, Any] | None:
+        item = self.items.get(f"CAMPAIGN#{campaign}/PACE", {})
+        if item.get("v") != seen_v:
+            return {"v": item.get("v")}
+        self._write(f"CAMPAIGN#{campaign}/PACE", v=new_v, expires_at=new_v // 1_000_000 + 86_400)
+        return None
+
     def set_number_rate(self, number: str, milli: int, at: int) -> None:
         self._write(f"PACE#{number}", r={"milli": milli, "at": at}, expires_at=at // 1_000_000 + 86_400)
         if self.items.get("PACE", {}).get("t") is None or self.items["PACE"]["t"] < at:

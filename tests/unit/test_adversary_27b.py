@@ -250,11 +250,6 @@ def test_get_campaigns_with_the_longest_id_answers_404_when_unknown() -> None:
     assert answer["statusCode"] == 404
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DEFECT (medium, cost): a campaign send whose campaign slot is beyond the 5 s horizon is claimed, released "
-    "and put back on the queue every pace_retry_seconds (1 s) (send_attempt.reserve_slot, send_flow._send_claimed):"
-    " campaign_max_per_second may be as low as a producer likes (> 0), so a campaign of N messages at r a second "
-    "costs ~N claim+release writes, SendMessage calls and Lambda records a second while r are sent"))
 def test_a_slow_campaign_does_not_churn_its_waiting_messages_every_second() -> None:
     # one record at a time (the fake clock is shared: a pace sleep advances it for everyone)
     w = World(pacer=Pacer(InMemoryPace(), PacePolicy(margin=0, lead_seconds=0)), concurrency=1)
@@ -266,7 +261,9 @@ def test_a_slow_campaign_does_not_churn_its_waiting_messages_every_second() -> N
         w.clock.advance(seconds=1)
     elapsed = (w.clock() - start).total_seconds()
     assert len(w.aculab.sent) <= elapsed // 10 + 1  # one every ten seconds: the pace itself holds
-    # measured: 286 passes put back on the queue for 4 sent (each a claim, a release and a SendMessage)
+    assert len(w.aculab.sent) >= elapsed // 10 - 1  # and no slower: a send turned away comes back at its turn
+    # measured before the campaign's line: 286 passes put back on the queue for 4 sent (each a claim, a release
+    # and a SendMessage); each send turned away now books its place and comes back then
     assert w.metrics.counts.get("SendPaced", 0) <= 20 * 3, w.metrics.counts.get("SendPaced")
 
 

@@ -10,6 +10,8 @@ slot). Times are integer microseconds, so a condition compares them exactly.
                           expires_at  a day after its last write: an idle number's item goes (a
                               past slot limits nothing, a day-old rate has long climbed back)
     CAMPAIGN#<id> / PACE  c   the campaign's next free slot (a send that gives campaign_max_per_second)
+                          v   the end of its line: a send turned away (its slot beyond the horizon) books a
+                              place and comes back at it, not every second
                           expires_at  a day after its last write
 
 Each number has its own item, so no item grows with the number of numbers
@@ -77,6 +79,13 @@ class Pace(Table):
             if refused is not None:
                 return {"g": refused.get("g"), "t": refused.get("t"), **moved}
         return None
+
+    def book_campaign_turn(self, campaign: str, seen_v: int | None, new_v: int) -> dict[str, Any] | None:
+        """Move the end of the campaign's line (``v``) on, if still what the caller saw. None: done; else
+        ``v`` as it is."""
+        refused = self._move(campaign_key(campaign), "v", seen_v, new_v, ", expires_at = :exp",
+                             {":exp": _expiry(new_v)})
+        return None if refused is None else {"v": refused.get("v")}
 
     def set_number_rate(self, number: str, milli: int, at: int) -> None:
         self._db.update_item(TableName=self._table, Key=to_values(number_key(number)),

@@ -44,6 +44,7 @@ class PaceStore(Protocol):
                        new_n: int | None, campaign: str | None = None, seen_c: int | None = None,
                        new_c: int | None = None) -> dict[str, Any] | None: ...
     def set_number_rate(self, number: str, milli: int, at: int) -> None: ...
+    def book_campaign_turn(self, campaign: str, seen_v: int | None, new_v: int) -> dict[str, Any] | None: ...
 
 
 class PaceContended(RuntimeError):
@@ -68,6 +69,8 @@ class Pacer:
 
     # each campaign's next slot as this container last saw or wrote it (a stale one: its write is refused)
     _campaigns: OrderedDict[str, int | None] = field(default_factory=OrderedDict, repr=False)
+    # the end of each campaign's line of sends turned away, as this container last saw or wrote it
+    _lines: dict[str, int | None] = field(default_factory=dict, repr=False)
 
     def reserve(self, number: str, now: Callable[[], datetime],
                 campaign: tuple[str, float] | None = None) -> datetime | None:
@@ -127,11 +130,28 @@ class Pacer:
             self._keep(number, state)
         raise PaceContended(f"no slot after {self.policy.attempts} attempts")
 
+    def campaign_turn(self, campaign: tuple[str, float], now: Callable[[], datetime]) -> float:
+        """Seconds until the turn of a campaign's send turned away (its slot beyond the horizon): it books a
+        place in the campaign's line (``v``, one interval a send, from the campaign's next slot on) and comes
+        back then, not every second. A place is a hint, not a slot: it takes its slot as any send does."""
+        campaign_id, interval = campaign[0], _interval(campaign[1], self.policy.margin) or 0
+        with self._lock:
+            seen = self._lines.get(campaign_id)
+            for _ in range(self.policy.attempts):
+                at = _micros(now())
+                start = max(seen or 0, self._campaigns.get(campaign_id) or 0, at)
+                refused = self.store.book_campaign_turn(campaign_id, seen, start + interval)
+                if refused is None:
+                    self._lines[campaign_id] = start + interval
+                    return (start - at) / _US
+                seen = _int(refused.get("v"))
+            return 0.0  # contended: the usual short wait
+
     def _keep_campaign(self, campaign_id: str, slot: int | None) -> None:
         self._campaigns[campaign_id] = slot
         self._campaigns.move_to_end(campaign_id)
         while len(self._campaigns) > self.policy.numbers_kept:
-            self._campaigns.popitem(last=False)
+            self._lines.pop(self._campaigns.popitem(last=False)[0], None)
 
     def _may_be_throttled(self, stack: Mapping[str, Any], at: int) -> bool:
         """Whether any number's rate may still be climbing back from a 429 (``t``: the last)."""

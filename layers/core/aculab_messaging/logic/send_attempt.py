@@ -191,5 +191,9 @@ def reserve_slot(pacer: Pacer | None, req: SendRequest, clock: Callable[[], date
         return RecordOutcome(reason="pace contended", delay_seconds=1)
     if slot is None:
         metrics.count("SendPaced")
-        return RecordOutcome(reason="paced", delay_seconds=policy.pace_retry_seconds)
+        delay = policy.pace_retry_seconds
+        if campaign is not None:  # back a little before its turn in the campaign's line (at most SQS's 15 min)
+            turn = pacer.campaign_turn(campaign, clock) - pacer.policy.horizon_seconds / 2
+            delay = max(delay, min(900, int(turn)))
+        return RecordOutcome(reason="paced", delay_seconds=delay)
     return slot
