@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
 
 help:
 	@echo "Every target (the local ones need \`make run\` going in another terminal):"
-	@echo "  make run      the local stack: moto server, Aculab simulator, the five functions, the event tail"
+	@echo "  make run      the local stack: moto server, Aculab simulator, the six functions, the event tail"
 	@echo "  make run ENV='ALLOWED_COUNTRIES=GB COUNTRY_SENDS_PER_HOUR=2'   the functions' variables, not the defaults"
 	@echo "  make send TO=447700900123 TEXT='hello'   put a message on the local queue"
 	@echo "  make send ... AT=+2m VALID_FOR=300       scheduled (AT: +90s, +2m, +1h, +1d or ISO 8601 with offset),"

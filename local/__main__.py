@@ -1,6 +1,6 @@
 """``make run``: the whole application offline.
 
-moto server (AWS) + the Aculab simulator + our five functions: an HTTP server
+moto server (AWS) + the Aculab simulator + our six functions: an HTTP server
 turning requests into API Gateway v2 events for the webhook and the status
 lookup (its IAM routes authorised by moto's IAM), SQS pollers for the send and
 media functions, EventBridge Scheduler's firing of due schedules, a timer on the
@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
          f"bus {app.stack.refs['MessagingBus']}, queue {app.stack.refs['SendQueue']}")
     _say(f"ready: webhook function          {app.webhook_url}  (status updates, basic auth)")
     _say(f"ready: webhook function          {app.inbound_url}  (inbound Notification Page, with its token)")
-    _say(f"ready: messages function         {app.messages_url}/<message_id>  (SigV4: make status ID=...)")
+    _say(f"ready: messages function         {app.messages_url}/<message_id>  (SigV4: make status ID=...),"
+         f" .../campaigns/<campaign_id> (make status CAMPAIGN=...)")
     lambda_api = app.start_lambda_api(args.host, args.lambda_port)
     _say(f"ready: erase function           {lambda_api.base_url} (Lambda Invoke API, {app.function_name('erase')}: "
          "make erase PHONE=...)")

@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "cancel" and args.campaign:
             print(json.dumps({"queued": producer().cancel_campaign(args.campaign)}))
             print(f"cancel of campaign {args.campaign} queued: each of its messages not yet at Aculab ends with "
-                  "Message Cancelled; make status CAMPAIGN=... counts them", file=sys.stderr)
+                  "Message Cancelled (reason: campaign cancelled); make status CAMPAIGN=... counts them. The "
+                  "campaign stays cancelled (MessageRetentionDays): a later send with this campaign_id is "
+                  "cancelled too", file=sys.stderr)
             return 0
         if args.command == "cancel":
             print(json.dumps({"queued": producer().cancel(args.message_id)}))
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             **({"smart_encoding": args.smart_encoding == "on"} if args.smart_encoding else {}),
             **({"quiet_hours": args.quiet_hours} if args.quiet_hours else {}),
             **({"campaign_id": args.campaign} if args.campaign else {}),
-            **({"campaign_max_per_second": args.campaign_rate} if args.campaign_rate else {}),
+            **({"campaign_max_per_second": args.campaign_rate} if args.campaign_rate is not None else {}),
         })
         if args.dry_run:
             smart = for_request(request, False)  # the stack's default is not known here: as written unless asked

@@ -44,7 +44,7 @@ def test_a_campaign_is_cancelled_whole_and_its_progress_counted(app: LocalApp, s
     assert schedules(app) == [] and sim.stats()["calls_msg_send"] == 2 and sim.stats().get("calls_msg_cancel", 0) == 0
     assert tail.wait_for(lambda evs: types(evs).count("Message Cancelled") == 2)
     cancelled = {e["detail"]["messageId"]: e["detail"]["reason"] for e in tail.of_type("Message Cancelled")}
-    assert cancelled == {later: "cancelled before sending", unseen: "campaign cancelled"}
+    assert cancelled == {later: "campaign cancelled", unseen: "campaign cancelled"}
     # and its owner, signed, reads its progress; the index is eventually consistent: moto's is not behind
     view = get_message(campaigns_url(app.messages_url), "spring", session=admin(app))
     assert view["campaignId"] == "spring" and view["byStatus"] == {"cancelled": 2, "queued": 1}

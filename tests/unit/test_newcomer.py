@@ -47,3 +47,11 @@ def test_make_run_takes_the_functions_variables_as_name_value_pairs() -> None:
     assert env_overrides(["ALLOWED_COUNTRIES=GB,IE", "X=a=b"]) == {"ALLOWED_COUNTRIES": "GB,IE", "X": "a=b"}
     with pytest.raises(SystemExit, match="NAME=VALUE, not GB"):
         env_overrides(["GB"])
+
+
+def test_a_campaign_rate_of_zero_is_refused_not_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    # given CAMPAIGN_RATE=0 (a "pause"?): the contract has no such rate, and the send must not go unpaced
+    code = main(["--queue-url", "https://sqs.eu-west-1.amazonaws.com/1/q", "--region", "eu-west-1", "sms",
+                 "--to", "447700900123", "--from", "447700900001", "--text", "hi", "--campaign", "spring",
+                 "--campaign-rate", "0", "--dry-run"])
+    assert code == 2 and "campaign_max_per_second: Input should be greater than 0" in capsys.readouterr().err

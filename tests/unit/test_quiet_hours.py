@@ -185,6 +185,10 @@ def test_a_send_in_the_recipients_night_waits_scheduled_until_morning() -> None:
     assert scheduled.detail_type == ev.MESSAGE_SCHEDULED
     assert scheduled.detail["dueAt"].startswith("2026-11-26T08:00:00")
     assert scheduled.detail["quietHours"] == {"window": "21:00-08:00", "timeZone": "Europe/London"}
+    # and so does the message (GET /messages, make status): its reason and its timeline
+    why = "the recipient's quiet hours (21:00-08:00 in Europe/London)"
+    assert scheduled.detail["reason"] == why and w.store.get_message("m-1").reason == why  # type: ignore[union-attr]
+    assert w.store.get_message("m-1").history[-1]["reason"] == why  # type: ignore[union-attr]
     (_name, (at, body)), = w.scheduler.schedules.items()
     assert at == utc(2026, 11, 26, 8, 0)
     # when its schedule fires in the morning, it goes

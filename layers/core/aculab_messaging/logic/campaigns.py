@@ -23,10 +23,10 @@ from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.cancelling import Canceller
 from aculab_messaging.logic.ports import CampaignStore, SendQueue
 from aculab_messaging.logic.record_outcome import RecordOutcome
+from aculab_messaging.logic.send_attempt import WITHDRAWN
 
 log = logging.getLogger(__name__)
 
-WITHDRAWN = "campaign cancelled"
 PAGE = 100
 
 
@@ -46,7 +46,7 @@ class CampaignCanceller:
         for message_id, status in page:
             if status not in lc.CANCEL.sources:
                 continue  # at Aculab, final, or being sent right now (its send reads the campaign first)
-            done = self.canceller.cancel_unsent(message_id, now)  # as the item is now: never msg_cancel
+            done = self.canceller.cancel_unsent(message_id, now, WITHDRAWN)  # as the item is now: no msg_cancel
             if done.retry:  # the page again later: what it cancelled stays cancelled, and is skipped
                 return RecordOutcome(events, retry=True, reason=done.reason, outbox=outbox)
             events += done.events

@@ -75,14 +75,14 @@ class Canceller:
             return self._decided(record, now)
         return Cancelled([], retry=True, reason="changed while cancelling")
 
-    def cancel_unsent(self, message_id: str, now: datetime) -> Cancelled:
+    def cancel_unsent(self, message_id: str, now: datetime, reason: str = BEFORE_SENDING) -> Cancelled:
         """Only a message not yet handed to Aculab (scheduled, waiting), as its item is now: a campaign's
         cancel, which reads the campaign index (eventually consistent) and never calls msg_cancel."""
         record = self.store.get_message(message_id)
         for _ in range(3):
             if record is None or record.status not in lc.CANCEL.sources:
                 return Cancelled([])
-            done = self._before_sending(record, now)
+            done = self._before_sending(record, now, reason)
             if isinstance(done, Cancelled):
                 return done
             record = done
@@ -104,16 +104,17 @@ class Canceller:
             return Cancelled([self._failed(record, now, f"message is already {record.status}")])
         return self._at_aculab(record, now)
 
-    def _before_sending(self, record: MessageRecord, now: datetime) -> Cancelled | MessageRecord:
+    def _before_sending(self, record: MessageRecord, now: datetime,
+                        reason: str = BEFORE_SENDING) -> Cancelled | MessageRecord:
         """Scheduled or waiting: its schedule deleted first (should the delete fail, the cancel
         is tried again and the message stays scheduled; should the schedule fire meanwhile,
         the send finds the message cancelled), then the ``cancel`` transition."""
         if record.schedule_name and self.scheduler is not None:
             self.scheduler.unschedule(record.schedule_name)
-        event = self._cancelled(record, now)
+        event = self._cancelled(record, now, reason)
         moved = self.store.transition(lc.Change(
-            lc.CANCEL, record.message_id, now, fields={"reason": BEFORE_SENDING, "schedule_name": None},
-            events=[event], history=history_entry(lc.stamp(now), Status.CANCELLED.value, reason=BEFORE_SENDING)))
+            lc.CANCEL, record.message_id, now, fields={"reason": reason, "schedule_name": None},
+            events=[event], history=history_entry(lc.stamp(now), Status.CANCELLED.value, reason=reason)))
         if moved.done:
             return Cancelled.stored(record.message_id, [event])
         if moved.record is None:  # pragma: no cover - it existed a moment ago (its TTL?)
@@ -154,10 +155,10 @@ class Canceller:
         return Cancelled.stored(record.message_id, events)
 
     @staticmethod
-    def _cancelled(record: MessageRecord, now: datetime) -> Event:
+    def _cancelled(record: MessageRecord, now: datetime, reason: str = BEFORE_SENDING) -> Event:
         return Event.of(CancelledDetail(
             **stamp(CancelledDetail, record.message_id, Status.CANCELLED, "", now=now), message_id=record.message_id,
-            metadata=record.metadata, msg_refs=[], status=Status.CANCELLED, is_final=True, reason=BEFORE_SENDING))
+            metadata=record.metadata, msg_refs=[], status=Status.CANCELLED, is_final=True, reason=reason))
 
     @staticmethod
     def _failed(record: MessageRecord, now: datetime, reason: str,

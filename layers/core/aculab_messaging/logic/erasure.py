@@ -126,7 +126,7 @@ class Eraser:
         """Erase ``number`` (E.164 with ``+``, as the table keeps numbers). ``resume`` and ``erasure_id``:
         where a run whose time ran out stopped, to go on from there under the same record."""
         if number in self.own_numbers or self.store.is_sender(number):
-            raise ValueError("one of our sending numbers (or a pool's), not a person's: not erased")
+            raise ValueError("one of our sending numbers (or a pool's), not a person's")
         hashed = self.number_hash(number)
         erasure = erasure_id or self.new_id()
         total = ErasureCounts()

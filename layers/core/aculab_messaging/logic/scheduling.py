@@ -58,6 +58,11 @@ class Timing:
         end = self.valid_until
         return end is not None and (now >= end or (self.due_at is not None and self.due_at >= end))
 
+    @property
+    def why(self) -> str | None:
+        """Why it waits, when not for its own send_at: the recipient's quiet hours."""
+        return f"the recipient's quiet hours ({self.quiet.window} in {self.quiet.zone})" if self.quiet else None
+
     def quieted(self, req: SendRequest, by_default: QuietWindow | None, now: datetime) -> Timing:
         """Its due time moved to the end of the recipient's quiet hours, if it falls inside them."""
         window = req.quiet_window(by_default)

@@ -37,6 +37,7 @@ from aculab_messaging.logic.smart_encoding import SmartEncoded
 from aculab_messaging.logic.status import Status
 
 log = logging.getLogger(__name__)
+WITHDRAWN = "campaign cancelled"  # the reason of a message its campaign's cancel stopped
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def unsent_event(transition: lc.Transition, req: SendRequest, timing: Timing, no
             metadata=req.metadata, msg_refs=[], status=Status.EXPIRED, is_final=True, reason=reason,
             valid_until=iso(timing.valid_until)))
     if transition is lc.WITHDRAW:
-        reason = "campaign cancelled"
+        reason = WITHDRAWN
         return reason, Event.of(CancelledDetail(
             **stamp(CancelledDetail, req.message_id, Status.CANCELLED, "", now=now), message_id=req.message_id,
             metadata=req.metadata, msg_refs=[], status=Status.CANCELLED, is_final=True, reason=reason))
@@ -146,7 +147,7 @@ def scheduled_event(req: SendRequest, due: datetime, timing: Timing, now: dateti
     return Event.of(ScheduledDetail(
         **stamp(ScheduledDetail, req.message_id, Status.SCHEDULED, "", now=now), message_id=req.message_id,
         metadata=req.metadata, msg_refs=[], status=Status.SCHEDULED, is_final=False, due_at=utc_now_iso(due),
-        valid_until=iso(timing.valid_until), quiet_hours=QuietHoursDetail(
+        reason=timing.why, valid_until=iso(timing.valid_until), quiet_hours=QuietHoursDetail(
             window=str(timing.quiet.window), time_zone=timing.quiet.zone) if timing.quiet else None))
 
 

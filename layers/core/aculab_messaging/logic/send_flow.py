@@ -187,8 +187,8 @@ class SendFlow:
         event = scheduled_event(req, due, timing, now)
         moved = self.store.transition(lc.Change(
             lc.SCHEDULE, req.message_id, now, keep={**first_sight(req, fingerprint, timing), "schedule_name": name},
-            events=[event], request_hash=fingerprint, pending_at=due,
-            history=history_entry(lc.stamp(now), Status.SCHEDULED.value, dueAt=lc.stamp(due))))
+            events=[event], request_hash=fingerprint, pending_at=due, fields={"reason": timing.why},
+            history=history_entry(lc.stamp(now), Status.SCHEDULED.value, dueAt=lc.stamp(due), reason=timing.why)))
         if not moved.done:
             return refused(moved)
         self.metrics.count("MessageScheduled")
