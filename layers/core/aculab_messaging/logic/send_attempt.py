@@ -126,8 +126,8 @@ def unsent_event(transition: lc.Transition, req: SendRequest, timing: Timing, no
     or ``why``: a rule of the pumping guard), or withdrawn (its campaign was cancelled)."""
     if transition is lc.EXPIRE:
         reason = f"not sent before its valid_until ({iso(timing.valid_until)})"
-        if timing.quiet is not None:
-            reason += f": the recipient's quiet hours ({timing.quiet.window} in {timing.quiet.zone}) end later"
+        if timing.why is not None:
+            reason += f": {timing.why} end later"
         return reason, Event.of(ExpiredDetail(
             **stamp(ExpiredDetail, req.message_id, Status.EXPIRED, "", now=now), message_id=req.message_id,
             metadata=req.metadata, msg_refs=[], status=Status.EXPIRED, is_final=True, reason=reason,
