@@ -55,7 +55,7 @@ def _value_size(value: Any) -> int:
 
 def pace_write_bytes(numbers: int = NUMBERS) -> tuple[int, int, float]:
     """(bytes after 1 number, bytes after ``numbers``, seconds): the largest item the next send's pace writes left."""
-    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.dal import TableStore
     from aculab_messaging.dal.pace import number_key
     from aculab_messaging.dal.table import from_item, to_item
     from aculab_messaging.logic.pacing import Pacer
@@ -69,7 +69,7 @@ def pace_write_bytes(numbers: int = NUMBERS) -> tuple[int, int, float]:
         ddb.meta.events.register("provide-client-params.dynamodb.UpdateItem",
                                  lambda params, **_: keys.append(params["Key"]))
         # a slot every microsecond for the stack, one a second for each number: none beyond the horizon
-        pacer = Pacer(MessageStore(ddb, table), PacePolicy(max_per_second=1_000_000, max_per_number=1))
+        pacer = Pacer(TableStore.on(ddb, table).pace, PacePolicy(max_per_second=1_000_000, max_per_number=1))
 
         def next_write(number: str) -> int:
             keys.clear()

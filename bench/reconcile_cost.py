@@ -21,7 +21,7 @@ def _final_items(start: int, count: int, at: str) -> list[dict[str, Any]]:
 
 
 def run(final: int = 100_000, stale: int = 100, batch_size: int = 100) -> tuple[list[Figure], dict[str, float]]:
-    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.dal import TableStore
     from local.app import LocalApp
 
     with servers() as (aws, sim):
@@ -41,7 +41,7 @@ def run(final: int = 100_000, stale: int = 100, batch_size: int = 100) -> tuple[
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(write, range(0, final, 25)))
         seeded = time.monotonic() - started
-        store = MessageStore(ddb, table)
+        store = TableStore.on(ddb, table)
         at = datetime.now(UTC) - timedelta(hours=1)
         for i in range(stale):
             seeding.queued(store, f"stale-{i}", [f"sref-{i}"], at)

@@ -27,7 +27,7 @@ def run(messages: int = 20) -> tuple[list[Figure], dict[str, float]]:
     import boto3
 
     from aculab_messaging.api.apigw import request_from_event, response_to_event
-    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.dal import TableStore
     from aculab_messaging.runtime.wiring import AwsClients, build_webhook
     from local.app import LocalApp
     from local.gateway import Route, build_event
@@ -45,7 +45,7 @@ def run(messages: int = 20) -> tuple[list[Figure], dict[str, float]]:
                                     lambda params, model, **_: made.__setitem__(model.name, copy.deepcopy(params)))
         service = build_webhook(aws=AwsClients(session))
         bare = AwsClients(boto3.Session())  # the same client settings, none of our code
-        store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+        store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
         now = datetime.now(UTC)
         route = Route("POST", "/aculab/notify")
         auth = {"authorization": "Basic " + __import__("base64").b64encode(

@@ -9,7 +9,7 @@ from typing import Any
 
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.message_record import history_entry
-from aculab_messaging.logic.ports import SendStore
+from aculab_messaging.logic.store_ports import SendStore
 
 MOBILE, OURS = "447700900123", "447700900001"
 
@@ -23,7 +23,8 @@ def claimed(store: SendStore, message_id: str, now: datetime, *, lease: timedelt
             **sight: Any) -> datetime:
     """Claimed by an attempt (``sending``); returns its lease."""
     lease_until = now + lease
-    moved = store.transition(lc.Change(lc.CLAIM, message_id, now, keep=first_sight(**sight), lease_until=lease_until))
+    moved = store.messages.transition(lc.Change(lc.CLAIM, message_id, now, keep=first_sight(**sight),
+                                                lease_until=lease_until))
     assert moved.done, moved
     return lease_until
 
@@ -33,25 +34,26 @@ def queued(store: SendStore, message_id: str, refs: Sequence[str], now: datetime
     lease_until = claimed(store, message_id, now, **sight)
     change = lc.Change(lc.SUBMIT, message_id, now, lease_until=lease_until, count_attempt=True,
                        history=history_entry(lc.stamp(now), "queued", msgRefs=list(refs)))
-    assert store.record_submitted(change, refs, bool(sight.get("dlr", True))).done
+    assert store.messages.record_submitted(change, refs, bool(sight.get("dlr", True))).done
 
 
 def waiting(store: SendStore, message_id: str, now: datetime, reason: str, **sight: Any) -> None:
     """Claimed, then released after a failure that did not reach Aculab."""
     lease_until = claimed(store, message_id, now, **sight)
-    assert store.transition(lc.Change(lc.RELEASE, message_id, now, fields={"reason": reason},
+    assert store.messages.transition(lc.Change(lc.RELEASE, message_id, now, fields={"reason": reason},
                                       lease_until=lease_until)).done
 
 
 def blocked(store: SendStore, message_id: str, now: datetime, reason: str, **sight: Any) -> None:
-    assert store.transition(lc.Change(lc.BLOCK, message_id, now, fields={"reason": reason}, keep=first_sight(**sight),
-                                      history=history_entry(lc.stamp(now), "blocked", reason=reason))).done
+    assert store.messages.transition(lc.Change(lc.BLOCK, message_id, now, fields={"reason": reason},
+                                               keep=first_sight(**sight),
+                                               history=history_entry(lc.stamp(now), "blocked", reason=reason))).done
 
 
 def scheduled(store: SendStore, message_id: str, now: datetime, due_at: datetime, *, schedule_name: str | None = None,
               valid_until: datetime | None = None, **sight: Any) -> None:
     keep = first_sight(**sight, due_at=lc.stamp(due_at), schedule_name=schedule_name,
                        valid_until=lc.stamp(valid_until) if valid_until else None)
-    assert store.transition(lc.Change(lc.SCHEDULE, message_id, now, keep=keep, pending_at=due_at,
+    assert store.messages.transition(lc.Change(lc.SCHEDULE, message_id, now, keep=keep, pending_at=due_at,
                                       history=history_entry(lc.stamp(now), "scheduled",
                                                             dueAt=lc.stamp(due_at)))).done

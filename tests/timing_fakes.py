@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.logic.pacing import PaceStore
 from aculab_messaging.logic.scheduling import Scheduler
+from aculab_messaging.logic.store_ports import PaceStore
 from bench.fleet import item_size
 
 

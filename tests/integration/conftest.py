@@ -123,7 +123,7 @@ def drain_queue(app: LocalApp, max_batches: int = 50) -> int:
 
 
 def stored_message(app: LocalApp, message_id: str) -> dict[str, object] | None:
-    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.dal import TableStore
 
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    return store.get_message_item(message_id)
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    return store.messages.get_message_item(message_id)

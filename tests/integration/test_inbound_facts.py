@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from local.app import LocalApp
 from simulator.control import SimulatorControl
 from tests.faults import FaultProxy, fail_operation
@@ -24,8 +24,8 @@ def inbound(app: LocalApp, ref: str, text: str, **fields: Any) -> requests.Respo
     return requests.post(app.inbound_url, json={k: v for k, v in body.items() if v is not None}, timeout=30)
 
 
-def store_of(app: LocalApp) -> MessageStore:
-    return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+def store_of(app: LocalApp) -> TableStore:
+    return TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
 
 
 def test_stop_then_start_in_the_same_second_leaves_the_pair_unblocked(app: LocalApp) -> None:
@@ -33,18 +33,18 @@ def test_stop_then_start_in_the_same_second_leaves_the_pair_unblocked(app: Local
     assert inbound(app, "zz_0.1764064920.00002", "STOP").status_code == 200
     assert inbound(app, "aa_0.1764064920.00001", "Start").status_code == 200
     # then the later arrival wins: unblocked
-    assert not store_of(app).is_blocked(*PAIR)
+    assert not store_of(app).blocked.is_blocked(*PAIR)
     # and a late retry of the STOP (Aculab repeats what it sent) changes nothing
     assert inbound(app, "zz_0.1764064920.00002", "STOP").status_code == 200
-    assert not store_of(app).is_blocked(*PAIR)
+    assert not store_of(app).blocked.is_blocked(*PAIR)
 
 
 def test_an_operator_adds_the_keywords_their_regulator_requires(app_factory: Any) -> None:
     app = app_factory(STOP_KEYWORDS="STOP,REVOKE,OPTOUT", START_KEYWORDS="START")
     assert inbound(app, "k1", " revoke ").status_code == 200
-    assert store_of(app).is_blocked(*PAIR)
+    assert store_of(app).blocked.is_blocked(*PAIR)
     assert inbound(app, "k2", "yes").status_code == 200  # no longer a START word here
-    assert store_of(app).is_blocked(*PAIR)
+    assert store_of(app).blocked.is_blocked(*PAIR)
 
 
 def test_a_malformed_inbound_message_is_400_and_stores_nothing(app: LocalApp) -> None:
@@ -67,7 +67,7 @@ def test_an_inbound_stop_whose_events_failed_is_announced_by_the_reconciler(
     proxy.fail(fail_operation("PutEvents", times=100))
     assert inbound(app, "lost_0.1.1", "STOP").status_code == 503
     proxy.clear()
-    assert store_of(app).is_blocked(*PAIR)  # stored; not announced
+    assert store_of(app).blocked.is_blocked(*PAIR)  # stored; not announced
     assert tail.of_type("Message Received") == []
     # when the reconciler runs after Aculab's retries would be over (the stale age, compressed to 1 s)
     time.sleep(1.1)
@@ -99,7 +99,7 @@ def test_the_blocked_list_sync_announces_only_what_it_wrote_and_never_loses_it(
     proxy.clear()
     # then the write took effect, its event waits
     assert first["blocked_added"] == 1 and first["publish_failures"] == 1
-    assert store_of(app).is_blocked(*PAIR)
+    assert store_of(app).blocked.is_blocked(*PAIR)
     # and the next run announces it, once
     second = app.run_reconcile()
     assert second["blocked_added"] == 0 and second["reannounced"] == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from local.app import LocalApp
 from simulator.control import SimulatorControl
 from simulator.segmentation import split_sms
@@ -106,12 +106,12 @@ def test_a_stop_completed_by_a_late_part_blocks(app_factory: Any) -> None:
     app = app_factory(INBOUND_PARTS_WAIT_SECONDS="1")
     tail = closed_without_part_3(app, "uid-stop", ("S", "TO"))
     first = revisions(tail)[0]
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    assert not store.is_blocked(first["to"], first["from"])  # "STO", a part missing: no keyword
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    assert not store.blocked.is_blocked(first["to"], first["from"])  # "STO", a part missing: no keyword
     # when the last part arrives late
     assert part(app, "uid-stop-3", 3, "P", uid="uid-stop").status_code == 200
     # then the whole text is STOP: the pair is blocked, and the opt-out announced with the revision
-    assert store.is_blocked(first["to"], first["from"])
+    assert store.blocked.is_blocked(first["to"], first["from"])
     assert tail.wait_for(lambda evs: 1 in revisions(tail) and len(tail.of_type("Opt-Out Changed")) == 1)
     assert (revisions(tail)[1]["content"], revisions(tail)[1]["complete"]) == ("STOP", True)
     assert tail.of_type("Opt-Out Changed")[0]["detail"]["blocked"] is True

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from local.app import LocalApp
-from tests.fakes import InMemoryStore, WholeStore
+from tests.fakes.store import InMemoryStore, WholeStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 KEPT = ("p1", "p2", "p3", "revision", "completed_at", "opt_out", "keyword", "pending_pk")
@@ -21,7 +21,7 @@ KEPT = ("p1", "p2", "p3", "revision", "completed_at", "opt_out", "keyword", "pen
 def store(request: pytest.FixtureRequest, app: LocalApp) -> WholeStore:
     if request.param == "in-memory":
         return InMemoryStore()
-    return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    return TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
 
 
 def steps(store: WholeStore, uid: str) -> list[Any]:
@@ -35,26 +35,26 @@ def steps(store: WholeStore, uid: str) -> list[Any]:
         kept["pending_pk"] = str(kept["pending_pk"]).split("#")[0]  # the partition, whichever shard of it
         return answer[0], kept
 
-    store.add_inbound_part(group, 1, {"msg_ref": f"{uid}-1", "content": "ST"}, NOW + timedelta(minutes=10), NOW)
+    store.inbound.add_inbound_part(group, 1, {"msg_ref": f"{uid}-1", "content": "ST"}, NOW + timedelta(minutes=10), NOW)
     # not closed yet: nothing to revise
-    seen.append(shown(store.revise_inbound_group(pk, 2, {"msg_ref": "x"}, {}, 1, later, complete=False)))
-    seen.append(store.finish_inbound_group(pk, "closed_at", {"opt_out": None, "keyword": None}, later))
+    seen.append(shown(store.inbound.revise_inbound_group(pk, 2, {"msg_ref": "x"}, {}, 1, later, complete=False)))
+    seen.append(store.inbound.finish_inbound_group(pk, "closed_at", {"opt_out": None, "keyword": None}, later))
     # a late part: revision 1 (not whole), waiting in ANNOUNCE
-    seen.append(shown(store.revise_inbound_group(pk, 2, {"msg_ref": f"{uid}-2", "content": "O"}, {}, 1, later,
+    seen.append(shown(store.inbound.revise_inbound_group(pk, 2, {"msg_ref": f"{uid}-2", "content": "O"}, {}, 1, later,
                                                  complete=False)))
     # another writer that read revision 0 is refused, the group as it is now handed back
-    seen.append(shown(store.revise_inbound_group(pk, 3, {"msg_ref": f"{uid}-3", "content": "P"}, {}, 1, later,
+    seen.append(shown(store.inbound.revise_inbound_group(pk, 3, {"msg_ref": f"{uid}-3", "content": "P"}, {}, 1, later,
                                                  complete=True)))
     # the close's announcement (revision 0) must not clear revision 1's wait
-    store.announced(pk, "GROUP", revision=0)
-    seen.append([i.get("revision") for i in store.unannounced(later + timedelta(seconds=1)) if i["pk"] == pk])
+    store.inbound.announced(pk, "GROUP", revision=0)
+    seen.append([i.get("revision") for i in store.inbound.unannounced(later + timedelta(seconds=1)) if i["pk"] == pk])
     verdict = {"opt_out": True, "keyword": "STOP"}
-    seen.append(shown(store.revise_inbound_group(pk, 3, {"msg_ref": f"{uid}-3", "content": "P"}, verdict, 2, later,
-                                                 complete=True)))
+    seen.append(shown(store.inbound.revise_inbound_group(pk, 3, {"msg_ref": f"{uid}-3", "content": "P"}, verdict, 2,
+                                                         later, complete=True)))
     # completed: no more revisions; revision 2 announced leaves the partition
-    seen.append(shown(store.revise_inbound_group(pk, 3, {"msg_ref": "again"}, {}, 3, later, complete=True))[0])
-    store.announced(pk, "GROUP", revision=2)
-    seen.append([i for i in store.unannounced(later + timedelta(seconds=1)) if i["pk"] == pk])
+    seen.append(shown(store.inbound.revise_inbound_group(pk, 3, {"msg_ref": "again"}, {}, 3, later, complete=True))[0])
+    store.inbound.announced(pk, "GROUP", revision=2)
+    seen.append([i for i in store.inbound.unannounced(later + timedelta(seconds=1)) if i["pk"] == pk])
     return seen
 
 

@@ -1,6 +1,6 @@
 """The lifecycle model of tests/unit/test_lifecycle_model.py (the same machine: its rules, its invariants
 after every step, its heal-and-run-dry teardown) over the stack: the store is the real DynamoDB store
-(``MessageStore`` on the stack's MessagesTable, moto server) and the events go out through the real
+(``dal.TableStore`` on the stack's MessagesTable, moto server) and the events go out through the real
 ``EventBridgePublisher`` to the stack's bus (a PutEvents failure is the same publisher refused by a bus
 that does not exist). Aculab stays the model's FakeAculab: its rules decide how each msg_send ends
 (429, 503, no connection, 400, a timeout before or after it got there, the Lambda dying before or after
@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -34,22 +34,49 @@ from hypothesis.stateful import INVARIANT_MARKER, RULE_MARKER, run_state_machine
 
 from aculab_messaging.aws.publisher import EventBridgePublisher
 from aculab_messaging.contracts.events import Event
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
+from aculab_messaging.dal.messages import Messages
+from aculab_messaging.dal.parts import Parts
+from aculab_messaging.dal.pools import Pools
+from aculab_messaging.dal.refs import Refs
+from aculab_messaging.dal.table import TableAccess
 from local.app import LocalApp
-from tests.unit.test_lifecycle_model import EXAMPLES, KNOWN, MOBILES, TEMPORARY, Delivery, Lifecycle, Model, Observed
+from tests.unit.test_lifecycle_model import (
+    EXAMPLES,
+    KNOWN,
+    MOBILES,
+    TEMPORARY,
+    Delivery,
+    Lifecycle,
+    Model,
+    ObservedMessages,
+    ObservedParts,
+)
 
 EXAMPLES_ON_THE_STACK = 6
 STEPS = 20
 SEED = 20261125  # the same examples every run (a derandomized run's would change with the machine's source)
 
 
-class ObservedDynamoStore(Observed, MessageStore):
-    """The DynamoDB store, watched (through ``get_message_item``, a consistent read) as the model watches
-    the in-memory one."""
+class WatchedDynamoMessages(ObservedMessages, Messages):
+    """The DynamoDB message items, watched (through ``get_message_item``, a consistent read) as the model
+    watches the in-memory ones."""
 
-    def __init__(self, client: Any, table: str, model: Model) -> None:
-        super().__init__(client, table)
-        self.model = model
+    def __init__(self, access: TableAccess, refs: Refs, model: Model) -> None:
+        Messages.__init__(self, access, refs)
+        self.model, self.read_item = model, self.get_message_item
+
+
+class WatchedDynamoParts(ObservedParts, Parts):
+    def __init__(self, access: TableAccess, pools: Pools, model: Model, messages: Messages) -> None:
+        Parts.__init__(self, access, pools)
+        self.model, self.read_item = model, messages.get_message_item
+
+
+def observed_dynamo_store(client: Any, table: str, model: Model) -> TableStore:
+    store, access = TableStore.on(client, table), TableAccess(client, table)
+    messages = WatchedDynamoMessages(access, store.refs, model)
+    return replace(store, messages=messages, parts=WatchedDynamoParts(access, store.pools, model, messages))
 
 
 @dataclass
@@ -92,10 +119,10 @@ class LifecycleOnTheStack(Lifecycle):
     def id_prefix(self) -> str:
         return f"{uuid.uuid4().hex[:8]}-"
 
-    def make_store(self, model: Model) -> ObservedDynamoStore:  # type: ignore[override]
+    def make_store(self, model: Model) -> TableStore:  # type: ignore[override]
         db, table = self.app.stack.client("dynamodb"), self.app.stack.refs["MessagesTable"]
         _empty(db, table)
-        return ObservedDynamoStore(db, table, model)
+        return observed_dynamo_store(db, table, model)
 
     def make_publisher(self) -> StackPublisher:  # type: ignore[override]
         events, bus = self.app.stack.client("events"), self.app.stack.refs["MessagingBus"]

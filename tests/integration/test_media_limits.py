@@ -24,7 +24,7 @@ from aculab_messaging.logic.message_record import StoredMedia
 from aculab_messaging.logic.ports import Readable
 from local.app import LocalApp
 from local.template import REGION
-from tests.fakes import Clock, RecordingPublisher
+from tests.fakes.services import Clock, RecordingPublisher
 from tests.unit.test_media_archiver import received
 
 MIB = 1024 * 1024

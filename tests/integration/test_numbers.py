@@ -11,7 +11,7 @@ import boto3
 import pytest
 import requests
 
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from local.app import LocalApp
 from local.template import REGION
 from simulator.control import SimulatorControl
@@ -87,15 +87,15 @@ def test_an_inbound_stop_from_a_short_code_or_a_sender_name_is_stored_announced_
     assert [(e["detail-type"], e["detail"]["from"], e["detail"]["to"]) for e in tail.received] == [
         ("Message Received", sender, "+" + US)]
     # and no pair was blocked: no Opt-Out Changed, nothing blocked for our number
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    assert not store.blocked_for("+" + US)
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    assert not store.blocked.blocked_for("+" + US)
 
 
 def test_an_inbound_stop_from_a_mobile_blocks_the_pair_in_e164(app: LocalApp) -> None:
     tail = app.event_tail()
     assert post_inbound(app, msg_ref="in-2", **{"from": MOBILE}).status_code == 200
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    assert store.is_blocked("+" + US, "+" + MOBILE) and not store.is_blocked(US, MOBILE)
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    assert store.blocked.is_blocked("+" + US, "+" + MOBILE) and not store.blocked.is_blocked(US, MOBILE)
     assert tail.wait_for(lambda evs: len(evs) >= 2)
     opt_out = next(e["detail"] for e in tail.received if e["detail-type"] == "Opt-Out Changed")
     assert (opt_out["from"], opt_out["to"], opt_out["blocked"]) == ("+" + US, "+" + MOBILE, True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from local.app import LocalApp
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -21,15 +21,15 @@ def partitions(app: LocalApp) -> Counter[str]:
 
 
 def test_inbound_items_spread_over_the_shards_and_every_shard_is_read(app: LocalApp) -> None:
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     # given 24 inbound messages, 12 opt-out changes, 12 long messages waiting for a part
     for i in range(24):
-        store.record_inbound({"msg_ref": f"shard-{i}", "from": "447700900123", "to": "447700900001"},
+        store.inbound.record_inbound({"msg_ref": f"shard-{i}", "from": "447700900123", "to": "447700900001"},
                              NOW + timedelta(seconds=i))
     for i in range(12):
-        store.set_blocked("447700900001", f"4477009{i:05d}", True, "inbound", f"v{i}", announce=True)
+        store.blocked.set_blocked("447700900001", f"4477009{i:05d}", True, "inbound", f"v{i}", announce=True)
     for i in range(12):
-        store.add_inbound_part({"uid": f"u{i}", "from": "447700900123", "to": "447700900001", "type": "sms",
+        store.inbound.add_inbound_part({"uid": f"u{i}", "from": "447700900123", "to": "447700900001", "type": "sms",
                                 "count": 2}, 1, {"msg_ref": f"part-{i}", "content": "a"}, NOW, NOW)
     # then each kind is spread over the four shards, none holding as much as half
     placed = partitions(app)
@@ -38,22 +38,22 @@ def test_inbound_items_spread_over_the_shards_and_every_shard_is_read(app: Local
         assert sum(shards.values()) == count and set(shards) <= {f"{kind}#{n}" for n in range(4)}
         assert len(shards) >= 3 and max(shards.values()) < count / 2, shards
     # and the reconciler's reads find them in every shard, oldest first, a page at most
-    unannounced = store.unannounced(before=NOW + timedelta(hours=1))
+    unannounced = store.inbound.unannounced(before=NOW + timedelta(hours=1))
     assert len(unannounced) == 36
     assert [i["pending_sk"] for i in unannounced] == sorted(i["pending_sk"] for i in unannounced)
-    assert len(store.unannounced(before=NOW + timedelta(hours=1), limit=10)) == 10
-    assert {g["pk"] for g in store.due_inbound_groups(before=NOW + timedelta(seconds=1))} == {
+    assert len(store.inbound.unannounced(before=NOW + timedelta(hours=1), limit=10)) == 10
+    assert {g["pk"] for g in store.inbound.due_inbound_groups(before=NOW + timedelta(seconds=1))} == {
         f"INMP#447700900001#447700900123#u{i}" for i in range(12)}
     # and an announced item leaves its shard
-    store.announced("IN#shard-0", "IN")
-    assert len(store.unannounced(before=NOW + timedelta(hours=1))) == 35
+    store.inbound.announced("IN#shard-0", "IN")
+    assert len(store.inbound.unannounced(before=NOW + timedelta(hours=1))) == 35
 
 
 def test_an_item_announced_before_the_sharding_is_still_found(app: LocalApp) -> None:
     ddb, table = app.stack.client("dynamodb"), app.stack.refs["MessagesTable"]
     ddb.put_item(TableName=table, Item={"pk": {"S": "IN#legacy"}, "sk": {"S": "IN"}, "msg_ref": {"S": "legacy"},
                                         "pending_pk": {"S": "ANNOUNCE"}, "pending_sk": {"S": "2026-01-01#IN#legacy"}})
-    store = MessageStore(ddb, table)
-    assert [i["pk"] for i in store.unannounced(before=NOW)] == ["IN#legacy"]
-    store.announced("IN#legacy", "IN")
-    assert store.unannounced(before=NOW) == []
+    store = TableStore.on(ddb, table)
+    assert [i["pk"] for i in store.inbound.unannounced(before=NOW)] == ["IN#legacy"]
+    store.inbound.announced("IN#legacy", "IN")
+    assert store.inbound.unannounced(before=NOW) == []

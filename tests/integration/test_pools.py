@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import boto3
 
-from aculab_messaging.dal import MessageStore, PartWrite
+from aculab_messaging.dal import TableStore
+from aculab_messaging.logic.message_record import PartWrite
 from aculab_messaging.logic.status import Status
 from local.app import LocalApp
 from local.template import REGION
@@ -25,8 +26,8 @@ def numbers() -> tuple[str, str, str]:
     return f"pool-{uuid.uuid4().hex[:8]}", f"447700{digits[0]}", f"447700{digits[1]}"
 
 
-def store_of(app: LocalApp) -> MessageStore:
-    return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+def store_of(app: LocalApp) -> TableStore:
+    return TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
 
 
 def sent_from_pool(app: LocalApp, sim: SimulatorControl, pool: str, number: str, mobile: str) -> str:
@@ -74,11 +75,11 @@ def test_the_sync_blocks_the_pool_for_a_stop_only_aculab_heard(app: LocalApp, si
     sim.inbound(mobile, number, "STOP")
     sim.settle()
     store = store_of(app)
-    assert not store.is_blocked(pool, f"+{mobile}")
+    assert not store.blocked.is_blocked(pool, f"+{mobile}")
     # when the reconciler syncs Aculab's blocked lists (the pool's number among them)
     assert app.run_reconcile()["blocked_synced"]
     # then the pool's pair is blocked as the sync's, and the next send from the pool is never sent
-    assert store.blocked_for(pool) == {f"+{mobile}": "reconcile"}
+    assert store.blocked.blocked_for(pool) == {f"+{mobile}": "reconcile"}
     second = queue_send(app, to=mobile, **{"from": pool})
     drain_queue(app)
     assert stored_message(app, second)["status"] == "blocked"  # type: ignore[index]
@@ -93,15 +94,15 @@ def test_the_store_keeps_a_parts_number_and_each_numbers_pools(app: LocalApp) ->
     mid = f"p-{uuid.uuid4().hex[:8]}"
     seeding.queued(store, mid, ["r1"], now, to=f"+{mobile}", from_=pool)
     # when a part's update names its number, then one without a number comes
-    store.write_part(PartWrite(mid, "r1", Status.SENT, 30, "sent", None, None, True, f"+{number}"), now)
-    store.write_part(PartWrite(mid, "r1", Status.DELIVERED, 40, "delivered", None, None, True), now)
+    store.parts.write_part(PartWrite(mid, "r1", Status.SENT, 30, "sent", None, None, True, f"+{number}"), now)
+    store.parts.write_part(PartWrite(mid, "r1", Status.DELIVERED, 40, "delivered", None, None, True), now)
     # then the part keeps the number, and the number is the pool's
-    record = store.get_message(mid)
+    record = store.messages.get_message(mid)
     assert record is not None and record.parts["r1"]["from_number"] == f"+{number}"
-    assert store.pools_of(f"+{number}") == [pool]
+    assert store.pools.pools_of(f"+{number}") == [pool]
     # and remembering it again (another container) or for a second pool adds each pool once
     other = store_of(app)
-    other.remember_pool_number(pool, f"+{number}", now)
-    other.remember_pool_number(f"{pool}-b", f"+{number}", now)
-    assert store.pool_numbers()[f"+{number}"] == [pool, f"{pool}-b"]
-    assert store.pools_of(f"+{mobile}") == []
+    other.pools.remember_pool_number(pool, f"+{number}", now)
+    other.pools.remember_pool_number(f"{pool}-b", f"+{number}", now)
+    assert store.pools.pool_numbers()[f"+{number}"] == [pool, f"{pool}-b"]
+    assert store.pools.pools_of(f"+{mobile}") == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aculab_messaging.dal import PENDING_INDEX
+from aculab_messaging.dal.table import PENDING_INDEX
 from local.provision import provision
 from local.template import load_sam
 

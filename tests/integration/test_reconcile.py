@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aculab_messaging.aculab.client import AculabClient, AculabCredentials
-from aculab_messaging.dal import MessageStore, PartWrite
+from aculab_messaging.dal import TableStore
+from aculab_messaging.logic.message_record import PartWrite
 from aculab_messaging.logic.status import Status
 from local.app import LocalApp
 from simulator.control import SimulatorControl
@@ -18,8 +19,8 @@ US, MOBILE = "447700900001", "447700900123"  # Aculab's form
 PAIR = ("+" + US, "+" + MOBILE)  # our number and the mobile as blocked pairs are keyed: E.164 with '+'
 
 
-def store_of(app: LocalApp) -> MessageStore:
-    return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+def store_of(app: LocalApp) -> TableStore:
+    return TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
 
 
 def test_reconcile_repairs_dropped_notifications(app_factory: Any, sim: SimulatorControl) -> None:
@@ -51,11 +52,11 @@ def test_reconcile_repairs_dropped_notifications(app_factory: Any, sim: Simulato
                                          if e["detail-type"] == "Message Status Changed") == 4)
 
 
-def seed(store: MessageStore, message_id: str, at: datetime, final: bool) -> str:
+def seed(store: TableStore, message_id: str, at: datetime, final: bool) -> str:
     ref = f"ref-{message_id}"
     seeding.queued(store, message_id, [ref], at, to=MOBILE, from_=US)
     if final:
-        store.write_part(PartWrite(message_id, ref, Status.DELIVERED, 40, "delivered", "000", None, True), at)
+        store.parts.write_part(PartWrite(message_id, ref, Status.DELIVERED, 40, "delivered", "000", None, True), at)
     return ref
 
 
@@ -140,15 +141,15 @@ def test_reconcile_syncs_blocked_pairs(app_factory: Any, sim: SimulatorControl) 
     tail = app.event_tail()
     store = store_of(app)
     sim.inbound(MOBILE, US, "STOP")
-    assert not store.is_blocked(*PAIR)
+    assert not store.blocked.is_blocked(*PAIR)
     # when the reconciler runs, then the pair is blocked, announced once
     assert app.run_reconcile()["blocked_added"] == 1
-    assert store.is_blocked(*PAIR)
+    assert store.blocked.is_blocked(*PAIR)
     assert app.run_reconcile()["blocked_added"] == 0  # idempotent
     # and START lifts it
     sim.inbound(MOBILE, US, "START")
     assert app.run_reconcile()["blocked_removed"] == 1
-    assert not store.is_blocked(*PAIR)
+    assert not store.blocked.is_blocked(*PAIR)
     assert tail.wait_for(lambda evs: len(tail.of_type("Opt-Out Changed")) == 2)
     assert [e["detail"]["blocked"] for e in tail.of_type("Opt-Out Changed")] == [True, False]
     assert {e["detail"]["source"] for e in tail.of_type("Opt-Out Changed")} == {"reconcile"}
@@ -161,7 +162,7 @@ def test_reconcile_syncs_numbers_seen_in_table(app_factory: Any, sim: SimulatorC
     drain_queue(app)
     sim.inbound(MOBILE, "447700900002", "STOP")
     assert app.run_reconcile()["blocked_added"] == 1
-    assert store_of(app).is_blocked("+447700900002", PAIR[1])
+    assert store_of(app).blocked.is_blocked("+447700900002", PAIR[1])
 
 
 def test_the_blocked_list_sync_stops_when_the_run_is_out_of_time(app_factory: Any, sim: SimulatorControl) -> None:
@@ -189,7 +190,7 @@ def test_the_blocked_list_sync_stops_when_the_run_is_out_of_time(app_factory: An
     # and the next run finishes the job
     assert app.run_reconcile()["blocked_synced"] is True
     store = store_of(app)
-    assert all(store.is_blocked("+" + number, PAIR[1]) for number in numbers)
+    assert all(store.blocked.is_blocked("+" + number, PAIR[1]) for number in numbers)
 
 
 def test_a_stop_by_our_own_keyword_outlives_the_blocked_list_sync(app_factory: Any, sim: SimulatorControl) -> None:
@@ -200,12 +201,12 @@ def test_a_stop_by_our_own_keyword_outlives_the_blocked_list_sync(app_factory: A
     aculab = AculabClient(sim.base_url, AculabCredentials(**SIM_CREDENTIALS))
     sim.inbound(MOBILE, US, "Revoke")
     sim.settle()
-    assert store.is_blocked(*PAIR) and aculab.msg_list_blocked(from_=US) == []
+    assert store.blocked.is_blocked(*PAIR) and aculab.msg_list_blocked(from_=US) == []
     # when the reconciler syncs Aculab's (empty) list
     report = app.run_reconcile()
     # then the pair stays blocked, and a send to the mobile is blocked, never reaching Aculab
     assert report["blocked_synced"] is True and report["blocked_removed"] == 0
-    assert store.is_blocked(*PAIR)
+    assert store.blocked.is_blocked(*PAIR)
     blocked = queue_send(app)
     drain_queue(app)
     assert stored_message(app, blocked)["status"] == "blocked"  # type: ignore[index]
@@ -214,7 +215,7 @@ def test_a_stop_by_our_own_keyword_outlives_the_blocked_list_sync(app_factory: A
     sim.inbound(MOBILE, US, "START")
     sim.settle()
     assert app.run_reconcile()["blocked_added"] == 0
-    assert not store.is_blocked(*PAIR)
+    assert not store.blocked.is_blocked(*PAIR)
     sent = queue_send(app)
     drain_queue(app)
     assert stored_message(app, sent)["status"] != "blocked" and len(sim.send_arrivals()) == 1  # type: ignore[index]

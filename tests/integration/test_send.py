@@ -47,10 +47,10 @@ def failures(result: dict[str, Any]) -> set[str]:
 
 def test_process_mixed_batch_gives_exact_partial_response(app: LocalApp, sim: SimulatorControl) -> None:
     # given: one valid, one invalid, one blocked, one whose Aculab call fails transiently
-    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.dal import TableStore
 
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    store.set_blocked("+" + US, "+447700900555", True, "inbound", "2026-01-01T00:00:00Z#r")  # keyed in E.164
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    store.blocked.set_blocked("+" + US, "+447700900555", True, "inbound", "2026-01-01T00:00:00Z#r")  # keyed in E.164
     sim.configure(send_error_rules=[{"to_prefix": "447700900777", "status": 503}], step_seconds=3600)
     tail = app.event_tail()
     valid = queue_send(app, metadata={"n": 1})

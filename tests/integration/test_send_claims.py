@@ -107,23 +107,23 @@ def test_refs_are_kept_when_the_claim_changed_under_the_send(app: LocalApp, sim:
     # given a claim that another copy marked "outcome unknown" while this attempt's msg_send was in flight
     from datetime import UTC, datetime, timedelta
 
-    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.dal import TableStore
     from aculab_messaging.logic import lifecycle as lc
     from aculab_messaging.logic.status import OUTCOME_UNKNOWN
     from tests import seeding
 
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     now = datetime.now(UTC)
     lease = seeding.claimed(store, "late", now, lease=-timedelta(seconds=1), to=MOBILE, from_=US)
-    assert store.transition(lc.Change(lc.GIVE_UP, "late", now, fields={"reason": OUTCOME_UNKNOWN})).done
+    assert store.messages.transition(lc.Change(lc.GIVE_UP, "late", now, fields={"reason": OUTCOME_UNKNOWN})).done
     # when the refs Aculab returned arrive
     submit = lc.Change(lc.SUBMIT, "late", now, lease_until=lease)
-    assert store.record_submitted(submit, ["ref-late_1", "ref-late_2"], True).done is True
+    assert store.messages.record_submitted(submit, ["ref-late_1", "ref-late_2"], True).done is True
     # then they are stored, the message is queued again, and each ref routes to it
-    item = store.get_message("late")
+    item = store.messages.get_message("late")
     assert item is not None and item.status == "queued" and item.refs == ["ref-late_1", "ref-late_2"]
     assert set(item.parts) == {"ref-late_1", "ref-late_2"}
-    assert store.find_by_ref("ref-late_2") == ("late", True)
+    assert store.refs.find_by_ref("ref-late_2") == ("late", True)
 
 
 def test_unset_aculab_secret_waits_in_the_queue_then_sends(app: LocalApp, sim: SimulatorControl,

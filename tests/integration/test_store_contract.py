@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from aculab_messaging.dal import MessageStore, PartWrite
+from aculab_messaging.dal import TableStore
 from aculab_messaging.dal.table import from_item
 from aculab_messaging.logic import lifecycle as lc
-from aculab_messaging.logic.message_record import history_entry
+from aculab_messaging.logic.message_record import PartWrite, history_entry
 from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
 from local.app import LocalApp
 from tests import seeding
-from tests.fakes import InMemoryStore, WholeStore
+from tests.fakes.store import InMemoryStore, WholeStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 def store(request: pytest.FixtureRequest, app: LocalApp) -> WholeStore:
     if request.param == "in-memory":
         return InMemoryStore()
-    return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    return TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
 
 
 def steps(store: WholeStore, run: str) -> list[Any]:
@@ -34,39 +34,41 @@ def steps(store: WholeStore, run: str) -> list[Any]:
     lease = NOW + timedelta(seconds=90)
     sight = seeding.first_sight(metadata={"n": 1, "price": 1.5})
     claim = lc.Change(lc.CLAIM, mid, NOW, keep=sight, lease_until=lease, request_hash="h1")
-    seen: list[Any] = [store.transition(claim).done]
-    again = store.transition(claim)  # a second claim meets the first
+    seen: list[Any] = [store.messages.transition(claim).done]
+    again = store.messages.transition(claim)  # a second claim meets the first
     seen.append(again.record.status if again.record else None)
-    seen.append(store.transition(lc.Change(lc.RECLAIM, mid, NOW, lease_until=lease)).done)  # the lease is alive
+    # the lease is alive
+    seen.append(store.messages.transition(lc.Change(lc.RECLAIM, mid, NOW, lease_until=lease)).done)
     submit = lc.Change(lc.SUBMIT, mid, NOW, lease_until=lease, count_attempt=True,
                        history=history_entry(lc.stamp(NOW), "queued", msgRefs=[ref]))
-    seen.append(store.record_submitted(submit, [ref], True).done)
-    seen.append(store.find_by_ref(ref))
+    seen.append(store.messages.record_submitted(submit, [ref], True).done)
+    seen.append(store.refs.find_by_ref(ref))
 
     def part(status: Status, rank: int) -> Any:
-        result = store.write_part(PartWrite(mid, ref, status, rank, status.value, None, None, True), NOW)
+        result = store.parts.write_part(PartWrite(mid, ref, status, rank, status.value, None, None, True), NOW)
         return result.outcome, result.record.status if result.record else None
 
     seen += [part(Status.SENT, 30), part(Status.SUBMITTED, 20), part(Status.DELIVERED, 40)]
-    record = store.get_message(mid)
+    record = store.messages.get_message(mid)
     seen.append((record.status, record.rank, record.is_final, record.metadata, record.attempts) if record else None)
     seen.append(record.history if record else None)  # the timeline: forward moves only, the stale one not
-    seen.append(store.transition(lc.Change(lc.BLOCK, mid, NOW, keep=sight)).done)  # never over an item
-    seen.append(store.transition(lc.Change(lc.CANCEL, mid, NOW)).done)
+    seen.append(store.messages.transition(lc.Change(lc.BLOCK, mid, NOW, keep=sight)).done)  # never over an item
+    seen.append(store.messages.transition(lc.Change(lc.CANCEL, mid, NOW)).done)
     pair = ("447700900001", f"4477009{run[:5]}")
-    seen += [store.set_blocked(*pair, True, "inbound", "2026-11-25T09:00:00#b"),
-             store.set_blocked(*pair, False, "inbound", "2026-11-25T08:00:00#a"),  # older: ignored
-             store.is_blocked(*pair),
-             store.set_blocked(*pair, False, "inbound", "2026-11-25T10:00:00#c"), store.is_blocked(*pair)]
-    first = store.record_inbound({"msg_ref": f"in-{run}", "from": pair[1], "to": pair[0], "content": "hi"}, NOW)
-    repeat = store.record_inbound({"msg_ref": f"in-{run}", "from": pair[1], "to": pair[0], "content": "x"}, NOW)
+    seen += [store.blocked.set_blocked(*pair, True, "inbound", "2026-11-25T09:00:00#b"),
+             store.blocked.set_blocked(*pair, False, "inbound", "2026-11-25T08:00:00#a"),  # older: ignored
+             store.blocked.is_blocked(*pair),
+             store.blocked.set_blocked(*pair, False, "inbound", "2026-11-25T10:00:00#c"),
+             store.blocked.is_blocked(*pair)]
+    first = store.inbound.record_inbound({"msg_ref": f"in-{run}", "from": pair[1], "to": pair[0], "content": "hi"}, NOW)
+    repeat = store.inbound.record_inbound({"msg_ref": f"in-{run}", "from": pair[1], "to": pair[0], "content": "x"}, NOW)
     seen += [first[0], repeat[0], repeat[1]["content"]]
     blocked, never_seen = ("447700900001", f"4477008{run[:5]}"), ("447700900001", f"4477007{run[:5]}")
-    store.set_blocked(*blocked, True, "inbound", "2026-11-25T09:00:00#d")
-    seen.append(store.blocked_among([pair, blocked, never_seen, blocked]))  # read together, as a batch does
+    store.blocked.set_blocked(*blocked, True, "inbound", "2026-11-25T09:00:00#d")
+    seen.append(store.blocked.blocked_among([pair, blocked, never_seen, blocked]))  # read together, as a batch does
     country = f"Z{run[:1].upper()}"  # a country of this run's own
-    seen += [store.count_country_send(country, NOW, 2) for _ in range(3)]  # the cap: two an hour
-    seen.append(store.count_country_send(country, NOW + timedelta(hours=1), 2))  # the next hour counts anew
+    seen += [store.velocity.count_country_send(country, NOW, 2) for _ in range(3)]  # the cap: two an hour
+    seen.append(store.velocity.count_country_send(country, NOW + timedelta(hours=1), 2))  # the next hour counts anew
     return seen
 
 
@@ -92,7 +94,7 @@ def pace(request: pytest.FixtureRequest, app: LocalApp) -> Any:
         from tests.timing_fakes import InMemoryPace
 
         return InMemoryPace()
-    return MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    return TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"]).pace
 
 
 def test_the_in_memory_pace_answers_as_dynamodb_does(pace: Any) -> None:
@@ -128,15 +130,15 @@ def _in_state(store: WholeStore, mid: str, state: str, lease: datetime) -> None:
         seeding.queued(store, mid, [f"{mid}-r"], past)
     elif state == lc.FAILED:  # as "outcome unknown": an expired claim given up
         seeding.claimed(store, mid, past, lease=lease - past)
-        assert store.transition(lc.Change(lc.GIVE_UP, mid, NOW, fields={"reason": OUTCOME_UNKNOWN})).done
+        assert store.messages.transition(lc.Change(lc.GIVE_UP, mid, NOW, fields={"reason": OUTCOME_UNKNOWN})).done
     elif state == lc.UNCONFIRMED:  # msg_send answered ambiguously under its lease
         seeding.claimed(store, mid, past, lease=lease - past)
-        assert store.transition(lc.Change(lc.DOUBT, mid, NOW, lease_until=lease)).done
+        assert store.messages.transition(lc.Change(lc.DOUBT, mid, NOW, lease_until=lease)).done
     elif state == Status.BLOCKED.value:
         seeding.blocked(store, mid, past, "STOP")
     elif state == Status.CANCELLED.value:
         seeding.scheduled(store, mid, past, past)
-        assert store.transition(lc.Change(lc.CANCEL, mid, past)).done
+        assert store.messages.transition(lc.Change(lc.CANCEL, mid, past)).done
     else:  # pragma: no cover - the states listed below
         raise AssertionError(state)
 
@@ -156,8 +158,8 @@ def test_a_transition_leaves_only_the_states_its_row_lists(store: WholeStore) ->
             mid = f"t-{run}-{transition.name}-{STATES.index(state)}"
             _in_state(store, mid, state, lease)
             # when the transition is asked for
-            moved = store.transition(lc.Change(transition, mid, NOW, keep=seeding.first_sight(), lease_until=lease,
-                                               resend_limit=1))
+            moved = store.messages.transition(lc.Change(transition, mid, NOW, keep=seeding.first_sight(),
+                                                        lease_until=lease, resend_limit=1))
             outcomes[(state, transition.name)] = (moved.done, moved.record.status if moved.record else None)
     # then it happened exactly where the table lets it, and left the message in the row's target
     for (state, name), (done, status) in outcomes.items():
@@ -169,11 +171,11 @@ def test_a_transition_leaves_only_the_states_its_row_lists(store: WholeStore) ->
 
 def test_a_message_scheduled_beyond_its_ttl_is_kept_past_its_due_time(app: LocalApp) -> None:
     # given the table's TTL (90 days) and a message scheduled 200 days ahead
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     mid, due = f"far-{uuid.uuid4().hex[:8]}", NOW + timedelta(days=200)
     seeding.scheduled(store, mid, NOW, due)
     # then DynamoDB keeps it until a day after it is due, not 90 days after it was scheduled
-    item = store.get_message_item(mid)
+    item = store.messages.get_message_item(mid)
     assert item is not None and int(item["expires_at"]) == int(due.timestamp()) + 86400
 
 
@@ -183,17 +185,17 @@ def test_refs_a_status_update_proves_are_kept_when_the_message_moved_on_meanwhil
     mid, ref = f"adopt-{run}", f"ref-adopt-{run}"
     lease = NOW - timedelta(seconds=1)
     _in_state(store, mid, lc.UNCONFIRMED, lease)
-    read = store.get_message(mid)
+    read = store.messages.get_message(mid)
     assert read is not None and read.status == lc.UNCONFIRMED
     # and the reconciler gives it up (no answer in time: not "outcome unknown") before the webhook's write lands
-    assert store.transition(lc.Change(lc.GIVE_UP, mid, NOW, fields={"reason": "no final status in time"})).done
+    assert store.messages.transition(lc.Change(lc.GIVE_UP, mid, NOW, fields={"reason": "no final status in time"})).done
     # when a status update naming it adopts its ref on the message as read
     adopt = lc.Change(lc.ADOPT, mid, NOW, fields={"reason": "confirmed", "announced_parts": 1},
                       history=history_entry(lc.stamp(NOW), "queued", msgRefs=[ref]))
-    moved = store.record_adopted(adopt, read, [ref], True)
+    moved = store.messages.record_adopted(adopt, read, [ref], True)
     # then the message keeps its new state, and the ref is its own all the same (its later updates find it)
     assert not moved.done and moved.record is not None and moved.record.status == Status.FAILED.value
-    assert ref in moved.record.parts and store.find_by_ref(ref) == (mid, True)
+    assert ref in moved.record.parts and store.refs.find_by_ref(ref) == (mid, True)
 
 
 def test_an_outbox_is_cleared_in_one_write_whether_the_message_is_final_or_not(app: LocalApp) -> None:
@@ -201,13 +203,13 @@ def test_an_outbox_is_cleared_in_one_write_whether_the_message_is_final_or_not(a
     from aculab_messaging.contracts.events import Event
 
     client = app.stack.client("dynamodb")
-    store = MessageStore(client, app.stack.refs["MessagesTable"])
+    store = TableStore.on(client, app.stack.refs["MessagesTable"])
     run = uuid.uuid4().hex[:8]
     at_aculab, blocked = f"ob-q-{run}", f"ob-b-{run}"
     seeding.queued(store, at_aculab, [f"ref-ob-{run}"], NOW)
     seeding.blocked(store, blocked, NOW, "STOP")
     for mid, final in ((at_aculab, False), (blocked, True)):
-        store.add_events(mid, [Event("Message Submitted", {"eventId": f"{mid:0<32}"[:32], "messageId": mid,
+        store.messages.add_events(mid, [Event("Message Submitted", {"eventId": f"{mid:0<32}"[:32], "messageId": mid,
                                                            "isFinal": final})], NOW)
     writes: list[str] = []
 
@@ -218,11 +220,11 @@ def test_an_outbox_is_cleared_in_one_write_whether_the_message_is_final_or_not(a
     try:
         # when each outbox is cleared, the caller saying whether its message may be final
         for mid, final in ((at_aculab, False), (blocked, True)):
-            store.clear_events(mid, [f"{mid:0<32}"[:32]], final=final)
+            store.messages.clear_events(mid, [f"{mid:0<32}"[:32]], final=final)
     finally:
         client.meta.events.unregister("before-call.dynamodb.UpdateItem", count)
     # then each took one write; the final one left the pending index in it, the other stays for the reconciler
     assert writes == ["UpdateItem", "UpdateItem"]
-    items = {mid: store.get_message_item(mid) or {} for mid in (at_aculab, blocked)}
+    items = {mid: store.messages.get_message_item(mid) or {} for mid in (at_aculab, blocked)}
     assert not items[at_aculab].get("outbox") and "pending_pk" in items[at_aculab]
     assert not items[blocked].get("outbox") and "pending_pk" not in items[blocked]

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from aculab_messaging.contracts.events import DETAIL_TYPES
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from local.app import LocalApp
 from simulator.control import SimulatorControl
 from tests import seeding
@@ -216,14 +216,14 @@ def test_put_events_failure_is_not_acknowledged_and_retry_publishes(
 
 def test_inbound_stop_and_start_update_blocked_pairs(app: LocalApp, sim: SimulatorControl) -> None:
     tail, contract = app.event_tail(), ContractTails(app)
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     sim.inbound(MOBILE, US, "STOP")
     sim.settle()
-    assert store.is_blocked(*PAIR)
+    assert store.blocked.is_blocked(*PAIR)
     assert tail.wait_for(lambda evs: any(e["detail-type"] == "Opt-Out Changed" for e in evs))
     sim.inbound(MOBILE, US, "start")
     sim.settle()
-    assert not store.is_blocked(*PAIR)
+    assert not store.blocked.is_blocked(*PAIR)
     assert tail.wait_for(lambda evs: len(tail.of_type("Opt-Out Changed")) == 2)
     assert [e["detail"]["blocked"] for e in tail.of_type("Opt-Out Changed")] == [True, False]
     assert len(tail.of_type("Message Received")) == 2
@@ -252,7 +252,7 @@ def test_sample_events_invoke_the_handler(app_factory: Any) -> None:
                         SecretString=json.dumps({"token": "example-inbound-token"}))
     from datetime import datetime
 
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     now = datetime.now(UTC)
     for mid, ref in [("example-1", "2e891aea_0.1566641192.77832"), ("example-2", "2e891aea_0.1566641192.77840")]:
         seeding.queued(store, mid, [ref], now, to=MOBILE, from_=US)
@@ -266,7 +266,7 @@ def test_sample_events_invoke_the_handler(app_factory: Any) -> None:
         assert app.invoke("webhook", event)["statusCode"] == status, name
     assert stored_message(app, "example-1")["status"] == "delivered"  # type: ignore[index]
     assert stored_message(app, "example-2")["status"] == "failed"  # type: ignore[index]
-    assert store.is_blocked(*PAIR)
+    assert store.blocked.is_blocked(*PAIR)
 
 
 def test_count_each_rejection_in_a_metric(app: LocalApp) -> None:

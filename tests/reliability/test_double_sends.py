@@ -71,13 +71,13 @@ def test_never_sends_twice(app_factory: Any, aws: str, sim: SimulatorControl, co
     tail.wait_for(lambda evs: False, timeout=2)
     failed_events = {e["detail"]["messageId"] for e in tail.of_type("Message Failed")}
     submitted_events = {e["detail"]["messageId"] for e in tail.of_type("Message Submitted")}
-    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.dal import TableStore
 
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
     outcome: Counter[str] = Counter()
     unaccounted = []
     for mid in mids:
-        record = store.get_message(mid)
+        record = store.messages.get_message(mid)
         if record is not None and record.refs and mid in submitted_events:
             outcome["submitted with event"] += 1
         elif record is not None and record.status == "failed" and mid in failed_events:

@@ -36,13 +36,13 @@ def test_no_update_is_lost(app_factory: Any, aws: str, sim: SimulatorControl, co
     truth = {p["ref"]: p["status"] for m in sim.messages() for p in m["parts"]}
     ddb = app.stack.client("dynamodb")
     table = app.stack.refs["MessagesTable"]
-    from aculab_messaging.dal import MessageStore
+    from aculab_messaging.dal import TableStore
 
-    store = MessageStore(ddb, table)
+    store = TableStore.on(ddb, table)
     mismatched = []
     final_parts: dict[str, str] = {}
     for mid in mids:
-        record = store.get_message(mid)
+        record = store.messages.get_message(mid)
         assert record is not None
         for ref, part in record.parts.items():
             final_parts[ref] = part["status"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from local.app import LocalApp
 from simulator.control import SimulatorControl
 from tests.integration.conftest import queue_send
@@ -42,10 +42,10 @@ def test_an_hour_long_outage_loses_nothing(app_factory: Any, sim: SimulatorContr
         during = app.run_reconcile()
         sim.configure(outage=False)
         # and after it ends
-        store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+        store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if all((r := store.get_message(m)) is not None and r.refs for m in mids):
+            if all((r := store.messages.get_message(m)) is not None and r.refs for m in mids):
                 break
             time.sleep(0.2)
     finally:
@@ -54,7 +54,7 @@ def test_an_hour_long_outage_loses_nothing(app_factory: Any, sim: SimulatorContr
     sim.settle()
     after = app.run_reconcile()
     # then every message was sent exactly once, none dead-lettered, none failed
-    submitted = [m for m in mids if (r := store.get_message(m)) is not None and r.refs]
+    submitted = [m for m in mids if (r := store.messages.get_message(m)) is not None and r.refs]
     dlq = app.stack.client("sqs").get_queue_attributes(
         QueueUrl=app.stack.refs["SendDeadLetterQueue"], AttributeNames=["ApproximateNumberOfMessages"])
     report("messages sent after a 1 h outage (compressed 360x)", f"{len(submitted)}/{len(mids)}",
@@ -65,7 +65,7 @@ def test_an_hour_long_outage_loses_nothing(app_factory: Any, sim: SimulatorContr
     assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
     assert tail.of_type("Message Failed") == []
     assert during["complete"] and after["complete"]  # the reconciler kept going
-    assert all(store.get_message(m).status == "delivered" for m in submitted)  # type: ignore[union-attr]
+    assert all(store.messages.get_message(m).status == "delivered" for m in submitted)  # type: ignore[union-attr]
 
 
 def test_concurrent_part_updates_lose_nothing(app: LocalApp, sim: SimulatorControl) -> None:
@@ -75,8 +75,8 @@ def test_concurrent_part_updates_lose_nothing(app: LocalApp, sim: SimulatorContr
     from tests.integration.conftest import drain_queue
 
     drain_queue(app)
-    store = MessageStore(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
-    refs = {mid: store.get_message(mid).refs for mid in mids}  # type: ignore[union-attr]
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    refs = {mid: store.messages.get_message(mid).refs for mid in mids}  # type: ignore[union-attr]
     assert all(len(r) == 10 for r in refs.values())
 
     def post(mid: str, ref: str, status: str) -> int:
@@ -99,7 +99,7 @@ def test_concurrent_part_updates_lose_nothing(app: LocalApp, sim: SimulatorContr
     # then no part lost its state and each message is delivered
     assert set(codes) == {200}
     for mid in mids:
-        record = store.get_message(mid)
+        record = store.messages.get_message(mid)
         assert record is not None
         assert {p["status"] for p in record.parts.values()} == {"delivered"}
         assert record.status == "delivered"

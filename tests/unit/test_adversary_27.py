@@ -24,7 +24,8 @@ from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.smart_encoding import REPLACEMENTS, smart_encode
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from aculab_messaging.runtime.settings import SendSettings, SettingsError
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import InMemoryPace
 
@@ -59,7 +60,7 @@ class World:
                                "SentTimestamp": str(int(self.clock().timestamp() * 1000))}}
 
     def status(self, mid: str) -> str | None:
-        found = self.store.get_message(mid)
+        found = self.store.messages.get_message(mid)
         return found.status if found else None
 
     def velocity(self, country: str) -> int:

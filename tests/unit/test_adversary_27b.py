@@ -26,7 +26,11 @@ from aculab_messaging.logic.policy import PacePolicy, SendPolicy
 from aculab_messaging.logic.quiet_hours import QuietWindow, deferral, zones_of
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryErasureStore, InMemoryMediaVersions, RecordingPublisher
+from tests.fakes.erasure import InMemoryMediaVersions
+from tests.fakes.numbers import InMemoryCampaigns
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
+from tests.fakes.table import InMemoryTable
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler, InMemoryPace
 
@@ -39,13 +43,13 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
-class HookedStore(InMemoryErasureStore):
-    """The in-memory store, with a moment to act at: ``on_campaign_read`` runs once, right after the send path
-    read a campaign's mark (before it claims); ``frozen_page``: the campaign index as it was read earlier (the
-    index is eventually consistent)."""
+class HookedCampaigns(InMemoryCampaigns):
+    """The in-memory campaigns, with a moment to act at: ``on_campaign_read`` runs once, right after the send
+    path read a campaign's mark (before it claims); ``frozen_page``: the campaign index as it was read earlier
+    (the index is eventually consistent)."""
 
-    def __init__(self) -> None:
-        super().__init__(page_size=100)
+    def __init__(self, table: InMemoryTable) -> None:
+        super().__init__(table)
         self.on_campaign_read: Callable[[], None] | None = None
         self.frozen_page: list[tuple[str, str]] | None = None
 
@@ -63,9 +67,15 @@ class HookedStore(InMemoryErasureStore):
         return super().campaign_page(campaign_id, after, limit)
 
 
+class HookedStore(InMemoryStore):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.campaigns = HookedCampaigns(self.table)
+
+
 class World:
     def __init__(self, *, pacer: Pacer | None = None, **policy: Any) -> None:
-        self.store, self.publisher, self.aculab = HookedStore(), RecordingPublisher(), FakeAculab()
+        self.store, self.publisher, self.aculab = HookedStore(erasure_page_size=100), RecordingPublisher(), FakeAculab()
         self.clock = Clock()
         self.scheduler = FakeScheduler()
         self.queue = InMemorySendQueue(self.clock)
@@ -112,11 +122,11 @@ class World:
         return [e.detail_type for e in done.events]
 
     def status(self, message_id: str) -> str | None:
-        found = self.store.get_message(message_id)
+        found = self.store.messages.get_message(message_id)
         return found.status if found else None
 
     def eraser(self) -> Eraser:
-        return Eraser(self.store, InMemoryMediaVersions(), number_hasher(lambda: KEY), self.clock,
+        return Eraser(self.store.erasure, InMemoryMediaVersions(), number_hasher(lambda: KEY), self.clock,
                       scheduler=self.scheduler, default_region=self.service.policy.default_region)
 
 
@@ -143,7 +153,7 @@ def test_a_send_waiting_for_its_pace_slot_when_its_campaign_is_cancelled_is_not_
 def test_a_campaign_cancel_landing_between_the_sends_read_and_its_claim_stops_it() -> None:
     w = World()
     cancel_events: list[str] = []
-    w.store.on_campaign_read = lambda: cancel_events.extend(w.campaign_cancel())
+    w.store.campaigns.on_campaign_read = lambda: cancel_events.extend(w.campaign_cancel())
     w.put(w.send("racer"))
     w.drain()
     assert cancel_events == []  # the cancel found nothing of it stored
@@ -155,7 +165,8 @@ def test_a_stale_campaign_index_does_not_make_a_campaign_cancel_call_msg_cancel(
     w.put(w.send("soon", send_at=(w.clock() + timedelta(minutes=5)).isoformat()))
     w.drain()
     assert w.status("soon") == "scheduled"
-    w.store.frozen_page = w.store.campaign_page("spring", None, 100)[0]  # the index as it was a moment ago
+    # the index as it was a moment ago
+    w.store.campaigns.frozen_page = w.store.campaigns.campaign_page("spring", None, 100)[0]
     w.clock.advance(minutes=5)
     w.drain()
     assert w.status("soon") == "queued"  # at Aculab now; the index has not caught up
@@ -187,8 +198,8 @@ def test_a_message_id_reused_with_another_campaign_is_rejected_and_changes_nothi
     w.drain()
     rejected = [e for e in w.publisher.published if e.detail_type == ev.MESSAGE_REJECTED]
     assert len(rejected) == 1 and "already used" in rejected[0].detail["reason"]
-    assert progress(w.store, "autumn") is None
-    found = progress(w.store, "spring")
+    assert progress(w.store.campaigns, "autumn") is None
+    found = progress(w.store.campaigns, "spring")
     assert found is not None and found.by_status == {"scheduled": 1}
     # and cancelling the other campaign leaves it alone
     w.campaign_cancel("autumn")
@@ -278,7 +289,7 @@ def test_an_erased_numbers_scheduled_message_is_never_sent() -> None:
     result = w.eraser().erase(MOBILE)
     # its schedule (whose input holds the number and the text) is gone with it, and its item is a tombstone
     assert result.counts.messages == 1 and result.counts.schedules == 1 and w.scheduler.schedules == {}
-    tombstone = w.store.get_message("tomorrow")
+    tombstone = w.store.messages.get_message("tomorrow")
     assert tombstone is not None and tombstone.status == "erased" and tombstone.to is None
     w.clock.advance(days=1)
     w.fire()
@@ -300,8 +311,8 @@ def test_an_erased_numbers_message_waiting_on_the_queue_is_never_sent() -> None:
 def test_a_pool_member_is_refused_as_one_of_our_own_numbers() -> None:
     w = World()
     pool_number = "+447700900777"
-    w.store.remember_pool_number("marketing", pool_number, w.clock())
-    w.store.record_inbound({"msg_ref": "in-1", "from": MOBILE, "to": pool_number, "type": "sms",
+    w.store.pools.remember_pool_number("marketing", pool_number, w.clock())
+    w.store.inbound.record_inbound({"msg_ref": "in-1", "from": MOBILE, "to": pool_number, "type": "sms",
                             "content": "hello", "received_at": "2026-11-25T08:59:00Z"}, w.clock())
     with pytest.raises(ValueError, match="sending numbers"):
         w.eraser().erase(pool_number)
@@ -309,7 +320,7 @@ def test_a_pool_member_is_refused_as_one_of_our_own_numbers() -> None:
 
 def test_a_resend_to_an_erased_number_that_opted_out_is_still_blocked() -> None:
     w = World()
-    w.store.set_blocked("+" + OURS, MOBILE, True, "inbound", "2026-11-25T08:00:00#stop")
+    w.store.blocked.set_blocked("+" + OURS, MOBILE, True, "inbound", "2026-11-25T08:00:00#stop")
     w.put(w.send("before", campaign=None))
     w.drain()
     w.eraser().erase(MOBILE)
@@ -328,7 +339,7 @@ def test_the_erase_function_reads_any_international_form_of_the_number(written: 
     monkeypatch.setattr(erase_function, "service", w.eraser)
     answer = erase_function.handler({"phone": written}, _Context())
     assert answer["complete"] and answer["counts"]["messages"] == 1
-    assert w.store.get_message("m-1").status == "erased"  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").status == "erased"  # type: ignore[union-attr]
 
 
 def test_the_erase_function_reads_a_number_as_the_send_path_did(monkeypatch: Any) -> None:
@@ -338,7 +349,7 @@ def test_the_erase_function_reads_a_number_as_the_send_path_did(monkeypatch: Any
     w = World(default_region="US")
     w.put(w.send("m-1", campaign=None, to="2025550123"))
     w.drain()
-    assert w.store.get_message("m-1").to == "+12025550123"  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").to == "+12025550123"  # type: ignore[union-attr]
     monkeypatch.setattr(erase_function, "service", w.eraser)
     answer = erase_function.handler({"phone": "2025550123"}, _Context())
     assert answer.get("counts", {}).get("messages") == 1, answer

@@ -50,7 +50,7 @@ def _ambiguous(w: World, error: AculabError, message_id: str = "m-1") -> list[st
 def _sent(w: World, message_id: str = "m-1", **fields: Any) -> list[str]:
     w.put(w.send(message_id, **fields))
     w.drain(until=timedelta(seconds=5))
-    record = w.store.get_message(message_id)
+    record = w.store.messages.get_message(message_id)
     assert record is not None and record.status == Status.QUEUED.value
     return list(record.refs)
 
@@ -71,7 +71,7 @@ def test_an_update_for_another_messages_ref_never_steals_it_into_an_unconfirmed_
     with contextlib.suppress(UnknownMessage):  # refused (4xx) or acknowledged: either way, not adopted
         _update(w, a_ref, "delivered", message_id="m-b")
     # then the ref is still A's alone, and B still waits for its own proof
-    assert w.store.find_by_ref(a_ref) == ("m-a", False)
+    assert w.store.refs.find_by_ref(a_ref) == ("m-a", False)
     assert w.status("m-b") == UNCONFIRMED
 
 
@@ -84,9 +84,9 @@ def test_an_update_claiming_more_parts_never_steals_a_ref_into_a_message_sent_no
     _sent(w, "m-b")
     with contextlib.suppress(UnknownMessage):
         _update(w, a_ref, "failed", message_id="m-b", count=2, pos=2)
-    b = w.store.get_message("m-b")
+    b = w.store.messages.get_message("m-b")
     assert b is not None and a_ref not in b.parts
-    assert w.store.find_by_ref(a_ref) == ("m-a", False)
+    assert w.store.refs.find_by_ref(a_ref) == ("m-a", False)
 
 
 # -- 2. multipart messages whose parts arrive as unknown refs ------------------------------------------
@@ -96,7 +96,7 @@ def _two_part_unconfirmed_with_part_two_adopted(w: World) -> tuple[str, str]:
     w.aculab.parts = 2
     first, second = _ambiguous(w, AculabTimeoutError("msg_send: ReadTimeout, outcome unknown"))
     _update(w, second, "submitted to carrier", count=2, pos=2)  # part 2's update comes; part 1's never does
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.refs == [second] and not record.is_final
     return first, second
 
@@ -151,7 +151,7 @@ def test_two_attempts_given_up_are_two_message_failed_facts() -> None:
     (first,) = _ambiguous(w, AculabServerError(504, "Gateway Timeout"))
     w.clock.advance(days=2)
     w.reconcile()
-    assert w.store.get_message("m-1").reason == OUTCOME_UNKNOWN  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").reason == OUTCOME_UNKNOWN  # type: ignore[union-attr]
     _update(w, first, "failed", err="301")  # the late proof, a temporary failure
     assert w.status() == RETRYABLE
     w.aculab.error, w.aculab.error_after_queueing = AculabServerError(504, "Gateway Timeout"), True
@@ -179,7 +179,7 @@ def test_a_resend_interrupted_after_the_parts_write_happens_when_aculab_posts_th
     isFinal true: the message ends failed for good, never resent, and nothing looks at it again."""
     w = _world()
     (first,) = _sent(w)
-    real = w.store.transition
+    real = w.store.messages.transition
     left = [1]
 
     def failing_once(change: lc.Change) -> lc.Moved:
@@ -188,7 +188,7 @@ def test_a_resend_interrupted_after_the_parts_write_happens_when_aculab_posts_th
             raise _Boom("ProvisionedThroughputExceededException")
         return real(change)
 
-    w.store.transition = failing_once  # type: ignore[method-assign]
+    w.store.messages.transition = failing_once  # type: ignore[method-assign]
     with pytest.raises(_Boom):
         _update(w, first, "failed", err="301")
     # Aculab posts it again
@@ -207,7 +207,7 @@ def test_a_duplicate_update_racing_the_resend_publishes_the_same_event_id_as_the
     whichever came first: half the time the message looks finally failed though it is resent."""
     w = _world()
     (first,) = _sent(w)
-    real = w.store.transition
+    real = w.store.messages.transition
     racing: list[list[ev.Event]] = []
     started: list[bool] = []
 
@@ -217,7 +217,7 @@ def test_a_duplicate_update_racing_the_resend_publishes_the_same_event_id_as_the
             racing.append(_update(w, first, "failed", err="301"))  # the other copy, meanwhile
         return real(change)
 
-    w.store.transition = duplicate_first  # type: ignore[method-assign]
+    w.store.messages.transition = duplicate_first  # type: ignore[method-assign]
     mine = _update(w, first, "failed", err="301")
     (theirs,) = racing[0]
     (own,) = mine
@@ -239,7 +239,7 @@ def test_a_fresh_resent_attempt_is_not_expired_by_the_first_attempts_give_up_age
     w.clock.advance(days=1, hours=23, minutes=30)
     _update(w, first, "failed", err="301")
     _resend_round(w)
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.status == Status.QUEUED.value
     (second,) = record.refs
     w.aculab.statuses[second] = PartStatus(msg_ref=second, status="queued")

@@ -69,7 +69,7 @@ def test_an_ambiguous_answer_is_never_sent_again_under_at_most_once(answer: str)
     assert len(w.aculab.sent) == 1
     assert w.status() == UNCONFIRMED
     assert w.publisher.types() == []
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.reason and record.reason.startswith("unconfirmed: ")
 
 
@@ -99,13 +99,13 @@ def test_a_status_update_naming_an_unconfirmed_message_confirms_it() -> None:
     _update(w, ref, "submitted to carrier")
     _update(w, ref, "delivered")
     # then the ref joins it, it goes on as sent, and Message Submitted says how it was learnt
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.refs == [ref] and record.status == Status.DELIVERED.value
     assert w.publisher.types() == [ev.MESSAGE_SUBMITTED, ev.MESSAGE_STATUS_CHANGED, ev.MESSAGE_STATUS_CHANGED]
     submitted = w.publisher.published[0].detail
     assert submitted["msgRefs"] == [ref] and submitted["reason"] == CONFIRMED
     # and an update for it found by its ref alone routes now (the ref item was written)
-    assert w.store.find_by_ref(ref) is not None
+    assert w.store.refs.find_by_ref(ref) is not None
 
 
 def test_the_parts_of_an_unconfirmed_message_join_it_as_they_come() -> None:
@@ -119,11 +119,11 @@ def test_the_parts_of_an_unconfirmed_message_join_it_as_they_come() -> None:
     # when the second part's final update comes first
     _update(w, second, "delivered", count=2)
     # then the message is not final while a part it has not heard of may still fail
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.refs == [second] and not record.is_final
     # and when the first part's comes, both are its parts and it is delivered
     _update(w, first, "delivered", count=2)
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and sorted(record.refs) == [first, second]
     assert record.status == Status.DELIVERED.value and record.is_final
 
@@ -140,7 +140,7 @@ def test_without_proof_by_the_give_up_age_it_ends_outcome_unknown_and_a_late_pro
     # and past it, it ends failed, "outcome unknown", with its event, still never sent again
     w.clock.advance(days=2)
     w.reconcile()
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.status == Status.FAILED.value and record.reason == OUTCOME_UNKNOWN
     assert w.publisher.types() == [ev.MESSAGE_FAILED] and len(w.aculab.sent) == 1
     # and a status update that comes even later still confirms it

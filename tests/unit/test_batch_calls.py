@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from aculab_messaging.dal import table as table_module
 
 
@@ -50,10 +50,10 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def test_keys_left_unprocessed_are_asked_again_after_a_backoff(no_backoff: list[float]) -> None:
     # given DynamoDB leaves one key of the first two answers unprocessed
     client = ThrottlingClient(leave=2, blocked={"447700900124", "447700900126"})
-    store = MessageStore(client, "t")
+    store = TableStore.on(client, "t")
     # when three pairs are read together
     pairs = [("447700900001", to) for to in ("447700900124", "447700900125", "447700900126")]
-    found = store.blocked_among(pairs)
+    found = store.blocked.blocked_among(pairs)
     # then every key was answered in the end, the left ones asked again after growing waits
     assert found == {("447700900001", "447700900124"), ("447700900001", "447700900126")}
     assert client.asked == [3, 1, 1] and no_backoff == [0.05, 0.1]
@@ -62,8 +62,8 @@ def test_keys_left_unprocessed_are_asked_again_after_a_backoff(no_backoff: list[
 def test_a_batch_write_still_unprocessed_after_its_tries_is_an_error(no_backoff: list[float]) -> None:
     # given DynamoDB keeps leaving an item of the ref writes unprocessed
     client = ThrottlingClient(leave=100, blocked=set())
-    store = MessageStore(client, "t")
+    store = TableStore.on(client, "t")
     # when a message's refs are written / then it fails after five tries (the record is retried)
     with pytest.raises(RuntimeError, match="ref items left unprocessed"):
-        store._put_refs("m-1", [f"r-{n}" for n in range(6)], True, datetime.now(UTC))
+        store.refs.put_refs("m-1", [f"r-{n}" for n in range(6)], True, datetime.now(UTC))
     assert client.asked == [6, 1, 1, 1, 1] and no_backoff == [0.05, 0.1, 0.2, 0.4]

@@ -19,7 +19,8 @@ from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, SendPolicy
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler, InMemoryPace
 
@@ -56,7 +57,7 @@ class World:
             self.queue.settle(records, {sid for sid, o in outcomes.items() if o.retry})
 
     def status(self, message_id: str) -> str | None:
-        found = self.store.get_message(message_id)
+        found = self.store.messages.get_message(message_id)
         return found.status if found else None
 
     def events_of(self, message_id: str) -> list[str]:
@@ -102,7 +103,7 @@ def test_a_scheduled_message_of_a_campaign_cancelled_later_is_withdrawn_when_it_
     # (the sweep read the campaign index before the message was in it: the index is eventually consistent)
     w.put(w.send("late", send_at=w.clock().replace(day=26).isoformat()))
     w.drain()
-    w.store.cancel_campaign("spring", w.clock())
+    w.store.campaigns.cancel_campaign("spring", w.clock())
     # when its schedule fires
     w.clock.advance(days=1)
     for body in w.scheduler.fire_due(w.clock()):
@@ -135,18 +136,18 @@ def test_a_large_campaign_is_cancelled_a_page_at_a_time(w: World) -> None:
 
 
 def test_a_campaigns_progress_counts_its_messages_by_status(w: World) -> None:
-    assert progress(w.store, "spring") is None  # nothing seen, never cancelled
+    assert progress(w.store.campaigns, "spring") is None  # nothing seen, never cancelled
     for i in range(3):
         w.put(w.send(f"now-{i}"))
     w.put(w.send("later", send_at=w.clock().replace(day=26).isoformat()))
     w.put(w.send("elsewhere", campaign="autumn"))
     w.drain()
-    found = progress(w.store, "spring")
+    found = progress(w.store.campaigns, "spring")
     assert found is not None and found.by_status == {"queued": 3, "scheduled": 1}
     assert (found.messages, found.final, found.cancelled_at) == (4, 0, None)
     w.put({"action": "cancel", "campaign_id": "spring"})
     w.drain()
-    found = progress(w.store, "spring")
+    found = progress(w.store.campaigns, "spring")
     assert found is not None and found.by_status == {"cancelled": 1, "queued": 3} and found.final == 1
     assert found.cancelled_at is not None and found.cancelled_at.startswith("2026-11-25T09:00")
 

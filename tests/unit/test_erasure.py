@@ -11,37 +11,39 @@ import pytest
 
 from aculab_messaging.logic.erasure import Eraser, ErasureCounts, media_prefixes, number_hasher
 from aculab_messaging.logic.media import media_key
-from tests.fakes import Clock, InMemoryErasureStore, InMemoryMediaVersions
+from tests.fakes.erasure import InMemoryMediaVersions
+from tests.fakes.services import Clock
+from tests.fakes.store import InMemoryStore
 from tests.seeding import queued
 
 ERASED, KEPT, OURS = "+447700900123", "+447700900456", "+447700900001"
 KEY = "k" * 64
 
 
-def _stack(page_size: int = 2) -> tuple[InMemoryErasureStore, InMemoryMediaVersions, Clock, Eraser]:
-    store, media, clock = InMemoryErasureStore(page_size), InMemoryMediaVersions(), Clock()
-    return store, media, clock, Eraser(store, media, number_hasher(lambda: KEY), clock)
+def _stack(page_size: int = 2) -> tuple[InMemoryStore, InMemoryMediaVersions, Clock, Eraser]:
+    store, media, clock = InMemoryStore(erasure_page_size=page_size), InMemoryMediaVersions(), Clock()
+    return store, media, clock, Eraser(store.erasure, media, number_hasher(lambda: KEY), clock)
 
 
-def _seed(store: InMemoryErasureStore, media: InMemoryMediaVersions, clock: Clock, mobile: str, tag: str) -> None:
+def _seed(store: InMemoryStore, media: InMemoryMediaVersions, clock: Clock, mobile: str, tag: str) -> None:
     """What the send path, the webhook and the media archiver leave of one mobile: a message sent to it
     (two parts, a ref each), an inbound MMS from it with its file archived, a long inbound message in two
     parts (a group and its parts' items), and its STOP."""
     now = clock()
     queued(store, f"m-{tag}", [f"r1-{tag}", f"r2-{tag}"], now, to=mobile, from_=OURS)
-    store.record_inbound({"msg_ref": f"in-{tag}", "from": mobile, "to": OURS, "type": "mms", "content": "look",
+    store.inbound.record_inbound({"msg_ref": f"in-{tag}", "from": mobile, "to": OURS, "type": "mms", "content": "look",
                           "msg_media": ["a.png"], "received_at": "2026-11-25T08:59:00Z"}, now)
     media.put(media_key("2026-11-25T08:59:00Z", f"in-{tag}", 1, "a.png"))
     media.put(media_key("2026-11-25T08:59:00Z", f"in-{tag}", 1, "a.png"), b"an older version")
     group = {"uid": f"u-{tag}", "from": mobile, "to": OURS, "type": "sms", "count": 2}
     for position in (1, 2):
         part = {"msg_ref": f"p{position}-{tag}", "content": f"part {position}", "received_at": "2026-11-25T09:00:00Z"}
-        store.record_inbound({**part, "from": mobile, "to": OURS, "type": "sms"}, now, announce=False)
-        store.add_inbound_part(group, position, part, now + timedelta(minutes=10), now)
-    store.set_blocked(OURS, mobile, True, "inbound", f"{now.isoformat()}#stop-{tag}")
+        store.inbound.record_inbound({**part, "from": mobile, "to": OURS, "type": "sms"}, now, announce=False)
+        store.inbound.add_inbound_part(group, position, part, now + timedelta(minutes=10), now)
+    store.blocked.set_blocked(OURS, mobile, True, "inbound", f"{now.isoformat()}#stop-{tag}")
 
 
-def _holding(store: InMemoryErasureStore, number: str) -> list[tuple[str, str]]:
+def _holding(store: InMemoryStore, number: str) -> list[tuple[str, str]]:
     return sorted(k for k, i in store.items.items() if number in (i.get("to"), i.get("from")))
 
 
@@ -57,7 +59,7 @@ def test_every_item_and_file_of_the_number_goes_and_its_opt_out_stays() -> None:
     result = eraser.erase(ERASED)
     # then nothing of it is left but its opt-out, which still blocks
     assert _holding(store, ERASED) == [(f"BLOCK#{OURS}", f"TO#{ERASED}")]
-    assert store.is_blocked(OURS, ERASED)
+    assert store.blocked.is_blocked(OURS, ERASED)
     assert not [k for k in store.items if k[0] in ("REF#r1-a", "REF#r2-a")]
     assert not [k for k in media.versions if "/in-a/" in k]
     # and the other mobile's items and files are untouched
@@ -117,8 +119,8 @@ def test_a_second_erasure_finds_nothing_more_and_harms_nothing() -> None:
 def test_an_opt_in_is_not_kept() -> None:
     # given a mobile that said STOP, then START (its pair no longer blocks: nothing to honour)
     store, _, _, eraser = _stack()
-    store.set_blocked(OURS, ERASED, True, "inbound", "2026-11-25T09:00:00#a")
-    store.set_blocked(OURS, ERASED, False, "inbound", "2026-11-25T09:01:00#b")
+    store.blocked.set_blocked(OURS, ERASED, True, "inbound", "2026-11-25T09:00:00#a")
+    store.blocked.set_blocked(OURS, ERASED, False, "inbound", "2026-11-25T09:01:00#b")
     # when it is erased / then the pair is gone too
     assert eraser.erase(ERASED).counts == ErasureCounts(opt_ins_removed=1)
     assert _holding(store, ERASED) == []
@@ -127,10 +129,10 @@ def test_an_opt_in_is_not_kept() -> None:
 def test_one_of_our_sending_numbers_is_never_erased() -> None:
     store, _, clock, eraser = _stack()
     queued(store, "m-1", ["r1"], clock(), to=ERASED, from_=OURS)
-    store.remember_sender(OURS, clock())
+    store.senders.remember_sender(OURS, clock())
     with pytest.raises(ValueError, match="sending numbers"):
         eraser.erase(OURS)
-    assert store.get_message("m-1") is not None
+    assert store.messages.get_message("m-1") is not None
 
 
 def test_media_is_looked_for_on_the_days_it_may_have_been_keyed_by() -> None:

@@ -16,7 +16,7 @@ import aculab_messaging.logic.ingest, aculab_messaging.api.webhook.adapter
 from aculab_messaging.logic.tracking import StatusReport, apply_status
 from aculab_messaging.logic.status import Status
 from tests import seeding
-from tests.fakes import InMemoryStore
+from tests.fakes.store import InMemoryStore
 
 store, now = InMemoryStore(), datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 seeding.queued(store, "m-1", ["r1"], now)

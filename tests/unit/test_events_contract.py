@@ -20,7 +20,7 @@ from aculab_messaging.contracts.events import status as st
 from aculab_messaging.contracts.events.base import AculabMsgErr, Detail
 from aculab_messaging.contracts.queue import queue_json_schema
 from aculab_messaging.contracts.schemas import generated
-from aculab_messaging.dal import MessageRecord
+from aculab_messaging.logic.message_record import MessageRecord
 from aculab_messaging.logic.status import RETRYABLE, Status
 from aculab_messaging.logic.tracking import failed_event
 

@@ -13,7 +13,8 @@ from aculab_messaging.logic.domain_errors import NotPublished, UnknownMessage
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.logic.status import Status
 from tests import seeding
-from tests.fakes import Clock, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 
 MOBILE, OURS = "+447700900123", "+447700900001"  # as we key and announce them: E.164 with '+'
 ACULAB_MOBILE, ACULAB_OURS = MOBILE[1:], OURS[1:]  # as Aculab posts them: no '+'
@@ -41,7 +42,7 @@ def test_a_status_update_moves_the_message_on_and_is_announced(world: Any) -> No
     # when Aculab says it was delivered
     service.ingest(status("r1", "delivered", aculab_msg_err="000"), Route("m-1"))
     # then the message is final, out of the pending index, and one Message Status Changed says so
-    message = store.get_message("m-1")
+    message = store.messages.get_message("m-1")
     assert message is not None and message.status == Status.DELIVERED.value and message.is_final
     assert "pending_pk" not in store.items[("MSG#m-1", "MSG")]
     assert publisher.types() == [ev.MESSAGE_STATUS_CHANGED]
@@ -58,7 +59,7 @@ def test_an_older_update_changes_nothing_and_announces_nothing(world: Any) -> No
     result = service.ingest(status("r1", "sent"), Route("m-1"))
     # then the message stays delivered and nothing more is published
     assert result.events == []
-    message = store.get_message("m-1")
+    message = store.messages.get_message("m-1")
     assert message is not None and message.status == Status.DELIVERED.value
     assert publisher.types() == [ev.MESSAGE_STATUS_CHANGED]
 
@@ -75,7 +76,7 @@ def test_without_our_route_the_message_is_found_by_its_ref(world: Any) -> None:
     service, store, _publisher, clock = world
     submitted(store, clock, refs=("r1", "r2"))
     service.ingest(status("r2", "sent", multipart_count=2), Route())
-    assert store.get_message("m-1").parts["r2"]["status"] == "sent"  # type: ignore[union-attr]
+    assert store.messages.get_message("m-1").parts["r2"]["status"] == "sent"  # type: ignore[union-attr]
     with pytest.raises(UnknownMessage):
         service.ingest(status("r-unknown", "sent"), Route())
 
@@ -98,7 +99,7 @@ def test_a_stop_blocks_the_pair_and_announces_the_opt_out(world: Any) -> None:
                                         "from": ACULAB_MOBILE, "to": ACULAB_OURS, "content": " stop "})
     service.ingest(inbound)
     # then our number may no longer send to it, and both facts are announced
-    assert store.is_blocked(OURS, MOBILE)
+    assert store.blocked.is_blocked(OURS, MOBILE)
     assert publisher.types() == [ev.MESSAGE_RECEIVED, ev.OPT_OUT_CHANGED]
     assert publisher.published[1].detail["keyword"] == "STOP"
     # in E.164 with '+' wherever they go: the stored message, Message Received, Opt-Out Changed
@@ -143,10 +144,10 @@ def test_a_keyword_is_judged_on_the_whole_text(world: Any) -> None:
     service, store, publisher, _ = world
     # given STOP arrives split over two parts
     service.ingest(part("s2", 2, "OP", count=2, uid="u-stop"))
-    assert not store.is_blocked(OURS, MOBILE) and publisher.published == []
+    assert not store.blocked.is_blocked(OURS, MOBILE) and publisher.published == []
     service.ingest(part("s1", 1, "ST", count=2, uid="u-stop"))
     # then the whole text is the keyword: the pair is blocked, and the opt-out announced
-    assert store.is_blocked(OURS, MOBILE)
+    assert store.blocked.is_blocked(OURS, MOBILE)
     assert publisher.types() == [ev.MESSAGE_RECEIVED, ev.OPT_OUT_CHANGED]
 
 
@@ -175,7 +176,7 @@ def test_a_message_from_a_short_code_or_a_sender_name_is_kept_as_given_and_opts_
         (sender, OURS, "STOP"), (sender, OURS, "START")]
     # and no pair was blocked or unblocked: there is no number to block
     assert not any(pk.startswith("BLOCK#") for pk, _sk in store.items)
-    assert not store.is_blocked(OURS, sender)
+    assert not store.blocked.is_blocked(OURS, sender)
 
 
 @pytest.mark.parametrize(

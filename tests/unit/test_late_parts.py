@@ -20,7 +20,9 @@ from aculab_messaging.logic.ingest import IngestService
 from aculab_messaging.logic.policy import ReconcilePolicy
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.inbound import InMemoryInbound
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 
 MOBILE, OURS = "447700900123", "447700900001"
 STALE = timedelta(minutes=15)
@@ -123,11 +125,11 @@ def test_a_late_part_of_a_message_still_missing_parts_is_announced_incomplete_th
 def test_a_stop_completed_by_a_late_part_blocks(world: World) -> None:
     first = closed_without_part_2(world, ("ST", "O", "P"))
     # "STP" with a part missing was no keyword
-    assert not world.store.is_blocked(first["to"], first["from"])
+    assert not world.store.blocked.is_blocked(first["to"], first["from"])
     # when the missing part arrives late
     world.part("r2", 2, "O")
     # then the whole text is STOP: the pair is blocked, and both facts announced
-    assert world.store.is_blocked(first["to"], first["from"])
+    assert world.store.blocked.is_blocked(first["to"], first["from"])
     assert world.publisher.types()[1:] == [ev.MESSAGE_RECEIVED, ev.OPT_OUT_CHANGED]
     assert world.received()[1]["content"] == "STOP"
 
@@ -174,13 +176,19 @@ def test_the_close_announced_does_not_clear_a_revision_made_while_it_published(w
     assert [(d["revision"], d["complete"]) for d in world.received()] == [(0, False), (1, True)]
 
 
-class ClosingStore(InMemoryStore):
+class ClosingInbound(InMemoryInbound):
     """The reconciler closes the group between the last part's write and its completion."""
 
     def finish_inbound_group(self, pk: str, how: str, verdict: Any, now: Any) -> bool:
         if how == "completed_at":
             super().finish_inbound_group(pk, "closed_at", {"opt_out": None, "keyword": None}, now)
         return super().finish_inbound_group(pk, how, verdict, now)
+
+
+class ClosingStore(InMemoryStore):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.inbound = ClosingInbound(self.table)
 
 
 def test_a_last_part_racing_the_close_is_announced_complete() -> None:
@@ -193,4 +201,4 @@ def test_a_last_part_racing_the_close_is_announced_complete() -> None:
     # then the whole text is announced complete (a revision of the close), and its STOP blocks
     [received] = [e.detail for e in publisher.published if e.detail_type == ev.MESSAGE_RECEIVED]
     assert (received["content"], received["complete"], received["revision"]) == ("STOP", True, 1)
-    assert store.is_blocked(received["to"], received["from"])
+    assert store.blocked.is_blocked(received["to"], received["from"])

@@ -18,7 +18,8 @@ from aculab_messaging.logic.policy import ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 
 OURS, MOBILE = "+447700900001", "+447700900123"
 
@@ -60,7 +61,7 @@ def test_an_event_waiting_in_an_outbox_stays_visible_to_the_reconciler_after_a_f
     # given a message sent while EventBridge refused PutEvents: Message Submitted waits in its outbox
     w.publisher.failing = True
     outcome = w.sender.process_batch([w.record()])
-    assert outcome["sqs-1"].retry and w.store.get_message("m-1").outbox  # type: ignore[union-attr]
+    assert outcome["sqs-1"].retry and w.store.messages.get_message("m-1").outbox  # type: ignore[union-attr]
     # and, EventBridge back, Aculab posts the final status (no delivery report: "sent" is final)
     w.publisher.failing = False
     w.ingest.ingest(Notification.from_fields({"msg_ref": "ref-1", "status": "sent"}), Route("m-1", False))
@@ -69,7 +70,7 @@ def test_an_event_waiting_in_an_outbox_stays_visible_to_the_reconciler_after_a_f
     w.reconciler.run(lambda: 900.0)
     # then Message Submitted, stored with the transition, was published by the one replay path
     assert ev.MESSAGE_SUBMITTED in w.publisher.types()
-    assert not w.store.get_message("m-1").outbox  # type: ignore[union-attr]
+    assert not w.store.messages.get_message("m-1").outbox  # type: ignore[union-attr]
 
 
 def test_a_message_dead_lettered_twice_announces_two_facts_under_two_event_ids() -> None:
@@ -131,6 +132,6 @@ def test_a_stop_stored_while_a_batch_is_sending_stops_its_later_sends_to_that_mo
     # when the mobile's STOP is stored while the first is being sent
     w.sender.process_batch([first, second])
     # then the second, sent after the STOP took effect, is not sent: blocked
-    assert w.store.is_blocked(OURS, MOBILE)
+    assert w.store.blocked.is_blocked(OURS, MOBILE)
     assert len(w.aculab.sent) == 1
-    assert w.store.get_message("m-2").status == "blocked"  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-2").status == "blocked"  # type: ignore[union-attr]

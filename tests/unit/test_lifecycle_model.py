@@ -49,7 +49,12 @@ from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import FINAL_RANK
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher, WholeStore
+from tests.fakes.messages import InMemoryMessages, InMemoryRefs
+from tests.fakes.numbers import InMemoryPools
+from tests.fakes.parts import InMemoryParts
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore, WholeStore
+from tests.fakes.table import InMemoryTable
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler, InMemoryPace
 
@@ -186,26 +191,30 @@ def _fact(detail: Mapping[str, Any]) -> str:
     return json.dumps({k: v for k, v in detail.items() if k != "timestamp"}, sort_keys=True, default=str)
 
 
+def _status(item: Mapping[str, Any] | None) -> str:
+    return str(item["status"]) if item and "status" in item else lc.ABSENT
+
+
 class Observed:
-    """A store, watched through its public reads (``get_message_item``, the raw item): every status
-    change of a message and every event put in its outbox, read back after each write that may make
-    them. A mixin over any store (the in-memory one here; DynamoDB in
+    """A kind of the store, watched through the raw item (``read_item``, the store's own read): every
+    status change of a message and every event put in its outbox, read back after each write that may
+    make them. Mixins over either store's kinds (the in-memory one here; DynamoDB in
     tests/integration/test_lifecycle_model_stack.py)."""
 
     model: Model
     _depth = 0
-    get_message_item: Callable[[str], dict[str, Any] | None]  # the store's
+    read_item: Callable[[str], dict[str, Any] | None]  # the store's
 
     def _watched(self, message_id: str, call: Callable[[], Any]) -> Any:
         outer = self._depth == 0
-        before = _status(self.get_message_item(message_id)) if outer else None
+        before = _status(self.read_item(message_id)) if outer else None
         self._depth += 1
         try:
             return call()
         finally:
             self._depth -= 1
             if outer:
-                item = self.get_message_item(message_id)
+                item = self.read_item(message_id)
                 if _status(item) != before:
                     self._changed(message_id, str(before), _status(item))
                 self._outbox_seen(item)
@@ -216,7 +225,7 @@ class Observed:
         if not lc.allowed(old, new):
             self.model.violations.append(f"{message_id}: {old} -> {new} is not in the lifecycle")
         if old == lc.ABSENT:
-            item = self.get_message_item(message_id)
+            item = self.read_item(message_id)
             assert item is not None
             self.model.first[message_id] = str(item.get("request_hash"))
 
@@ -230,6 +239,10 @@ class Observed:
                                              f"facts: {_fact(known)} / {_fact(detail)}")
             self.model.stored_events.setdefault(eid, detail)
 
+
+class ObservedMessages(Observed):
+    """The message items' writes, watched."""
+
     def transition(self, change: lc.Change) -> lc.Moved:
         return self._watched(change.message_id,  # type: ignore[no-any-return]
                              lambda: super(Observed, self).transition(change))  # type: ignore[misc]
@@ -237,14 +250,6 @@ class Observed:
     def record_submitted(self, change: lc.Change, refs: Sequence[str], dlr: bool) -> lc.Moved:
         return self._watched(change.message_id,  # type: ignore[no-any-return]
                              lambda: super(Observed, self).record_submitted(change, refs, dlr))  # type: ignore[misc]
-
-    def write_part(self, write: Any, now: datetime) -> Any:
-        return self._watched(write.message_id, lambda: super(Observed, self).write_part(write, now))  # type: ignore[misc]
-
-    def write_message_status(self, message_id: str, status: Any, rank: int, now: datetime,
-                             reason: str | None = None) -> bool:
-        return self._watched(message_id, lambda: super(Observed, self).write_message_status(  # type: ignore[no-any-return, misc]
-            message_id, status, rank, now, reason))
 
     def record_adopted(self, change: lc.Change, old: Any, refs: Sequence[str], dlr: bool) -> lc.Moved:
         return self._watched(change.message_id,  # type: ignore[no-any-return]
@@ -254,19 +259,36 @@ class Observed:
         self._watched(message_id, lambda: super(Observed, self).add_events(message_id, events, now))  # type: ignore[misc]
 
 
-def _status(item: Mapping[str, Any] | None) -> str:
-    return str(item["status"]) if item and "status" in item else lc.ABSENT
+class ObservedParts(Observed):
+    """The parts' writes (a message's status moves with them), watched."""
+
+    def write_part(self, write: Any, now: datetime) -> Any:
+        return self._watched(write.message_id, lambda: super(Observed, self).write_part(write, now))  # type: ignore[misc]
+
+    def write_message_status(self, message_id: str, status: Any, rank: int, now: datetime,
+                             reason: str | None = None) -> bool:
+        return self._watched(message_id, lambda: super(Observed, self).write_message_status(  # type: ignore[no-any-return, misc]
+            message_id, status, rank, now, reason))
 
 
-class ObservedStore(Observed, InMemoryStore):
-    """The in-memory store, watched."""
+class WatchedMessages(ObservedMessages, InMemoryMessages):
+    def __init__(self, table: InMemoryTable, refs: InMemoryRefs, model: Model) -> None:
+        InMemoryMessages.__init__(self, table, refs)
+        self.model, self.read_item = model, table.message  # the live item, not a copy: the observer only reads it
 
-    def __init__(self, model: Model) -> None:
-        super().__init__()
-        self.model = model
 
-    def get_message_item(self, message_id: str) -> dict[str, Any] | None:
-        return self._msg(message_id)  # the live item, not a copy: the observer only reads it
+class WatchedParts(ObservedParts, InMemoryParts):
+    def __init__(self, table: InMemoryTable, pools: InMemoryPools, model: Model) -> None:
+        InMemoryParts.__init__(self, table, pools)
+        self.model, self.read_item = model, table.message
+
+
+def observed_store(model: Model) -> InMemoryStore:
+    """The in-memory store, its message items and parts watched."""
+    store = InMemoryStore()
+    store.messages = WatchedMessages(store.table, store.refs, model)
+    store.parts = WatchedParts(store.table, store.pools, model)
+    return store
 
 
 class ModelAculab(FakeAculab):
@@ -323,11 +345,12 @@ class ModelAculab(FakeAculab):
         if "cancelled" in self.model.ever[message_id]:
             bad(f"{message_id}: sent after it was cancelled")
         first_campaign = self.model.requests.get(self.model.first.get(message_id, ""))
-        if first_campaign and first_campaign.campaign and self.store.campaign_cancelled_at(first_campaign.campaign):
+        campaign = first_campaign.campaign if first_campaign else None
+        if campaign and self.store.campaigns.campaign_cancelled_at(campaign):
             bad(f"{message_id}: sent after its campaign was cancelled")
-        item = self.store.get_message(message_id)
+        item = self.store.messages.get_message(message_id)
         mobile = item.to if item else None
-        if mobile and self.store.is_blocked(OURS, str(mobile)):
+        if mobile and self.store.blocked.is_blocked(OURS, str(mobile)):
             bad(f"{message_id}: sent to a mobile that opted out")
         first = self.model.requests.get(self.model.first.get(message_id, ""))
         if first is None:
@@ -400,15 +423,15 @@ class Lifecycle(RuleBasedStateMachine):
     def id_prefix(self) -> str:
         return ""
 
-    def make_store(self, model: Model) -> ObservedStore:
-        return ObservedStore(model)
+    def make_store(self, model: Model) -> WholeStore:
+        return observed_store(model)
 
     def make_publisher(self) -> RecordingPublisher:
         return RecordingPublisher()
 
     def message_items(self) -> dict[str, dict[str, Any]]:
         """Each stored message's raw item, read through the store's ``get_message_item``."""
-        return {m: item for m in self.message_ids if (item := self.store.get_message_item(m)) is not None}
+        return {m: item for m in self.message_ids if (item := self.store.messages.get_message_item(m)) is not None}
 
     # -- producers --------------------------------------------------------------------------------
 
@@ -505,7 +528,7 @@ class Lifecycle(RuleBasedStateMachine):
         batch's later records must see it."""
         records = self.queue.receive(limit)
         self.aculab.during_send = lambda params: self.recipient_texts(mobile, True, False)
-        self.aculab.stop_meanwhile = None if self.store.is_blocked(OURS, mobile) else mobile
+        self.aculab.stop_meanwhile = None if self.store.blocked.is_blocked(OURS, mobile) else mobile
         outcomes = self._process(self.sender, records)
         self.aculab.during_send, self.aculab.stop_meanwhile = None, None
         if outcomes is not None:
@@ -625,7 +648,7 @@ class Lifecycle(RuleBasedStateMachine):
     @invariant()
     def refs_stay_with_their_message(self) -> None:
         for part in self.model.refs:
-            owner = self.store.find_by_ref(part.ref)
+            owner = self.store.refs.find_by_ref(part.ref)
             assert owner is None or owner[0] == part.message_id, f"{part.ref} of {part.message_id} went to {owner}"
 
     # -- invariants -------------------------------------------------------------------------------
@@ -638,7 +661,8 @@ class Lifecycle(RuleBasedStateMachine):
         for message_id, item in self.message_items().items():
             status = _status(item)
             if last.get(message_id, lc.ABSENT) != status:
-                self.store._changed(message_id, last.get(message_id, lc.ABSENT), status)
+                self.store.messages._changed(  # type: ignore[attr-defined]
+                    message_id, last.get(message_id, lc.ABSENT), status)
         assert not self.model.violations, self.model.violations
 
     @invariant()

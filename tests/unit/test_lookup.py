@@ -9,7 +9,8 @@ from aculab_messaging.api.messages import MessagesApi
 from aculab_messaging.logic.message_record import PartWrite
 from aculab_messaging.logic.status import Status
 from tests import seeding
-from tests.fakes import Clock, InMemoryStore
+from tests.fakes.services import Clock
+from tests.fakes.store import InMemoryStore
 
 
 def get(api: MessagesApi, message_id: str) -> tuple[int, dict[str, object]]:
@@ -22,10 +23,11 @@ def test_a_two_part_message_shows_parts_and_timeline_in_time_order() -> None:
     store, clock = InMemoryStore(), Clock()
     seeding.queued(store, "m1", ["r1", "r2"], clock(), metadata={"k": "v"})
     clock.advance(seconds=2)
-    store.write_part(PartWrite("m1", "r2", Status.SENT, 30, "sent", "000", "2026-11-25T09:00:02Z", False), clock())
+    store.parts.write_part(PartWrite("m1", "r2", Status.SENT, 30, "sent", "000", "2026-11-25T09:00:02Z", False),
+                           clock())
     clock.advance(seconds=1)
-    store.write_part(PartWrite("m1", "r1", Status.SENT, 30, "sent", None, None, False), clock())
-    store.write_message_status("m1", Status.SENT, 30, clock())
+    store.parts.write_part(PartWrite("m1", "r1", Status.SENT, 30, "sent", None, None, False), clock())
+    store.parts.write_message_status("m1", Status.SENT, 30, clock())
     # when its owner asks
     status, view = get(MessagesApi(store), "m1")
     # then the parts by position, and the timeline oldest first

@@ -11,7 +11,7 @@ from aculab_messaging.aculab.errors import AculabServerError
 from aculab_messaging.contracts.events import MEDIA_ARCHIVED, Event, stamp
 from aculab_messaging.contracts.events.inbound import ReceivedDetail
 from aculab_messaging.logic.media import READ_BYTES, CappedStream, MediaArchiver, MediaJob, media_key, too_large_reason
-from tests.fakes import Clock, RecordingPublisher
+from tests.fakes.services import Clock, RecordingPublisher
 from tests.media_fakes import FakeFileStore, InMemoryArchive
 
 PNG = b"\x89PNG" + b"x" * 5000

@@ -118,12 +118,12 @@ def test_a_scheduled_send_reaches_aculab_with_its_number_under_a_default_region(
     de.run(de.record(json.loads(fired)))
     # then Aculab gets the UK mobile (not 49447700900123), and the message keeps it in E.164
     assert [p.to for p in de.aculab.sent] == ["447700900123"]
-    assert de.store.get_message("m-1").to == E164  # type: ignore[union-attr]
+    assert de.store.messages.get_message("m-1").to == E164  # type: ignore[union-attr]
 
 
 def test_a_scheduled_send_is_checked_against_the_opt_out_of_its_own_number(de: World) -> None:
     # given the UK mobile said STOP to our number
-    de.store.set_blocked(OURS, E164, True, "inbound", "2026-11-25T08:00:00+00:00#in-1")
+    de.store.blocked.set_blocked(OURS, E164, True, "inbound", "2026-11-25T08:00:00+00:00#in-1")
     # when a send to it, scheduled beyond 15 minutes, comes due under DefaultRegion DE
     de.run(de.record({"message_id": "m-1", "to": UK_MOBILE, "from": OURS, "content": "hi",
                       "send_at": de.at(hours=1)}))
@@ -156,5 +156,5 @@ def test_a_producer_built_send_reaches_aculab_with_its_number_under_a_default_re
     de.run(de.record(json.loads(body)))
     # then Aculab gets the UK mobile, and the stored message and its event keep it in E.164
     assert [(p.to, p.from_) for p in de.aculab.sent] == [("447700900123", "447700900001")]
-    message = de.store.get_message("m-1")
+    message = de.store.messages.get_message("m-1")
     assert message is not None and (message.to, message.from_) == (E164, OURS)

@@ -18,7 +18,8 @@ from aculab_messaging.logic.send_flow import REUSED_ID
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import RETRYABLE, Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler, InMemoryPace
 
@@ -63,7 +64,7 @@ class World:
             self.queue.settle(batch, {sqs_id for sqs_id, o in outcomes.items() if o.retry})
 
     def status(self, message_id: str = "m-1") -> str:
-        record = self.store.get_message(message_id)
+        record = self.store.messages.get_message(message_id)
         return record.status if record else "(none)"
 
     def reconcile(self) -> None:
@@ -78,7 +79,7 @@ def test_a_stop_while_a_message_is_scheduled_blocks_it_when_its_schedule_fires()
     w.drain(until=timedelta(seconds=5))
     assert w.status() == "scheduled"
     # when the recipient texts STOP, then the schedule fires
-    w.store.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T09:30:00.000+00:00#r1")
+    w.store.blocked.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T09:30:00.000+00:00#r1")
     w.clock.advance(hours=2, seconds=1)
     (fired,) = w.scheduler.fire_due(w.clock())
     w.put(fired)
@@ -96,7 +97,7 @@ def test_a_stop_while_a_message_waits_for_a_retry_blocks_it_at_the_retry() -> No
     w.drain(until=timedelta(seconds=1))
     assert w.status() == RETRYABLE
     # when the recipient texts STOP, and Aculab is back for the retry
-    w.store.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T09:00:05.000+00:00#r1")
+    w.store.blocked.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T09:00:05.000+00:00#r1")
     w.aculab.error = None
     w.drain()
     # then it ends blocked, with its event, never sent
@@ -116,7 +117,7 @@ def test_a_cancel_at_aculab_whose_events_fail_is_announced_by_its_redelivery_and
     w.drain(until=timedelta(seconds=2))
     assert w.aculab.cancelled == [["ref-1"]] and w.status() == Status.CANCELLED.value
     # then its events wait in the message's outbox, and the message stays where the reconciler looks
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and ev.MESSAGE_CANCELLED in [e.detail_type for e in record.outbox.values()]
     assert "pending_pk" in w.store.items[("MSG#m-1", "MSG")]
     # and once EventBridge is back the cancel's copy (or the reconciler) publishes them, without a second cancel
@@ -142,7 +143,7 @@ def test_the_reconciler_publishes_a_cancel_whose_record_is_gone() -> None:
     w.reconcile()
     # then Message Cancelled is out, once, with the eventId the cancel stored
     assert w.publisher.types().count(ev.MESSAGE_CANCELLED) == 1
-    assert w.store.get_message("m-1").outbox == {}  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").outbox == {}  # type: ignore[union-attr]
 
 
 def test_a_retry_keeps_the_message_its_timeline_and_validity() -> None:
@@ -150,7 +151,7 @@ def test_a_retry_keeps_the_message_its_timeline_and_validity() -> None:
     # given a message valid for an hour, scheduled 10 minutes ahead, that met one 503
     w.put(w.send(send_at=(w.clock() + timedelta(minutes=10)).isoformat(), valid_for_seconds=3600))
     w.drain(until=timedelta(seconds=2))
-    created = w.store.get_message("m-1").created_at  # type: ignore[union-attr]
+    created = w.store.messages.get_message("m-1").created_at  # type: ignore[union-attr]
     w.clock.advance(minutes=10)
     w.aculab.error = AculabServerError(503, "Service Unavailable")
     w.drain(until=timedelta(seconds=2))
@@ -158,7 +159,7 @@ def test_a_retry_keeps_the_message_its_timeline_and_validity() -> None:
     w.aculab.error = None
     w.drain()
     # then it is one message: created once, its due time and validity kept, its whole timeline there
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.status == Status.QUEUED.value and len(w.aculab.sent) == 1
     assert record.created_at == created and record.due_at and record.valid_until
     assert record.valid_until.startswith("2026-11-25T10:10:00")

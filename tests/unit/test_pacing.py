@@ -12,7 +12,8 @@ from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, SendPolicy
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import InMemoryPace
 
@@ -119,9 +120,9 @@ def test_a_send_that_need_not_wait_for_a_slot_reads_its_opt_out_once() -> None:
     # given a pacer with no limit (it grants "now"), and a store that counts the opt-out reads
     store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
     reads: list[str] = []
-    is_blocked, blocked_among = store.is_blocked, store.blocked_among
-    store.is_blocked = lambda f, t: reads.append("one") or is_blocked(f, t)  # type: ignore[method-assign]
-    store.blocked_among = lambda pairs: reads.append("batch") or blocked_among(pairs)  # type: ignore[method-assign]
+    is_blocked, blocked_among = store.blocked.is_blocked, store.blocked.blocked_among
+    store.blocked.is_blocked = lambda f, t: reads.append("one") or is_blocked(f, t)  # type: ignore[method-assign]
+    store.blocked.blocked_among = lambda pairs: reads.append("batch") or blocked_among(pairs)  # type: ignore[method-assign]
     service = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
                           check_credentials=lambda: None, webhook_auth=lambda: ("u", "p"),
                           policy=SendPolicy(webhook_url="https://h.example/n", concurrency=1), clock=clock,
@@ -154,7 +155,7 @@ def test_validity_that_runs_out_while_it_waits_for_its_slot_expires_it() -> None
     # then the second's slot (1 s) came after its validity: never sent; the third went at 2 s
     assert [p.content for p in aculab.sent] == ["hi", "hi"] and len(aculab.sent) == 2
     assert publisher.types() == [ev.MESSAGE_SUBMITTED, ev.MESSAGE_EXPIRED, ev.MESSAGE_SUBMITTED]
-    assert store.get_message("m2").status == "expired"  # type: ignore[union-attr]
+    assert store.messages.get_message("m2").status == "expired"  # type: ignore[union-attr]
 
 
 def test_a_slot_write_costs_the_same_at_ten_thousand_numbers_as_at_one() -> None:

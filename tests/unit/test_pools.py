@@ -22,7 +22,8 @@ from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests import seeding
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 
 POOL, MOBILE = "marketing", "+447700900123"
@@ -58,7 +59,7 @@ class World:
         body = {"message_id": message_id, "to": MOBILE, "from": POOL, "content": "Our sale starts today"}
         sender.process_batch([{"messageId": f"sqs-{message_id}", "receiptHandle": f"rh-{message_id}",
                                "body": json.dumps(body), "attributes": {"ApproximateReceiveCount": "1"}}])
-        message = self.store.get_message(message_id)
+        message = self.store.messages.get_message(message_id)
         assert message is not None
         return Status(message.status)
 
@@ -92,7 +93,7 @@ def test_the_number_a_status_update_names_is_stored_shown_and_announced(w: World
     assert (page["from"], page["fromNumber"], page["parts"][0]["fromNumber"]) == (POOL, N1, N1)
     # ... the event carries it on its part and on the message, and the number is now known as the pool's
     assert (events[0].detail["part"]["fromNumber"], events[0].detail["fromNumber"]) == (N1, N1)
-    assert w.store.pools_of(N1) == [POOL] and w.store.pool_numbers() == {N1: [POOL]}
+    assert w.store.pools.pools_of(N1) == [POOL] and w.store.pools.pool_numbers() == {N1: [POOL]}
     # and a later update that names no number leaves the stored one as it is
     w.status("m-1", "r1", "delivered", None)
     assert view(w.store, "m-1")["parts"][0]["fromNumber"] == N1
@@ -120,14 +121,14 @@ def test_the_number_msg_status_answers_is_stored_and_joins_the_pool(w: World) ->
     # then the part keeps msg_from as its number, and the number is the pool's
     page = view(w.store, "m-1")
     assert (page["status"], page["parts"][0]["fromNumber"], page["fromNumber"]) == ("delivered", N2, N2)
-    assert w.store.pools_of(N2) == [POOL]
+    assert w.store.pools.pools_of(N2) == [POOL]
 
 
 def test_a_number_of_ours_learns_no_pool(w: World) -> None:
     # given a message sent from one of our numbers (no pool): its number is shown, and belongs to no pool
     seeding.queued(w.store, "m-1", ["r1"], w.clock(), to=MOBILE, from_=N1)
     w.status("m-1", "r1", "sent", N1)
-    assert view(w.store, "m-1")["fromNumber"] == N1 and w.store.pool_numbers() == {}
+    assert view(w.store, "m-1")["fromNumber"] == N1 and w.store.pools.pool_numbers() == {}
 
 
 def test_a_stop_to_a_pools_number_blocks_sends_from_the_pool_until_start(w: World) -> None:
@@ -139,19 +140,19 @@ def test_a_stop_to_a_pools_number_blocks_sends_from_the_pool_until_start(w: Worl
     # then the next send from the pool to it is blocked, never sent, and both pairs' opt-outs are announced
     assert w.send("m-2") == Status.BLOCKED
     assert len(w.aculab.sent) == 1
-    assert w.store.is_blocked(N1, MOBILE) and w.store.is_blocked(POOL, MOBILE)
+    assert w.store.blocked.is_blocked(N1, MOBILE) and w.store.blocked.is_blocked(POOL, MOBILE)
     assert w.opt_outs() == [(N1, True, "inbound"), (POOL, True, "inbound")]
     # when it texts START to N1, then both are lifted and a send from the pool goes out again
     w.clock.advance(minutes=1)
     w.texted("in-2", "START", N1)
-    assert not w.store.is_blocked(POOL, MOBILE) and not w.store.is_blocked(N1, MOBILE)
+    assert not w.store.blocked.is_blocked(POOL, MOBILE) and not w.store.blocked.is_blocked(N1, MOBILE)
     assert w.opt_outs()[2:] == [(N1, False, "inbound"), (POOL, False, "inbound")]
     assert w.send("m-3") == Status.QUEUED and len(w.aculab.sent) == 2
 
 
 def test_a_stop_to_a_number_never_seen_used_for_the_pool_does_not_block_it(w: World) -> None:
     w.texted("in-1", "STOP", N2)
-    assert w.store.is_blocked(N2, MOBILE) and not w.store.is_blocked(POOL, MOBILE)
+    assert w.store.blocked.is_blocked(N2, MOBILE) and not w.store.blocked.is_blocked(POOL, MOBILE)
     assert w.send("m-1") == Status.QUEUED
 
 
@@ -163,22 +164,23 @@ def test_the_sync_carries_aculabs_block_of_a_pool_number_over_to_the_pool(w: Wor
     w.aculab.blocked = {N1: [MOBILE], N2: []}
     # when the reconciler syncs, then the pool number's pair and the pool's are blocked, as the sync's
     w.sync()
-    assert w.store.blocked_for(N1) == {MOBILE: "reconcile"} and w.store.blocked_for(POOL) == {MOBILE: "reconcile"}
+    assert w.store.blocked.blocked_for(N1) == {MOBILE: "reconcile"}
+    assert w.store.blocked.blocked_for(POOL) == {MOBILE: "reconcile"}
     assert (POOL, True, "reconcile") in w.opt_outs()
     assert w.send("m-2") == Status.BLOCKED
     # when N2 is blocked too and N1's block leaves Aculab's list, then the pool stays blocked (N2 holds it)
     w.aculab.blocked = {N1: [], N2: [MOBILE]}
     w.sync()
-    assert not w.store.is_blocked(N1, MOBILE) and w.store.is_blocked(POOL, MOBILE)
+    assert not w.store.blocked.is_blocked(N1, MOBILE) and w.store.blocked.is_blocked(POOL, MOBILE)
     # when N2's list cannot be read, then the pool's pair is left for the next run (not lifted on half a list)
     w.aculab.blocked = {N1: [], N2: []}
     w.aculab.msg_list_blocked = _failing_for(w.aculab, N2)  # type: ignore[method-assign]
     w.sync()
-    assert w.store.is_blocked(POOL, MOBILE)
+    assert w.store.blocked.is_blocked(POOL, MOBILE)
     # when every list is read and none holds it, then the pool's block, which came from the sync, is lifted
     del w.aculab.msg_list_blocked
     w.sync()
-    assert not w.store.is_blocked(POOL, MOBILE) and w.opt_outs()[-1] == (POOL, False, "reconcile")
+    assert not w.store.blocked.is_blocked(POOL, MOBILE) and w.opt_outs()[-1] == (POOL, False, "reconcile")
 
 
 def test_the_sync_never_lifts_a_pool_block_a_keyword_set(w: World) -> None:
@@ -189,7 +191,7 @@ def test_the_sync_never_lifts_a_pool_block_a_keyword_set(w: World) -> None:
     w.aculab.blocked = {N1: []}
     # when the reconciler syncs, then the pool's pair stays blocked (our own opt-out wins)
     w.sync()
-    assert w.store.blocked_for(POOL) == {MOBILE: "inbound"}
+    assert w.store.blocked.blocked_for(POOL) == {MOBILE: "inbound"}
 
 
 def _failing_for(aculab: FakeAculab, number: str) -> Any:

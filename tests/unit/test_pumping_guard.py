@@ -14,7 +14,8 @@ from aculab_messaging.logic.pumping_guard import country_of
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from aculab_messaging.runtime.settings import SettingsError
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 
 UK, US, DOMINICAN = "447700900123", "12025550123", "18095550123"
@@ -58,7 +59,7 @@ def test_a_country_outside_the_allowed_list_is_blocked_naming_the_rule() -> None
     assert [p.to for p in aculab.sent] == [UK]
     assert _blocked(publisher) == {"us": "country US not in AllowedCountries",
                                    "do": "country DO not in AllowedCountries"}
-    assert store.get_message("do").status == "blocked" and metrics.counts["CountryNotAllowed"] == 2  # type: ignore[union-attr]
+    assert store.messages.get_message("do").status == "blocked" and metrics.counts["CountryNotAllowed"] == 2  # type: ignore[union-attr]
 
 
 def test_an_sms_longer_than_the_parts_cap_is_blocked_before_aculab() -> None:

@@ -21,7 +21,8 @@ from aculab_messaging.logic.quiet_hours import QuietWindow, deferral, zones_of
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler
 
@@ -171,7 +172,7 @@ class World:
         return self.service.process_batch([record])["sqs-1"]
 
     def status(self) -> str | None:
-        found = self.store.get_message("m-1")
+        found = self.store.messages.get_message("m-1")
         return found.status if found else None
 
 
@@ -187,8 +188,8 @@ def test_a_send_in_the_recipients_night_waits_scheduled_until_morning() -> None:
     assert scheduled.detail["quietHours"] == {"window": "21:00-08:00", "timeZone": "Europe/London"}
     # and so does the message (GET /messages, make status): its reason and its timeline
     why = "the recipient's quiet hours (21:00-08:00 in Europe/London)"
-    assert scheduled.detail["reason"] == why and w.store.get_message("m-1").reason == why  # type: ignore[union-attr]
-    assert w.store.get_message("m-1").history[-1]["reason"] == why  # type: ignore[union-attr]
+    assert scheduled.detail["reason"] == why and w.store.messages.get_message("m-1").reason == why  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").history[-1]["reason"] == why  # type: ignore[union-attr]
     (_name, (at, body)), = w.scheduler.schedules.items()
     assert at == utc(2026, 11, 26, 8, 0)
     # when its schedule fires in the morning, it goes

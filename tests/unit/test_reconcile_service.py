@@ -18,7 +18,8 @@ from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests import seeding
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 
 MOBILE, OURS = "+447700900123", "+447700900001"  # E.164 with '+', as keyed and announced
@@ -54,7 +55,7 @@ def test_a_stale_message_is_repaired_with_msg_status_in_batches(world: Any) -> N
     # then msg_status was asked in batches of two refs, the two moved on, the third waits for next time
     assert [len(refs) for refs in aculab.status_calls] == [2, 1]
     assert (report.examined, report.changed) == (3, 2)
-    assert [store.get_message(f"m-{i}").status for i in range(3)] == [  # type: ignore[union-attr]
+    assert [store.messages.get_message(f"m-{i}").status for i in range(3)] == [  # type: ignore[union-attr]
         Status.DELIVERED.value, Status.DELIVERED.value, Status.QUEUED.value]
     assert publisher.types().count(ev.MESSAGE_STATUS_CHANGED) == 2
 
@@ -74,7 +75,7 @@ def test_aculabs_blocked_list_is_synced_and_announced(world: Any) -> None:
     # when the reconciler runs
     report = service.run(forever)
     # then the pair is blocked here too, and Opt-Out Changed says where it came from
-    assert store.is_blocked(OURS, MOBILE) and report.blocked_added == 1
+    assert store.blocked.is_blocked(OURS, MOBILE) and report.blocked_added == 1
     opt_outs = [e.detail for e in publisher.published if e.detail_type == ev.OPT_OUT_CHANGED]
     assert [(d["from"], d["to"], d["blocked"], d["source"]) for d in opt_outs] == [(OURS, MOBILE, True, "reconcile")]
 
@@ -97,7 +98,7 @@ def send(store: InMemoryStore, publisher: RecordingPublisher, aculab: FakeAculab
     body = {"message_id": message_id, "to": MOBILE, "from": OURS, "content": "Your order has shipped"}
     sender.process_batch([{"messageId": f"sqs-{message_id}", "receiptHandle": f"rh-{message_id}",
                            "body": json.dumps(body), "attributes": {"ApproximateReceiveCount": "1"}}])
-    message = store.get_message(message_id)
+    message = store.messages.get_message(message_id)
     assert message is not None
     return Status(message.status)
 
@@ -117,14 +118,14 @@ def test_a_stop_by_our_own_keyword_outlives_the_sync_until_the_mobile_texts_star
     report = service.run(forever)
     # then the pair stays blocked, nothing is lifted, and a send to the mobile is blocked, not sent
     assert report.blocked_synced and report.blocked_removed == 0
-    assert store.is_blocked(OURS, MOBILE)
+    assert store.blocked.is_blocked(OURS, MOBILE)
     assert send(store, publisher, aculab, clock, "m-1") == Status.BLOCKED and aculab.sent == []
     # when the mobile texts START, then the pair is unblocked, the next sync leaves it so, and a send goes out
     clock.advance(minutes=1)
     texted(store, publisher, clock, "in-2", "START")
     clock.advance(minutes=20)
     assert service.run(forever).blocked_added == 0
-    assert not store.is_blocked(OURS, MOBILE)
+    assert not store.blocked.is_blocked(OURS, MOBILE)
     assert send(store, publisher, aculab, clock, "m-2") == Status.QUEUED
     assert [p.to for p in aculab.sent] == [MOBILE[1:]]  # Aculab's form on the wire
     # and only the mobile's own keywords were announced as opt-out changes
@@ -148,7 +149,7 @@ def test_a_block_from_aculabs_list_is_lifted_when_it_leaves_the_list_unless_we_h
     report = service.run(forever)
     # then the block that came from the list is lifted (announced as the reconciler's), the other stays
     assert report.blocked_removed == 1
-    assert not store.is_blocked(OURS, MOBILE) and store.is_blocked(OURS, other)
+    assert not store.blocked.is_blocked(OURS, MOBILE) and store.blocked.is_blocked(OURS, other)
     assert opt_outs(publisher)[-1] == (MOBILE, False, "reconcile")
 
 
@@ -160,10 +161,10 @@ def test_out_of_time_it_saves_a_cursor_and_goes_on_from_it(world: Any) -> None:
     # given only time for a first batch
     budget = iter([900.0, 900.0] + [0.0] * 50)
     report = service.run(lambda: next(budget))
-    assert not report.complete and store.get_cursor() is not None
+    assert not report.complete and store.cursor.get_cursor() is not None
     # when the next run has time / then it finishes the rest and drops the cursor
     service.run(forever)
-    assert store.get_cursor() is None
+    assert store.cursor.get_cursor() is None
     assert {ref for refs in aculab.status_calls for ref in refs} == {f"r{i}" for i in range(6)}
 
 
@@ -172,7 +173,7 @@ def test_a_long_message_missing_parts_is_announced_with_what_arrived_after_the_w
     # given two of three parts of a long message, the first at 09:00
     due = clock() + timedelta(minutes=10)
     for pos, text in [(1, "Please call "), (3, "tomorrow")]:
-        store.add_inbound_part({"uid": "u-9", "from": MOBILE, "to": OURS, "type": "sms", "count": 3}, pos,
+        store.inbound.add_inbound_part({"uid": "u-9", "from": MOBILE, "to": OURS, "type": "sms", "count": 3}, pos,
                                {"msg_ref": f"p{pos}", "content": text}, due, clock())
     # when the reconciler runs before the wait is over / then nothing is announced
     clock.advance(minutes=9)
@@ -186,7 +187,7 @@ def test_a_long_message_missing_parts_is_announced_with_what_arrived_after_the_w
     assert (received[0]["content"], received[0]["msgRefs"], received[0]["complete"]) == (
         "Please call tomorrow", ["p1", "p3"], False)
     # and a part arriving later changes nothing, and is never announced again
-    group = store.add_inbound_part({"uid": "u-9", "from": MOBILE, "to": OURS, "type": "sms", "count": 3}, 2,
+    group = store.inbound.add_inbound_part({"uid": "u-9", "from": MOBILE, "to": OURS, "type": "sms", "count": 3}, 2,
                                    {"msg_ref": "p2", "content": "me "}, due, clock())
     assert "p2" not in group and group["closed_at"]
     service.run(forever)

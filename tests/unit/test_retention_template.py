@@ -60,7 +60,7 @@ def test_message_retention_days_is_the_tables_ttl_through_settings(cfn: dict[str
     session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="eu-west-1")
     store = _store(CommonSettings.from_env(env), AwsClients(session))
     now = datetime(2026, 11, 25, tzinfo=UTC)
-    assert store._expires(now) - int(now.timestamp()) == 7 * 86400
+    assert store.messages._expires(now) - int(now.timestamp()) == 7 * 86400
     assert _resolved(cfn, {"Ref": "MessageRetentionDays"}) == 90  # the default, as before the parameter
 
 

@@ -15,7 +15,8 @@ from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import FakeScheduler
 
@@ -66,7 +67,7 @@ def test_due_within_15_minutes_waits_in_the_queue_then_goes(w: World) -> None:
     # then it is stored scheduled, announced with its due time, and back in the queue until then as a
     # fresh copy (a wait uses up no receive of the record)
     assert not outcome.retry and w.waits == [600] and w.delays == [] and w.aculab.sent == []
-    assert w.store.get_message("m-1").status == Status.SCHEDULED.value  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").status == Status.SCHEDULED.value  # type: ignore[union-attr]
     assert w.publisher.types() == [ev.MESSAGE_SCHEDULED]
     assert w.publisher.published[0].detail["dueAt"].startswith("2026-11-25T09:10:00")
     # when it comes back once due
@@ -74,7 +75,7 @@ def test_due_within_15_minutes_waits_in_the_queue_then_goes(w: World) -> None:
     w.run(first | {"attributes": {**first["attributes"], "ApproximateReceiveCount": "2"}})
     # then it is sent, and its timeline says scheduled, then queued
     assert len(w.aculab.sent) == 1 and w.publisher.types()[-1] == ev.MESSAGE_SUBMITTED
-    assert [h["status"] for h in w.store.get_message("m-1").history] == ["scheduled", "queued"]  # type: ignore[union-attr]
+    assert [h["status"] for h in w.store.messages.get_message("m-1").history] == ["scheduled", "queued"]  # type: ignore[union-attr]
 
 
 def test_due_beyond_15_minutes_goes_through_a_schedule(w: World) -> None:
@@ -86,7 +87,7 @@ def test_due_beyond_15_minutes_goes_through_a_schedule(w: World) -> None:
     due = json.loads(body)
     assert due["action"] == "due" and due["request"]["valid_for_seconds"] == 300
     # and its validity is fixed on the item at first sight: nothing that fires later extends it
-    assert w.store.get_message("m-1").valid_until.startswith("2026-11-26T09:05:00")  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").valid_until.startswith("2026-11-26T09:05:00")  # type: ignore[union-attr]
     # when the schedule fires a day later (the clock moves, nobody waits)
     w.clock.advance(hours=24, seconds=2)
     (fired,) = w.scheduler.fire_due(w.clock())
@@ -99,7 +100,7 @@ def test_a_scheduled_message_is_cancelled_with_its_schedule(w: World) -> None:
     w.run(w.record(w.send(send_at=w.at(hours=3))))
     w.run(w.record({"action": "cancel", "message_id": "m-1"}))
     assert w.scheduler.schedules == {} and w.publisher.types()[-1] == ev.MESSAGE_CANCELLED
-    assert w.store.get_message("m-1").status == Status.CANCELLED.value  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").status == Status.CANCELLED.value  # type: ignore[union-attr]
 
 
 def test_a_message_waiting_in_the_queue_is_cancelled_and_skipped_when_it_comes_back(w: World) -> None:
@@ -120,7 +121,7 @@ def test_a_message_waiting_for_a_retry_is_cancelled(w: World) -> None:
     w.run(w.record(w.send()))
     w.run(w.record({"action": "cancel", "message_id": "m-1"}))
     assert w.publisher.types() == [ev.MESSAGE_CANCELLED]
-    assert w.store.get_message("m-1").status == Status.CANCELLED.value  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").status == Status.CANCELLED.value  # type: ignore[union-attr]
 
 
 def test_a_message_at_aculab_is_cancelled_there_and_one_sent_cannot_be(w: World) -> None:
@@ -131,7 +132,7 @@ def test_a_message_at_aculab_is_cancelled_there_and_one_sent_cannot_be(w: World)
     w.run(w.record(w.send(message_id="m-2")))
     from aculab_messaging.logic.message_record import PartWrite
 
-    w.store.write_part(PartWrite("m-2", "ref-2", Status.DELIVERED, 40, "delivered", None, None, True), w.clock())
+    w.store.parts.write_part(PartWrite("m-2", "ref-2", Status.DELIVERED, 40, "delivered", None, None, True), w.clock())
     w.run(w.record({"action": "cancel", "message_id": "m-2"}))
     last = w.publisher.published[-1]
     assert last.detail_type == ev.MESSAGE_CANCEL_FAILED and last.detail["reason"] == "already sent"
@@ -151,7 +152,7 @@ def test_validity_runs_out_through_an_outage_and_it_is_never_sent(w: World) -> N
     assert w.aculab.sent == [] and w.publisher.types() == [ev.MESSAGE_EXPIRED]
     expired = w.publisher.published[0].detail
     assert expired["status"] == "expired" and "valid_until" in expired["reason"] and expired["isFinal"] is True
-    assert w.store.get_message("m-1").status == Status.EXPIRED.value  # type: ignore[union-attr]
+    assert w.store.messages.get_message("m-1").status == Status.EXPIRED.value  # type: ignore[union-attr]
 
 
 def test_a_scheduled_message_past_its_validity_expires_when_due(w: World) -> None:

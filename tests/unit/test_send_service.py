@@ -14,7 +14,8 @@ from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import RETRYABLE, Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 
 MOBILE, OURS = "+447700900123", "+447700900001"  # E.164 with '+': stored, keyed and announced so
@@ -49,10 +50,10 @@ def test_a_valid_request_is_sent_once_recorded_and_announced(world: Any) -> None
         (ON_THE_WIRE[MOBILE], ON_THE_WIRE[OURS], "aculab")]
     assert aculab.sent[0].status_page is not None and "mid=m-1" in aculab.sent[0].status_page
     # and the message is queued with its ref, findable by it, and Message Submitted carries the metadata
-    message = store.get_message("m-1")
+    message = store.messages.get_message("m-1")
     assert message is not None and (message.status, message.refs) == (Status.QUEUED.value, ["ref-1"])
     assert (message.to, message.from_) == (MOBILE, OURS)
-    assert store.find_by_ref("ref-1") == ("m-1", True)
+    assert store.refs.find_by_ref("ref-1") == ("m-1", True)
     assert publisher.types() == [ev.MESSAGE_SUBMITTED]
     assert publisher.published[0].detail["metadata"] == {"orderId": "42"}
     assert not outcomes["sqs-1"].retry
@@ -72,20 +73,20 @@ def test_a_redelivered_copy_is_not_sent_again(world: Any) -> None:
 def test_an_opted_out_mobile_is_blocked_without_calling_aculab(world: Any) -> None:
     service, store, publisher, aculab, clock = world
     # given the mobile sent STOP to our number
-    store.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
+    store.blocked.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
     # when a message to it is processed
     service.process_batch([record(clock)])
     # then nothing went to Aculab, and the message is final as blocked
     assert aculab.sent == []
     assert publisher.types() == [ev.MESSAGE_BLOCKED]
-    message = store.get_message("m-1")
+    message = store.messages.get_message("m-1")
     assert message is not None and message.status == Status.BLOCKED.value
 
 
 def test_a_batch_reads_the_opt_outs_of_its_sends_once(world: Any) -> None:
     service, store, publisher, aculab, clock = world
     # given one of two mobiles opted out
-    store.set_blocked(OURS, "+447700900124", True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
+    store.blocked.set_blocked(OURS, "+447700900124", True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
     # when a batch holds three sends to the two, a cancel and a bad request
     batch = [record(clock, "sqs-1", message_id="m-1"), record(clock, "sqs-2", message_id="m-2"),
              record(clock, "sqs-3", message_id="m-3", to="447700900124"),
@@ -106,12 +107,12 @@ def test_a_batch_reads_the_opt_outs_of_its_sends_once(world: Any) -> None:
 def test_a_batch_whose_opt_out_read_fails_reads_each_send_alone(world: Any, monkeypatch: Any) -> None:
     service, store, publisher, aculab, clock = world
     # given the mobile opted out, and the batch read of opt-outs fails (throttled)
-    store.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
+    store.blocked.set_blocked(OURS, MOBILE, True, "inbound", "2026-11-25T08:00:00.000+00:00#r0")
 
     def throttled(pairs: Any) -> set[tuple[str, str]]:
         raise RuntimeError("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(store, "blocked_among", throttled)
+    monkeypatch.setattr(store.blocked, "blocked_among", throttled)
     # when a batch of two sends to it is processed
     service.process_batch([record(clock, "sqs-1", message_id="m-1"), record(clock, "sqs-2", message_id="m-2")])
     # then each send read its own opt-out, and neither was sent
@@ -135,7 +136,7 @@ def test_a_bad_request_is_rejected_naming_the_field_and_stores_nothing(world: An
     assert not outcomes["sqs-1"].retry
     assert publisher.types() == [ev.MESSAGE_REJECTED]
     assert publisher.published[0].detail["reason"].startswith("to: ")
-    assert aculab.sent == [] and store.get_message("m-1") is None
+    assert aculab.sent == [] and store.messages.get_message("m-1") is None
 
 
 def test_aculab_down_releases_the_claim_for_a_retry(world: Any) -> None:
@@ -146,7 +147,7 @@ def test_aculab_down_releases_the_claim_for_a_retry(world: Any) -> None:
     outcomes = service.process_batch([record(clock)])
     # then SQS delivers it again, the claim is free to take, and nothing was announced
     assert outcomes["sqs-1"].retry
-    message = store.get_message("m-1")
+    message = store.messages.get_message("m-1")
     assert message is not None and message.status == RETRYABLE
     assert publisher.published == []
     # when Aculab is back and the record comes again / then it is sent
@@ -162,7 +163,7 @@ def test_aculab_refusing_the_message_fails_it_for_good(world: Any) -> None:
     outcomes = service.process_batch([record(clock)])
     assert not outcomes["sqs-1"].retry
     assert publisher.types() == [ev.MESSAGE_FAILED]
-    message = store.get_message("m-1")
+    message = store.messages.get_message("m-1")
     assert message is not None and message.status == Status.FAILED.value
 
 
@@ -173,12 +174,12 @@ def test_an_event_not_published_sends_the_record_back_without_sending_twice(worl
     outcomes = service.process_batch([record(clock)])
     # then the event waits in the message's outbox, and the record comes back for it
     assert outcomes["sqs-1"].retry
-    assert [e.detail_type for e in store.get_message("m-1").outbox.values()] == [ev.MESSAGE_SUBMITTED]
+    assert [e.detail_type for e in store.messages.get_message("m-1").outbox.values()] == [ev.MESSAGE_SUBMITTED]
     publisher.failing = False
     service.process_batch([record(clock, "sqs-1", receives=2)])
     # and its second delivery publishes it, without a second msg_send, and empties the outbox
     assert len(aculab.sent) == 1 and publisher.types() == [ev.MESSAGE_SUBMITTED]
-    assert store.get_message("m-1").outbox == {}
+    assert store.messages.get_message("m-1").outbox == {}
 
 
 def test_a_cancel_for_an_unknown_message_fails_and_does_not_block_a_later_send(world: Any) -> None:
@@ -189,7 +190,7 @@ def test_a_cancel_for_an_unknown_message_fails_and_does_not_block_a_later_send(w
     # then it fails, "unknown message", and stores nothing
     assert publisher.types() == [ev.MESSAGE_CANCEL_FAILED] and aculab.cancelled == []
     assert publisher.published[0].detail["reason"] == "unknown message"
-    assert publisher.published[0].detail["status"] is None and store.get_message("m-1") is None
+    assert publisher.published[0].detail["status"] is None and store.messages.get_message("m-1") is None
     # and a send with that id that comes later is sent
     service.process_batch([record(clock, "sqs-2")])
     assert len(aculab.sent) == 1 and publisher.types()[-1] == ev.MESSAGE_SUBMITTED

@@ -15,7 +15,8 @@ from aculab_messaging.logic.segmentation import estimate, gsm_septets
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.smart_encoding import REPLACEMENTS, smart_encode
 from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes import Clock, FakeAculab, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
 
 

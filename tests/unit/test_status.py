@@ -56,7 +56,7 @@ def test_derive_message_status_failed_if_any_part_failed() -> None:
 
 
 def test_take_batch_fills_each_msg_status_call_without_splitting_a_message() -> None:
-    from aculab_messaging.dal import MessageRecord
+    from aculab_messaging.logic.message_record import MessageRecord
     from aculab_messaging.logic.reconcile import take_batch
 
     def records(parts: list[int]) -> list[MessageRecord]:

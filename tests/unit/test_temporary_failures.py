@@ -36,7 +36,7 @@ def _update(w: World, ref: str, status: str, *, err: str = "000", count: int | N
 def _sent_once(w: World, **fields: object) -> list[str]:
     w.put(w.send(**fields))
     w.drain(until=timedelta(seconds=5))
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.status == Status.QUEUED.value
     return list(record.refs)
 
@@ -59,7 +59,7 @@ def test_a_temporary_failure_is_sent_again_with_new_refs_and_the_old_kept_in_the
     assert changed.detail["reason"].startswith("temporary failure (aculab_msg_err 301): sent again (1 of")
     # and the reconciler's next run sends it again: a new attempt, new refs
     _resend_round(w)
-    record = w.store.get_message("m-1")
+    record = w.store.messages.get_message("m-1")
     assert record is not None and record.status == Status.QUEUED.value and len(w.aculab.sent) == 2
     (second,) = record.refs
     assert second != first and record.earlier_refs == [first] and record.resends == 1
@@ -91,7 +91,7 @@ def test_it_is_sent_again_at_most_temporary_failure_retries_times() -> None:
     for _ in range(RETRIES):
         _update(w, refs[-1], "failed", err="301")
         _resend_round(w)
-        record = w.store.get_message("m-1")
+        record = w.store.messages.get_message("m-1")
         assert record is not None
         refs = list(record.refs)
     # when the last allowed attempt fails temporarily too

@@ -20,7 +20,8 @@ from aculab_messaging.logic.status import (
     msg_err_meaning,
     parse_provider_status,
 )
-from tests.fakes import Clock, InMemoryStore, RecordingPublisher
+from tests.fakes.services import Clock, RecordingPublisher
+from tests.fakes.store import InMemoryStore
 from tests.unit.test_ingest_service import submitted
 
 MOBILE, OURS = "447700900123", "447700900001"
@@ -103,7 +104,7 @@ def test_an_unknown_status_is_logged_without_personal_data(world: Any) -> None:
         logger.disabled = disabled
         logging.disable(floor)
     assert result.counts == ("UnknownAculabStatus",)
-    record = store.get_message("m-1")
+    record = store.messages.get_message("m-1")
     assert record is not None and record.status == "queued"
     warnings = [r for r in records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and warnings[0].status == "relayed to ************"  # type: ignore[attr-defined]
@@ -116,7 +117,7 @@ def test_an_unknown_msg_err_is_kept_counted_and_the_update_applied(world: Any) -
     result = service.ingest(update("delivered", aculab_msg_err="999"), Route("m-1"))
     # then the update moves the message on as any other, the code kept as it came, and it is counted
     assert result.counts == ("UnknownAculabMsgErr",)
-    record = store.get_message("m-1")
+    record = store.messages.get_message("m-1")
     assert record is not None and record.status == "delivered" and record.parts["r1"]["aculab_msg_err"] == "999"
     (event,) = publisher.published
     assert event.detail["aculabMsgErr"] == {"code": "999", "meaning": "Unrecognised aculab_msg_err code."}

@@ -14,7 +14,7 @@ from aculab_messaging.contracts.api import CampaignView
 from aculab_messaging.logic.campaign_progress import progress
 from aculab_messaging.logic.ids import is_message_id
 from aculab_messaging.logic.lookup import view_of
-from aculab_messaging.logic.ports import LookupStore
+from aculab_messaging.logic.store_ports import LookupStore
 
 BAD_ID = "1 to 128 of A-Z a-z 0-9 . _ : -"
 
@@ -32,7 +32,7 @@ class MessagesApi:
         message_id = str(path.get("message_id") or "")
         if not is_message_id(message_id):
             return _answer(400, {"message": f"message_id: {BAD_ID}"})
-        record = self.store.get_message(message_id)
+        record = self.store.messages.get_message(message_id)
         if record is None:
             log.info("message lookup", extra={"message_id": message_id, "found": False})
             return _answer(404, {"message": "no such message"})
@@ -43,7 +43,7 @@ class MessagesApi:
     def _campaign(self, campaign_id: str) -> dict[str, Any]:
         if not is_message_id(campaign_id):  # a campaign_id is made as a message_id is
             return _answer(400, {"message": f"campaign_id: {BAD_ID}"})
-        found = progress(self.store, campaign_id)
+        found = progress(self.store.campaigns, campaign_id)
         log.info("campaign lookup", extra={"campaign_id": campaign_id, "found": found is not None})
         if found is None:
             return _answer(404, {"message": "no such campaign"})

@@ -17,6 +17,8 @@ from aculab_messaging.contracts.events import Event
 from aculab_messaging.dal.refs import Refs
 from aculab_messaging.dal.table import (
     APPEND_HISTORY,
+    Table,
+    TableAccess,
     dynamo_safe,
     epoch,
     failed_item,
@@ -52,7 +54,13 @@ def outbox_entry(event: Event) -> dict[str, str]:
     return {"t": event.detail_type, "d": json.dumps(event.detail, separators=(",", ":"))}
 
 
-class Messages(Refs):
+class Messages(Table):
+    """A message's moves; its ref items (one per part) are written with its submit or an adoption."""
+
+    def __init__(self, access: TableAccess, refs: Refs) -> None:
+        super().__init__(access)
+        self._refs = refs
+
     def transition(self, change: Change) -> Moved:
         """Make ``change`` in one conditional UpdateItem: (True, the item after) or
         (False, the item whose state stopped it, None when there is none)."""
@@ -158,7 +166,7 @@ class Messages(Refs):
         can route), then ``change`` (submit) makes the message queued with one part per ref.
         If the claim is no longer this attempt's, the refs are kept all the same
         (``adopt_refs``): Aculab has the message, so its status updates must route."""
-        self._put_refs(change.message_id, refs, dlr, change.now)
+        self._refs.put_refs(change.message_id, refs, dlr, change.now)
         parts = {ref: {"status": Status.QUEUED.value, "rank": 10, "pos": i} for i, ref in enumerate(refs, 1)}
         moved = self.transition(change.with_fields(refs=list(refs), parts=parts, part_count=len(refs), reason=None,
                                                    submitted_at=iso(change.now)))
@@ -169,7 +177,7 @@ class Messages(Refs):
     def record_adopted(self, change: Change, old: MessageRecord, refs: Sequence[str], dlr: bool) -> Moved:
         """Refs a status update naming the message brought (its msg_send's answer was lost):
         the ref items, then ``adopt_refs``."""
-        if not all(self._put_ref(change.message_id, ref, dlr, change.now) for ref in refs):
+        if not all(self._refs.put_ref(change.message_id, ref, dlr, change.now) for ref in refs):
             return Moved(False, old)  # a ref of another message: nothing adopted
         return self.adopt_refs(change, old, refs)
 

@@ -10,6 +10,8 @@ from typing import Any
 from aculab_messaging.dal.pools import Pools, pool_of
 from aculab_messaging.dal.table import (
     APPEND_HISTORY,
+    Table,
+    TableAccess,
     failed_item,
     from_item,
     history_values,
@@ -21,7 +23,13 @@ from aculab_messaging.logic.message_record import MessageRecord, PartWrite, Part
 from aculab_messaging.logic.status import FINAL_RANK, Status
 
 
-class Parts(Pools):
+class Parts(Table):
+    """A message item's parts; the pool numbers their updates name are learnt on the way."""
+
+    def __init__(self, access: TableAccess, pools: Pools) -> None:
+        super().__init__(access)
+        self._pools = pools
+
     def write_part(self, write: PartWrite, now: datetime) -> PartWriteResult:
         """Move one part forward: one conditional UpdateItem. For a single-part
         message the message-level status moves in the same request."""
@@ -97,7 +105,7 @@ class Parts(Pools):
         """A part of a message sent from a pool's name went from ``from_number``: the number is the pool's."""
         pool = pool_of(record.from_, write.from_number)
         if pool is not None and write.from_number is not None:
-            self.remember_pool_number(pool, write.from_number, now)
+            self._pools.remember_pool_number(pool, write.from_number, now)
 
     def _still_pending_if_outbox(self, record: MessageRecord, now: datetime) -> None:
         """A message made final while events still wait in its outbox (their publish failed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aculab_messaging.aculab.params import is_e164, is_pool_name
-from aculab_messaging.dal.table import Table, iso, to_values
+from aculab_messaging.dal.table import Table, TableAccess, iso, to_values
 
 POOL_NUMBERS = "POOLNUMBERS"
 
@@ -23,6 +23,10 @@ def pool_of(from_: str | None, number: str | None) -> str | None:
 
 
 class Pools(Table):
+    def __init__(self, access: TableAccess) -> None:
+        super().__init__(access)
+        self._known_pool_numbers: set[tuple[str, str]] = set()  # (pool, number) written by this container
+
     def remember_pool_number(self, pool: str, number: str, now: datetime) -> None:
         """``number`` belongs to ``pool``: one idempotent UpdateItem (ADD to a string set),
         once per container for each pair."""

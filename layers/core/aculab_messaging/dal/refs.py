@@ -11,13 +11,13 @@ from aculab_messaging.dal.table import Table, to_item, to_values
 
 
 class Refs(Table):
-    def _put_refs(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> None:
+    def put_refs(self, message_id: str, refs: Sequence[str], dlr: bool, now: datetime) -> None:
         """Plain writes (half the cost of a transaction), 25 to a BatchWriteItem."""
         for chunk in batched(refs, 25, strict=False):
             self._batch_write([{"PutRequest": {"Item": to_item(self._ref_item(message_id, ref, dlr, now))}}
                                for ref in chunk], "ref items")
 
-    def _put_ref(self, message_id: str, ref: str, dlr: bool, now: datetime) -> bool:
+    def put_ref(self, message_id: str, ref: str, dlr: bool, now: datetime) -> bool:
         """One ref a status update brought (the webhook's role may PutItem, not BatchWriteItem), unless
         the ref is another message's already (False): a ref never changes its message."""
         try:

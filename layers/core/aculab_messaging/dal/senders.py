@@ -1,15 +1,19 @@
 """Sending numbers (``SENDERS`` / ``<from>``), for the blocked-list sync, and
-the reconciler's cursor (``CURSOR`` / ``reconcile``)."""
+the reconciler's cursor (``CURSOR`` / ``reconcile``): two kinds, two objects."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from aculab_messaging.dal.table import Table, iso, to_item, to_values
+from aculab_messaging.dal.table import Table, TableAccess, iso, to_item, to_values
 
 
 class Senders(Table):
+    def __init__(self, access: TableAccess) -> None:
+        super().__init__(access)
+        self._known_senders: set[str] = set()  # written by this container
+
     def remember_sender(self, from_: str, now: datetime) -> None:
         """Record a sending number once per container (for the blocked-list sync)."""
         if from_ in self._known_senders:
@@ -23,6 +27,8 @@ class Senders(Table):
     def list_senders(self) -> list[str]:
         return [str(item["sk"]) for item in self._query_all("pk = :pk", {":pk": "SENDERS"})]
 
+
+class Cursor(Table):
     def get_cursor(self) -> dict[str, Any] | None:
         item = self._get({"pk": "CURSOR", "sk": "reconcile"}, ConsistentRead=True)
         return item.get("cursor") if item else None

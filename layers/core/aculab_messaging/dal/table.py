@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -97,16 +98,25 @@ def failed_item(exc: ClientError) -> dict[str, Any] | None:
     return from_item(item) if isinstance(item, Mapping) else None
 
 
-class Table:
-    """One table, one client; the item kinds (dal/*.py) build on it."""
+@dataclass(frozen=True)
+class TableAccess:
+    """The one table, as every kind of item reaches it: its client, its name, how many shards its
+    pending index's partitions have and how long an item lives."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, *, pending_shards: int = 4, ttl_days: int = 90) -> None:
-        self._db = client
-        self._table = table_name
-        self._shards = pending_shards
-        self._ttl = timedelta(days=ttl_days)
-        self._known_senders: set[str] = set()
-        self._known_pool_numbers: set[tuple[str, str]] = set()  # (pool, number) written by this container
+    client: DynamoDBClient
+    name: str
+    pending_shards: int = 4
+    ttl_days: int = 90
+
+
+class Table:
+    """The helpers every kind of item (dal/*.py, one object each) builds its requests with."""
+
+    def __init__(self, access: TableAccess) -> None:
+        self._db = access.client
+        self._table = access.name
+        self._shards = access.pending_shards
+        self._ttl = timedelta(days=access.ttl_days)
 
     @property
     def shard_count(self) -> int:

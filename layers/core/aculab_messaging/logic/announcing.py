@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 
 from aculab_messaging.contracts.events import Event, opt_out_event
 from aculab_messaging.logic.inbound import apply_inbound, assemble
-from aculab_messaging.logic.ports import EventPublisher, PublishError, ReconcileStore
+from aculab_messaging.logic.ports import EventPublisher, PublishError
 from aculab_messaging.logic.reconcile_report import ReconcileReport
+from aculab_messaging.logic.store_ports import ReconcileStore
 
 
 @dataclass
@@ -22,7 +23,7 @@ class Announcer:
     def announce_pending(self, report: ReconcileReport, now: datetime, time_left: Callable[[], bool]) -> None:
         """Inbound messages and opt-out changes whose events never went out
         (Aculab stopped retrying, EventBridge failed): the same events again."""
-        for item in self.store.unannounced(before=now - self.stale_age):
+        for item in self.store.inbound.unannounced(before=now - self.stale_age):
             if not time_left():
                 return
             pk, sk = str(item["pk"]), str(item["sk"])
@@ -37,7 +38,8 @@ class Announcer:
                 except PublishError:
                     report.publish_failures += 1  # it stays unannounced: the next run tries again
                     continue
-                self.store.announced(pk, sk, revision=whole["revision"])  # unless a later part revised it meanwhile
+                # unless a later part revised it meanwhile
+                self.store.inbound.announced(pk, sk, revision=whole["revision"])
                 continue
             else:
                 events = [opt_out_event(from_=str(item["from"]), to=str(item["to"]), blocked=bool(item["blocked"]),
@@ -49,11 +51,11 @@ class Announcer:
         """Long inbound messages still missing parts when their wait ended: announced
         with what arrived (``complete: false``); a text with parts missing is never taken as a keyword.
         A part arriving after revises the group and the webhook announces it again (``IngestService._revise``)."""
-        for group in self.store.due_inbound_groups(before=now):
+        for group in self.store.inbound.due_inbound_groups(before=now):
             if not time_left():
                 return
             pk = str(group["pk"])
-            if not self.store.finish_inbound_group(pk, "closed_at", {"opt_out": None, "keyword": None}, now):
+            if not self.store.inbound.finish_inbound_group(pk, "closed_at", {"opt_out": None, "keyword": None}, now):
                 continue  # its last part arrived meanwhile
             report.closed_incomplete += 1
             events = apply_inbound(self.store, assemble(group, complete=False), now, repeat=False)
@@ -62,7 +64,7 @@ class Announcer:
             except PublishError:
                 report.publish_failures += 1  # it stays unannounced: the next run tries again
                 continue
-            self.store.announced(pk, "GROUP", revision=0)  # unless a late part revised it meanwhile
+            self.store.inbound.announced(pk, "GROUP", revision=0)  # unless a late part revised it meanwhile
 
 
 def publish_announced(store: ReconcileStore, publisher: EventPublisher, events: list[Event],
@@ -77,4 +79,4 @@ def publish_announced(store: ReconcileStore, publisher: EventPublisher, events: 
         report.publish_failures += 1  # they stay unannounced: the next run tries again
         return
     for pk, sk in items:
-        store.announced(pk, sk)
+        store.inbound.announced(pk, sk)

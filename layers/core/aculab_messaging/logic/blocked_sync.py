@@ -13,8 +13,9 @@ from aculab_messaging.aculab.params import is_e164, number_or_given
 from aculab_messaging.contracts.events import opt_out_event, utc_now_iso
 from aculab_messaging.logic.announcing import publish_announced
 from aculab_messaging.logic.pools import pool_lists
-from aculab_messaging.logic.ports import Aculab, EventPublisher, ReconcileStore
+from aculab_messaging.logic.ports import Aculab, EventPublisher
 from aculab_messaging.logic.reconcile_report import ReconcileReport
+from aculab_messaging.logic.store_ports import ReconcileStore
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ class BlockedListSync:
         announced only once it took effect."""
         # our numbers in E.164 with '+', as the pairs are keyed (configured in any form; pool names left out),
         # and every number known to be a pool's
-        found = (number_or_given(n) for n in (*self.sending_numbers, *self.store.list_senders()))
-        pool_numbers = self.store.pool_numbers()
+        found = (number_or_given(n) for n in (*self.sending_numbers, *self.store.senders.list_senders()))
+        pool_numbers = self.store.pools.pool_numbers()
         lists: dict[str, set[str] | None] = {}
         for from_ in sorted({n for n in found if is_e164(n)} | pool_numbers.keys()):
             if not time_left():
@@ -58,7 +59,7 @@ class BlockedListSync:
             return None
 
     def _sync_pairs(self, from_: str, theirs: set[str], report: ReconcileReport, now: datetime) -> None:
-        ours = self.store.blocked_for(from_)  # mobile -> the source of its block
+        ours = self.store.blocked.blocked_for(from_)  # mobile -> the source of its block
         # Aculab's blocks are added; only blocks that came from Aculab's list are lifted when they leave
         # it: one of our keywords (e.g. a REVOKE Aculab does not know) is lifted by a START alone
         lifted = sorted(to for to, source in ours.items() if source == "reconcile" and to not in theirs)
@@ -66,7 +67,7 @@ class BlockedListSync:
         stamp = f"{utc_now_iso(now)}#reconcile"
         events, written = [], []
         for to, blocked in changes:
-            if self.store.set_blocked(from_, to, blocked, "reconcile", stamp, announce=True):
+            if self.store.blocked.set_blocked(from_, to, blocked, "reconcile", stamp, announce=True):
                 report.blocked_added += int(blocked)
                 report.blocked_removed += int(not blocked)
                 events.append(opt_out_event(from_=from_, to=to, blocked=blocked, source="reconcile", now=now,

@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aculab_messaging.logic.ports import CampaignReader
 from aculab_messaging.logic.status import FINAL_STATUSES
+from aculab_messaging.logic.store_ports import CampaignReader
 
 _PAGE = 1000
 

@@ -21,9 +21,10 @@ from aculab_messaging.contracts.events import Event
 from aculab_messaging.contracts.queue import CampaignCancelRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.cancelling import Canceller
-from aculab_messaging.logic.ports import CampaignStore, SendQueue
+from aculab_messaging.logic.ports import SendQueue
 from aculab_messaging.logic.record_outcome import RecordOutcome
 from aculab_messaging.logic.send_attempt import WITHDRAWN
+from aculab_messaging.logic.store_ports import CampaignStore
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ class CampaignCanceller:
 
     def cancel(self, req: CampaignCancelRequest, now: datetime) -> RecordOutcome:
         """One page of the campaign's stored messages; a fresh copy of the cancel carries on from its last."""
-        self.store.cancel_campaign(req.campaign_id, now)
-        page, after = self.store.campaign_page(req.campaign_id, req.after, self.page_size)
+        self.store.campaigns.cancel_campaign(req.campaign_id, now)
+        page, after = self.store.campaigns.campaign_page(req.campaign_id, req.after, self.page_size)
         events: list[Event] = []
         outbox: dict[str, list[str]] = {}
         for message_id, status in page:

@@ -25,9 +25,10 @@ from aculab_messaging.contracts.events.outcomes import CancelFailedDetail, Cance
 from aculab_messaging.contracts.queue import CancelRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.message_record import MessageRecord, history_entry
-from aculab_messaging.logic.ports import Aculab, CancelStore
+from aculab_messaging.logic.ports import Aculab
 from aculab_messaging.logic.scheduling import Scheduler
 from aculab_messaging.logic.status import FINAL_STATUSES, SENDING, Status, for_log
+from aculab_messaging.logic.store_ports import CancelStore
 from aculab_messaging.logic.tracking import StatusReport, apply_status
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Canceller:
     scheduler: Scheduler | None = None
 
     def cancel(self, req: CancelRequest, now: datetime) -> Cancelled:
-        record = self.store.get_message(req.message_id)
+        record = self.store.messages.get_message(req.message_id)
         for _ in range(3):
             if record is None:
                 log.info("cancel of an unknown message", extra={"message_id": req.message_id})
@@ -78,7 +79,7 @@ class Canceller:
     def cancel_unsent(self, message_id: str, now: datetime, reason: str = BEFORE_SENDING) -> Cancelled:
         """Only a message not yet handed to Aculab (scheduled, waiting), as its item is now: a campaign's
         cancel, which reads the campaign index (eventually consistent) and never calls msg_cancel."""
-        record = self.store.get_message(message_id)
+        record = self.store.messages.get_message(message_id)
         for _ in range(3):
             if record is None or record.status not in lc.CANCEL.sources:
                 return Cancelled([])
@@ -112,7 +113,7 @@ class Canceller:
         if record.schedule_name and self.scheduler is not None:
             self.scheduler.unschedule(record.schedule_name)
         event = self._cancelled(record, now, reason)
-        moved = self.store.transition(lc.Change(
+        moved = self.store.messages.transition(lc.Change(
             lc.CANCEL, record.message_id, now, fields={"reason": reason, "schedule_name": None},
             events=[event], history=history_entry(lc.stamp(now), Status.CANCELLED.value, reason=reason)))
         if moved.done:
@@ -151,7 +152,7 @@ class Canceller:
             cancel_results=_answers(results))))
         # the parts moved first; their events and the answer go through the outbox: a failed
         # publish is published again by the next copy of this cancel or by the reconciler
-        self.store.add_events(record.message_id, events, now)
+        self.store.messages.add_events(record.message_id, events, now)
         return Cancelled.stored(record.message_id, events)
 
     @staticmethod

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.logic.inbound import parts_of
 from aculab_messaging.logic.media import media_key
-from aculab_messaging.logic.ports import ErasureStore, MediaEraser
+from aculab_messaging.logic.ports import MediaEraser
+from aculab_messaging.logic.store_ports import ErasureStore
 
 if TYPE_CHECKING:
     from aculab_messaging.logic.scheduling import Scheduler

@@ -13,7 +13,7 @@ from aculab_messaging.aculab.params import is_e164
 from aculab_messaging.contracts.events import Event, opt_out_event, stamp
 from aculab_messaging.contracts.events.base import AculabMsgErr
 from aculab_messaging.logic.pools import set_pools_blocked
-from aculab_messaging.logic.ports import OptOutStore
+from aculab_messaging.logic.store_ports import OptOutStore
 
 
 def keyword_of(content: str | None) -> str:
@@ -78,7 +78,7 @@ def apply_inbound(store: OptOutStore, item: Mapping[str, Any], now: datetime, *,
     pairs: list[tuple[str, bool]] = []  # each of ours the keyword was for (our number, its pools), and if it changed
     if opt_out is not None:
         ours, mobile, version = str(item["to"]), str(item["from"]), f"{item['stored_at']}#{ref}"
-        pairs = [(ours, store.set_blocked(ours, mobile, bool(opt_out), "inbound", version)),
+        pairs = [(ours, store.blocked.set_blocked(ours, mobile, bool(opt_out), "inbound", version)),
                  *set_pools_blocked(store, ours, mobile, bool(opt_out), "inbound", version)]
 
     def received(number: int, supersedes: str | None) -> Event:

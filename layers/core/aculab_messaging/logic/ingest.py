@@ -19,7 +19,7 @@ from aculab_messaging.logic import keywords
 from aculab_messaging.logic.domain_errors import BadRequest, NotPublished, NotReady, UnknownMessage
 from aculab_messaging.logic.inbound import apply_inbound, assemble, is_multipart, is_whole, keyword_of, opt_out_of
 from aculab_messaging.logic.policy import INBOUND_PARTS_WAIT, TEMPORARY_FAILURE_RETRIES
-from aculab_messaging.logic.ports import EventPublisher, IngestStore, PublishError
+from aculab_messaging.logic.ports import EventPublisher, PublishError
 from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.status import (
     ProviderStatus,
@@ -28,6 +28,7 @@ from aculab_messaging.logic.status import (
     is_documented_msg_err,
     parse_provider_status,
 )
+from aculab_messaging.logic.store_ports import IngestStore
 from aculab_messaging.logic.tracking import StatusReport, apply_status
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class IngestService:
             self._requeue(exc)
             raise NotPublished(str(exc)) from None
         if announced is not None:
-            self.store.announced(*announced)
+            self.store.inbound.announced(*announced)
         return Ingested(events, counts)
 
     @staticmethod
@@ -124,12 +125,12 @@ class IngestService:
         reconciler replays these messages' events too."""
         for message_id in {e.detail.get("messageId") for e in exc.failed if e.detail_type == MESSAGE_STATUS_CHANGED}:
             if isinstance(message_id, str):
-                self.store.requeue(message_id, self.clock())
+                self.store.pending.requeue(message_id, self.clock())
 
     def _status(self, n: Notification, provider: ProviderStatus, route: Route, now: datetime) -> list[Event]:
         message_id, dlr = route.message_id, route.delivery_report
         if not message_id:
-            found = self.store.find_by_ref(n.msg_ref)
+            found = self.store.refs.find_by_ref(n.msg_ref)
             if found is None:
                 raise UnknownMessage("no message has this msg_ref")
             message_id, dlr = found
@@ -154,7 +155,7 @@ class IngestService:
     def _inbound(self, n: Notification, now: datetime) -> tuple[list[Event], Announced | None]:
         multipart = is_multipart(n.multipart_count, n.multipart_uid)
         opt_out = None if multipart else opt_out_of(n.content, self.stop_words, self.start_words)
-        is_new, stored = self.store.record_inbound(
+        is_new, stored = self.store.inbound.record_inbound(
             {
                 "msg_ref": n.msg_ref,
                 "from": n.from_,
@@ -188,7 +189,7 @@ class IngestService:
         spec = {"uid": n.multipart_uid, "from": n.from_, "to": n.to, "type": n.type, "count": n.multipart_count}
         part = {"msg_ref": n.msg_ref, "content": n.content, "msg_media": n.msg_media or None,
                 "received_at": aculab_time_to_iso(n.timestamp), "aculab_msg_err": n.aculab_msg_err}
-        group = self.store.add_inbound_part(spec, position, part, now + self.parts_wait, now)
+        group = self.store.inbound.add_inbound_part(spec, position, part, now + self.parts_wait, now)
         for _ in range(int(group.get("part_count") or 1) + 3):  # a try more for each revision made meanwhile
             closed, completed = bool(group.get("closed_at")), bool(group.get("completed_at"))
             if closed and not completed and (f"p{position}" not in group or is_whole(group)):
@@ -204,9 +205,10 @@ class IngestService:
                 return [], None  # more parts to come
             whole = assemble(group, complete=True)
             verdict = self._verdict(whole["content"])
-            if self.store.finish_inbound_group(str(group["pk"]), "completed_at", verdict, now):
+            if self.store.inbound.finish_inbound_group(str(group["pk"]), "completed_at", verdict, now):
                 return apply_inbound(self.store, {**whole, **verdict}, now, repeat=False), _key(group)
-            group = self.store.add_inbound_part(spec, position, part, now + self.parts_wait, now)  # as it is now
+            # as it is now
+            group = self.store.inbound.add_inbound_part(spec, position, part, now + self.parts_wait, now)
             if group.get("completed_at"):
                 return [], None  # a copy of the last part completed it at the same moment: it announces
             # else the reconciler closed it meanwhile, maybe without this part: revised
@@ -220,8 +222,8 @@ class IngestService:
         complete = is_whole(held)
         verdict = self._verdict(assemble(held, complete=True)["content"]) if complete else _NO_KEYWORD
         revision = int(group.get("revision") or 0) + 1
-        revised, now_held = self.store.revise_inbound_group(str(group["pk"]), position, part, verdict, revision, now,
-                                                            complete=complete)
+        revised, now_held = self.store.inbound.revise_inbound_group(str(group["pk"]), position, part, verdict,
+                                                                    revision, now, complete=complete)
         if revised:
             log.info("late part announced again", extra={"msg_ref": part.get("msg_ref"), "revision": revision,
                                                          "complete": complete, "opt_out": verdict["opt_out"]})

@@ -31,20 +31,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from aculab_messaging.logic.policy import PacePolicy
 
+if TYPE_CHECKING:
+    from aculab_messaging.logic.store_ports import PaceStore
+
 _US = 1_000_000
-
-
-class PaceStore(Protocol):
-    def pace_state(self, number: str | None = None) -> dict[str, Any]: ...
-    def take_pace_slot(self, number: str, seen_g: int | None, new_g: int | None, seen_n: int | None,
-                       new_n: int | None, campaign: str | None = None, seen_c: int | None = None,
-                       new_c: int | None = None) -> dict[str, Any] | None: ...
-    def set_number_rate(self, number: str, milli: int, at: int) -> None: ...
-    def book_campaign_turn(self, campaign: str, seen_v: int | None, new_v: int) -> dict[str, Any] | None: ...
 
 
 class PaceContended(RuntimeError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aculab_messaging.logic.ports import OptOutStore
+from aculab_messaging.logic.store_ports import OptOutStore
 
 
 def set_pools_blocked(store: OptOutStore, number: str, mobile: str, blocked: bool, source: str,
@@ -16,7 +16,8 @@ def set_pools_blocked(store: OptOutStore, number: str, mobile: str, blocked: boo
     """A keyword to ``number`` changes (pool, mobile) as it changes (number, mobile), for each pool
     the number is known to belong to, by the same rule (the change with the highest version wins):
     each pool, and whether its pair changed."""
-    return [(pool, store.set_blocked(pool, mobile, blocked, source, version)) for pool in store.pools_of(number)]
+    return [(pool, store.blocked.set_blocked(pool, mobile, blocked, source, version))
+            for pool in store.pools.pools_of(number)]
 
 
 def pool_lists(pool_numbers: Mapping[str, Sequence[str]],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from aculab_messaging.aculab.params import MessageType
 from aculab_messaging.contracts.queue import SendRequest
@@ -15,9 +15,8 @@ from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.segmentation import estimate
 from aculab_messaging.logic.smart_encoding import for_request
 
-
-class VelocityStore(Protocol):
-    def count_country_send(self, country: str, now: datetime, cap: int) -> bool: ...
+if TYPE_CHECKING:
+    from aculab_messaging.logic.store_ports import CountryVelocity
 
 
 # libphonenumber's region of the global numbering plans (international freephone, satellite, premium rate ...)
@@ -49,7 +48,7 @@ def _named(country: str) -> str:
     return f"country {country}" if country else "an unknown country"
 
 
-def refusal(req: SendRequest, policy: SendPolicy, store: VelocityStore, now: datetime, *,
+def refusal(req: SendRequest, policy: SendPolicy, store: CountryVelocity, now: datetime, *,
             count: bool = True) -> Refusal | None:
     """Why this send must not go (the first rule it breaks), or None. The velocity cap counts the
     send, so it is asked last, once the others let it through, and only when ``count`` (a message

@@ -25,7 +25,7 @@ from aculab_messaging.logic.announcing import Announcer
 from aculab_messaging.logic.blocked_sync import BlockedListSync
 from aculab_messaging.logic.message_record import MessageRecord
 from aculab_messaging.logic.policy import ReconcilePolicy
-from aculab_messaging.logic.ports import Aculab, EventPublisher, MetricsSink, PublishError, ReconcileStore, SendQueue
+from aculab_messaging.logic.ports import Aculab, EventPublisher, MetricsSink, PublishError, SendQueue
 from aculab_messaging.logic.reconcile_report import ReconcileReport
 from aculab_messaging.logic.status import (
     FINAL_RANK,
@@ -35,6 +35,7 @@ from aculab_messaging.logic.status import (
     is_documented_msg_err,
     parse_provider_status,
 )
+from aculab_messaging.logic.store_ports import ReconcileStore
 from aculab_messaging.logic.tracking import StatusReport, apply_status
 from aculab_messaging.logic.unsent import UnsentMessages, older_than, publish_outbox
 
@@ -67,12 +68,12 @@ class ReconcileService:
     def run(self, seconds_left: Callable[[], float]) -> ReconcileReport:
         report = ReconcileReport()
         now = self.clock()
-        cursor = self.store.get_cursor() or {}
+        cursor = self.store.cursor.get_cursor() or {}
         first_shard = int(cursor.get("shard", 0))
         batch: list[MessageRecord] = []  # across pages and shards: full msg_status batches
-        for shard in range(first_shard, self.store.shard_count):
+        for shard in range(first_shard, self.store.pending.shard_count):
             start = cursor.get("key") if shard == first_shard else None
-            pages = self.store.stale_pages(shard, now - self.policy.stale_age, start, self.policy.batch_size)
+            pages = self.store.pending.stale_pages(shard, now - self.policy.stale_age, start, self.policy.batch_size)
             for records, next_key, scanned in pages:
                 report.items_read += scanned
                 batch += records
@@ -82,17 +83,17 @@ class ReconcileService:
                 if not self._time_left(seconds_left):
                     self._reconcile_page(batch, now, report)  # one last call, inside the margin
                     batch = []
-                    more = next_key is not None or shard + 1 < self.store.shard_count
+                    more = next_key is not None or shard + 1 < self.store.pending.shard_count
                     if more:
                         resume = {"shard": shard, "key": next_key} if next_key else {"shard": shard + 1, "key": None}
-                        self.store.put_cursor(resume, now)
+                        self.store.cursor.put_cursor(resume, now)
                         report.complete = False
                         self._finish(report)
                         return report
         if self._time_left(seconds_left):
             self._reconcile_page(batch, now, report)
         if cursor:
-            self.store.put_cursor(None, now)
+            self.store.cursor.put_cursor(None, now)
         def time_left() -> bool:
             return self._time_left(seconds_left)
 
@@ -140,7 +141,7 @@ class ReconcileService:
                 continue  # its batch failed: next run
             events, advanced = self._apply_answers(record, answers, now)
             if not advanced and not record.replay:
-                self.store.touch(record.message_id, now)
+                self.store.pending.touch(record.message_id, now)
                 report.unchanged += 1
                 continue
             report.changed += int(advanced)
@@ -176,7 +177,7 @@ class ReconcileService:
             if applied.advanced or record.replay:
                 events += applied.events
         if given_up:
-            fresh = self.store.get_message(record.message_id) or record
+            fresh = self.store.messages.get_message(record.message_id) or record
             for ref, part in fresh.parts.items():
                 if int(part.get("rank", 0)) < FINAL_RANK:
                     report = self._report(fresh, ref, Status.EXPIRED, None, None, "no final status within give-up age")
@@ -226,7 +227,7 @@ class ReconcileService:
         except PublishError:
             report.publish_failures += 1
             return
-        self.store.clear_pending(record.message_id)
+        self.store.pending.clear_pending(record.message_id)
 
     def _publish_or_requeue(
         self, record: MessageRecord, events: list[Event], now: datetime, report: ReconcileReport
@@ -236,10 +237,10 @@ class ReconcileService:
         except PublishError:
             # stored but not announced: keep it in the index so the next run replays it
             report.publish_failures += 1
-            self.store.requeue(record.message_id, now)
+            self.store.pending.requeue(record.message_id, now)
             return
         if record.replay:
-            self.store.touch(record.message_id, now)  # replayed: back to the normal schedule
+            self.store.pending.touch(record.message_id, now)  # replayed: back to the normal schedule
 
     def _finish(self, report: ReconcileReport) -> None:
         for name, value in asdict(report).items():

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.message_record import MessageRecord, history_entry
-from aculab_messaging.logic.ports import ResendStore
+from aculab_messaging.logic.store_ports import ResendStore
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def resend(store: ResendStore, record: MessageRecord, limit: int, now: datetime,
            events: Sequence[Event] = ()) -> bool:
     """The ``resend`` transition, ``events`` (the part's change) in its outbox: False when another
     copy of the update made it first, or the message moved on."""
-    moved = store.transition(lc.Change(
+    moved = store.messages.transition(lc.Change(
         lc.RESEND, record.message_id, now, resend_limit=limit, pending_at=DUE_AT_ONCE, events=events,
         fields={"reason": reason, "resend": True, "parts": None, "refs": None, "part_count": None,
                 "aculab_msg_err": None, "announced_parts": None, "submitted_at": None,

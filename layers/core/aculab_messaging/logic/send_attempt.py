@@ -29,12 +29,13 @@ from aculab_messaging.logic.domain_errors import CredentialsNotSet
 from aculab_messaging.logic.message_record import MessageRecord
 from aculab_messaging.logic.pacing import PaceContended, Pacer
 from aculab_messaging.logic.policy import SendPolicy
-from aculab_messaging.logic.ports import MetricsSink, SendQueue, SendStore
+from aculab_messaging.logic.ports import MetricsSink, SendQueue
 from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome
 from aculab_messaging.logic.scheduling import Timing
 from aculab_messaging.logic.segmentation import estimate
 from aculab_messaging.logic.smart_encoding import SmartEncoded
 from aculab_messaging.logic.status import Status
+from aculab_messaging.logic.store_ports import SendStore
 
 log = logging.getLogger(__name__)
 WITHDRAWN = "campaign cancelled"  # the reason of a message its campaign's cancel stopped
@@ -65,7 +66,7 @@ def move(store: SendStore, transition: lc.Transition, req: SendRequest, attempt:
       count_attempt: bool = False, events: list[Event] | None = None,
           history: Mapping[str, Any] | None = None, **fields: Any) -> bool:
     """A transition from this attempt's own claim (False: the claim is no longer ours)."""
-    moved = store.transition(lc.Change(transition, req.message_id, now, fields=fields, events=events or (),
+    moved = store.messages.transition(lc.Change(transition, req.message_id, now, fields=fields, events=events or (),
                                             **attempt.lease, count_attempt=count_attempt,
                                             history=history))
     if not moved.done:

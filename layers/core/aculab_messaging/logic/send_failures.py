@@ -15,11 +15,12 @@ from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import SendPolicy
-from aculab_messaging.logic.ports import MetricsSink, SendStore
+from aculab_messaging.logic.ports import MetricsSink
 from aculab_messaging.logic.record_outcome import RecordOutcome, receive_count
 from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.send_attempt import Attempt, moment, move
 from aculab_messaging.logic.status import Status
+from aculab_messaging.logic.store_ports import SendStore
 from aculab_messaging.logic.tracking import DEAD_LETTERED, failed_event
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import SendPolicy
-from aculab_messaging.logic.ports import Aculab, MetricsSink, SendQueue, SendStore
+from aculab_messaging.logic.ports import Aculab, MetricsSink, SendQueue
 from aculab_messaging.logic.pumping_guard import refusal
 from aculab_messaging.logic.record_outcome import RecordOutcome
 from aculab_messaging.logic.redact import mask_number
@@ -57,6 +57,7 @@ from aculab_messaging.logic.send_attempt import (
 from aculab_messaging.logic.send_failures import SendFailures
 from aculab_messaging.logic.smart_encoding import for_request
 from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
+from aculab_messaging.logic.store_ports import SendStore
 from aculab_messaging.logic.tracking import failed_event
 
 log = logging.getLogger(__name__)
@@ -130,9 +131,9 @@ class SendFlow:
         if unready is not None:
             return unready
         if self.policy.country_sends_per_hour and record is None:  # a first try presumes no item: is it counted?
-            record = self.store.get_message(req.message_id)
+            record = self.store.messages.get_message(req.message_id)
         count = bool(self.policy.country_sends_per_hour) and not (record is not None and record.country_counted)
-        refused_by = refusal(req, self.policy, self.store, now, count=count)
+        refused_by = refusal(req, self.policy, self.store.velocity, now, count=count)
         if refused_by is None:
             return self._claim(req, fingerprint, timing, attempt, now, counted=count)
         self.metrics.count(refused_by.metric)
@@ -140,11 +141,11 @@ class SendFlow:
 
     def _withdrawn(self, req: SendRequest) -> bool:
         """A request of a cancelled campaign (logic/campaigns.py): never sent, whenever it is seen."""
-        return req.campaign_id is not None and self.store.campaign_cancelled_at(req.campaign_id) is not None
+        return req.campaign_id is not None and self.store.campaigns.campaign_cancelled_at(req.campaign_id) is not None
 
     def _is_blocked(self, req: SendRequest, attempt: Attempt) -> bool:
         found = attempt.known_blocked.get(req.from_, req.to) if attempt.known_blocked else None
-        return self.store.is_blocked(req.from_, req.to) if found is None else found
+        return self.store.blocked.is_blocked(req.from_, req.to) if found is None else found
 
     def _reused(self, req: SendRequest, attempt: Attempt, now: datetime) -> RecordOutcome:
         sqs_id = str(attempt.record.get("messageId"))
@@ -161,11 +162,11 @@ class SendFlow:
             return later(self.queue, attempt, max(1, min(self.policy.busy_retry_seconds, round(lease_left))),
                                "another attempt is sending it")
         if self.policy.guarantee == "at-least-once":
-            moved = self.store.transition(lc.Change(lc.RECLAIM, req.message_id, now, request_hash=fingerprint,
+            moved = self.store.messages.transition(lc.Change(lc.RECLAIM, req.message_id, now, request_hash=fingerprint,
                                                     **attempt.lease))
             return self._send_claimed(req, fingerprint, moved.record, attempt, now) if moved.done else refused(moved)
         event = failed_event(req.message_id, req.metadata, OUTCOME_UNKNOWN, now, f"outcome unknown {record.resends}")
-        moved = self.store.transition(lc.Change(
+        moved = self.store.messages.transition(lc.Change(
             lc.GIVE_UP, req.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
             history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))
         if not moved.done:
@@ -185,7 +186,7 @@ class SendFlow:
             raise RuntimeError("a send due beyond 15 minutes needs the scheduler")
         name = schedule_name(req.message_id) if far else None
         event = scheduled_event(req, due, timing, now)
-        moved = self.store.transition(lc.Change(
+        moved = self.store.messages.transition(lc.Change(
             lc.SCHEDULE, req.message_id, now, keep={**first_sight(req, fingerprint, timing), "schedule_name": name},
             events=[event], request_hash=fingerprint, pending_at=due, fields={"reason": timing.why},
             history=history_entry(lc.stamp(now), Status.SCHEDULED.value, dueAt=lc.stamp(due), reason=timing.why)))
@@ -214,7 +215,7 @@ class SendFlow:
                        record: MessageRecord | None, attempt: Attempt, now: datetime,
                        why: str | None = None) -> RecordOutcome | MessageRecord:
         reason, event = unsent_event(transition, req, timing, now, why)
-        moved = self.store.transition(lc.Change(
+        moved = self.store.messages.transition(lc.Change(
             transition, req.message_id, now, fields={"reason": reason, "schedule_name": None},
             keep=first_sight(req, fingerprint, timing), events=[event], request_hash=fingerprint,
             **attempt.lease, history=history_entry(lc.stamp(now), transition.target, reason=reason)))
@@ -231,7 +232,7 @@ class SendFlow:
     def _claim(self, req: SendRequest, fingerprint: str, timing: Timing, attempt: Attempt, now: datetime, *,
                counted: bool) -> RecordOutcome | MessageRecord:
         marks = {"country_counted": True} if counted else {}
-        moved = self.store.transition(lc.Change(
+        moved = self.store.messages.transition(lc.Change(
             lc.CLAIM, req.message_id, now, fields={"reason": None, "schedule_name": None, "resend": None, **marks},
             keep=first_sight(req, fingerprint, timing), request_hash=fingerprint, **attempt.lease,
             fired=attempt.fired))
@@ -255,7 +256,7 @@ class SendFlow:
             unsent = lc.WITHDRAW
         elif wait > 0 and held.expired(now):  # its validity ran out while it waited
             unsent = lc.EXPIRE
-        elif wait > 0 and self.store.is_blocked(req.from_, req.to):  # a STOP came while it waited for its slot
+        elif wait > 0 and self.store.blocked.is_blocked(req.from_, req.to):  # a STOP came while it waited for its slot
             unsent = lc.BLOCK
         if unsent is not None:
             return self._finish_unsent(unsent, req, fingerprint, held, record, attempt, now)
@@ -284,9 +285,9 @@ class SendFlow:
         change = lc.Change(lc.SUBMIT, req.message_id, now, events=[event], **attempt.lease,
                            count_attempt=True,
                            history=history_entry(lc.stamp(now), Status.QUEUED.value, msgRefs=list(refs)))
-        moved = self.store.record_submitted(change, refs, req.request_delivery_report)
+        moved = self.store.messages.record_submitted(change, refs, req.request_delivery_report)
         try:
-            self.store.remember_sender(req.from_, now)
+            self.store.senders.remember_sender(req.from_, now)
         except Exception:  # noqa: BLE001 - the sync also finds senders in SendingNumbers; the event must go out
             log.warning("could not record the sending number", extra={"message_id": req.message_id})
         if not moved.done:  # its refs are kept, its status is another attempt's to tell

@@ -41,11 +41,12 @@ from aculab_messaging.logic.cancelling import Canceller
 from aculab_messaging.logic.ids import is_message_id
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import SendPolicy
-from aculab_messaging.logic.ports import Aculab, EventPublisher, MetricsSink, PublishError, SendQueue, SendStore
+from aculab_messaging.logic.ports import Aculab, EventPublisher, MetricsSink, PublishError, SendQueue
 from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome, receive_count
 from aculab_messaging.logic.scheduling import Scheduler
 from aculab_messaging.logic.send_attempt import Attempt, rejected_event
 from aculab_messaging.logic.send_flow import SendFlow
+from aculab_messaging.logic.store_ports import SendStore
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,9 @@ class SendService:
                     # a message none of whose events is final is not final: one write, not a refused one first
                     final = any(e.detail.get("isFinal") is not False for e in outcome.events
                                 if e.detail.get("messageId") == message_id)
-                    self.store.clear_events(message_id, out, final=final)
+                    self.store.messages.clear_events(message_id, out, final=final)
                     if len(out) < len(event_ids):  # the reconciler's next run publishes the rest
-                        self.store.requeue(message_id, self.clock())
+                        self.store.pending.requeue(message_id, self.clock())
                 except Exception:  # noqa: BLE001 - the outbox keeps them: the reconciler publishes them, same eventId
                     log.warning("could not clear published events", extra={"message_id": message_id})
             if outcome.requeued or outcome.dead_letter:
@@ -162,7 +163,7 @@ class SendService:
             return None
         pairs = frozenset((req.from_, req.to) for req in sends)
         try:
-            return KnownBlocked(pairs, frozenset(self.store.blocked_among(pairs)))
+            return KnownBlocked(pairs, frozenset(self.store.blocked.blocked_among(pairs)))
         except Exception as exc:  # noqa: BLE001 - throttled, unreachable ...: each record reads (and retries) alone
             log.warning("could not read the batch's opt-outs", extra={"error": type(exc).__name__})
             return None
@@ -207,7 +208,7 @@ class SendService:
         else under ``sqs-<SQS message id>``."""
         message_id = exc.message_id if is_message_id(exc.message_id) else None
         reason = exc.reason
-        if message_id and self.store.get_message(message_id) is not None:
+        if message_id and self.store.messages.get_message(message_id) is not None:
             reason = f"{reason} (message_id {message_id!r} belongs to an accepted message, which is unchanged)"
             message_id = None
         message_id = message_id or f"sqs-{sqs_id}"

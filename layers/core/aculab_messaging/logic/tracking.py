@@ -13,7 +13,6 @@ from aculab_messaging.contracts.events.base import AculabMsgErr
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.domain_errors import NotReady, UnknownMessage
 from aculab_messaging.logic.message_record import MessageRecord, PartWrite, history_entry
-from aculab_messaging.logic.ports import TrackingStore
 from aculab_messaging.logic.resending import resend, resend_reason
 from aculab_messaging.logic.status import (
     FINAL_RANK,
@@ -24,6 +23,7 @@ from aculab_messaging.logic.status import (
     is_final,
     rank,
 )
+from aculab_messaging.logic.store_ports import TrackingStore
 
 log = logging.getLogger(__name__)
 _STATUS_VALUES = frozenset(s.value for s in Status)
@@ -79,7 +79,7 @@ def apply_status(store: TrackingStore, report: StatusReport, now: datetime, *, a
         single_part=(report.multipart_count or 1) == 1,
         from_number=report.from_number,
     )
-    result = store.write_part(write, now)
+    result = store.parts.write_part(write, now)
     record = result.record
     if result.outcome == "missing":
         if record is None:
@@ -90,7 +90,7 @@ def apply_status(store: TrackingStore, report: StatusReport, now: datetime, *, a
             raise NotReady("message refs not recorded yet")
         if adopting or not _may_adopt(record, report):
             raise UnknownMessage("msg_ref does not belong to this message")
-        owner = store.find_by_ref(report.msg_ref)
+        owner = store.refs.find_by_ref(report.msg_ref)
         if owner is not None and owner[0] != record.message_id:  # another message's ref: never taken
             raise UnknownMessage("msg_ref belongs to another message")
         adopted = _adopt(store, record, report, now)
@@ -119,7 +119,7 @@ def _derive_message_status(store: TrackingStore, record: MessageRecord, report: 
     if derived_rank >= FINAL_RANK and len(record.parts) < (report.multipart_count or 0):
         derived_rank = 0  # parts Aculab has not told us of yet: not final until they are known
     if derived_rank > record.rank:
-        store.write_message_status(record.message_id, derived, derived_rank, now)
+        store.parts.write_message_status(record.message_id, derived, derived_rank, now)
         record.status, record.rank = derived.value, derived_rank
 
 
@@ -165,7 +165,7 @@ def _adopt(store: TrackingStore, record: MessageRecord, report: StatusReport, no
                        events=[event],
                        history=history_entry(lc.stamp(now), Status.QUEUED.value, msgRefs=[report.msg_ref],
                                              reason=CONFIRMED))
-    moved = store.record_adopted(change, record, [report.msg_ref], report.delivery_report)
+    moved = store.messages.record_adopted(change, record, [report.msg_ref], report.delivery_report)
     log.info("a status update confirmed the message: its ref joins it",
              extra={"message_id": record.message_id, "msg_ref": report.msg_ref, "queued": moved.done})
     return [event] if moved.done else []

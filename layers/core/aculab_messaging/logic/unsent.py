@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.message_record import MessageRecord, history_entry
-from aculab_messaging.logic.ports import EventPublisher, MetricsSink, PublishError, ReconcileStore, SendQueue
+from aculab_messaging.logic.ports import EventPublisher, MetricsSink, PublishError, SendQueue
 from aculab_messaging.logic.reconcile_report import ReconcileReport
 from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
+from aculab_messaging.logic.store_ports import ReconcileStore
 from aculab_messaging.logic.tracking import DEAD_LETTERED, failed_event
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def publish_outbox(store: ReconcileStore, publisher: EventPublisher, record: Mes
     except PublishError:
         report.publish_failures += 1
         return False
-    store.clear_events(record.message_id, list(record.outbox))
+    store.messages.clear_events(record.message_id, list(record.outbox))
     report.reannounced += 1
     return True
 
@@ -48,7 +49,7 @@ class UnsentMessages:
         if (lease_over or unconfirmed) and older_than(record.updated_at, now - self.give_up_age):
             event = failed_event(record.message_id, record.metadata, OUTCOME_UNKNOWN, now,
                                  f"outcome unknown {record.resends}")
-            moved = self.store.transition(lc.Change(
+            moved = self.store.messages.transition(lc.Change(
                 lc.GIVE_UP, record.message_id, now, fields={"reason": OUTCOME_UNKNOWN}, events=[event],
                 history=history_entry(lc.stamp(now), Status.FAILED.value, reason=OUTCOME_UNKNOWN)))
             if moved.done and moved.record is not None:
@@ -64,7 +65,7 @@ class UnsentMessages:
         later = now + self.give_up_age if dead else now
         if unconfirmed and record.updated_at:  # its status updates may still come: next look at its give-up age
             later = datetime.fromisoformat(record.updated_at) + self.give_up_age
-        self.store.touch(record.message_id, later)
+        self.store.pending.touch(record.message_id, later)
         report.unchanged += 1
 
     def _send_again(self, record: MessageRecord, report: ReconcileReport) -> None:

@@ -27,7 +27,7 @@ def build_eraser(
 
         scheduler = EventBridgeScheduler(lambda: clients("scheduler"), settings.schedule_group, "", "", "")
     return Eraser(
-        store=_store(settings, clients),
+        store=_store(settings, clients).erasure,
         media=S3MediaArchive(clients("s3"), settings.media_bucket_name),
         number_hash=number_hasher(lambda: secrets.field(settings.erasure_key_secret_arn, "key")),
         clock=clock,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from aculab_messaging.aws.publisher import EventBridgePublisher
 from aculab_messaging.aws.secrets import Secrets
-from aculab_messaging.dal import MessageStore
+from aculab_messaging.dal import TableStore
 from aculab_messaging.logic.domain_errors import CredentialsNotSet
 from aculab_messaging.logic.ports import MetricsSink
 from aculab_messaging.runtime.metrics import RecordingMetrics
@@ -107,8 +107,9 @@ class AwsClients:
         return client
 
 
-def _store(settings: CommonSettings, aws: AwsClients) -> MessageStore:
-    return MessageStore(
+def _store(settings: CommonSettings, aws: AwsClients) -> TableStore:
+    """One object per kind of item on the table; each service takes the kinds its port names."""
+    return TableStore.on(
         aws("dynamodb"), settings.table_name, pending_shards=settings.pending_shards, ttl_days=settings.message_ttl_days
     )
 
@@ -216,7 +217,7 @@ def build_send_service(
         metrics=metrics or RecordingMetrics(),
         check_credentials=check_credentials,
         scheduler=_scheduler(settings, aws),
-        pacer=Pacer(store, settings.pace),
+        pacer=Pacer(store.pace, settings.pace),
     )
 
 
