@@ -106,8 +106,16 @@ class InMemoryCampaigns:
     def __init__(self, table: InMemoryTable) -> None:
         self.table = table
 
-    def cancel_campaign(self, campaign_id: str, now: datetime) -> None:
-        self.table.items.setdefault((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"), {"cancelled_at": iso(now)})
+    def cancel_campaign(self, campaign_id: str, now: datetime) -> str | None:
+        mark = self.table.items.setdefault((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"), {"cancelled_at": iso(now)})
+        return mark.get("cancelled_through")
+
+    def advance_campaign_cancel(self, campaign_id: str, through: str) -> bool:
+        mark = self.table.items.get((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"))
+        if mark is None or mark.get("cancelled_through", "") >= through:
+            return False
+        mark["cancelled_through"] = through
+        return True
 
     def campaign_cancelled_at(self, campaign_id: str) -> str | None:
         found = self.table.items.get((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"))

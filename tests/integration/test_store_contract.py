@@ -88,6 +88,20 @@ def test_the_in_memory_store_answers_as_dynamodb_does(store: WholeStore) -> None
     assert answers[-4:] == [True, True, False, True]  # two sends to a country this hour, not a third; next hour one
 
 
+def test_a_campaign_cancels_progress_is_kept_on_its_mark_and_only_moves_forward(store: WholeStore) -> None:
+    # given a campaign never cancelled
+    campaign = f"camp-{uuid.uuid4().hex[:8]}"
+    # when its cancel's passes note where they got to, out of order as copies may
+    seen = [store.campaigns.advance_campaign_cancel(campaign, "m-1"),  # not marked: nothing to note
+            store.campaigns.cancel_campaign(campaign, NOW),  # marked; no pass done
+            store.campaigns.advance_campaign_cancel(campaign, "m-3"),
+            store.campaigns.advance_campaign_cancel(campaign, "m-2"),  # behind: kept as it is
+            store.campaigns.cancel_campaign(campaign, NOW + timedelta(hours=1)),  # a later cancel: where they are
+            store.campaigns.campaign_cancelled_at(campaign)]
+    # then both stores answer alike: the first cancel's time, the furthest pass
+    assert seen == [False, None, True, False, "m-3", "2026-11-25T09:00:00.000+00:00"]
+
+
 @pytest.fixture(params=["dynamodb", "in-memory"])
 def pace(request: pytest.FixtureRequest, app: LocalApp) -> Any:
     if request.param == "in-memory":

@@ -38,7 +38,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     ConfigDict,
     Discriminator,
-    Field,
     Tag,
     TypeAdapter,
     ValidationError,
@@ -70,8 +69,6 @@ class CampaignCancelRequest(QueueBody):
 
     action: Literal["cancel"]
     campaign_id: CampaignId
-    after: Annotated[str | None, Field(description=(
-        "Ours, not a producer's: where the previous pass over a large campaign stopped."))] = None
 
 
 class DueRequest(QueueBody):

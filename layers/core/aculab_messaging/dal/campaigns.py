@@ -1,6 +1,7 @@
 """Campaigns (logic/campaigns.py): a campaign's mark and its messages.
 
     CAMPAIGN#<id> / CAMPAIGN   cancelled_at   the first cancel's time; expires_at as a message's
+                               cancelled_through  the last message_id its cancel's passes have done
     CAMPAIGN#<id> / PACE       c              its next free send slot (dal/pace.py)
 
 GSI ``campaign``: campaign_id (a message's, fixed at its first sight) / message_id, projecting the status:
@@ -25,12 +26,21 @@ def campaign_key(campaign_id: str) -> dict[str, str]:
 
 
 class Campaigns(Table):
-    def cancel_campaign(self, campaign_id: str, now: datetime) -> None:
-        self._db.update_item(
+    def cancel_campaign(self, campaign_id: str, now: datetime) -> str | None:
+        marked = self._db.update_item(
             TableName=self._table, Key=to_values(campaign_key(campaign_id)),
             UpdateExpression="SET cancelled_at = if_not_exists(cancelled_at, :now), "
                              "expires_at = if_not_exists(expires_at, :exp)",
-            ExpressionAttributeValues=to_values({":now": iso(now), ":exp": self._expires(now)}))
+            ExpressionAttributeValues=to_values({":now": iso(now), ":exp": self._expires(now)}),
+            ReturnValues="ALL_NEW")
+        through = marked.get("Attributes", {}).get("cancelled_through")
+        return through.get("S") if through else None
+
+    def advance_campaign_cancel(self, campaign_id: str, through: str) -> bool:
+        return self._conditional_update(
+            campaign_key(campaign_id), "SET cancelled_through = :t",
+            "attribute_exists(cancelled_at) AND (attribute_not_exists(cancelled_through) OR cancelled_through < :t)",
+            {":t": through})
 
     def campaign_cancelled_at(self, campaign_id: str) -> str | None:
         found = self._db.get_item(TableName=self._table, Key=to_values(campaign_key(campaign_id)),

@@ -4,8 +4,9 @@
   send of it the send path sees from then on is withdrawn (``withdraw``: ``Message Cancelled``, never sent),
   however long it sat on the queue; then its messages already stored and not yet handed to Aculab
   (scheduled, waiting) are cancelled a page at a time, each as a cancel of its own would be (its schedule
-  deleted). A page's worth per record; the rest by a fresh copy of the cancel that starts where this one
-  stopped. What Aculab holds already is left to go: a campaign cancel never calls msg_cancel.
+  deleted). A page's worth per record; the rest by a fresh copy of the cancel, which starts where the mark
+  says the passes have got to (kept in the table, only forward: no body on the queue can make a pass skip
+  a message). What Aculab holds already is left to go: a campaign cancel never calls msg_cancel.
 - **Progress** (``GET /campaigns/{campaign_id}``): logic/campaign_progress.py.
 - **Pace** (``campaign_max_per_second`` on its requests): a slot of the campaign's own beside the stack's
   and the number's (logic/pacing.py).
@@ -39,9 +40,10 @@ class CampaignCanceller:
     page_size: int = PAGE
 
     def cancel(self, req: CampaignCancelRequest, now: datetime) -> RecordOutcome:
-        """One page of the campaign's stored messages; a fresh copy of the cancel carries on from its last."""
-        self.store.campaigns.cancel_campaign(req.campaign_id, now)
-        page, after = self.store.campaigns.campaign_page(req.campaign_id, req.after, self.page_size)
+        """One page of the campaign's stored messages, after the last the passes have done; a fresh copy of
+        the cancel carries on."""
+        through = self.store.campaigns.cancel_campaign(req.campaign_id, now)
+        page, after = self.store.campaigns.campaign_page(req.campaign_id, through, self.page_size)
         events: list[Event] = []
         outbox: dict[str, list[str]] = {}
         for message_id, status in page:
@@ -52,8 +54,10 @@ class CampaignCanceller:
                 return RecordOutcome(events, retry=True, reason=done.reason, outbox=outbox)
             events += done.events
             outbox.update(done.outbox)
+        if page:
+            self.store.campaigns.advance_campaign_cancel(req.campaign_id, page[-1][0])
         log.info("campaign cancel", extra={"campaign_id": req.campaign_id, "cancelled": len(events),
                                            "more": after is not None})
         if after is not None:
-            self.queue.later(req.model_copy(update={"after": after}).model_dump_json(exclude_none=True), 0)
+            self.queue.later(req.model_dump_json(exclude_none=True), 0)
         return RecordOutcome(events, outbox=outbox, requeued=after is not None)

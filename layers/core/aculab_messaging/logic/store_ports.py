@@ -159,8 +159,13 @@ class CampaignReader(Protocol):
 
 
 class CampaignMarks(CampaignReader, Protocol):
-    def cancel_campaign(self, campaign_id: str, now: datetime) -> None:
-        """Marked cancelled (the first cancel's time kept): its sends are withdrawn from then on."""
+    def cancel_campaign(self, campaign_id: str, now: datetime) -> str | None:
+        """Marked cancelled (the first cancel's time kept): its sends are withdrawn from then on. Where its
+        cancel's passes have got to: the last message_id done (None before the first page was)."""
+
+    def advance_campaign_cancel(self, campaign_id: str, through: str) -> bool:
+        """The cancel's passes have done every message up to ``through``: kept only forward (False: a
+        copy got further already)."""
 
 
 class ErasureStore(Protocol):
