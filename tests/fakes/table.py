@@ -6,17 +6,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from aculab_messaging.logic.lifecycle import stamp
 from aculab_messaging.logic.message_record import MessageRecord
 
 ANNOUNCE = "ANNOUNCE"
 Key = tuple[str, str]
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+iso = stamp  # how the table writes a moment: the lifecycle's own
 
 
 def epoch(moment: datetime) -> int:

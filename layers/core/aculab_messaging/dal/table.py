@@ -8,11 +8,13 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from aculab_messaging.logic.lifecycle import stamp
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -40,14 +42,11 @@ BATCH_BACKOFF_SECONDS = 0.05
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
+iso = stamp  # how the table writes a moment: the lifecycle's own
 
 
 def message_key(message_id: str) -> dict[str, str]:
     return {"pk": f"MSG#{message_id}", "sk": "MSG"}
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def epoch(moment: datetime) -> int:

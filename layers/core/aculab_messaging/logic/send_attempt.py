@@ -116,7 +116,7 @@ def moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def iso(moment: datetime | None) -> str | None:
+def event_time(moment: datetime | None) -> str | None:
     """An event's time, as every event says its timestamp."""
     return utc_now_iso(moment) if moment else None
 
@@ -126,13 +126,13 @@ def unsent_event(transition: lc.Transition, req: SendRequest, timing: Timing, no
     """The reason and the event of a message never to be sent: expired, blocked (by an opt-out,
     or ``why``: a rule of the pumping guard), or withdrawn (its campaign was cancelled)."""
     if transition is lc.EXPIRE:
-        reason = f"not sent before its valid_until ({iso(timing.valid_until)})"
+        reason = f"not sent before its valid_until ({event_time(timing.valid_until)})"
         if timing.why is not None:
             reason += f": {timing.why} end later"
         return reason, Event.of(ExpiredDetail(
             **stamp(ExpiredDetail, req.message_id, Status.EXPIRED, "", now=now), message_id=req.message_id,
             metadata=req.metadata, msg_refs=[], status=Status.EXPIRED, is_final=True, reason=reason,
-            valid_until=iso(timing.valid_until)))
+            valid_until=event_time(timing.valid_until)))
     if transition is lc.WITHDRAW:
         reason = WITHDRAWN
         return reason, Event.of(CancelledDetail(
@@ -148,7 +148,7 @@ def scheduled_event(req: SendRequest, due: datetime, timing: Timing, now: dateti
     return Event.of(ScheduledDetail(
         **stamp(ScheduledDetail, req.message_id, Status.SCHEDULED, "", now=now), message_id=req.message_id,
         metadata=req.metadata, msg_refs=[], status=Status.SCHEDULED, is_final=False, due_at=utc_now_iso(due),
-        reason=timing.why, valid_until=iso(timing.valid_until), quiet_hours=QuietHoursDetail(
+        reason=timing.why, valid_until=event_time(timing.valid_until), quiet_hours=QuietHoursDetail(
             window=str(timing.quiet.window), time_zone=timing.quiet.zone) if timing.quiet else None))
 
 

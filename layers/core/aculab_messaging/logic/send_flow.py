@@ -41,8 +41,8 @@ from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
 from aculab_messaging.logic.send_attempt import (
     Attempt,
+    event_time,
     first_sight,
-    iso,
     later,
     moment,
     move,
@@ -193,7 +193,7 @@ class SendFlow:
         if not moved.done:
             return refused(moved)
         self.metrics.count("MessageScheduled")
-        log.info("message scheduled", extra={"message_id": req.message_id, "due_at": iso(due)})
+        log.info("message scheduled", extra={"message_id": req.message_id, "due_at": event_time(due)})
         waited = self._wait(req, moved.record, timing, attempt, now)
         return RecordOutcome.stored(req.message_id, [event], retry=waited.retry, reason=waited.reason,
                                     requeued=waited.requeued)
