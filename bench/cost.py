@@ -51,6 +51,7 @@ def run(measured: dict[str, float]) -> tuple[list[Figure], dict[str, float]]:
         + 1 * p["ddb_write_unit"]  # claim
         + 1 * p["ddb_write_unit"]  # ref item (BatchWriteItem)
         + 1 * p["ddb_write_unit"]  # message update with refs
+        + 1 * p["ddb_write_unit"]  # its outbox cleared once PutEvents took the event
         + p["event"]  # Message Submitted
     )
     update = (

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from aculab_messaging.contracts.send_request import MAX_SCHEDULE_AHEAD
 from aculab_messaging.dal.pools import POOL_NUMBERS
-from tests.fakes.table import ANNOUNCE, InMemoryTable, iso
+from tests.fakes.table import ANNOUNCE, InMemoryTable, epoch, iso
 
 
 class InMemoryBlocked:
@@ -106,16 +107,22 @@ class InMemoryCampaigns:
     def __init__(self, table: InMemoryTable) -> None:
         self.table = table
 
-    def cancel_campaign(self, campaign_id: str, now: datetime) -> str | None:
-        mark = self.table.items.setdefault((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"), {"cancelled_at": iso(now)})
-        return mark.get("cancelled_through")
+    def cancel_campaign(self, campaign_id: str, now: datetime, pass_id: str) -> str | None:
+        key = (f"CAMPAIGN#{campaign_id}", "CAMPAIGN")
+        mark = self.table.items.setdefault(key, {"pk": key[0], "sk": key[1], "cancelled_at": iso(now)})
+        mark["expires_at"] = epoch(now + MAX_SCHEDULE_AHEAD + timedelta(days=2))
+        passes: dict[str, str] = mark.setdefault("cancel_passes", {})
+        return passes.get(pass_id)
 
-    def advance_campaign_cancel(self, campaign_id: str, through: str) -> bool:
-        mark = self.table.items.get((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"))
-        if mark is None or mark.get("cancelled_through", "") >= through:
+    def advance_campaign_cancel(self, campaign_id: str, pass_id: str, through: str) -> bool:
+        passes = self.table.items.get((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"), {}).get("cancel_passes")
+        if passes is None or passes.get(pass_id, "") >= through:
             return False
-        mark["cancelled_through"] = through
+        passes[pass_id] = through
         return True
+
+    def end_campaign_pass(self, campaign_id: str, pass_id: str) -> None:
+        self.table.items.get((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"), {}).get("cancel_passes", {}).pop(pass_id, None)
 
     def campaign_cancelled_at(self, campaign_id: str) -> str | None:
         found = self.table.items.get((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"))

@@ -92,14 +92,15 @@ def test_a_campaign_cancels_progress_is_kept_on_its_mark_and_only_moves_forward(
     # given a campaign never cancelled
     campaign = f"camp-{uuid.uuid4().hex[:8]}"
     # when its cancel's passes note where they got to, out of order as copies may
-    seen = [store.campaigns.advance_campaign_cancel(campaign, "m-1"),  # not marked: nothing to note
-            store.campaigns.cancel_campaign(campaign, NOW),  # marked; no pass done
-            store.campaigns.advance_campaign_cancel(campaign, "m-3"),
-            store.campaigns.advance_campaign_cancel(campaign, "m-2"),  # behind: kept as it is
-            store.campaigns.cancel_campaign(campaign, NOW + timedelta(hours=1)),  # a later cancel: where they are
+    seen = [store.campaigns.advance_campaign_cancel(campaign, "a1", "m-1"),  # not marked: nothing to note
+            store.campaigns.cancel_campaign(campaign, NOW, "a1"),  # marked; the pass has done nothing
+            store.campaigns.advance_campaign_cancel(campaign, "a1", "m-3"),
+            store.campaigns.advance_campaign_cancel(campaign, "a1", "m-2"),  # behind: kept as it is
+            store.campaigns.cancel_campaign(campaign, NOW + timedelta(hours=1), "a1"),  # its copy: where it got
+            store.campaigns.cancel_campaign(campaign, NOW + timedelta(hours=1), "b2"),  # another: the start
             store.campaigns.campaign_cancelled_at(campaign)]
-    # then both stores answer alike: the first cancel's time, the furthest pass
-    assert seen == [False, None, True, False, "m-3", "2026-11-25T09:00:00.000+00:00"]
+    # then both stores answer alike: the first cancel's time, each pass's furthest
+    assert seen == [False, None, True, False, "m-3", None, "2026-11-25T09:00:00.000+00:00"]
 
 
 @pytest.fixture(params=["dynamodb", "in-memory"])

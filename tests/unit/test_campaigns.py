@@ -103,7 +103,7 @@ def test_a_scheduled_message_of_a_campaign_cancelled_later_is_withdrawn_when_it_
     # (the sweep read the campaign index before the message was in it: the index is eventually consistent)
     w.put(w.send("late", send_at=w.clock().replace(day=26).isoformat()))
     w.drain()
-    w.store.campaigns.cancel_campaign("spring", w.clock())
+    w.store.campaigns.cancel_campaign("spring", w.clock(), "a1")
     # when its schedule fires
     w.clock.advance(days=1)
     for body in w.scheduler.fire_due(w.clock()):
@@ -124,11 +124,12 @@ def test_a_large_campaign_is_cancelled_a_page_at_a_time(w: World) -> None:
     first = w.queue.receive()
     w.service.process_batch(first)
     w.queue.settle(first, set())
-    # then the first pass cancels two, the mark says so, and a copy of the cancel is put to carry on
+    # then the first pass cancels two, the mark says how far that pass got, and a copy of the cancel naming the
+    # pass is put to carry on
     assert [w.status(f"m-{i}") for i in range(5)].count("cancelled") == 2
-    assert w.store.campaigns.cancel_campaign("spring", w.clock()) == "m-1"
     (following,) = [json.loads(r.body) for r in w.queue.waiting]
-    assert following == {"version": "1", "action": "cancel", "campaign_id": "spring"}
+    assert set(following) == {"version", "action", "campaign_id", "pass_id"}
+    assert w.store.campaigns.cancel_campaign("spring", w.clock(), following["pass_id"]) == "m-1"
     w.drain()
     # and the copies finish the rest: every one cancelled once, every schedule gone
     assert [w.status(f"m-{i}") for i in range(5)] == ["cancelled"] * 5

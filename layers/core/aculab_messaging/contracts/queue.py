@@ -38,6 +38,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     ConfigDict,
     Discriminator,
+    Field,
     Tag,
     TypeAdapter,
     ValidationError,
@@ -69,6 +70,9 @@ class CampaignCancelRequest(QueueBody):
 
     action: Literal["cancel"]
     campaign_id: CampaignId
+    pass_id: Annotated[str | None, Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$", description=(
+        "Ours, not a producer's: the pass over the campaign this copy carries on, where the campaign's mark "
+        "keeps how far it got. A pass the mark does not know starts from the campaign's beginning."))] = None
 
 
 class DueRequest(QueueBody):

@@ -1,7 +1,8 @@
 """Campaigns (logic/campaigns.py): a campaign's mark and its messages.
 
     CAMPAIGN#<id> / CAMPAIGN   cancelled_at   the first cancel's time; expires_at as a message's
-                               cancelled_through  the last message_id its cancel's passes have done
+                               cancel_passes  each pass's progress (pass_id -> the last message_id it did);
+                               expires_at    after any message of it may still fire
     CAMPAIGN#<id> / PACE       c              its next free send slot (dal/pace.py)
 
 GSI ``campaign``: campaign_id (a message's, fixed at its first sight) / message_id, projecting the status:
@@ -10,9 +11,10 @@ a sparse index of the messages that belong to a campaign, read a page at a time 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from aculab_messaging.contracts.send_request import MAX_SCHEDULE_AHEAD
 from aculab_messaging.dal.table import Table, iso, to_values
 
 if TYPE_CHECKING:
@@ -26,21 +28,30 @@ def campaign_key(campaign_id: str) -> dict[str, str]:
 
 
 class Campaigns(Table):
-    def cancel_campaign(self, campaign_id: str, now: datetime) -> str | None:
+    def cancel_campaign(self, campaign_id: str, now: datetime, pass_id: str) -> str | None:
+        # kept until any message of it stored before may fire (a schedule up to MAX_SCHEDULE_AHEAD, a quiet
+        # hours' day more), and at least the table's TTL: a schedule that fires still finds the mark
+        keep = max(self._expires(now), int((now + MAX_SCHEDULE_AHEAD + timedelta(days=2)).timestamp()))
         marked = self._db.update_item(
             TableName=self._table, Key=to_values(campaign_key(campaign_id)),
-            UpdateExpression="SET cancelled_at = if_not_exists(cancelled_at, :now), "
-                             "expires_at = if_not_exists(expires_at, :exp)",
-            ExpressionAttributeValues=to_values({":now": iso(now), ":exp": self._expires(now)}),
+            UpdateExpression="SET cancelled_at = if_not_exists(cancelled_at, :now), expires_at = :exp, "
+                             "cancel_passes = if_not_exists(cancel_passes, :none)",
+            ExpressionAttributeValues=to_values({":now": iso(now), ":exp": keep, ":none": {}}),
             ReturnValues="ALL_NEW")
-        through = marked.get("Attributes", {}).get("cancelled_through")
+        passes = marked.get("Attributes", {}).get("cancel_passes", {}).get("M", {})
+        through = passes.get(pass_id)
         return through.get("S") if through else None
 
-    def advance_campaign_cancel(self, campaign_id: str, through: str) -> bool:
+    def advance_campaign_cancel(self, campaign_id: str, pass_id: str, through: str) -> bool:
         return self._conditional_update(
-            campaign_key(campaign_id), "SET cancelled_through = :t",
-            "attribute_exists(cancelled_at) AND (attribute_not_exists(cancelled_through) OR cancelled_through < :t)",
-            {":t": through})
+            campaign_key(campaign_id), "SET cancel_passes.#pass = :t",
+            "attribute_exists(cancel_passes) AND "
+            "(attribute_not_exists(cancel_passes.#pass) OR cancel_passes.#pass < :t)",
+            {":t": through}, {"#pass": pass_id})
+
+    def end_campaign_pass(self, campaign_id: str, pass_id: str) -> None:
+        self._conditional_update(campaign_key(campaign_id), "REMOVE cancel_passes.#pass",
+                                 "attribute_exists(cancel_passes)", {}, {"#pass": pass_id})
 
     def campaign_cancelled_at(self, campaign_id: str) -> str | None:
         found = self._db.get_item(TableName=self._table, Key=to_values(campaign_key(campaign_id)),

@@ -148,8 +148,9 @@ class Table:
             "Key": to_values(key),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
-            "ExpressionAttributeValues": to_values(values),
         }
+        if values:  # DynamoDB refuses an empty map
+            request["ExpressionAttributeValues"] = to_values(values)
         if used:
             request["ExpressionAttributeNames"] = used
         try:

@@ -159,13 +159,17 @@ class CampaignReader(Protocol):
 
 
 class CampaignMarks(CampaignReader, Protocol):
-    def cancel_campaign(self, campaign_id: str, now: datetime) -> str | None:
-        """Marked cancelled (the first cancel's time kept): its sends are withdrawn from then on. Where its
-        cancel's passes have got to: the last message_id done (None before the first page was)."""
+    def cancel_campaign(self, campaign_id: str, now: datetime, pass_id: str) -> str | None:
+        """Marked cancelled (the first cancel's time kept): its sends are withdrawn from then on, the mark
+        kept until any message of it may fire. Where the pass ``pass_id`` over its messages has got to:
+        the last message_id it did (None: a pass the mark does not know, which starts at the beginning)."""
 
-    def advance_campaign_cancel(self, campaign_id: str, through: str) -> bool:
-        """The cancel's passes have done every message up to ``through``: kept only forward (False: a
-        copy got further already)."""
+    def advance_campaign_cancel(self, campaign_id: str, pass_id: str, through: str) -> bool:
+        """The pass has done every message up to ``through``: kept only forward (False: a copy of it got
+        further already)."""
+
+    def end_campaign_pass(self, campaign_id: str, pass_id: str) -> None:
+        """The pass is done: the mark forgets it."""
 
 
 class ErasureStore(Protocol):
