@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from aculab_messaging.contracts.send_request import MAX_SCHEDULE_AHEAD
 from aculab_messaging.dal.pools import POOL_NUMBERS
+from aculab_messaging.logic.ids import MAX_SCHEDULE_AHEAD
 from tests.fakes.table import ANNOUNCE, InMemoryTable, epoch, iso
 
 

@@ -33,3 +33,14 @@ def test_the_webhook_path_loads_the_models_it_builds_and_not_the_send_paths() ->
                          env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}"})
     # then the status model was loaded to build it, and the send path's outcomes never were
     assert json.loads(out.stdout) == {"built": ["Message Status Changed"], "loaded": ["base", "status"]}
+
+
+def test_the_webhook_and_its_store_do_not_load_the_send_contract() -> None:
+    # given a fresh interpreter / when it imports the webhook's adapter and service and the whole store
+    probe = ("import sys, aculab_messaging.dal, aculab_messaging.logic.ingest, aculab_messaging.api.webhook.adapter\n"
+             "print('aculab_messaging.contracts.send_request' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}"})
+    # then the send request's model (pydantic, numbers, quiet hours, segmentation) is not among what it loaded:
+    # a limit the store needs of the contract comes from logic/ids.py
+    assert out.stdout.strip() == "False"

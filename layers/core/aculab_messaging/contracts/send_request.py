@@ -4,7 +4,7 @@ the fields a producer gives, how each is checked and normalised, and the Aculab 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,7 +21,7 @@ from pydantic import (
 
 from aculab_messaging.aculab.params import MessageType, SendParams, normalise_number, normalise_sender
 from aculab_messaging.contracts.notification import MAX_PARTS
-from aculab_messaging.logic.ids import MESSAGE_ID_MAX_LENGTH, MESSAGE_ID_PATTERN
+from aculab_messaging.logic.ids import MAX_SCHEDULE_AHEAD, MESSAGE_ID_MAX_LENGTH, MESSAGE_ID_PATTERN
 from aculab_messaging.logic.quiet_hours import QUIET_HOURS_PATTERN, QuietWindow
 from aculab_messaging.logic.segmentation import estimate
 
@@ -32,8 +32,7 @@ MessageId = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_ID
 CampaignId = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_ID_MAX_LENGTH,
                                               pattern=MESSAGE_ID_PATTERN)]
 MediaName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-MAX_SCHEDULE_AHEAD = timedelta(days=366)
-MAX_VALIDITY_SECONDS = 366 * 86400
+MAX_VALIDITY_SECONDS = int(MAX_SCHEDULE_AHEAD.total_seconds())
 
 
 class QueueBody(BaseModel):

@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from aculab_messaging.contracts.send_request import MAX_SCHEDULE_AHEAD
 from aculab_messaging.dal.table import Table, iso, to_values
+from aculab_messaging.logic.ids import MAX_SCHEDULE_AHEAD
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.type_defs import QueryInputTypeDef

@@ -1,11 +1,13 @@
-"""What a producer's message_id may be: the contract's rule (contracts/queue.py),
-for the paths that check one without loading the contract's models."""
+"""The contract's limits (contracts/send_request.py) that paths without its models need: what a
+producer's message_id may be, how far ahead a send may be scheduled."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 MESSAGE_ID_MAX_LENGTH = 128
+MAX_SCHEDULE_AHEAD = timedelta(days=366)  # send_at at most this far ahead (valid_until likewise)
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9._:\-]+$"
 _MESSAGE_ID = re.compile(MESSAGE_ID_PATTERN)
 
