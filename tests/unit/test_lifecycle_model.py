@@ -404,7 +404,8 @@ class Lifecycle(RuleBasedStateMachine):
             store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
             webhook_auth=lambda: ("aculab", "pw"), policy=policy, clock=self.clock, metrics=RecordingMetrics(),
             check_credentials=lambda: None, scheduler=self.scheduler, pacer=self.pacer,
-            sleep=lambda s: self.clock.advance(seconds=s)) for _ in range(2))
+            sleep=lambda s: self.clock.advance(seconds=s),
+            campaign_page=1) for _ in range(2))  # a campaign's cancel goes a message a pass, its copies interleaved
         self.reconciler = ReconcileService(
             store=self.store, publisher=self.publisher, aculab=self.aculab, clock=self.clock,
             metrics=RecordingMetrics(),
