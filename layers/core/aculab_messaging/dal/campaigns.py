@@ -1,8 +1,8 @@
 """Campaigns (logic/campaigns.py): a campaign's mark and its messages.
 
-    CAMPAIGN#<id> / CAMPAIGN   cancelled_at   the first cancel's time; expires_at as a message's
-                               cancel_passes  each pass's progress (pass_id -> the last message_id it did);
-                               expires_at    after any message of it may still fire
+    CAMPAIGN#<id> / CAMPAIGN   cancelled_at   the first cancel's time
+                               cancel_passes  each pass's progress (pass_id -> the last message_id it did)
+                               expires_at     after any message of it may still fire (set at each cancel)
     CAMPAIGN#<id> / PACE       c              its next free send slot (dal/pace.py)
 
 GSI ``campaign``: campaign_id (a message's, fixed at its first sight) / message_id, projecting the status:
