@@ -4,7 +4,7 @@ ReconcileCursor, PoolNumbers, CountryVelocity and CampaignMarks, logic/store_por
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,10 +102,21 @@ class InMemoryVelocity:
 
 
 class InMemoryCampaigns:
-    """A campaign's mark; the campaign index, read here from the message items."""
+    """A campaign's mark; the campaign index, read here from the message items. Moments a test may act at,
+    each run once: ``on_mark_read`` right after a mark is read (the send path reads it before its claim),
+    ``on_page`` right after a page of the index is read; ``frozen_page``: the index as it was read a moment
+    ago (it is eventually consistent)."""
 
     def __init__(self, table: InMemoryTable) -> None:
         self.table = table
+        self.on_mark_read: Callable[[], object] | None = None
+        self.on_page: Callable[[], object] | None = None
+        self.frozen_page: list[tuple[str, str]] | None = None
+
+    @staticmethod
+    def _once(hook: Callable[[], object] | None) -> None:
+        if hook is not None:
+            hook()
 
     def cancel_campaign(self, campaign_id: str, now: datetime, pass_id: str) -> str | None:
         key = (f"CAMPAIGN#{campaign_id}", "CAMPAIGN")
@@ -126,11 +137,17 @@ class InMemoryCampaigns:
 
     def campaign_cancelled_at(self, campaign_id: str) -> str | None:
         found = self.table.items.get((f"CAMPAIGN#{campaign_id}", "CAMPAIGN"))
+        hook, self.on_mark_read = self.on_mark_read, None
+        self._once(hook)
         return found["cancelled_at"] if found else None
 
     def campaign_page(self, campaign_id: str, after: str | None, limit: int) -> tuple[list[tuple[str, str]],
                                                                                      str | None]:
+        if self.frozen_page is not None:
+            return self.frozen_page, None
         members = sorted((i["message_id"], i["status"]) for (_pk, sk), i in self.table.items.items()
                          if sk == "MSG" and i.get("campaign_id") == campaign_id and i["message_id"] > (after or ""))
         page = members[:limit]
+        hook, self.on_page = self.on_page, None
+        self._once(hook)
         return page, page[-1][0] if len(members) > limit else None

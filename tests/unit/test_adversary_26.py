@@ -6,7 +6,6 @@ before a message of it could fire, which was then sent), fixed since; the others
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,54 +17,16 @@ from aculab_messaging.contracts.queue import CampaignCancelRequest, parse_queue_
 from aculab_messaging.dal import TableStore
 from aculab_messaging.logic.campaigns import CampaignCanceller
 from aculab_messaging.logic.cancelling import Canceller
-from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.scheduling import schedule_name
-from aculab_messaging.logic.sending import SendService
-from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes.numbers import InMemoryCampaigns
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
-from tests.fakes.table import InMemoryTable
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_service
 from tests.timing_fakes import FakeScheduler
 
 OURS = "447700900001"
 MOBILE = "+447700900123"
 MARK = ("CAMPAIGN#spring", "CAMPAIGN")
-
-
-class HookedCampaigns(InMemoryCampaigns):
-    """The in-memory campaigns with moments to act at: ``on_mark_read`` runs once, right after the send path
-    read a campaign's mark (before it stores or claims the message); ``on_page`` once, right after a pass read
-    its page (before it cancels any of it)."""
-
-    def __init__(self, table: InMemoryTable) -> None:
-        super().__init__(table)
-        self.on_mark_read: Callable[[], object] | None = None
-        self.on_page: Callable[[], object] | None = None
-
-    def campaign_cancelled_at(self, campaign_id: str) -> str | None:
-        found = super().campaign_cancelled_at(campaign_id)
-        hook, self.on_mark_read = self.on_mark_read, None
-        if hook is not None:
-            hook()
-        return found
-
-    def campaign_page(self, campaign_id: str, after: str | None, limit: int) -> tuple[list[tuple[str, str]],
-                                                                                     str | None]:
-        found = super().campaign_page(campaign_id, after, limit)
-        hook, self.on_page = self.on_page, None
-        if hook is not None:
-            hook()
-        return found
-
-
-class HookedStore(InMemoryStore):
-    campaigns: HookedCampaigns
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.campaigns = HookedCampaigns(self.table)
 
 
 class FlakyScheduler(FakeScheduler):
@@ -84,14 +45,12 @@ class FlakyScheduler(FakeScheduler):
 
 class World:
     def __init__(self) -> None:
-        self.store, self.publisher, self.aculab = HookedStore(), RecordingPublisher(), FakeAculab()
+        self.store, self.publisher, self.aculab = InMemoryStore(), RecordingPublisher(), FakeAculab()
         self.clock = Clock()
         self.scheduler = FlakyScheduler()
         self.queue = InMemorySendQueue(self.clock)
-        self.service = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
-            webhook_auth=lambda: ("aculab", "pw"), policy=SendPolicy(webhook_url="https://hooks.example/n"),
-            clock=self.clock, metrics=RecordingMetrics(), check_credentials=lambda: None, scheduler=self.scheduler)
+        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
+                                    scheduler=self.scheduler)
 
     def send(self, message_id: str, days: float | None = 1, **fields: Any) -> dict[str, Any]:
         """A send of campaign "spring" (due in ``days``; None: now)."""

@@ -17,16 +17,16 @@ from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.queue import parse_queue_message
 from aculab_messaging.logic.domain_errors import CredentialsNotSet
 from aculab_messaging.logic.pacing import Pacer
-from aculab_messaging.logic.policy import PacePolicy, SendPolicy
+from aculab_messaging.logic.policy import PacePolicy
 from aculab_messaging.logic.pumping_guard import country_of
 from aculab_messaging.logic.segmentation import estimate, gsm_septets
-from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.smart_encoding import REPLACEMENTS, smart_encode
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from aculab_messaging.runtime.settings import SendSettings, SettingsError
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_policy, send_service
 from tests.timing_fakes import InMemoryPace
 
 US, UK, SENDER = "12025550123", "447700900123", "447700900001"
@@ -47,11 +47,9 @@ class World:
                 self.credentials_missing -= 1
                 raise CredentialsNotSet("api key not set")
 
-        self.service = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
-            webhook_auth=lambda: ("aculab", "pw"), clock=self.clock, metrics=self.metrics,
-            policy=SendPolicy(webhook_url="https://hooks.example/n", concurrency=1, **policy),
-            check_credentials=check_credentials, pacer=pacer, sleep=lambda _: None)
+        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
+                                    policy=send_policy(concurrency=1, **policy), metrics=self.metrics,
+                                    check_credentials=check_credentials, pacer=pacer, sleep=lambda _: None)
 
     def record(self, mid: str, to: str = US, receives: int = 1, **fields: Any) -> dict[str, Any]:
         body = {"message_id": mid, "to": to, "from": SENDER, "content": "hi", **fields}

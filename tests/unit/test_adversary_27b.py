@@ -22,16 +22,14 @@ from aculab_messaging.logic.campaigns import CampaignCanceller
 from aculab_messaging.logic.cancelling import Canceller
 from aculab_messaging.logic.erasure import Eraser, number_hasher
 from aculab_messaging.logic.pacing import Pacer
-from aculab_messaging.logic.policy import PacePolicy, SendPolicy
+from aculab_messaging.logic.policy import PacePolicy
 from aculab_messaging.logic.quiet_hours import QuietWindow, deferral, zones_of
-from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.erasure import InMemoryMediaVersions
-from tests.fakes.numbers import InMemoryCampaigns
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
-from tests.fakes.table import InMemoryTable
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_policy, send_service
 from tests.timing_fakes import FakeScheduler, InMemoryPace
 
 OURS = "447700900001"
@@ -43,50 +41,18 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
-class HookedCampaigns(InMemoryCampaigns):
-    """The in-memory campaigns, with a moment to act at: ``on_campaign_read`` runs once, right after the send
-    path read a campaign's mark (before it claims); ``frozen_page``: the campaign index as it was read earlier
-    (the index is eventually consistent)."""
-
-    def __init__(self, table: InMemoryTable) -> None:
-        super().__init__(table)
-        self.on_campaign_read: Callable[[], None] | None = None
-        self.frozen_page: list[tuple[str, str]] | None = None
-
-    def campaign_cancelled_at(self, campaign_id: str) -> str | None:
-        found = super().campaign_cancelled_at(campaign_id)
-        hook, self.on_campaign_read = self.on_campaign_read, None
-        if hook is not None:
-            hook()
-        return found
-
-    def campaign_page(self, campaign_id: str, after: str | None, limit: int) -> tuple[list[tuple[str, str]],
-                                                                                     str | None]:
-        if self.frozen_page is not None:
-            return self.frozen_page, None
-        return super().campaign_page(campaign_id, after, limit)
-
-
-class HookedStore(InMemoryStore):
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.campaigns = HookedCampaigns(self.table)
-
-
 class World:
     def __init__(self, *, pacer: Pacer | None = None, **policy: Any) -> None:
-        self.store, self.publisher, self.aculab = HookedStore(erasure_page_size=100), RecordingPublisher(), FakeAculab()
+        self.store, self.publisher = InMemoryStore(erasure_page_size=100), RecordingPublisher()
+        self.aculab = FakeAculab()
         self.clock = Clock()
         self.scheduler = FakeScheduler()
         self.queue = InMemorySendQueue(self.clock)
         self.metrics = RecordingMetrics()
         self.on_sleep: Callable[[], None] | None = None
-        self.service = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
-            webhook_auth=lambda: ("aculab", "pw"),
-            policy=SendPolicy(webhook_url="https://hooks.example/n", **policy),
-            clock=self.clock, metrics=self.metrics, check_credentials=lambda: None, scheduler=self.scheduler,
-            pacer=pacer, sleep=self._sleep)
+        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
+                                    policy=send_policy(**policy), metrics=self.metrics, scheduler=self.scheduler,
+                                    pacer=pacer, sleep=self._sleep)
 
     def _sleep(self, seconds: float) -> None:
         hook, self.on_sleep = self.on_sleep, None
@@ -153,7 +119,7 @@ def test_a_send_waiting_for_its_pace_slot_when_its_campaign_is_cancelled_is_not_
 def test_a_campaign_cancel_landing_between_the_sends_read_and_its_claim_stops_it() -> None:
     w = World()
     cancel_events: list[str] = []
-    w.store.campaigns.on_campaign_read = lambda: cancel_events.extend(w.campaign_cancel())
+    w.store.campaigns.on_mark_read = lambda: cancel_events.extend(w.campaign_cancel())
     w.put(w.send("racer"))
     w.drain()
     assert cancel_events == []  # the cancel found nothing of it stored

@@ -16,12 +16,12 @@ from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.queue import CampaignCancelRequest, CancelRequest, parse_queue_message
 from aculab_messaging.logic.campaign_progress import progress
 from aculab_messaging.logic.pacing import Pacer
-from aculab_messaging.logic.policy import PacePolicy, SendPolicy
-from aculab_messaging.logic.sending import SendService
+from aculab_messaging.logic.policy import PacePolicy
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_service
 from tests.timing_fakes import FakeScheduler, InMemoryPace
 
 OURS = "447700900001"
@@ -34,10 +34,8 @@ class World:
         self.scheduler = FakeScheduler()
         self.queue = InMemorySendQueue(self.clock)
         self.metrics = RecordingMetrics()
-        self.service = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
-            webhook_auth=lambda: ("aculab", "pw"), policy=SendPolicy(webhook_url="https://hooks.example/n"),
-            clock=self.clock, metrics=self.metrics, check_credentials=lambda: None, scheduler=self.scheduler)
+        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
+                                    metrics=self.metrics, scheduler=self.scheduler)
 
     @staticmethod
     def send(message_id: str, campaign: str | None = "spring", **fields: Any) -> dict[str, Any]:

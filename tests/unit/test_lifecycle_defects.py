@@ -16,10 +16,10 @@ from aculab_messaging.logic.domain_errors import NotPublished
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.logic.policy import ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
-from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
+from tests.send_wiring import send_service
 
 OURS, MOBILE = "+447700900001", "+447700900123"
 
@@ -28,10 +28,7 @@ class World:
     def __init__(self) -> None:
         self.store, self.publisher, self.aculab, self.clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), \
             Clock()
-        self.sender = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=_NoQueue(),
-            webhook_auth=lambda: ("aculab", "pw"), policy=SendPolicy(webhook_url="https://hooks.example/notify"),
-            clock=self.clock, metrics=RecordingMetrics(), check_credentials=lambda: None)
+        self.sender = send_service(self.store, self.publisher, self.aculab, _NoQueue(), self.clock)
         self.ingest = IngestService(store=self.store, publisher=self.publisher, clock=self.clock)
         self.reconciler = ReconcileService(
             store=self.store, publisher=self.publisher, aculab=self.aculab, clock=self.clock,

@@ -15,12 +15,12 @@ from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.send_flow import REUSED_ID
-from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import RETRYABLE, Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_policy, send_service
 from tests.timing_fakes import FakeScheduler, InMemoryPace
 
 MOBILE, OURS = "+447700900123", "+447700900001"
@@ -32,12 +32,9 @@ class World:
         self.clock = Clock()
         self.scheduler = FakeScheduler()
         self.queue = InMemorySendQueue(self.clock)
-        self.service = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
-            webhook_auth=lambda: ("aculab", "pw"), check_credentials=lambda: None,
-            policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify", concurrency=concurrency),
-            clock=self.clock, metrics=RecordingMetrics(), scheduler=self.scheduler, pacer=pacer,
-            sleep=lambda seconds: self.clock.advance(seconds=seconds))
+        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
+                                    policy=send_policy(concurrency=concurrency), scheduler=self.scheduler,
+                                    pacer=pacer, sleep=lambda seconds: self.clock.advance(seconds=seconds))
         self.reconciler = ReconcileService(
             store=self.store, publisher=self.publisher, aculab=self.aculab, clock=self.clock,
             metrics=RecordingMetrics(), policy=ReconcilePolicy(stale_age=timedelta(minutes=15),

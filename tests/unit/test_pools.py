@@ -16,15 +16,15 @@ from aculab_messaging.api.messages import MessagesApi
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.logic.ingest import IngestService, Route
-from aculab_messaging.logic.policy import ReconcilePolicy, SendPolicy
+from aculab_messaging.logic.policy import ReconcilePolicy
 from aculab_messaging.logic.reconcile import ReconcileService
-from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests import seeding
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_service
 
 POOL, MOBILE = "marketing", "+447700900123"
 N1, N2 = "+447700900501", "+447700900502"  # the pool's numbers, as we key them (Aculab: without '+')
@@ -51,11 +51,7 @@ class World:
 
     def send(self, message_id: str) -> Status:
         """A send request from the pool's name to the mobile; the message's status after."""
-        sender = SendService(store=self.store, publisher=self.publisher, aculab=self.aculab,
-                             queue=InMemorySendQueue(self.clock), check_credentials=lambda: None,
-                             webhook_auth=lambda: ("aculab", "pw"),
-                             policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify"), clock=self.clock,
-                             metrics=RecordingMetrics())
+        sender = send_service(self.store, self.publisher, self.aculab, InMemorySendQueue(self.clock), self.clock)
         body = {"message_id": message_id, "to": MOBILE, "from": POOL, "content": "Our sale starts today"}
         sender.process_batch([{"messageId": f"sqs-{message_id}", "receiptHandle": f"rh-{message_id}",
                                "body": json.dumps(body), "attributes": {"ApproximateReceiveCount": "1"}}])

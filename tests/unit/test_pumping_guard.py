@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from aculab_messaging.contracts import events as ev
-from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.pumping_guard import country_of
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
@@ -17,6 +16,7 @@ from aculab_messaging.runtime.settings import SettingsError
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_policy, send_service
 
 UK, US, DOMINICAN = "447700900123", "12025550123", "18095550123"
 
@@ -31,10 +31,8 @@ def _world(**policy: Any) -> tuple[SendService, InMemoryStore, RecordingPublishe
                                    RecordingMetrics]:
     store, publisher, aculab, clock, metrics = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock(), \
         RecordingMetrics()
-    service = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
-                          webhook_auth=lambda: ("aculab", "pw"), clock=clock, metrics=metrics,
-                          policy=SendPolicy(webhook_url="https://hooks.example/n", **policy),
-                          check_credentials=lambda: None)
+    service = send_service(store, publisher, aculab, InMemorySendQueue(clock), clock, policy=send_policy(**policy),
+                           metrics=metrics)
     return service, store, publisher, aculab, clock, metrics
 
 

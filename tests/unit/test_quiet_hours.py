@@ -18,12 +18,11 @@ from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.queue import parse_queue_message
 from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.quiet_hours import QuietWindow, deferral, zones_of
-from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import Status
-from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_service
 from tests.timing_fakes import FakeScheduler
 
 NIGHT = QuietWindow.parse("21:00-08:00")
@@ -157,10 +156,8 @@ class World:
         self.queue = InMemorySendQueue(self.clock)
         policy = SendPolicy.model_validate({"webhook_url": "https://hooks.example/aculab/notify",
                                             "quiet_hours": quiet_hours or ""})
-        self.service = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
-            webhook_auth=lambda: ("aculab", "pw"), policy=policy, clock=self.clock, metrics=RecordingMetrics(),
-            check_credentials=lambda: None, scheduler=self.scheduler)
+        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock, policy=policy,
+                                    scheduler=self.scheduler)
 
     def record(self, **fields: Any) -> dict[str, Any]:
         body = {"message_id": "m-1", "to": UK, "from": "447700900001", "content": "Your code is 1234", **fields}

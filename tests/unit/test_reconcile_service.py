@@ -12,15 +12,15 @@ from aculab_messaging.aculab.params import PartStatus
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.notification import Notification
 from aculab_messaging.logic.ingest import STOP_WORDS, IngestService
-from aculab_messaging.logic.policy import ReconcilePolicy, SendPolicy
+from aculab_messaging.logic.policy import ReconcilePolicy
 from aculab_messaging.logic.reconcile import ReconcileService
-from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests import seeding
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_service
 
 MOBILE, OURS = "+447700900123", "+447700900001"  # E.164 with '+', as keyed and announced
 
@@ -91,10 +91,7 @@ def texted(store: InMemoryStore, publisher: RecordingPublisher, clock: Clock, re
 def send(store: InMemoryStore, publisher: RecordingPublisher, aculab: FakeAculab, clock: Clock,
          message_id: str) -> Status:
     """A send request to the mobile through the send service; the message's status after."""
-    sender = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
-                          check_credentials=lambda: None, webhook_auth=lambda: ("aculab", "pw"),
-                         policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify"), clock=clock,
-                         metrics=RecordingMetrics())
+    sender = send_service(store, publisher, aculab, InMemorySendQueue(clock), clock)
     body = {"message_id": message_id, "to": MOBILE, "from": OURS, "content": "Your order has shipped"}
     sender.process_batch([{"messageId": f"sqs-{message_id}", "receiptHandle": f"rh-{message_id}",
                            "body": json.dumps(body), "attributes": {"ApproximateReceiveCount": "1"}}])

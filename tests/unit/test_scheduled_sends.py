@@ -11,13 +11,11 @@ import pytest
 
 from aculab_messaging.aculab.errors import AculabServerError
 from aculab_messaging.contracts import events as ev
-from aculab_messaging.logic.policy import SendPolicy
-from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import Status
-from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_service
 from tests.timing_fakes import FakeScheduler
 
 OURS = "447700900001"
@@ -29,11 +27,8 @@ class World:
         self.clock = Clock()
         self.scheduler = FakeScheduler()
         self.queue = InMemorySendQueue(self.clock)
-        self.service = SendService(
-            store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
-            webhook_auth=lambda: ("aculab", "pw"),
-            policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify"), clock=self.clock,
-            metrics=RecordingMetrics(), check_credentials=lambda: None, scheduler=self.scheduler)
+        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
+                                    scheduler=self.scheduler)
         self.delays = self.queue.retry_calls  # a record handed back: its backoff
         self.waits = self.queue.later_calls  # a fresh copy: a wait
         self._n = 0

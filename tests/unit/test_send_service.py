@@ -10,13 +10,12 @@ import pytest
 
 from aculab_messaging.aculab.errors import AculabRequestError, AculabServerError
 from aculab_messaging.contracts import events as ev
-from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import RETRYABLE, Status
-from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_service
 
 MOBILE, OURS = "+447700900123", "+447700900001"  # E.164 with '+': stored, keyed and announced so
 ON_THE_WIRE = {MOBILE: "447700900123", OURS: "447700900001"}  # Aculab's form: msg_send alone
@@ -25,10 +24,7 @@ ON_THE_WIRE = {MOBILE: "447700900123", OURS: "447700900001"}  # Aculab's form: m
 @pytest.fixture
 def world() -> tuple[SendService, InMemoryStore, RecordingPublisher, FakeAculab, Clock]:
     store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
-    service = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
-                          webhook_auth=lambda: ("aculab", "pw"),
-                          policy=SendPolicy(webhook_url="https://hooks.example/aculab/notify"), clock=clock,
-                          metrics=RecordingMetrics(), check_credentials=lambda: None)
+    service = send_service(store, publisher, aculab, InMemorySendQueue(clock), clock)
     return service, store, publisher, aculab, clock
 
 

@@ -10,14 +10,13 @@ import pytest
 
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.queue import SendRequest
-from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.segmentation import estimate, gsm_septets
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.smart_encoding import REPLACEMENTS, smart_encode
-from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
+from tests.send_wiring import send_policy, send_service
 
 
 @pytest.mark.parametrize(("look_alike", "stand_in"), sorted(REPLACEMENTS.items()))
@@ -51,10 +50,8 @@ def test_smart_encoding_saves_the_parts_the_look_alikes_cost() -> None:
 
 def _service(default: bool) -> tuple[SendService, RecordingPublisher, FakeAculab, Clock]:
     store, publisher, aculab, clock = InMemoryStore(), RecordingPublisher(), FakeAculab(), Clock()
-    service = SendService(store=store, publisher=publisher, aculab=aculab, queue=InMemorySendQueue(clock),
-                          webhook_auth=lambda: ("aculab", "pw"), clock=clock, metrics=RecordingMetrics(),
-                          policy=SendPolicy(webhook_url="https://hooks.example/n", smart_encoding=default),
-                          check_credentials=lambda: None)
+    service = send_service(store, publisher, aculab, InMemorySendQueue(clock), clock,
+                           policy=send_policy(smart_encoding=default))
     return service, publisher, aculab, clock
 
 
