@@ -1,4 +1,4 @@
-"""In-memory items about numbers and campaigns (the ports BlockedReader/BlockedPairs, Senders,
+"""In-memory items about numbers and campaigns (the ports BlockedReader/BlockedPairs, SendersSeen,
 ReconcileCursor, PoolNumbers, CountryVelocity and CampaignMarks, logic/store_ports.py)."""
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from aculab_messaging.logic.store_ports import (
     ReconcileCursor,
     ReconcileStore,
     RefIndex,
-    Senders,
+    SendersSeen,
     SendStore,
 )
 from tests.fakes.erasure import InMemoryErasure
@@ -66,7 +66,7 @@ class WholeStore(Protocol):
     @property
     def blocked(self) -> AllBlocked: ...
     @property
-    def senders(self) -> Senders: ...
+    def senders(self) -> SendersSeen: ...
     @property
     def cursor(self) -> ReconcileCursor: ...
     @property
