@@ -18,10 +18,8 @@ from aculab_messaging.dal import TableStore
 from aculab_messaging.logic.campaigns import CampaignCanceller
 from aculab_messaging.logic.cancelling import Canceller
 from aculab_messaging.logic.scheduling import schedule_name
-from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
-from tests.fakes.store import InMemoryStore
-from tests.queue_fakes import InMemorySendQueue
-from tests.send_wiring import send_service
+from tests.fakes.services import Clock
+from tests.send_wiring import SendWorld
 from tests.timing_fakes import FakeScheduler
 
 OURS = "447700900001"
@@ -43,14 +41,11 @@ class FlakyScheduler(FakeScheduler):
         return super().unschedule(name)
 
 
-class World:
+class World(SendWorld):
+    scheduler: FlakyScheduler
+
     def __init__(self) -> None:
-        self.store, self.publisher, self.aculab = InMemoryStore(), RecordingPublisher(), FakeAculab()
-        self.clock = Clock()
-        self.scheduler = FlakyScheduler()
-        self.queue = InMemorySendQueue(self.clock)
-        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
-                                    scheduler=self.scheduler)
+        super().__init__(scheduler=FlakyScheduler())
 
     def send(self, message_id: str, days: float | None = 1, **fields: Any) -> dict[str, Any]:
         """A send of campaign "spring" (due in ``days``; None: now)."""
@@ -58,31 +53,12 @@ class World:
         return {"message_id": message_id, "to": MOBILE, "from": OURS, "content": "Sale on",
                 "campaign_id": "spring", **due, **fields}
 
-    def put(self, body: dict[str, Any]) -> None:
-        self.queue.put(json.dumps(body))
-
-    def drain(self, rounds: int = 50) -> None:
-        for _ in range(rounds):
-            records = self.queue.receive()
-            if not records:
-                return
-            outcomes = self.service.process_batch(records)
-            self.queue.settle(records, {sid for sid, o in outcomes.items() if o.retry})
-
     def one_pass(self, page_size: int = 100) -> list[str]:
         """One pass of the campaign's cancel, as the send function makes it (its copy, if any, queued)."""
         canceller = CampaignCanceller(self.store, Canceller(self.store, self.aculab, self.scheduler), self.queue,
                                       page_size)
         done = canceller.cancel(CampaignCancelRequest(action="cancel", campaign_id="spring"), self.clock())
         return [str(e.detail["messageId"]) for e in done.events]
-
-    def fire(self) -> None:
-        for body in self.scheduler.fire_due(self.clock()):
-            self.queue.put(body)
-
-    def status(self, message_id: str) -> str | None:
-        found = self.store.messages.get_message(message_id)
-        return found.status if found else None
 
     def passes(self) -> dict[str, str]:
         """The passes of the campaign's cancel still going, and how far each got."""

@@ -24,13 +24,10 @@ from aculab_messaging.logic.erasure import Eraser, number_hasher
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy
 from aculab_messaging.logic.quiet_hours import QuietWindow, deferral, zones_of
-from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.erasure import InMemoryMediaVersions
-from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
-from tests.queue_fakes import InMemorySendQueue
-from tests.send_wiring import send_policy, send_service
-from tests.timing_fakes import FakeScheduler, InMemoryPace
+from tests.send_wiring import SendWorld, send_policy
+from tests.timing_fakes import InMemoryPace
 
 OURS = "447700900001"
 MOBILE = "+447700900123"
@@ -41,18 +38,11 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
-class World:
+class World(SendWorld):
     def __init__(self, *, pacer: Pacer | None = None, **policy: Any) -> None:
-        self.store, self.publisher = InMemoryStore(erasure_page_size=100), RecordingPublisher()
-        self.aculab = FakeAculab()
-        self.clock = Clock()
-        self.scheduler = FakeScheduler()
-        self.queue = InMemorySendQueue(self.clock)
-        self.metrics = RecordingMetrics()
         self.on_sleep: Callable[[], None] | None = None
-        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
-                                    policy=send_policy(**policy), metrics=self.metrics, scheduler=self.scheduler,
-                                    pacer=pacer, sleep=self._sleep)
+        super().__init__(store=InMemoryStore(erasure_page_size=100), policy=send_policy(**policy), pacer=pacer,
+                         sleep=self._sleep)
 
     def _sleep(self, seconds: float) -> None:
         hook, self.on_sleep = self.on_sleep, None
@@ -65,31 +55,12 @@ class World:
         return {"message_id": message_id, "to": to, "from": OURS, "content": "Sale on",
                 **({"campaign_id": campaign} if campaign else {}), **fields}
 
-    def put(self, body: dict[str, Any]) -> None:
-        self.queue.put(json.dumps(body))
-
-    def drain(self) -> None:
-        for _ in range(50):
-            records = self.queue.receive()
-            if not records:
-                return
-            outcomes = self.service.process_batch(records)
-            self.queue.settle(records, {sid for sid, o in outcomes.items() if o.retry})
-
-    def fire(self) -> None:
-        for body in self.scheduler.fire_due(self.clock()):
-            self.queue.put(body)
-
     def campaign_cancel(self, campaign_id: str = "spring") -> list[str]:
         """A campaign cancel processed to its end (its continuation copies too), as the send function would."""
         canceller = CampaignCanceller(self.store, Canceller(self.store, self.aculab, self.scheduler), self.queue)
         done = canceller.cancel(CampaignCancelRequest(action="cancel", campaign_id=campaign_id),
                                 self.clock())
         return [e.detail_type for e in done.events]
-
-    def status(self, message_id: str) -> str | None:
-        found = self.store.messages.get_message(message_id)
-        return found.status if found else None
 
     def eraser(self) -> Eraser:
         return Eraser(self.store.erasure, InMemoryMediaVersions(), number_hasher(lambda: KEY), self.clock,

@@ -17,46 +17,20 @@ from aculab_messaging.contracts.queue import CampaignCancelRequest, CancelReques
 from aculab_messaging.logic.campaign_progress import progress
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy
-from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
-from tests.fakes.store import InMemoryStore
-from tests.queue_fakes import InMemorySendQueue
-from tests.send_wiring import send_service
-from tests.timing_fakes import FakeScheduler, InMemoryPace
+from tests.fakes.services import Clock
+from tests.send_wiring import SendWorld
+from tests.timing_fakes import InMemoryPace
 
 OURS = "447700900001"
 
 
-class World:
-    def __init__(self) -> None:
-        self.store, self.publisher, self.aculab = InMemoryStore(), RecordingPublisher(), FakeAculab()
-        self.clock = Clock()
-        self.scheduler = FakeScheduler()
-        self.queue = InMemorySendQueue(self.clock)
-        self.metrics = RecordingMetrics()
-        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
-                                    metrics=self.metrics, scheduler=self.scheduler)
+class World(SendWorld):
+    drain_rounds = 20
 
     @staticmethod
     def send(message_id: str, campaign: str | None = "spring", **fields: Any) -> dict[str, Any]:
         return {"message_id": message_id, "to": "447700900123", "from": OURS, "content": "Sale on",
                 **({"campaign_id": campaign} if campaign else {}), **fields}
-
-    def put(self, body: dict[str, Any]) -> None:
-        self.queue.put(json.dumps(body))
-
-    def drain(self) -> None:
-        """Every record now visible, through the service, as the SQS trigger would (a few rounds)."""
-        for _ in range(20):
-            records = self.queue.receive()
-            if not records:
-                return
-            outcomes = self.service.process_batch(records)
-            self.queue.settle(records, {sid for sid, o in outcomes.items() if o.retry})
-
-    def status(self, message_id: str) -> str | None:
-        found = self.store.messages.get_message(message_id)
-        return found.status if found else None
 
     def events_of(self, message_id: str) -> list[str]:
         return [e.detail_type for e in self.publisher.published if e.detail.get("messageId") == message_id]

@@ -12,23 +12,14 @@ import pytest
 from aculab_messaging.aculab.errors import AculabServerError
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.status import Status
-from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
-from tests.fakes.store import InMemoryStore
-from tests.queue_fakes import InMemorySendQueue
-from tests.send_wiring import send_service
-from tests.timing_fakes import FakeScheduler
+from tests.send_wiring import SendWorld
 
 OURS = "447700900001"
 
 
-class World:
+class World(SendWorld):
     def __init__(self) -> None:
-        self.store, self.publisher, self.aculab = InMemoryStore(), RecordingPublisher(), FakeAculab()
-        self.clock = Clock()
-        self.scheduler = FakeScheduler()
-        self.queue = InMemorySendQueue(self.clock)
-        self.service = send_service(self.store, self.publisher, self.aculab, self.queue, self.clock,
-                                    scheduler=self.scheduler)
+        super().__init__()
         self.delays = self.queue.retry_calls  # a record handed back: its backoff
         self.waits = self.queue.later_calls  # a fresh copy: a wait
         self._n = 0
