@@ -1,9 +1,9 @@
-"""A stand-in for AWS that answers every call at once with a fixed, valid
-answer (no state, no checks): the cold-start bench points the functions here
+"""A stand-in for AWS that answers every call with a fixed, valid answer (no
+state, no checks), at once or ``--latency-ms`` late: the cold-start bench points the functions here
 so that their first request is handled in full (botocore builds each request
 and parses each answer) while the network costs a loopback round trip.
 
-    python -m bench.canned_aws --port N
+    python -m bench.canned_aws --port N [--latency-ms MS]
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(QuietHandler):
+    latency_seconds = 0.0
+
     def handle_request(self) -> None:
+        time.sleep(self.latency_seconds)
         status, payload = answer(self.headers.get("x-amz-target", ""), json.loads(self.read_body() or b"{}"))
         self.reply(status, {"content-type": "application/x-amz-json-1.0"}, json.dumps(payload).encode())
 
@@ -60,7 +63,9 @@ class _Handler(QuietHandler):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="each answer this late (a round trip)")
     args = parser.parse_args()
+    _Handler.latency_seconds = args.latency_ms / 1000
     _Server(("127.0.0.1", args.port), _Handler).serve_forever()
 
 

@@ -152,12 +152,13 @@ def servers() -> Iterator[tuple[str, SimulatorProcess]]:
 
 
 @contextmanager
-def canned_aws_and_simulator() -> Iterator[dict[str, str]]:
-    """bench.canned_aws (every AWS call answered at once) and the simulator, each
-    in its own process: the environment that points a function at them."""
+def canned_aws_and_simulator(aws_latency_ms: float = 0.0) -> Iterator[dict[str, str]]:
+    """bench.canned_aws (every AWS call answered at once, or after ``aws_latency_ms``) and the
+    simulator, each in its own process: the environment that points a function at them."""
     aws_port, sim_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "bench.canned_aws", "--port", str(aws_port)], env=env,
+    procs = [subprocess.Popen([sys.executable, "-m", "bench.canned_aws", "--port", str(aws_port),
+                               "--latency-ms", str(aws_latency_ms)], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
              subprocess.Popen([sys.executable, "-m", "simulator", "--port", str(sim_port)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]

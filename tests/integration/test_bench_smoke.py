@@ -46,6 +46,23 @@ def test_send_concurrency_bench_makes_its_figure() -> None:
     figures, extra = send_concurrency.run(latency_ms=50.0, rounds=1)
     assert figures[0].ratio is not None and figures[0].ratio > 0
     assert extra["send_batch_seconds"] > 0
+    # where the time goes: the same calls bare, the floor's alone, and AWS a round trip away, for information
+    assert [f.name.removeprefix("send: batch of 10 wall time") for f in figures[1:]] == [
+        ", its calls made bare", ", its floor's calls made bare", ", AWS answering in 8 ms"]
+    assert all(f.met is None and f.value > 0 for f in figures[1:])
+
+
+def test_the_floor_of_a_batch_keeps_each_claim_the_refs_the_sends_and_the_batch_calls() -> None:
+    # given a message's calls as the send path makes them
+    key = {"Key": {"pk": {"S": "MSG#m-1"}, "sk": {"S": "MSG"}}}
+    calls = [("main", "dynamodb", "BatchGetItem", {}), ("w", "dynamodb", "UpdateItem", key),
+             ("w", "http", "POST http://sim/msg_send", {}), ("w", "dynamodb", "BatchWriteItem", {}),
+             ("w", "dynamodb", "UpdateItem", key), ("w", "dynamodb", "UpdateItem", {"Key": {"pk": {"S": "PACE"}}}),
+             ("main", "events", "PutEvents", {}), ("w", "dynamodb", "UpdateItem", key)]
+    # when its floor is taken
+    floor = send_concurrency.floor_of(calls)
+    # then the claim (the first UpdateItem of the message), msg_send, the refs write and the batch's calls stay
+    assert floor == [calls[0], calls[1], calls[2], calls[3], calls[6]]
 
 
 def test_per_message_bench_counts_the_wire_and_the_cpu_of_a_warm_batch() -> None:

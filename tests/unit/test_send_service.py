@@ -4,6 +4,8 @@ what one SQS record turns into, with no sockets and no moto."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from aculab_messaging.aculab.errors import AculabRequestError, AculabServerError
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import RETRYABLE, Status
+from tests.fakes.messages import InMemoryMessages
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
@@ -190,3 +193,29 @@ def test_a_cancel_for_an_unknown_message_fails_and_does_not_block_a_later_send(w
     # and a send with that id that comes later is sent
     service.process_batch([record(clock, "sqs-2")])
     assert len(aculab.sent) == 1 and publisher.types()[-1] == ev.MESSAGE_SUBMITTED
+
+
+class MeetingMessages(InMemoryMessages):
+    """Each outbox clear waits until ``parties`` clears are under way at once (a barrier): clears made one
+    after another never get past the first."""
+
+    def __init__(self, store: InMemoryStore, parties: int) -> None:
+        super().__init__(store.table, store.refs)
+        self.barrier = threading.Barrier(parties, timeout=30)
+
+    def clear_events(self, message_id: str, event_ids: Sequence[str], *, final: bool = True) -> None:
+        self.barrier.wait()
+        super().clear_events(message_id, event_ids, final=final)
+
+
+def test_a_batchs_outboxes_are_cleared_at_once_not_one_after_another(world: Any) -> None:
+    # given a store whose outbox clears each wait for all ten of a batch to be under way
+    service, store, publisher, _, clock = world
+    store.messages = MeetingMessages(store, parties=10)
+    # when a batch of ten sends is processed
+    records = [record(clock, f"sqs-{i}", message_id=f"m-{i}") for i in range(10)]
+    outcomes = service.process_batch(records)
+    # then each was published and its outbox emptied (ten writes in flight together, as ten round trips)
+    assert not any(o.retry for o in outcomes.values())
+    assert publisher.types().count(ev.MESSAGE_SUBMITTED) == 10
+    assert all(not store.items[(f"MSG#m-{i}", "MSG")].get("outbox") for i in range(10))

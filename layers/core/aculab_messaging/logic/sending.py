@@ -82,14 +82,12 @@ class SendService:
     ) -> dict[str, RecordOutcome]:
         """Process records concurrently, then publish all their events together.
         ``seconds_left``: the invocation's remaining time (the claims' lease)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.policy.concurrency, thread_name_prefix="send")
         lease_until = self._lease_until(seconds_left() if seconds_left else self.policy.invocation_seconds)
         parsed = [self._parse(r) for r in records]
         known = self._known_blocked(parsed)
         ids = [str(r["messageId"]) for r in records]
-        outcomes = dict(zip(ids, self._pool.map(lambda r, p: self._process_safely(r, lease_until, p, known),
-                                                records, parsed), strict=True))
+        outcomes = dict(zip(ids, self._workers().map(lambda r, p: self._process_safely(r, lease_until, p, known),
+                                                     records, parsed), strict=True))
         self._publish(outcomes)
         for record in records:
             self._finish(record, outcomes[str(record["messageId"])])
@@ -106,22 +104,30 @@ class SendService:
         except PublishError as exc:
             failed = {str(e.detail.get("eventId")) for e in exc.failed}
             self.metrics.count("EventsNotPublished", len(exc.failed))
-        for outcome in outcomes.values():
-            for message_id, event_ids in outcome.outbox.items():
-                out = [eid for eid in event_ids if eid not in failed]
-                try:
-                    # a message none of whose events is final is not final: one write, not a refused one first
-                    final = any(e.detail.get("isFinal") is not False for e in outcome.events
-                                if e.detail.get("messageId") == message_id)
-                    self.store.messages.clear_events(message_id, out, final=final)
-                    if len(out) < len(event_ids):  # the reconciler's next run publishes the rest
-                        self.store.pending.requeue(message_id, self.clock())
-                except Exception:  # noqa: BLE001 - the outbox keeps them: the reconciler publishes them, same eventId
-                    log.warning("could not clear published events", extra={"message_id": message_id})
-            if outcome.requeued or outcome.dead_letter:
-                continue  # a fresh copy comes back anyway (or none should): the outbox waits for it
-            if any(str(e.detail.get("eventId")) in failed for e in outcome.events):
-                outcome.retry, outcome.reason = True, "event not published"
+        # each record's outbox apart, at once: one write a message, so ten round trips overlap
+        list(self._workers().map(lambda o: self._clear_published(o, failed), outcomes.values()))
+
+    def _clear_published(self, outcome: RecordOutcome, failed: set[str]) -> None:
+        for message_id, event_ids in outcome.outbox.items():
+            out = [eid for eid in event_ids if eid not in failed]
+            try:
+                # a message none of whose events is final is not final: one write, not a refused one first
+                final = any(e.detail.get("isFinal") is not False for e in outcome.events
+                            if e.detail.get("messageId") == message_id)
+                self.store.messages.clear_events(message_id, out, final=final)
+                if len(out) < len(event_ids):  # the reconciler's next run publishes the rest
+                    self.store.pending.requeue(message_id, self.clock())
+            except Exception:  # noqa: BLE001 - the outbox keeps them: the reconciler publishes them, same eventId
+                log.warning("could not clear published events", extra={"message_id": message_id})
+        if outcome.requeued or outcome.dead_letter:
+            return  # a fresh copy comes back anyway (or none should): the outbox waits for it
+        if any(str(e.detail.get("eventId")) in failed for e in outcome.events):
+            outcome.retry, outcome.reason = True, "event not published"
+
+    def _workers(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.policy.concurrency, thread_name_prefix="send")
+        return self._pool
 
     def _lease_until(self, seconds_left: float) -> datetime:
         """A claim made now outlives the invocation by the margin."""
