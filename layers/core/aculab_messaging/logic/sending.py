@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.queue import (
@@ -104,25 +104,26 @@ class SendService:
         except PublishError as exc:
             failed = {str(e.detail.get("eventId")) for e in exc.failed}
             self.metrics.count("EventsNotPublished", len(exc.failed))
-        # each record's outbox apart, at once: one write a message, so ten round trips overlap
-        list(self._workers().map(lambda o: self._clear_published(o, failed), outcomes.values()))
+        # one clear a message (two records of the batch may name one: a send and its cancel), all at once
+        list(self._workers().map(lambda clear: self._clear(clear, failed), _outbox_clears(outcomes.values())))
+        for outcome in outcomes.values():
+            if outcome.requeued or outcome.dead_letter:
+                continue  # a fresh copy comes back anyway (or none should): the outbox waits for it
+            if any(str(e.detail.get("eventId")) in failed for e in outcome.events):
+                outcome.retry, outcome.reason = True, "event not published"
 
-    def _clear_published(self, outcome: RecordOutcome, failed: set[str]) -> None:
-        for message_id, event_ids in outcome.outbox.items():
-            out = [eid for eid in event_ids if eid not in failed]
+    def _clear(self, clear: OutboxClear, failed: set[str]) -> None:
+        message_id, event_ids = clear.message_id, clear.event_ids
+        out = [eid for eid in event_ids if eid not in failed]
+        try:
+            self.store.messages.clear_events(message_id, out, final=clear.final)
+        except Exception:  # noqa: BLE001 - the outbox keeps them: the reconciler publishes them, same eventId
+            log.warning("could not clear published events", extra={"message_id": message_id})
+        if len(out) < len(event_ids):  # the reconciler's next run publishes the rest
             try:
-                # a message none of whose events is final is not final: one write, not a refused one first
-                final = any(e.detail.get("isFinal") is not False for e in outcome.events
-                            if e.detail.get("messageId") == message_id)
-                self.store.messages.clear_events(message_id, out, final=final)
-                if len(out) < len(event_ids):  # the reconciler's next run publishes the rest
-                    self.store.pending.requeue(message_id, self.clock())
-            except Exception:  # noqa: BLE001 - the outbox keeps them: the reconciler publishes them, same eventId
-                log.warning("could not clear published events", extra={"message_id": message_id})
-        if outcome.requeued or outcome.dead_letter:
-            return  # a fresh copy comes back anyway (or none should): the outbox waits for it
-        if any(str(e.detail.get("eventId")) in failed for e in outcome.events):
-            outcome.retry, outcome.reason = True, "event not published"
+                self.store.pending.requeue(message_id, self.clock())
+            except Exception:  # noqa: BLE001 - still in its outbox: the reconciler finds it at its stale age
+                log.warning("could not requeue unpublished events", extra={"message_id": message_id})
 
     def _workers(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -222,3 +223,25 @@ class SendService:
         log.info("message rejected", extra={"message_id": message_id, "reason": reason[:200]})
         event = rejected_event(message_id, reason, now, sqs_id)
         return RecordOutcome([event])
+
+
+class OutboxClear(NamedTuple):
+    """A message's events the batch stored (published or not), and whether any of them is final (a message
+    none of whose events is final is not final: one write, not a refused one first)."""
+
+    message_id: str
+    event_ids: list[str]
+    final: bool
+
+
+def _outbox_clears(outcomes: Iterable[RecordOutcome]) -> list[OutboxClear]:
+    """One clear a message, whichever of the batch's records named its events."""
+    clears: dict[str, OutboxClear] = {}
+    for outcome in outcomes:
+        for message_id, event_ids in outcome.outbox.items():
+            seen = clears.get(message_id) or OutboxClear(message_id, [], False)
+            final = seen.final or any(e.detail.get("isFinal") is not False for e in outcome.events
+                                      if e.detail.get("messageId") == message_id)
+            ids = [*seen.event_ids, *(eid for eid in event_ids if eid not in seen.event_ids)]
+            clears[message_id] = OutboxClear(message_id, ids, final)
+    return list(clears.values())
