@@ -14,7 +14,7 @@ from aculab_messaging.contracts import events as ev
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, ReconcilePolicy, SendPolicy
 from aculab_messaging.logic.reconcile import ReconcileService
-from aculab_messaging.logic.send_flow import REUSED_ID
+from aculab_messaging.logic.send_attempt import REUSED_ID
 from aculab_messaging.logic.status import RETRYABLE, Status
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher

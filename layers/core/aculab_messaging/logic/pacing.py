@@ -61,6 +61,9 @@ class Pacer:
     # each number's state (n, r, and the stack's t when it was read) as this container last saw it
     _numbers: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict, repr=False)
 
+    # how long a send's last look before it leaves (campaign mark, opt-out) took: the longest lately (µs)
+    _look_us: float = field(default=0.0, repr=False)
+
     # each campaign's next slot as this container last saw or wrote it (a stale one: its write is refused)
     _campaigns: OrderedDict[str, int | None] = field(default_factory=OrderedDict, repr=False)
     # the end of each campaign's line of sends turned away, as this container last saw or wrote it
@@ -123,6 +126,18 @@ class Pacer:
             state = {**state, **latest}
             self._keep(number, state)
         raise PaceContended(f"no slot after {self.policy.attempts} attempts")
+
+    def look_ahead(self) -> float:
+        """Seconds before its slot a send takes its last look, so that it leaves at the slot itself."""
+        return min(1.25 * self._look_us / _US, self.policy.horizon_seconds)
+
+    def looked(self, seconds: float) -> None:
+        self._look_us = max(seconds * _US, 0.9 * self._look_us)
+
+    def in_time(self, slot: datetime, now: datetime) -> bool:
+        """Whether a send leaving now keeps its slot: within most of the margin a second of slots keeps
+        (each interval ``margin`` longer), so no one-second window holds more than the rate."""
+        return (now - slot).total_seconds() <= 0.8 * self.policy.margin
 
     def campaign_turn(self, campaign: tuple[str, float], now: Callable[[], datetime]) -> float:
         """Seconds until the turn of a campaign's send turned away (its slot beyond the horizon): it books a

@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aculab_messaging.aculab.params import MessageType
@@ -38,6 +38,7 @@ from aculab_messaging.logic.status import Status
 from aculab_messaging.logic.store_ports import SendStore
 
 log = logging.getLogger(__name__)
+REUSED_ID = "message_id already used for another request"
 WITHDRAWN = "campaign cancelled"  # the reason of a message its campaign's cancel stopped
 
 
@@ -95,6 +96,15 @@ def rejected_event(message_id: str, reason: str, now: datetime, sqs_id: str) -> 
     return Event.of(RejectedDetail(**stamp(RejectedDetail, message_id, Status.REJECTED, sqs_id, now=now),
                                    message_id=message_id, metadata={}, msg_refs=[], status=Status.REJECTED,
                                    is_final=True, reason=reason))
+
+
+def reused(req: SendRequest, attempt: Attempt, now: datetime, metrics: MetricsSink) -> RecordOutcome:
+    """Another request under a known message_id: refused, and the message is left as it is."""
+    sqs_id = str(attempt.record.get("messageId"))
+    metrics.count("MessageRejected")
+    log.info("message_id reused for another request", extra={"message_id": req.message_id})
+    reason = f"{REUSED_ID}: message_id {req.message_id!r} belongs to an accepted message, which is unchanged"
+    return RecordOutcome([rejected_event(f"sqs-{sqs_id}", reason, now, sqs_id)])
 
 
 def submitted_event(req: SendRequest, refs: list[str], now: datetime, identity: str,
@@ -199,3 +209,42 @@ def reserve_slot(pacer: Pacer | None, req: SendRequest, clock: Callable[[], date
             delay = max(delay, min(900, int(turn)))
         return RecordOutcome(reason="paced", delay_seconds=delay)
     return slot
+
+
+# what a send's last look before it leaves finds (None: nothing stops it), asked at the moment it would
+# leave, and whether it waited for its slot (what the batch read before may have changed meanwhile)
+LastLook = Callable[[datetime, bool], "lc.Transition | None"]
+_SLOT_TRIES = 3
+
+
+def depart(pacer: Pacer | None, req: SendRequest, clock: Callable[[], datetime], sleep: Callable[[float], None],
+           metrics: MetricsSink, policy: SendPolicy, look: LastLook) -> datetime | lc.Transition | RecordOutcome:
+    """When a send leaves for Aculab by the shared pace: its slot, waited for until its last look (taken just
+    before the slot), then the slot itself. A transition when the look finds it must not be sent; an outcome
+    that puts it back on the queue when no slot is to be had (or none could be kept: a look that ran past the
+    slot's margin gives it up, a gap and never a crowd, and takes another)."""
+    for _ in range(_SLOT_TRIES):
+        slot = reserve_slot(pacer, req, clock, metrics, policy)
+        if isinstance(slot, RecordOutcome):
+            return slot
+        if pacer is None or slot is None or slot <= clock():
+            found = look(clock(), False)
+            return clock() if found is None else found
+        _sleep_until(slot - timedelta(seconds=pacer.look_ahead()), clock, sleep)
+        started = clock()
+        found = look(slot, True)
+        pacer.looked((clock() - started).total_seconds())
+        if found is not None:
+            return found
+        now = _sleep_until(slot, clock, sleep)
+        if pacer.in_time(slot, now):
+            return now
+        metrics.count("PaceSlotMissed")
+    return RecordOutcome(reason="pace slot missed", delay_seconds=1)
+
+
+def _sleep_until(moment_: datetime, clock: Callable[[], datetime], sleep: Callable[[float], None]) -> datetime:
+    rest = (moment_ - clock()).total_seconds()
+    if rest > 0:
+        sleep(rest)
+    return clock()

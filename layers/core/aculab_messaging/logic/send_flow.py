@@ -41,6 +41,7 @@ from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
 from aculab_messaging.logic.send_attempt import (
     Attempt,
+    depart,
     event_time,
     first_sight,
     later,
@@ -48,8 +49,7 @@ from aculab_messaging.logic.send_attempt import (
     move,
     not_ready_to_send,
     refused,
-    rejected_event,
-    reserve_slot,
+    reused,
     scheduled_event,
     submitted_event,
     unsent_event,
@@ -61,7 +61,6 @@ from aculab_messaging.logic.store_ports import SendStore
 from aculab_messaging.logic.tracking import failed_event
 
 log = logging.getLogger(__name__)
-REUSED_ID = "message_id already used for another request"
 _TRIES = 4
 _UNSENT_METRICS = {"expire": "MessageExpired", "block": "MessageBlocked", "withdraw": "MessageWithdrawn"}
 
@@ -106,7 +105,7 @@ class SendFlow:
                 return self._finish_unsent(lc.BLOCK, req, fingerprint, timing, None, attempt, now)
             return self._guarded(req, fingerprint, timing, None, attempt, now)
         if record.request_hash and record.request_hash != fingerprint:
-            return self._reused(req, attempt, now)
+            return reused(req, attempt, now, self.metrics)
         held = Timing(moment(record.due_at), moment(record.valid_until))  # fixed at first sight
         if record.status in (lc.SCHEDULED, lc.WAITING):
             if self._withdrawn(req):
@@ -146,13 +145,6 @@ class SendFlow:
     def _is_blocked(self, req: SendRequest, attempt: Attempt) -> bool:
         found = attempt.known_blocked.get(req.from_, req.to) if attempt.known_blocked else None
         return self.store.blocked.is_blocked(req.from_, req.to) if found is None else found
-
-    def _reused(self, req: SendRequest, attempt: Attempt, now: datetime) -> RecordOutcome:
-        sqs_id = str(attempt.record.get("messageId"))
-        self.metrics.count("MessageRejected")
-        log.info("message_id reused for another request", extra={"message_id": req.message_id})
-        reason = f"{REUSED_ID}: message_id {req.message_id!r} belongs to an accepted message, which is unchanged"
-        return RecordOutcome([rejected_event(f"sqs-{sqs_id}", reason, now, sqs_id)])
 
     def _claimed_elsewhere(self, req: SendRequest, fingerprint: str, held: Timing, record: MessageRecord,
                            attempt: Attempt, now: datetime) -> RecordOutcome | MessageRecord:
@@ -243,26 +235,28 @@ class SendFlow:
     def _send_claimed(self, req: SendRequest, fingerprint: str, record: MessageRecord | None, attempt: Attempt,
                       now: datetime) -> RecordOutcome | MessageRecord:
         # the slot last, so that nothing but the request itself stands between the slot and Aculab
-        slot = reserve_slot(self.pacer, req, self.clock, self.metrics, self.policy)
-        if isinstance(slot, RecordOutcome):
-            move(self.store, lc.RELEASE, req, attempt, now, reason=f"waiting: {slot.reason}")
-            return later(self.queue, attempt, slot.delay_seconds or 1, str(slot.reason))
-        wait = (slot - self.clock()).total_seconds() if slot is not None else 0.0
-        if wait > 0:  # it waited for its slot: what was read before may have changed meanwhile
-            self.sleep(wait)
-            now = self.clock()
-        held, unsent = Timing(None, moment(record.valid_until) if record else None), None
-        if self._withdrawn(req):  # a campaign cancel skips what is being sent: its mark is read again here
-            unsent = lc.WITHDRAW
-        elif wait > 0 and held.expired(now):  # its validity ran out while it waited
-            unsent = lc.EXPIRE
-        elif wait > 0 and self.store.blocked.is_blocked(req.from_, req.to):  # a STOP came while it waited for its slot
-            unsent = lc.BLOCK
-        if unsent is not None:
-            return self._finish_unsent(unsent, req, fingerprint, held, record, attempt, now)
+        held = Timing(None, moment(record.valid_until) if record else None)
+        left = depart(self.pacer, req, self.clock, self.sleep, self.metrics, self.policy,
+                      lambda at, waited: self._last_look(req, held, at, waited=waited))
+        if isinstance(left, RecordOutcome):
+            move(self.store, lc.RELEASE, req, attempt, now, reason=f"waiting: {left.reason}")
+            return later(self.queue, attempt, left.delay_seconds or 1, str(left.reason))
+        if isinstance(left, lc.Transition):
+            return self._finish_unsent(left, req, fingerprint, held, record, attempt, self.clock())
         if attempt.known_blocked is not None:
             attempt.known_blocked.sending()
-        return self._call_send(req, record, attempt, now)
+        return self._call_send(req, record, attempt, left)
+
+    def _last_look(self, req: SendRequest, held: Timing, at: datetime, *, waited: bool) -> lc.Transition | None:
+        """What may have changed while it waited for its slot (nothing but its campaign's mark is read again
+        for a send that did not wait): a campaign cancel, its validity (at the moment it would leave), a STOP."""
+        if self._withdrawn(req):
+            return lc.WITHDRAW
+        if waited and held.expired(at):
+            return lc.EXPIRE
+        if waited and self.store.blocked.is_blocked(req.from_, req.to):
+            return lc.BLOCK
+        return None
 
     def _call_send(self, req: SendRequest, record: MessageRecord | None, attempt: Attempt,
                    now: datetime) -> RecordOutcome:
