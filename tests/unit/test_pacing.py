@@ -259,3 +259,16 @@ def test_a_send_whose_last_look_runs_past_its_slots_margin_takes_another_slot_a_
     assert [round(d, 4) for d in departures] == [0.0, 0.42, 0.63]
     assert min(b - a for a, b in itertools.pairwise(departures)) >= 0.21
     assert len(aculab.sent) == 3 and metrics.counts["PaceSlotMissed"] == 1
+
+
+def test_a_look_that_took_seconds_moves_the_next_looks_at_most_a_second_ahead_and_less_each_time() -> None:
+    # given a pacer whose last look took 3 s (a throttled read retried), then looks of 10 ms
+    pacer = Pacer(InMemoryPace(), PacePolicy(max_per_second=5))
+    pacer.looked(3.0)
+    # then the next send looks at most a second before its slot (a STOP after that is not seen by it) ...
+    ahead = [pacer.look_ahead()]
+    for _ in range(30):
+        pacer.looked(0.01)
+        ahead.append(pacer.look_ahead())
+    # ... and each quick look brings it closer to the slot, down to what the looks take
+    assert ahead[0] == 1.0 and all(b <= a for a, b in itertools.pairwise(ahead)) and ahead[-1] < 0.2

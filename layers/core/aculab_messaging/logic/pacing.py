@@ -129,7 +129,7 @@ class Pacer:
 
     def look_ahead(self) -> float:
         """Seconds before its slot a send takes its last look, so that it leaves at the slot itself."""
-        return min(1.25 * self._look_us / _US, self.policy.horizon_seconds)
+        return min(1.25 * self._look_us / _US, self.policy.look_ahead_max_seconds)
 
     def looked(self, seconds: float) -> None:
         self._look_us = max(seconds * _US, 0.9 * self._look_us)

@@ -130,6 +130,8 @@ class PacePolicy(BaseModel):
     lead_seconds: float = 0.02
     # a slot whose write came back later than this after it is not used (another is taken)
     late_seconds: float = 0.01
+    # a send's last look before its slot is taken at most this far ahead (a STOP stored after it is not seen)
+    look_ahead_max_seconds: float = 1.0
     increase_per_second: float = 1.0
     decrease: float = 0.5
     min_rate: float = 0.2
