@@ -136,9 +136,9 @@ class Pacer:
 
     def in_time(self, slot: datetime, now: datetime) -> bool:
         """Whether a send leaving now keeps its slot: within most of the margin a second of slots keeps
-        (each interval ``margin`` longer), so no one-second window holds more than the rate; without a
-        margin, as late as a slot's write may come back (``late_seconds``)."""
-        return (now - slot).total_seconds() <= max(0.8 * self.policy.margin, self.policy.late_seconds)
+        (each interval ``margin`` longer), so no one-second window holds more than the rate (without a
+        margin, within a millisecond: no real clock wakes exactly at a moment)."""
+        return (now - slot).total_seconds() <= max(0.8 * self.policy.margin, 0.001)
 
     def campaign_turn(self, campaign: tuple[str, float], now: Callable[[], datetime]) -> float:
         """Seconds until the turn of a campaign's send turned away (its slot beyond the horizon): it books a

@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aculab_messaging.aculab.params import MessageType
@@ -27,8 +27,6 @@ from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.domain_errors import CredentialsNotSet
 from aculab_messaging.logic.message_record import MessageRecord
-from aculab_messaging.logic.pacing import PaceContended, Pacer
-from aculab_messaging.logic.policy import SendPolicy
 from aculab_messaging.logic.ports import MetricsSink, SendQueue
 from aculab_messaging.logic.record_outcome import KnownBlocked, RecordOutcome
 from aculab_messaging.logic.scheduling import Timing
@@ -186,65 +184,3 @@ def later(queue: SendQueue, attempt: Attempt, seconds: int, reason: str) -> Reco
         log.warning("could not queue the record again", extra={"error": type(exc).__name__})
         return RecordOutcome(retry=True, reason=reason, delay_seconds=seconds)
     return RecordOutcome(reason=reason, requeued=True)
-
-
-def reserve_slot(pacer: Pacer | None, req: SendRequest, clock: Callable[[], datetime], metrics: MetricsSink,
-                 policy: SendPolicy) -> datetime | RecordOutcome | None:
-    """When this send may go by the shared pace (the stack's, its number's, its campaign's): a moment, or
-    an outcome that puts it back on the queue for a while (None: no pace)."""
-    if pacer is None:
-        return None
-    campaign = (req.campaign_id, req.campaign_max_per_second) if req.campaign_id and req.campaign_max_per_second \
-        else None
-    try:
-        slot = pacer.reserve(req.from_, clock, campaign=campaign)
-    except PaceContended:
-        metrics.count("PaceContended")
-        return RecordOutcome(reason="pace contended", delay_seconds=1)
-    if slot is None:
-        metrics.count("SendPaced")
-        delay = policy.pace_retry_seconds
-        if campaign is not None:  # back a little before its turn in the campaign's line (at most SQS's 15 min)
-            turn = pacer.campaign_turn(campaign, clock) - pacer.policy.horizon_seconds / 2
-            delay = max(delay, min(900, int(turn)))
-        return RecordOutcome(reason="paced", delay_seconds=delay)
-    return slot
-
-
-# what a send's last look before it leaves finds (None: nothing stops it), asked at the moment it would
-# leave, and whether it waited for its slot (what the batch read before may have changed meanwhile)
-LastLook = Callable[[datetime, bool], "lc.Transition | None"]
-_SLOT_TRIES = 3
-
-
-def depart(pacer: Pacer | None, req: SendRequest, clock: Callable[[], datetime], sleep: Callable[[float], None],
-           metrics: MetricsSink, policy: SendPolicy, look: LastLook) -> datetime | lc.Transition | RecordOutcome:
-    """When a send leaves for Aculab by the shared pace: its slot, waited for until its last look (taken just
-    before the slot), then the slot itself. A transition when the look finds it must not be sent; an outcome
-    that puts it back on the queue when no slot is to be had (or none could be kept: a look that ran past the
-    slot's margin gives it up, a gap and never a crowd, and takes another)."""
-    for _ in range(_SLOT_TRIES):
-        slot = reserve_slot(pacer, req, clock, metrics, policy)
-        if isinstance(slot, RecordOutcome):
-            return slot
-        if pacer is None or slot is None or slot <= clock():
-            found = look(clock(), False)
-            return clock() if found is None else found
-        _sleep_until(slot - timedelta(seconds=pacer.look_ahead()), clock, sleep)
-        started = clock()
-        found = look(slot, True)
-        pacer.looked((clock() - started).total_seconds())
-        if found is not None:
-            return found
-        now = _sleep_until(slot, clock, sleep)
-        if pacer.in_time(slot, now):
-            return now
-        metrics.count("PaceSlotMissed")
-    return RecordOutcome(reason="pace slot missed", delay_seconds=1)
-
-
-def _sleep_until(moment_: datetime, clock: Callable[[], datetime], sleep: Callable[[float], None]) -> datetime:
-    rest = (moment_ - clock()).total_seconds()
-    if rest > 0:
-        sleep(rest)
-    return clock()

@@ -26,11 +26,12 @@ import math
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aculab_messaging.aculab.errors import AculabError
 from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.departure import Departure
 from aculab_messaging.logic.message_record import MessageRecord, history_entry
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import SendPolicy
@@ -41,7 +42,6 @@ from aculab_messaging.logic.redact import mask_number
 from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
 from aculab_messaging.logic.send_attempt import (
     Attempt,
-    depart,
     event_time,
     first_sight,
     later,
@@ -236,10 +236,11 @@ class SendFlow:
                       now: datetime) -> RecordOutcome | MessageRecord:
         # the slot last, so that nothing but the request itself stands between the slot and Aculab
         held = Timing(None, moment(record.valid_until) if record else None)
-        left = depart(self.pacer, req, self.clock, self.sleep, self.metrics, self.policy,
-                      lambda at, waited: self._last_look(req, held, at, waited=waited))
+        invocation_ends = attempt.lease_until - timedelta(seconds=self.policy.claim_margin_seconds)
+        left = Departure(self.pacer, self.clock, self.sleep, self.metrics, self.policy).leave(
+            req, lambda waited: self._last_look(req, waited=waited), held, invocation_ends)
         if isinstance(left, RecordOutcome):
-            move(self.store, lc.RELEASE, req, attempt, now, reason=f"waiting: {left.reason}")
+            move(self.store, lc.RELEASE, req, attempt, self.clock(), reason=f"waiting: {left.reason}")
             return later(self.queue, attempt, left.delay_seconds or 1, str(left.reason))
         if isinstance(left, lc.Transition):
             return self._finish_unsent(left, req, fingerprint, held, record, attempt, self.clock())
@@ -247,13 +248,11 @@ class SendFlow:
             attempt.known_blocked.sending()
         return self._call_send(req, record, attempt, left)
 
-    def _last_look(self, req: SendRequest, held: Timing, at: datetime, *, waited: bool) -> lc.Transition | None:
-        """What may have changed while it waited for its slot (nothing but its campaign's mark is read again
-        for a send that did not wait): a campaign cancel, its validity (at the moment it would leave), a STOP."""
+    def _last_look(self, req: SendRequest, *, waited: bool) -> lc.Transition | None:
+        """What may have changed while it waited for its slot (for a send that did not wait, only its
+        campaign's mark is read again): a campaign cancel, a STOP."""
         if self._withdrawn(req):
             return lc.WITHDRAW
-        if waited and held.expired(at):
-            return lc.EXPIRE
         if waited and self.store.blocked.is_blocked(req.from_, req.to):
             return lc.BLOCK
         return None

@@ -1,0 +1,108 @@
+"""A send's way out to Aculab by the shared pace (logic/pacing.py): its slot, its last look at what may
+have changed while it waited for it, and leaving at the slot itself.
+
+The last look (the campaign's mark, a STOP, the validity at the moment it would leave) is taken a little
+before the slot, as far ahead as such looks took lately (``Pacer.look_ahead``), so that nothing stands
+between the slot and msg_send. A send never leaves late into the next send's second: one whose look ran
+past the slot's margin (``Pacer.in_time``) gives the slot up (a gap, never a crowd) and, looking first this
+time, takes another; a send without the time left in its invocation for another try goes back to the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aculab_messaging.contracts.queue import SendRequest
+from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.pacing import PaceContended, Pacer
+from aculab_messaging.logic.policy import SendPolicy
+from aculab_messaging.logic.ports import MetricsSink
+from aculab_messaging.logic.record_outcome import RecordOutcome
+from aculab_messaging.logic.scheduling import Timing
+
+# what a send's last look finds (None: nothing stops it); ``True``: it waited, so what the batch read
+# before (its opt-out) may have changed meanwhile; the campaign's mark is read again whatever
+LastLook = Callable[[bool], "lc.Transition | None"]
+SLOT_TRIES = 3
+# what an invocation must have left after a slot: msg_send (its read timeout) and the writes after it
+AFTER_SLOT_SECONDS = 15.0
+MISSED = "pace slot missed"
+
+
+@dataclass(frozen=True)
+class Departure:
+    pacer: Pacer | None
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], None]
+    metrics: MetricsSink
+    policy: SendPolicy
+
+    def leave(self, req: SendRequest, look: LastLook, held: Timing,
+              deadline: datetime) -> datetime | lc.Transition | RecordOutcome:
+        """The moment it leaves; a transition when its look finds it must not be sent; an outcome that
+        puts it back on the queue when no slot is to be had in time. ``deadline``: its invocation's end."""
+        found = look(False)
+        if found is not None or self.pacer is None:
+            return self.clock() if found is None else found
+        for tries in range(SLOT_TRIES):
+            if tries:  # its look ran late: this time it looks first, then takes its slot
+                if self._no_time_for_a_slot(self.pacer, deadline):
+                    return RecordOutcome(reason=MISSED, delay_seconds=1)
+                found = self._timed(self.pacer, look)
+                if found is not None:
+                    return found
+            slot = self._reserve(req)
+            if not isinstance(slot, datetime):
+                return self.clock() if slot is None else slot
+            waits = slot > self.clock()
+            if waits and not tries:  # its look just before its slot
+                self._sleep_until(slot - timedelta(seconds=self.pacer.look_ahead()))
+                found = self._timed(self.pacer, look)
+                if found is not None:
+                    return found
+            if (waits or tries) and held.expired(slot):
+                return lc.EXPIRE  # its validity ran out while it waited
+            now = self._sleep_until(slot)
+            if self.pacer.in_time(slot, now):
+                return now
+            self.metrics.count("PaceSlotMissed")
+        return RecordOutcome(reason=MISSED, delay_seconds=1)
+
+    def _reserve(self, req: SendRequest) -> datetime | RecordOutcome | None:
+        """Its slot by the shared pace (the stack's, its number's, its campaign's), or an outcome that
+        puts it back on the queue for a while (None: no pace)."""
+        if self.pacer is None:
+            return None
+        campaign = (req.campaign_id, req.campaign_max_per_second) if req.campaign_id and \
+            req.campaign_max_per_second else None
+        try:
+            slot = self.pacer.reserve(req.from_, self.clock, campaign=campaign)
+        except PaceContended:
+            self.metrics.count("PaceContended")
+            return RecordOutcome(reason="pace contended", delay_seconds=1)
+        if slot is None:
+            self.metrics.count("SendPaced")
+            delay = self.policy.pace_retry_seconds
+            if campaign is not None:  # back a little before its turn in the campaign's line (at most SQS's 15 min)
+                turn = self.pacer.campaign_turn(campaign, self.clock) - self.pacer.policy.horizon_seconds / 2
+                delay = max(delay, min(900, int(turn)))
+            return RecordOutcome(reason="paced", delay_seconds=delay)
+        return slot
+
+    def _timed(self, pacer: Pacer, look: LastLook) -> lc.Transition | None:
+        started = self.clock()
+        found = look(True)
+        pacer.looked((self.clock() - started).total_seconds())
+        return found
+
+    def _no_time_for_a_slot(self, pacer: Pacer, deadline: datetime) -> bool:
+        needed = pacer.policy.horizon_seconds + pacer.look_ahead() + AFTER_SLOT_SECONDS
+        return (deadline - self.clock()).total_seconds() < needed
+
+    def _sleep_until(self, moment: datetime) -> datetime:
+        rest = (moment - self.clock()).total_seconds()
+        if rest > 0:
+            self.sleep(rest)
+        return self.clock()
