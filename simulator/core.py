@@ -400,19 +400,28 @@ class SimulatorState:
             delay = self.rng.uniform(0, cfg.notify_reorder_seconds) if cfg.notify_reorder_seconds else 0.0
             with self._idle:
                 self._inflight += 1
-            self._notifier.submit(self._deliver, url, method, auth, payload, delay)
+            self._notifier.submit(self._deliver, url, method, auth, payload, delay, self.resets)
 
     def _deliver(self, url: str, method: str, auth: tuple[str, str] | None, payload: dict[str, Any],
-                 delay: float) -> None:
+                 delay: float, generation: int) -> None:
+        """One notification, retried as Aculab would. A reset meanwhile (the next test) ends it: no
+        attempt after it, and nothing it met counted in the new stats."""
+
+        def count(name: str) -> None:
+            if self.resets == generation:
+                self.stats[name] += 1
+
         try:
             if delay:
                 time.sleep(delay)
             for attempt in range(1 + max(0, self.config.notify_retries)):
                 if attempt:
                     time.sleep(self.config.notify_retry_delay * attempt)
-                self.stats["notification_attempts"] += 1
+                if self.resets != generation:
+                    return
+                count("notification_attempts")
                 if attempt:
-                    self.stats["notification_retries"] += 1
+                    count("notification_retries")
                 started = time.perf_counter()
                 try:
                     if method.upper() == "GET":
@@ -425,16 +434,17 @@ class SimulatorState:
                             headers={"Content-Type": "application/json"},
                         )
                     if response.status_code == 200:
-                        self.stats["notifications_delivered"] += 1
+                        count("notifications_delivered")
                         with self.lock:
-                            self.notify_latencies_ms.append((time.perf_counter() - started) * 1000)
+                            if self.resets == generation:
+                                self.notify_latencies_ms.append((time.perf_counter() - started) * 1000)
                         return
-                    self.stats[f"notification_http_{response.status_code}"] += 1
+                    count(f"notification_http_{response.status_code}")
                 except requests.Timeout:
-                    self.stats["notification_timeouts"] += 1  # the webhook was too slow: Aculab retries
+                    count("notification_timeouts")  # the webhook was too slow: Aculab retries
                 except requests.RequestException:
-                    self.stats["notification_errors"] += 1
-            self.stats["notifications_failed"] += 1
+                    count("notification_errors")
+            count("notifications_failed")
         finally:
             with self._idle:
                 self._inflight -= 1
