@@ -44,3 +44,13 @@ def test_the_webhook_and_its_store_do_not_load_the_send_contract() -> None:
     # then the send request's model (pydantic, numbers, quiet hours, segmentation) is not among what it loaded:
     # a limit the store needs of the contract comes from logic/ids.py
     assert out.stdout.strip() == "False"
+
+
+def test_the_send_function_does_not_load_the_notification_model() -> None:
+    # given a fresh interpreter / when it imports the send function's handler module
+    probe = "import sys, send_function\nprint('aculab_messaging.contracts.notification' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT / 'functions' / 'send'}"})
+    # then Aculab's notification model (the webhook's) was not built: the part limit the send contract
+    # shares with it comes from logic/ids.py
+    assert out.stdout.strip() == "False"

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from aculab_messaging.contracts.errors import ContractError
-from aculab_messaging.contracts.notification import MAX_PARTS, BadNotification, Notification
+from aculab_messaging.contracts.notification import BadNotification, Notification
 from aculab_messaging.contracts.queue import SendRequest, parse_queue_message
+from aculab_messaging.logic.ids import MAX_PARTS
 from aculab_messaging.logic.segmentation import estimate
 from simulator.segmentation import split_sms
 

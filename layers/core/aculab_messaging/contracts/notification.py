@@ -17,12 +17,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from aculab_messaging.contracts.errors import field_errors
+from aculab_messaging.logic.ids import MAX_PARTS
 from aculab_messaging.logic.status import ProviderStatus, UnknownStatusError, parse_provider_status
 
-# The most parts a message may have, in both directions: a concatenated sms numbers its parts in
-# one octet (3GPP TS 23.040), so no carrier reports more. The send contract (contracts/queue.py)
-# refuses an sms that would take more, so no status update of a message we sent is refused for its count.
-MAX_PARTS = 255
 PartNumber = Annotated[int | None, Field(ge=1, le=MAX_PARTS)]
 
 

@@ -20,8 +20,7 @@ from pydantic import (
 )
 
 from aculab_messaging.aculab.params import MessageType, SendParams, normalise_number, normalise_sender
-from aculab_messaging.contracts.notification import MAX_PARTS
-from aculab_messaging.logic.ids import MAX_SCHEDULE_AHEAD, MESSAGE_ID_MAX_LENGTH, MESSAGE_ID_PATTERN
+from aculab_messaging.logic.ids import MAX_PARTS, MAX_SCHEDULE_AHEAD, MESSAGE_ID_MAX_LENGTH, MESSAGE_ID_PATTERN
 from aculab_messaging.logic.quiet_hours import QUIET_HOURS_PATTERN, QuietWindow
 from aculab_messaging.logic.segmentation import estimate
 
