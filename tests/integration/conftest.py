@@ -50,6 +50,8 @@ class Capture:
 
         self.requests: list[dict[str, object]] = []
         self.answer = 200
+        self.arrived = threading.Event()  # set by the first request
+        self.hold: threading.Event | None = None  # set: each answer waits for it (at most 10 s)
         capture = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +66,9 @@ class Capture:
                 path, _, query = self.path.partition("?")
                 capture.requests.append({"method": self.command, "path": path, "query": query, "body": body,
                                          "auth": self.headers.get("Authorization")})
+                capture.arrived.set()
+                if capture.hold is not None:
+                    capture.hold.wait(10)
                 self.send_response(capture.answer)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -84,6 +89,8 @@ class Capture:
 def capture() -> Iterator[Capture]:
     page = Capture()
     yield page
+    if page.hold is not None:
+        page.hold.set()
     page.server.shutdown()
     page.server.server_close()
 
