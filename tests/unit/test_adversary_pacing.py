@@ -119,14 +119,15 @@ def test_a_campaign_send_whose_slot_passed_during_its_write_does_not_leave_late_
     # given 5 a second (each interval 0.21 s), a slot write that comes back 25 ms after it was sent (5 ms past
     # its slot, within late_seconds), and a campaign-mark read that takes 100 ms (moto's median read)
     world = _World(PacePolicy(max_per_second=5), writes=[0.025], mark=[0.0, 0.1])
-    # when a campaign's send goes (its look, the campaign's mark, is read before its slot is taken: 0.1 s; its
-    # slot 20 ms ahead of that has passed when its write returns: no wait), then five plain sends
+    # when a campaign's send goes (no wait: its look, only the campaign's mark, read right after its slot was
+    # taken, comes back 105 ms past the slot), then five plain sends
     world.send("m0", campaign_id="spring")
     for i in range(1, 6):
         world.send(f"m{i}")
-    # then the campaign's send left 5 ms after its slot (0.12 s), not a mark read's time after it (before the
-    # fix: its slot 0.02 s, gone at 0.125 s, and six sends in [0.125, 1.125)); each plain send at its slot
-    assert world.departures == [0.125, 0.33, 0.54, 0.75, 0.96, 1.17]
+    # then the campaign's send did not leave late by its mark read (before the fix: 0.125 s, and six sends in
+    # [0.125, 1.125)): it gave the slot up, looked first and left at the next (0.23 s); each plain send at its slot
+    assert world.departures == [0.23, 0.44, 0.65, 0.86, 1.07, 1.28]
+    assert world.metrics.counts["PaceSlotMissed"] == 1
     assert _busiest_second(world.departures) <= 5
 
 
@@ -255,3 +256,17 @@ def test_a_send_on_a_busy_stack_whose_looks_are_slow_ends_within_its_invocation(
     # done at 31.42 s)
     assert world.metrics.counts["PaceSlotMissed"] == 1 and world.queue.later_calls == [1]
     assert world.at() <= SendPolicy(webhook_url="https://h.example/n").invocation_seconds, world.at()
+
+
+def test_a_campaign_send_that_waits_for_its_slot_reads_its_campaigns_mark_once_on_its_way_out() -> None:
+    # given 5 a second, a first send gone, and the campaign's mark reads counted
+    world = _World(PacePolicy(max_per_second=5, lead_seconds=0))
+    reads: list[str] = []
+    cancelled_at = world.store.campaigns.campaign_cancelled_at
+    world.store.campaigns.campaign_cancelled_at = lambda c: reads.append(c) or cancelled_at(c)  # type: ignore[method-assign]
+    world.send("m0")
+    # when a campaign's send goes, waiting 0.21 s for its slot
+    world.send("m1", campaign_id="spring")
+    # then its mark was read twice: at first sight (before its claim) and in its last look before the slot
+    assert world.departures == [0.0, 0.21] and reads == ["spring", "spring"]
+

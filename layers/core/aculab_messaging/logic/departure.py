@@ -43,8 +43,8 @@ class Departure:
               deadline: datetime) -> datetime | lc.Transition | RecordOutcome:
         """The moment it leaves; a transition when its look finds it must not be sent; an outcome that
         puts it back on the queue when no slot is to be had in time. ``deadline``: its invocation's end."""
-        found = look(False)
-        if found is not None or self.pacer is None:
+        if self.pacer is None:
+            found = look(False)
             return self.clock() if found is None else found
         for tries in range(SLOT_TRIES):
             if tries:  # its look ran late: this time it looks first, then takes its slot
@@ -55,11 +55,12 @@ class Departure:
                     return found
             slot = self._reserve(req)
             if not isinstance(slot, datetime):
-                return self.clock() if slot is None else slot
+                return slot
             waits = slot > self.clock()
-            if waits and not tries:  # its look just before its slot
-                self._sleep_until(slot - timedelta(seconds=self.pacer.look_ahead()))
-                found = self._timed(self.pacer, look)
+            if not tries:  # its look: just before its slot, or (nothing waited) only its campaign's mark, now
+                if waits:
+                    self._sleep_until(slot - timedelta(seconds=self.pacer.look_ahead()))
+                found = self._timed(self.pacer, look) if waits else look(False)
                 if found is not None:
                     return found
             if (waits or tries) and held.expired(slot):
@@ -70,11 +71,10 @@ class Departure:
             self.metrics.count("PaceSlotMissed")
         return RecordOutcome(reason=MISSED, delay_seconds=1)
 
-    def _reserve(self, req: SendRequest) -> datetime | RecordOutcome | None:
+    def _reserve(self, req: SendRequest) -> datetime | RecordOutcome:
         """Its slot by the shared pace (the stack's, its number's, its campaign's), or an outcome that
-        puts it back on the queue for a while (None: no pace)."""
-        if self.pacer is None:
-            return None
+        puts it back on the queue for a while."""
+        assert self.pacer is not None  # noqa: S101 - leave() reserves only with a pacer
         campaign = (req.campaign_id, req.campaign_max_per_second) if req.campaign_id and \
             req.campaign_max_per_second else None
         try:
