@@ -67,7 +67,7 @@ def _wire_counted(counts: Counter[str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _recorded(calls: list[Call], aculab_url: str) -> Iterator[None]:
+def record_calls(calls: list[Call], aculab_url: str) -> Iterator[None]:
     """Each AWS call (its parameters as made) and each Aculab request, with the thread that made it."""
     import botocore.client
     import requests
@@ -91,7 +91,7 @@ def _recorded(calls: list[Call], aculab_url: str) -> Iterator[None]:
         yield
 
 
-def _twins(calls: list[Call], message_ids: list[str], prefix: str) -> list[Call]:
+def twins_of(calls: list[Call], message_ids: list[str], prefix: str) -> list[Call]:
     """The recorded calls about twin messages: each message_id and each msg_ref renamed, so that
     every write meets the state its original met (a fresh item, the claim's outbox ...)."""
     text = json.dumps(calls, default=list)
@@ -140,7 +140,7 @@ class Bare:
                 self._http.request(method, url, timeout=(2, 10), **kwargs).json()
                 continue
             with contextlib.suppress(ClientError):  # a refused condition is a call made, as the function's was
-                self.client(kind)._make_api_call(what, params)  # fresh from _twins: nothing to copy
+                self.client(kind)._make_api_call(what, params)  # fresh from twins_of: nothing to copy
 
     def replay(self, calls: list[Call]) -> None:
         workers = [c for c in calls if c[0] != "MainThread"]
@@ -173,19 +173,19 @@ def run(rounds: int = 7) -> tuple[list[Figure], dict[str, Any]]:
         try:
             app.invoke("send", _batch())  # warm: init, secrets, connections
             event = _batch()
-            with _wire_counted(wire), _recorded(calls, sim.base_url):
+            with _wire_counted(wire), record_calls(calls, sim.base_url):
                 result = app.invoke("send", event)
             assert not result["batchItemFailures"], result
             sent = sum(1 for c in calls if c[1] == "http" and c[2].endswith("/msg_send"))
             ids = [json.loads(r["body"])["message_id"] for r in event["Records"]]
             bare = Bare(app.environment("send"))
-            bare.replay(_twins(calls, ids, "warm-"))
+            bare.replay(twins_of(calls, ids, "warm-"))
             for i in range(rounds):
                 started = time.process_time()
                 result = app.invoke("send", _batch())
                 function_cpu.append(time.process_time() - started)
                 assert not result["batchItemFailures"], result
-                twins = _twins(calls, ids, f"t{i}-")
+                twins = twins_of(calls, ids, f"t{i}-")
                 started = time.process_time()
                 bare.replay(twins)
                 bare_cpu.append(time.process_time() - started)

@@ -26,7 +26,7 @@ from typing import Any
 from unittest import mock
 
 from bench.common import SIM_CREDENTIALS, Figure, canned_aws_and_simulator, median
-from bench.per_message import Bare, Call, _recorded, _twins
+from bench.per_message import Bare, Call, record_calls, twins_of
 
 TARGET = 1.5
 AWS_ROUND_TRIP_MS = 8.0
@@ -96,17 +96,17 @@ def run(latency_ms: float = 100.0, rounds: int = 5) -> tuple[list[Figure], dict[
         service.process_batch(_batch())  # warm: secrets, pools
         calls: list[Call] = []
         recorded = _batch()
-        with _recorded(calls, environment["ACULAB_BASE_URL"]):
+        with record_calls(calls, environment["ACULAB_BASE_URL"]):
             service.process_batch(recorded)
         ids = [json.loads(str(r["body"]))["message_id"] for r in recorded]
         bare = Bare(environment)
-        bare.replay(_twins(calls, ids, "warm-"))
+        bare.replay(twins_of(calls, ids, "warm-"))
         walls: list[float] = []
         replays: dict[str, list[float]] = {"bare": [], "floor": []}
         for i in range(rounds):
             walls.append(_timed_batch(service))
             for name, made in (("bare", calls), ("floor", floor_of(calls))):
-                twins = _twins(made, ids, f"{name}{i}-")
+                twins = twins_of(made, ids, f"{name}{i}-")
                 started = time.perf_counter()
                 bare.replay(twins)
                 replays[name].append(time.perf_counter() - started)

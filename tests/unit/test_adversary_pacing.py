@@ -5,112 +5,11 @@ All on the controllable clock: each read, slot write and sleep moves it by what 
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
-from typing import Any
 
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, SendPolicy
-from aculab_messaging.logic.sending import SendService
-from aculab_messaging.runtime.metrics import RecordingMetrics
-from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
-from tests.fakes.store import InMemoryStore
-from tests.queue_fakes import InMemorySendQueue
+from tests.pacing_world import TO, A, PacedWorld, busiest_second
 from tests.timing_fakes import InMemoryPace
-
-A, TO = "447700900001", "447700900123"
-
-
-class _World:
-    """The send service on the fakes with a shared pace, whose opt-out reads, campaign-mark reads and slot
-    writes take the given times in turn (then none); ``departures``: each msg_send's moment, in seconds
-    from the start. ``on_opt_out_read``: called after each opt-out read (its index), e.g. to store a STOP."""
-
-    def __init__(self, pace: PacePolicy, *, opt_out: Iterable[float] = (), mark: Iterable[float] = (),
-                 writes: Iterable[float] = (), on_opt_out_read: Callable[[int], None] | None = None,
-                 on_sleep: Callable[[], None] | None = None) -> None:
-        self.store, self.aculab, self.clock, self.metrics = InMemoryStore(), FakeAculab(), Clock(), RecordingMetrics()
-        self.start, self.departures = self.clock(), list[float]()
-        self.queue = InMemorySendQueue(self.clock)
-        self.pace = InMemoryPace()
-        opt_out_delays, mark_delays, write_delays = iter(opt_out), iter(mark), iter(writes)
-        reads = itertools.count()
-        is_blocked, cancelled_at = self.store.blocked.is_blocked, self.store.campaigns.campaign_cancelled_at
-        take, send = self.pace.take_pace_slot, self.aculab.msg_send
-
-        def slow_opt_out(from_: str, to: str) -> bool:
-            found = is_blocked(from_, to)  # read at once, its answer comes back later
-            self.clock.advance(seconds=next(opt_out_delays, 0.0))
-            if on_opt_out_read is not None:
-                on_opt_out_read(next(reads))
-            return found
-
-        def slow_mark(campaign_id: str) -> str | None:
-            self.clock.advance(seconds=next(mark_delays, 0.0))
-            return cancelled_at(campaign_id)
-
-        def slow_write(*args: Any, **kwargs: Any) -> dict[str, Any] | None:
-            found = take(*args, **kwargs)
-            self.clock.advance(seconds=next(write_delays, 0.0))
-            return found
-
-        self.store.blocked.is_blocked = slow_opt_out  # type: ignore[method-assign]
-        self.store.campaigns.campaign_cancelled_at = slow_mark  # type: ignore[method-assign]
-        self.pace.take_pace_slot = slow_write  # type: ignore[method-assign]
-        def departing(params: Any) -> list[str]:
-            self.departures.append(self.at())
-            return send(params)
-
-        self.aculab.msg_send = departing  # type: ignore[method-assign]
-        self.pacer = Pacer(self.pace, pace)
-
-        def sleep(seconds: float) -> None:
-            if on_sleep is not None:
-                on_sleep()
-            self.clock.advance(seconds=seconds)
-
-        self.service = SendService(store=self.store, publisher=RecordingPublisher(), aculab=self.aculab,
-                                   queue=self.queue, check_credentials=lambda: None,
-                                   webhook_auth=lambda: ("u", "p"), policy=SendPolicy(webhook_url="https://h.example/n"),
-                                   clock=self.clock, metrics=self.metrics, sleep=sleep,
-                                   pacer=self.pacer)
-
-    def at(self) -> float:
-        return round((self.clock() - self.start).total_seconds(), 6)
-
-    def moment(self, seconds: float) -> datetime:
-        return self.start + timedelta(seconds=seconds)
-
-    def send(self, message_id: str, **more: Any) -> None:
-        """One send as its own batch (each reads its own opt-out before its claim)."""
-        body = {"message_id": message_id, "to": TO, "from": A, "content": "hi", **more}
-        self.service.process_batch([{"messageId": f"s-{message_id}", "receiptHandle": "r", "attributes": {
-            "ApproximateReceiveCount": "1", "SentTimestamp": str(int(self.clock().timestamp() * 1000))},
-            "body": json.dumps(body)}])
-
-    def drain(self, rounds: int) -> None:
-        """What the queue holds, round after round, the clock moving on to the next visible record."""
-        self.queue.put(json.dumps({"message_id": "m-late", "to": TO, "from": A, "content": "hi"}))
-        for _ in range(rounds):
-            visible = self.queue.next_visible()
-            if visible is None:
-                return
-            if visible > self.clock():
-                self.clock.now = visible
-            records = self.queue.receive()
-            outcomes = self.service.process_batch(records)
-            self.queue.settle(records, {sid for sid, o in outcomes.items() if o.retry})
-
-    def status(self, message_id: str) -> str | None:
-        found = self.store.messages.get_message(message_id)
-        return found.status if found else None
-
-
-def _busiest_second(departures: list[float]) -> int:
-    """The most departures in any one-second window [d, d + 1) starting at a departure."""
-    return max(sum(1 for e in departures if d <= e < d + 1) for d in departures)
-
 
 # -- (b) more than the rate in one second --------------------------------------------------------------------
 
@@ -118,7 +17,7 @@ def _busiest_second(departures: list[float]) -> int:
 def test_a_campaign_send_whose_slot_passed_during_its_write_does_not_leave_late_by_its_mark_read() -> None:
     # given 5 a second (each interval 0.21 s), a slot write that comes back 25 ms after it was sent (5 ms past
     # its slot, within late_seconds), and a campaign-mark read that takes 100 ms (moto's median read)
-    world = _World(PacePolicy(max_per_second=5), writes=[0.025], mark=[0.0, 0.1])
+    world = PacedWorld(PacePolicy(max_per_second=5), writes=[0.025], mark=[0.0, 0.1])
     # when a campaign's send goes (no wait: its look, only the campaign's mark, read right after its slot was
     # taken, comes back 105 ms past the slot), then five plain sends
     world.send("m0", campaign_id="spring")
@@ -128,20 +27,21 @@ def test_a_campaign_send_whose_slot_passed_during_its_write_does_not_leave_late_
     # [0.125, 1.125)): it gave the slot up, looked first and left at the next (0.23 s); each plain send at its slot
     assert world.departures == [0.23, 0.44, 0.65, 0.86, 1.07, 1.28]
     assert world.metrics.counts["PaceSlotMissed"] == 1
-    assert _busiest_second(world.departures) <= 5
+    assert busiest_second(world.departures) <= 5
 
 
 def test_without_a_margin_a_send_kept_a_few_milliseconds_late_does_not_put_six_into_one_second_at_five() -> None:
     # given 5 a second without a margin (slots exactly 0.2 s apart) and looks (opt-out re-reads) of 5 ms:
     # each send reads its opt-out before its claim (no time), and again in its look (5 ms)
-    world = _World(PacePolicy(max_per_second=5, margin=0, lead_seconds=0), opt_out=[0.0, 0.0, 0.005] + [0.0, 0.005] * 6)
+    world = PacedWorld(PacePolicy(max_per_second=5, margin=0, lead_seconds=0),
+                       opt_out=[0.0, 0.0, 0.005] + [0.0, 0.005] * 6)
     # when seven sends go one after another (the second's look, taken at its slot, runs 5 ms past it: without
     # a margin the slot is given up; looking first, it takes the next)
     for i in range(7):
         world.send(f"m{i}")
     assert world.departures == [0.0, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4]  # before the fix: 0.205 kept, 6 in a second
     # then no one second holds more than five
-    assert _busiest_second(world.departures) <= 5 and world.metrics.counts["PaceSlotMissed"] == 1
+    assert busiest_second(world.departures) <= 5 and world.metrics.counts["PaceSlotMissed"] == 1
 
 
 def test_with_the_margin_a_look_running_late_within_it_never_puts_more_than_the_rate_into_a_second() -> None:
@@ -149,7 +49,7 @@ def test_with_the_margin_a_look_running_late_within_it_never_puts_more_than_the_
     # before it, so that the look-ahead learned is always too short and the send leaves late (within 40 ms)
     looks = [0.001, 0.005, 0.02, 0.039, 0.0, 0.0, 0.03, 0.039, 0.045, 0.05, 0.06, 0.075, 0.09] + [0.0] * 16
     reads = [0.0, *itertools.chain.from_iterable((0.0, look) for look in looks)]  # the first send does not wait
-    world = _World(PacePolicy(max_per_second=5, lead_seconds=0), opt_out=reads)
+    world = PacedWorld(PacePolicy(max_per_second=5, lead_seconds=0), opt_out=reads)
     # when thirty sends go one after another
     for i in range(30):
         world.send(f"m{i}")
@@ -158,13 +58,13 @@ def test_with_the_margin_a_look_running_late_within_it_never_puts_more_than_the_
     late = [round(d - s, 6) for d, s in zip(world.departures, slots, strict=True)]
     assert len(world.aculab.sent) == 30 and world.metrics.counts.get("PaceSlotMissed", 0) == 0
     assert max(late) > 0 and max(late) <= 0.04
-    assert _busiest_second(world.departures) <= 5
+    assert busiest_second(world.departures) <= 5
 
 
 def test_a_look_running_past_the_margin_is_a_gap_and_the_send_looking_first_leaves_at_the_next_slot() -> None:
     # given 5 a second, a first send gone, and a second whose looks (opt-out re-reads) take 150, 300 and 500 ms
     # (each longer than the look-ahead the one before taught: 1.25 x)
-    world = _World(PacePolicy(max_per_second=5), opt_out=[0.0, 0.0, 0.0, 0.15, 0.3, 0.5])
+    world = PacedWorld(PacePolicy(max_per_second=5), opt_out=[0.0, 0.0, 0.0, 0.15, 0.3, 0.5])
     world.send("m0")
     # when the second send goes
     world.send("m1")
@@ -181,7 +81,7 @@ def test_a_send_whose_first_slot_was_missed_is_not_sent_after_its_valid_until() 
     # given 5 a second; a first send gone; a second valid for one second, whose look after its wait (its
     # opt-out re-read) takes 2 s (a read retried), and whose second slot write comes back 25 ms after it was
     # sent (5 ms past the slot, within late_seconds)
-    world = _World(PacePolicy(max_per_second=5), opt_out=[0.0, 0.0, 0.0, 2.0], writes=[0.0, 0.0, 0.025])
+    world = PacedWorld(PacePolicy(max_per_second=5), opt_out=[0.0, 0.0, 0.0, 2.0], writes=[0.0, 0.0, 0.025])
     world.send("m0")
     # when the second send goes: its first slot (0.23 s) is missed by the look, it takes another at once
     world.send("m1", valid_until=world.moment(1.0).isoformat())
@@ -199,7 +99,7 @@ def test_a_stop_stored_two_seconds_before_a_send_leaves_after_a_missed_slot_stop
         if read == 3:  # the second send's look: its read found no STOP; one is stored as the answer comes back
             world.store.blocked.set_blocked("+" + A, "+" + TO, True, "inbound", "2026-11-25T09:00:01Z")
 
-    world = _World(PacePolicy(max_per_second=5), opt_out=[0.0, 0.0, 0.0, 2.0], writes=[0.0, 0.0, 0.025],
+    world = PacedWorld(PacePolicy(max_per_second=5), opt_out=[0.0, 0.0, 0.0, 2.0], writes=[0.0, 0.0, 0.025],
                    on_opt_out_read=stop_after_the_look)
     world.send("m0")
     # when the second send goes (its first slot missed, the second taken at once)
@@ -215,7 +115,7 @@ def test_a_campaign_cancelled_while_a_send_waited_for_its_slot_withdraws_it() ->
     def cancel() -> None:
         world.store.campaigns.cancel_campaign("spring", world.clock(), "p")
 
-    world = _World(PacePolicy(max_per_second=5, lead_seconds=0), on_sleep=cancel)
+    world = PacedWorld(PacePolicy(max_per_second=5, lead_seconds=0), on_sleep=cancel)
     world.send("m0")
     # when the campaign's send goes
     world.send("m1", campaign_id="spring")
@@ -228,7 +128,7 @@ def test_a_campaign_cancelled_while_a_send_waited_for_its_slot_withdraws_it() ->
 
 def test_a_send_whose_looks_always_take_a_little_over_a_second_still_leaves() -> None:
     # given 5 a second, and opt-out reads that take 1.1 s each (a slow table: the README's bench saw 613 ms)
-    world = _World(PacePolicy(max_per_second=5), opt_out=[1.1] * 1000)
+    world = PacedWorld(PacePolicy(max_per_second=5), opt_out=[1.1] * 1000)
     # when a send goes round the queue for 40 rounds (more than a minute of the clock)
     world.drain(40)
     # then it left: its first look ran past its slot, the next looked first and then took its slot (before
@@ -247,7 +147,7 @@ def test_a_send_on_a_busy_stack_whose_looks_are_slow_ends_within_its_invocation(
         while others.reserve("447700900999", world.clock) is not None:
             pass
 
-    world = _World(PacePolicy(max_per_second=5), opt_out=[0.0, 6.5, 6.5, 6.5], on_opt_out_read=fill_the_horizon)
+    world = PacedWorld(PacePolicy(max_per_second=5), opt_out=[0.0, 6.5, 6.5, 6.5], on_opt_out_read=fill_the_horizon)
     fill_the_horizon()
     # when a send goes
     world.send("m1")
@@ -260,7 +160,7 @@ def test_a_send_on_a_busy_stack_whose_looks_are_slow_ends_within_its_invocation(
 
 def test_a_campaign_send_that_waits_for_its_slot_reads_its_campaigns_mark_once_on_its_way_out() -> None:
     # given 5 a second, a first send gone, and the campaign's mark reads counted
-    world = _World(PacePolicy(max_per_second=5, lead_seconds=0))
+    world = PacedWorld(PacePolicy(max_per_second=5, lead_seconds=0))
     reads: list[str] = []
     cancelled_at = world.store.campaigns.campaign_cancelled_at
     world.store.campaigns.campaign_cancelled_at = lambda c: reads.append(c) or cancelled_at(c)  # type: ignore[method-assign]

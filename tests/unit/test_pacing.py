@@ -15,6 +15,7 @@ from aculab_messaging.logic.sending import SendService
 from aculab_messaging.runtime.metrics import RecordingMetrics
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
+from tests.pacing_world import PacedWorld
 from tests.queue_fakes import InMemorySendQueue
 from tests.timing_fakes import InMemoryPace
 
@@ -210,56 +211,30 @@ def test_without_limits_only_a_throttled_number_is_paced_and_others_read_no_numb
     assert pacer.reserve(B, clock) == clock() and pace.reads[reads:] == [None]
 
 
-def _paced_world(read_delays: list[float]) -> tuple[SendService, FakeAculab, Clock, list[float], RecordingMetrics]:
-    """A stack paced at 5 a second (each interval 5% longer: 0.21 s) on the controllable clock, whose opt-out
-    reads take the given times in turn (then none), and the moment each msg_send leaves, in seconds from the start."""
-    store, aculab, clock, metrics = InMemoryStore(), FakeAculab(), Clock(), RecordingMetrics()
-    start, delays, departures = clock(), iter(read_delays), []
-    is_blocked, send = store.blocked.is_blocked, aculab.msg_send
-
-    def slow_read(from_: str, to: str) -> bool:
-        clock.advance(seconds=next(delays, 0.0))
-        return is_blocked(from_, to)
-
-    store.blocked.is_blocked = slow_read  # type: ignore[method-assign]
-    aculab.msg_send = lambda params: departures.append((clock() - start).total_seconds()) or send(params)  # type: ignore[method-assign]
-    service = SendService(store=store, publisher=RecordingPublisher(), aculab=aculab,
-                          queue=InMemorySendQueue(clock), check_credentials=lambda: None,
-                          webhook_auth=lambda: ("u", "p"), policy=SendPolicy(webhook_url="https://h.example/n"),
-                          clock=clock, metrics=metrics, sleep=lambda s: clock.advance(seconds=s),
-                          pacer=Pacer(InMemoryPace(), PacePolicy(max_per_second=5, lead_seconds=0)))
-    return service, aculab, clock, departures, metrics
-
-
-def _one_by_one(service: SendService, clock: Clock, count: int) -> None:
-    for i in range(count):  # each its own batch: each send reads its own opt-out before its claim
-        service.process_batch([{"messageId": f"s{i}", "receiptHandle": "r", "attributes": {
-            "ApproximateReceiveCount": "1", "SentTimestamp": str(int(clock().timestamp() * 1000))},
-            "body": json.dumps({"message_id": f"m{i}", "to": "447700900123", "from": A, "content": "hi"})}])
-
-
 def test_a_send_takes_its_last_look_before_its_slot_and_leaves_at_the_slot_itself() -> None:
-    # given opt-out reads that each take 30 ms
-    service, aculab, clock, departures, metrics = _paced_world([0.03] * 10)
+    # given a stack paced at 5 a second (each interval 5% longer: 0.21 s), opt-out reads that each take 30 ms
+    world = PacedWorld(PacePolicy(max_per_second=5, lead_seconds=0), opt_out=[0.03] * 10)
     # when four sends go one after another (each reads its opt-out before its claim, and again after waiting)
-    _one_by_one(service, clock, 4)
+    for i in range(4):
+        world.send(f"m{i}")
     # then the first left at once; the second looked at its slot (0.24 s) and left 30 ms late (within the
     # margin); the pacer learned how long a look takes, so the third and fourth looked ahead and left at
     # their slots themselves (0.45 s, 0.66 s), not a look's time after them
-    assert [round(d, 4) for d in departures] == [0.03, 0.27, 0.45, 0.66]
-    assert len(aculab.sent) == 4 and metrics.counts["PaceSlotMissed"] == 0
+    assert world.departures == [0.03, 0.27, 0.45, 0.66]
+    assert len(world.aculab.sent) == 4 and world.metrics.counts["PaceSlotMissed"] == 0
 
 
 def test_a_send_whose_last_look_runs_past_its_slots_margin_takes_another_slot_a_gap_never_a_crowd() -> None:
-    # given opt-out reads that take no time but one: the second send's look after its wait, 100 ms
-    service, aculab, clock, departures, metrics = _paced_world([0.0, 0.0, 0.1])
+    # given 5 a second, and opt-out reads that take no time but one: the second send's look after its wait, 100 ms
+    world = PacedWorld(PacePolicy(max_per_second=5, lead_seconds=0), opt_out=[0.0, 0.0, 0.1])
     # when three sends go one after another
-    _one_by_one(service, clock, 3)
+    for i in range(3):
+        world.send(f"m{i}")
     # then the second, 100 ms past its slot (0.21 s) after its look, did not go then (the third's slot was
     # 110 ms later: a crowd), but at the next slot (0.42 s); the third at the one after (0.63 s)
-    assert [round(d, 4) for d in departures] == [0.0, 0.42, 0.63]
-    assert min(b - a for a, b in itertools.pairwise(departures)) >= 0.21
-    assert len(aculab.sent) == 3 and metrics.counts["PaceSlotMissed"] == 1
+    assert world.departures == [0.0, 0.42, 0.63]
+    assert min(b - a for a, b in itertools.pairwise(world.departures)) >= 0.21
+    assert len(world.aculab.sent) == 3 and world.metrics.counts["PaceSlotMissed"] == 1
 
 
 def test_a_look_that_took_seconds_moves_the_next_looks_at_most_a_second_ahead_and_less_each_time() -> None:

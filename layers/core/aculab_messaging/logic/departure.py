@@ -53,7 +53,7 @@ class Departure:
                 found = self._timed(self.pacer, look)
                 if found is not None:
                     return found
-            slot = self._reserve(req)
+            slot = self._reserve(self.pacer, req)
             if not isinstance(slot, datetime):
                 return slot
             waits = slot > self.clock()
@@ -71,14 +71,13 @@ class Departure:
             self.metrics.count("PaceSlotMissed")
         return RecordOutcome(reason=MISSED, delay_seconds=1)
 
-    def _reserve(self, req: SendRequest) -> datetime | RecordOutcome:
+    def _reserve(self, pacer: Pacer, req: SendRequest) -> datetime | RecordOutcome:
         """Its slot by the shared pace (the stack's, its number's, its campaign's), or an outcome that
         puts it back on the queue for a while."""
-        assert self.pacer is not None  # noqa: S101 - leave() reserves only with a pacer
         campaign = (req.campaign_id, req.campaign_max_per_second) if req.campaign_id and \
             req.campaign_max_per_second else None
         try:
-            slot = self.pacer.reserve(req.from_, self.clock, campaign=campaign)
+            slot = pacer.reserve(req.from_, self.clock, campaign=campaign)
         except PaceContended:
             self.metrics.count("PaceContended")
             return RecordOutcome(reason="pace contended", delay_seconds=1)
@@ -86,7 +85,7 @@ class Departure:
             self.metrics.count("SendPaced")
             delay = self.policy.pace_retry_seconds
             if campaign is not None:  # back a little before its turn in the campaign's line (at most SQS's 15 min)
-                turn = self.pacer.campaign_turn(campaign, self.clock) - self.pacer.policy.horizon_seconds / 2
+                turn = pacer.campaign_turn(campaign, self.clock) - pacer.policy.horizon_seconds / 2
                 delay = max(delay, min(900, int(turn)))
             return RecordOutcome(reason="paced", delay_seconds=delay)
         return slot
