@@ -145,13 +145,15 @@ class LifecycleOnTheStack(Lifecycle):
 # claim; its lease runs out: "outcome unknown"); STOP and START, EventBridge down, and the reconciler
 # announcing what was stored and syncing Aculab's blocked list.
 TOUR: list[tuple[str, dict[str, Any]]] = [
-    ("send", {"message_id": "m-0", "variant": "A", "send_at": "now", "validity": "none", "then": Delivery(0)}),
+    ("send", {"message_id": "m-0", "variant": "A", "send_at": "now", "validity": "none", "quiet": "none",
+              "then": Delivery(0)}),
     ("deliver_while_a_copy_arrives", {"seconds": 5}),
     ("aculab_posts_a_status_update", {"pick": 0, "moves": 2, "final": "delivered", "which": 0, "by_ref": False,
                                       "eventbridge_down": True}),
     ("aculab_posts_to_another_messages_page", {"pick": 0, "other": "m-2"}),
-    ("send", {"message_id": "m-1", "variant": "S", "send_at": "far", "validity": "for 8h", "then": Delivery(10)}),
-    ("send", {"message_id": "m-2", "variant": "C", "send_at": "now", "validity": "none",
+    ("send", {"message_id": "m-1", "variant": "S", "send_at": "far", "validity": "for 8h", "quiet": "none",
+              "then": Delivery(10)}),
+    ("send", {"message_id": "m-2", "variant": "C", "send_at": "now", "validity": "none", "quiet": "none",
               "then": Delivery(10, "429")}),
     ("send_the_same_request_again", {"pick": 0, "then": Delivery(10, "503")}),
     ("sqs_delivers_a_record_again", {"pick": 0, "how": Delivery(10, "ok")}),

@@ -370,13 +370,19 @@ def test_validity_ending_exactly_at_the_windows_end_expires_at_once_and_is_never
     assert len(expired) == 1 and "quiet" in expired[0].detail["reason"]
 
 
-def test_a_due_request_fired_late_into_the_window_is_not_held_again() -> None:
-    # scheduled for 20:50 London (open); its schedule fires at 21:05 (inside): decided at first sight, it goes
+def test_a_due_request_fired_late_into_the_window_is_held_to_the_morning() -> None:
+    # scheduled for 20:50 London (open); its schedule fires at 21:05 (inside): its quiet hours hold it again
     w = World(quiet_hours=QuietWindow.parse("21:00-08:00"))
     w.put(w.send("evening", campaign=None, send_at=utc(2026, 11, 25, 20, 50).isoformat()))
     w.drain()
     assert w.status("evening") == "scheduled"
     w.clock.now = utc(2026, 11, 25, 21, 5)
+    w.fire()
+    w.drain()
+    assert w.status("evening") == "scheduled" and w.aculab.sent == []
+    ((at, _body),) = w.scheduler.schedules.values()
+    assert at == utc(2026, 11, 26, 8, 0)
+    w.clock.now = at
     w.fire()
     w.drain()
     assert w.status("evening") == "queued" and len(w.aculab.sent) == 1

@@ -45,6 +45,7 @@ from aculab_messaging.logic.domain_errors import BadRequest, NotPublished, NotRe
 from aculab_messaging.logic.ingest import IngestService, Route
 from aculab_messaging.logic.pacing import Pacer
 from aculab_messaging.logic.policy import PacePolicy, ReconcilePolicy, SendPolicy
+from aculab_messaging.logic.quiet_hours import QuietWindow, deferral
 from aculab_messaging.logic.reconcile import ReconcileService
 from aculab_messaging.logic.sending import SendService
 from aculab_messaging.logic.status import FINAL_RANK
@@ -78,6 +79,8 @@ CAMPAIGN = "spring"
 SEND_AT: dict[str, timedelta | None] = {
     "now": None, "now'": None, "now''": None, "near": timedelta(minutes=5), "near2": timedelta(minutes=14),
     "far": timedelta(hours=2), "far2": timedelta(hours=20)}
+# the request's own quiet hours (the model's clock starts at 09:00 UTC, London's time in winter)
+QUIET: dict[str, str | None] = {"none": None, "none'": None, "night": "21:00-08:00", "lunch": "12:00-14:00"}
 VALIDITY: dict[str, dict[str, int | timedelta]] = {
     "none": {}, "for 60s": {"valid_for_seconds": 60}, "for 30min": {"valid_for_seconds": 1800},
     "for 8h": {"valid_for_seconds": 8 * 3600}, "until +3h": {"valid_until": timedelta(hours=3)}}
@@ -135,6 +138,7 @@ class Request:
     valid_until: datetime | None
     valid_for: int | None
     campaign: str | None = None
+    quiet: QuietWindow | None = None  # its recipient's quiet hours: no msg_send inside them
     put_at: list[datetime] = field(default_factory=list)
     bodies: set[str] = field(default_factory=set)  # the bodies that parse to it
 
@@ -363,6 +367,8 @@ class ModelAculab(FakeAculab):
         bound = first.valid_bound()
         if bound is not None and now >= bound:
             bad(f"{message_id}: sent at {now}, after its validity ({bound})")
+        if first.quiet is not None and deferral(first.quiet, "GB", now) is not None:
+            bad(f"{message_id}: sent at {now}, in its recipient's quiet hours ({first.quiet})")
 
     def msg_cancel(self, msg_refs: Sequence[str]) -> dict[str, CancelResult]:
         """Only a part still queued at Aculab can be cancelled."""
@@ -438,10 +444,12 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule(message_id=st.sampled_from(MESSAGE_IDS), variant=st.sampled_from(sorted(VARIANTS)),
           send_at=st.sampled_from(sorted(SEND_AT)), validity=st.sampled_from(sorted(VALIDITY)),
-          then=st.sampled_from(DELIVERIES))
-    def send(self, message_id: str, variant: str, send_at: str, validity: str, then: Delivery) -> None:
+          quiet=st.sampled_from(sorted(QUIET)), then=st.sampled_from(DELIVERIES))
+    def send(self, message_id: str, variant: str, send_at: str, validity: str, quiet: str, then: Delivery) -> None:
         to, content = VARIANTS[variant]
         body: dict[str, Any] = {"message_id": self.prefix + message_id, "to": to, "from": OURS, "content": content}
+        if QUIET[quiet] is not None:
+            body["quiet_hours"] = QUIET[quiet]
         if variant == "S":
             body["campaign_id"] = self.prefix + CAMPAIGN
         delay = SEND_AT[send_at]
@@ -466,7 +474,8 @@ class Lifecycle(RuleBasedStateMachine):
         assert isinstance(req, SendRequest)
         fingerprint = lc.request_hash(req.to_json())
         known = self.model.requests.setdefault(fingerprint, Request(
-            req.to, req.content or "", req.send_at, req.valid_until, req.valid_for_seconds, req.campaign_id))
+            req.to, req.content or "", req.send_at, req.valid_until, req.valid_for_seconds, req.campaign_id,
+            req.quiet_window(None)))
         known.put_at.append(self.clock())
         known.bodies.add(body)
         self.queue.put(body)

@@ -13,17 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aculab_messaging.aculab.errors import AculabThrottledError
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.errors import ContractError
 from aculab_messaging.contracts.queue import parse_queue_message
-from aculab_messaging.logic.policy import SendPolicy
+from aculab_messaging.logic import lifecycle as lc
+from aculab_messaging.logic.pacing import Pacer
+from aculab_messaging.logic.policy import PacePolicy, SendPolicy
 from aculab_messaging.logic.quiet_hours import QuietWindow, deferral, zones_of
 from aculab_messaging.logic.status import Status
 from tests.fakes.services import Clock, FakeAculab, RecordingPublisher
 from tests.fakes.store import InMemoryStore
 from tests.queue_fakes import InMemorySendQueue
-from tests.send_wiring import send_service
-from tests.timing_fakes import FakeScheduler
+from tests.send_wiring import SendWorld, send_policy, send_service
+from tests.timing_fakes import FakeScheduler, InMemoryPace
 
 NIGHT = QuietWindow.parse("21:00-08:00")
 UK, US = "+447700900123", "+12025550123"  # Europe/London; Washington DC (the US: six zones, Hawaii's last)
@@ -233,3 +236,78 @@ def test_no_stack_default_and_no_request_hours_mean_no_wait() -> None:
     w = World(None)
     w.run(w.record())
     assert len(w.aculab.sent) == 1
+
+
+# -- quiet hours hold every send, not only a request's first sight --------------------------------------------------
+
+class Evening(SendWorld):
+    """The send path at 20:59:30 London time (winter: UTC), the stack's quiet hours 21:00-08:00, its sleeps
+    moving the clock."""
+
+    def __init__(self, **more: Any) -> None:
+        super().__init__(policy=send_policy(quiet_hours=NIGHT), sleep=lambda s: self.clock.advance(seconds=s), **more)
+        self.clock.now = utc(2026, 11, 25, 20, 59, 30)
+
+    def scheduled(self) -> list[Any]:
+        return [e for e in self.publisher.published if e.detail_type == ev.MESSAGE_SCHEDULED]
+
+
+def test_a_send_retried_after_its_recipients_quiet_hours_began_waits_for_their_end() -> None:
+    # given a send at 20:59:30 that Aculab refuses for now (a throttle): it waits for a retry
+    w = Evening()
+    w.aculab.error = AculabThrottledError(429, "Too Many Requests")
+    w.put({"message_id": "late", "to": UK, "from": "447700900001", "content": "Your order shipped"})
+    w.drain()
+    assert w.status("late") == lc.WAITING and len(w.aculab.sent) == 0
+    # when the queue brings it back at 21:01, inside the recipient's night
+    w.aculab.error = None
+    w.clock.now = utc(2026, 11, 25, 21, 1)
+    w.drain()
+    # then it is not sent but deferred to 08:00: stored scheduled, its schedule made, its event saying why
+    assert w.aculab.sent == [] and w.status("late") == Status.SCHEDULED.value
+    ((at, body),) = w.scheduler.schedules.values()
+    assert at == utc(2026, 11, 26, 8, 0)
+    (deferred,) = w.scheduled()
+    assert deferred.detail["dueAt"].startswith("2026-11-26T08:00:00")
+    assert deferred.detail["reason"] == "the recipient's quiet hours (21:00-08:00 in Europe/London)"
+    assert w.store.messages.get_message("late").history[-1]["status"] == Status.SCHEDULED.value  # type: ignore[union-attr]
+    # and in the morning its schedule brings it back, and it goes
+    w.clock.now = at
+    w.queue.put(body)
+    w.drain()
+    assert len(w.aculab.sent) == 1 and w.status("late") == Status.QUEUED.value
+
+
+def test_a_paced_send_whose_slot_falls_in_the_night_goes_back_and_waits_for_the_morning() -> None:
+    # given a stack paced at 1 a second: the first send leaves at 20:59:59.5, the second's slot is 21:00:00.5
+    w = Evening(pacer=Pacer(InMemoryPace(), PacePolicy(max_per_second=1, margin=0, lead_seconds=0)))
+    w.clock.now = utc(2026, 11, 25, 20, 59, 59, 500000)
+    for name in ("first", "second"):
+        w.put({"message_id": name, "to": UK, "from": "447700900001", "content": "Sale on"})
+    w.drain()
+    # then the second, claimed by day, is not sent at its slot in the night: it goes back to the queue
+    assert len(w.aculab.sent) == 1 and w.status("first") == Status.QUEUED.value
+    assert w.status("second") == lc.WAITING and w.metrics.counts["QuietHoursBegan"] == 1
+    # and, seen again a second later, waits stored for the morning
+    w.clock.advance(seconds=1)
+    w.drain()
+    assert len(w.aculab.sent) == 1 and w.status("second") == Status.SCHEDULED.value
+    ((at, _body),) = w.scheduler.schedules.values()
+    assert at == utc(2026, 11, 26, 8, 0)
+
+
+def test_a_send_whose_validity_ends_in_the_night_it_met_on_a_retry_expires_saying_why() -> None:
+    # given a code valid until 23:00, refused for now at 20:59:30
+    w = Evening()
+    w.aculab.error = AculabThrottledError(429, "Too Many Requests")
+    body = {"message_id": "code", "to": UK, "from": "447700900001", "content": "Your code is 1234",
+            "valid_until": "2026-11-25T23:00:00+00:00"}
+    w.put(body)
+    w.drain()
+    # when the queue brings it back at 21:01: its quiet hours end after its validity
+    w.aculab.error = None
+    w.clock.now = utc(2026, 11, 25, 21, 1)
+    w.drain()
+    assert w.aculab.sent == [] and w.status("code") == Status.EXPIRED.value
+    (expired,) = [e for e in w.publisher.published if e.detail_type == ev.MESSAGE_EXPIRED]
+    assert "quiet hours (21:00-08:00 in Europe/London) end later" in expired.detail["reason"]

@@ -1,7 +1,8 @@
 """A send's way out to Aculab by the shared pace (logic/pacing.py): its slot, its last look at what may
 have changed while it waited for it, and leaving at the slot itself.
 
-The last look (the campaign's mark, a STOP, the validity at the moment it would leave) is taken a little
+The last look (the campaign's mark, a STOP; the validity and the recipient's quiet hours at the moment it
+would leave) is taken a little
 before the slot, as far ahead as such looks took lately (``Pacer.look_ahead``), so that nothing stands
 between the slot and msg_send. A send never leaves late into the next send's second: one whose look ran
 past the slot's margin (``Pacer.in_time``) gives the slot up (a gap, never a crowd) and, looking first this
@@ -29,6 +30,7 @@ SLOT_TRIES = 3
 # what an invocation must have left after a slot: msg_send (its read timeout) and the writes after it
 AFTER_SLOT_SECONDS = 15.0
 MISSED = "pace slot missed"
+QUIET = "the recipient's quiet hours began"
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,11 @@ class Departure:
         puts it back on the queue when no slot is to be had in time. ``deadline``: its invocation's end."""
         if self.pacer is None:
             found = look(False)
-            return self.clock() if found is None else found
+            if found is not None:
+                return found
+            now = self.clock()
+            stop = self._held_back(req, held, now, expiry=False)
+            return now if stop is None else stop
         for tries in range(SLOT_TRIES):
             if tries:  # its look ran late: this time it looks first, then takes its slot
                 if self._no_time_for_a_slot(self.pacer, deadline):
@@ -63,8 +69,9 @@ class Departure:
                 found = self._timed(self.pacer, look) if waits else look(False)
                 if found is not None:
                     return found
-            if (waits or tries) and held.expired(slot):
-                return lc.EXPIRE  # its validity ran out while it waited
+            stop = self._held_back(req, held, max(slot, self.clock()), expiry=bool(waits or tries))
+            if stop is not None:
+                return stop
             now = self._sleep_until(slot)
             if self.pacer.in_time(slot, now):
                 return now
@@ -89,6 +96,17 @@ class Departure:
                 delay = max(delay, min(900, int(turn)))
             return RecordOutcome(reason="paced", delay_seconds=delay)
         return slot
+
+    def _held_back(self, req: SendRequest, held: Timing, at: datetime, *,
+                   expiry: bool) -> lc.Transition | RecordOutcome | None:
+        """What keeps it from leaving at ``at``: its validity ran out while it waited (``expiry``), or its
+        recipient's quiet hours have begun (it goes back to the queue, and waits stored for their end)."""
+        if expiry and held.expired(at):
+            return lc.EXPIRE
+        if held.quieted(req, self.policy.quiet_hours, at).quiet is not None:
+            self.metrics.count("QuietHoursBegan")
+            return RecordOutcome(reason=QUIET, delay_seconds=1)
+        return None
 
     def _timed(self, pacer: Pacer, look: LastLook) -> lc.Transition | None:
         started = self.clock()

@@ -6,14 +6,18 @@ for an item whose events never went out."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aculab_messaging.aculab.params import is_e164
-from aculab_messaging.contracts.events import Event, opt_out_event, stamp
+from aculab_messaging.contracts.events import Event, opt_out_event, stamp, utc_now_iso
 from aculab_messaging.contracts.events.base import AculabMsgErr
 from aculab_messaging.logic.pools import set_pools_blocked
 from aculab_messaging.logic.store_ports import OptOutStore
+
+# how long after Aculab received a keyword its notification may reach us (its retries): the most its
+# timestamp may move the keyword back in the pair's order (README, What we assume about Aculab)
+KEYWORD_DELIVERY_WINDOW = timedelta(hours=1)
 
 
 def keyword_of(content: str | None) -> str:
@@ -64,8 +68,8 @@ def assemble(group: Mapping[str, Any], *, complete: bool) -> dict[str, Any]:
 
 
 def apply_inbound(store: OptOutStore, item: Mapping[str, Any], now: datetime, *, repeat: bool) -> list[Event]:
-    """Block or unblock the pair as the keyword asks, ordered by when we first
-    received it (then the msg_ref), and the same for each pool our number is
+    """Block or unblock the pair as the keyword asks, ordered by when Aculab
+    received it (``opt_out_version``), and the same for each pool our number is
     known to belong to (logic/pools.py); then the events to publish. ``Opt-Out
     Changed`` goes out for each pair that changed, or again (same eventId) when
     this is a repeat of the message whose first announcement may be lost.
@@ -77,7 +81,7 @@ def apply_inbound(store: OptOutStore, item: Mapping[str, Any], now: datetime, *,
     revision = int(item.get("revision") or 0)
     pairs: list[tuple[str, bool]] = []  # each of ours the keyword was for (our number, its pools), and if it changed
     if opt_out is not None:
-        ours, mobile, version = str(item["to"]), str(item["from"]), f"{item['stored_at']}#{ref}"
+        ours, mobile, version = str(item["to"]), str(item["from"]), opt_out_version(item)
         pairs = [(ours, store.blocked.set_blocked(ours, mobile, bool(opt_out), "inbound", version)),
                  *set_pools_blocked(store, ours, mobile, bool(opt_out), "inbound", version)]
 
@@ -96,7 +100,24 @@ def apply_inbound(store: OptOutStore, item: Mapping[str, Any], now: datetime, *,
 
     previous = str(received(revision - 1, None).detail["eventId"]) if revision else None
     events = [received(revision, previous)]
+    # a repeat is announced again only while its change still holds: one a later keyword (or Aculab's
+    # list) superseded would be read, late, as the pair's state now
     events += [opt_out_event(from_=sender, to=str(item["from"]), blocked=bool(opt_out), source="inbound",
                              keyword=item.get("keyword"), now=now, identity=ref)
-               for sender, changed in pairs if changed or repeat]
+               for sender, changed in pairs
+               if changed or (repeat and store.blocked.is_blocked(sender, str(item["from"])) == bool(opt_out))]
     return events
+
+
+def opt_out_version(item: Mapping[str, Any]) -> str:
+    """What orders a keyword's change against the pair's others: when Aculab received it (its
+    notification's timestamp; a late delivery, Aculab's retry, keeps its place), then when we first
+    stored it, then its msg_ref; comparable as text with the reconciler's ``<time>#reconcile``.
+    Aculab's time is believed only between when we stored it and ``KEYWORD_DELIVERY_WINDOW`` before:
+    none later (a keyword stamped in the future would outrank every STOP after it), none earlier (one
+    stamped long ago would lose to every change before it). No timestamp: when we first stored it."""
+    stored = datetime.fromisoformat(str(item["stored_at"]))
+    received = item.get("received_at")
+    when = datetime.fromisoformat(str(received)) if received else stored
+    when = min(max(when, stored - KEYWORD_DELIVERY_WINDOW), stored)
+    return f"{utc_now_iso(when)}#{utc_now_iso(stored)}#{item['msg_ref']}"

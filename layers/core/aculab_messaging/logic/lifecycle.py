@@ -101,10 +101,12 @@ CANCEL = _t("cancel", {SCHEDULED, WAITING}, Status.CANCELLED.value, "Message Can
 WITHDRAW = _t("withdraw", {ABSENT, SCHEDULED, WAITING, SENDING}, Status.CANCELLED.value, "Message Cancelled",
               {Guard.SAME_REQUEST}, ((SENDING, Guard.OWN_LEASE),))
 RESEND = _t("resend", {FAILED}, WAITING, None, {Guard.VALID, Guard.RESENDS_LEFT})
+# the recipient's quiet hours began while it waited (paced, retried, its schedule late): due at their end
+DEFER = _t("defer", {SCHEDULED, WAITING}, SCHEDULED, "Message Scheduled", {Guard.SAME_REQUEST})
 
 TRANSITIONS: Mapping[str, Transition] = {t.name: t for t in (
     SCHEDULE, CLAIM, RECLAIM, RELEASE, DEAD_LETTER, SUBMIT, DOUBT, ADOPT, REFUSE, GIVE_UP, BLOCK, EXPIRE, CANCEL,
-    WITHDRAW, RESEND)}
+    WITHDRAW, RESEND, DEFER)}
 
 # Aculab's own states, moved part by part (tracking.apply_status), forward only by rank
 ACULAB_STATES = frozenset({QUEUED, Status.SUBMITTED.value, Status.SENT.value})

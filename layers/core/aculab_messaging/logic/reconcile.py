@@ -117,11 +117,13 @@ class ReconcileService:
         if not records:
             return
         answers: dict[str, PartStatus] = {}
+        asked: set[str] = set()  # refs of the batches Aculab answered (a ref it left out is in none)
         refs = [ref for r in records if r.rank < FINAL_RANK for ref in r.refs]
         # one call per page at most: take_batch fills it
         for batch in batched(refs, self.policy.batch_size, strict=False):
             try:
                 answers.update(self.aculab.msg_status(batch))
+                asked.update(batch)
                 report.status_calls += 1
             except AculabError as exc:
                 report.failed_batches += 1
@@ -137,8 +139,9 @@ class ReconcileService:
                 UnsentMessages(self.store, self.publisher, self.metrics, self.policy.give_up_age, self.queue).look_at(
                     record, now, report)
                 continue
-            if not all(ref in answers for ref in record.refs):
-                continue  # its batch failed: next run
+            unanswered = [ref for ref in record.refs if ref not in answers]
+            if unanswered and not (self._given_up(record, now) and asked.issuperset(unanswered)):
+                continue  # its batch failed (next run), or Aculab left a ref out (next run, until its give-up age)
             events, advanced = self._apply_answers(record, answers, now)
             if not advanced and not record.replay:
                 self.store.pending.touch(record.message_id, now)
@@ -156,9 +159,11 @@ class ReconcileService:
         current state again), and whether anything changed."""
         events: list[Event] = []
         advanced = False
-        given_up = older_than(record.submitted_at or record.created_at, now - self.policy.give_up_age)  # this attempt
+        given_up = self._given_up(record, now)
         for ref in record.refs:
-            answer = answers[ref]
+            answer = answers.get(ref)
+            if answer is None:
+                continue  # unanswered past the give-up age: given up below
             if answer.is_unknown:
                 report = self._report(record, ref, Status.EXPIRED, "unknown", None, "msg_ref unknown to Aculab")
             else:
@@ -185,6 +190,10 @@ class ReconcileService:
                     advanced |= applied.advanced
                     events += applied.events
         return events, advanced
+
+    def _given_up(self, record: MessageRecord, now: datetime) -> bool:
+        """Its attempt is older than the give-up age: what Aculab has not made final is expired."""
+        return older_than(record.submitted_at or record.created_at, now - self.policy.give_up_age)
 
     @staticmethod
     def _report(

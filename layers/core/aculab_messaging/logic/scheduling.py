@@ -30,9 +30,12 @@ class Scheduler(Protocol):
         """False: there was none (it fired, or never was)."""
 
 
-def schedule_name(message_id: str) -> str:
-    """A schedule's name for a message: [0-9a-zA-Z-_.], at most 64 characters."""
-    return "msg-" + hashlib.sha256(message_id.encode()).hexdigest()[:48]
+def schedule_name(message_id: str, deferred_to: str = "") -> str:
+    """A schedule's name for a message: [0-9a-zA-Z-_.], at most 64 characters. A deferral's schedule
+    (``deferred_to``: its due time) has its own name: the schedule that brought it back may not be
+    deleted yet."""
+    return "msg-" + hashlib.sha256(f"{message_id}|{deferred_to}".encode() if deferred_to else
+                                   message_id.encode()).hexdigest()[:48]
 
 
 @dataclass(frozen=True)

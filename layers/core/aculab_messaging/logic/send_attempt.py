@@ -152,9 +152,10 @@ def unsent_event(transition: lc.Transition, req: SendRequest, timing: Timing, no
         metadata=req.metadata, msg_refs=[], status=Status.BLOCKED, is_final=True, reason=reason))
 
 
-def scheduled_event(req: SendRequest, due: datetime, timing: Timing, now: datetime) -> Event:
+def scheduled_event(req: SendRequest, due: datetime, timing: Timing, now: datetime, identity: str = "") -> Event:
+    """``identity``: which wait this is (a quiet-hours deferral names its due time): its own fact."""
     return Event.of(ScheduledDetail(
-        **stamp(ScheduledDetail, req.message_id, Status.SCHEDULED, "", now=now), message_id=req.message_id,
+        **stamp(ScheduledDetail, req.message_id, Status.SCHEDULED, identity, now=now), message_id=req.message_id,
         metadata=req.metadata, msg_refs=[], status=Status.SCHEDULED, is_final=False, due_at=utc_now_iso(due),
         reason=timing.why, valid_until=event_time(timing.valid_until), quiet_hours=QuietHoursDetail(
             window=str(timing.quiet.window), time_zone=timing.quiet.zone) if timing.quiet else None))

@@ -6,9 +6,10 @@ and the request is decided again on that (a few times at most). Nothing is
 read before the first try: a new message costs one conditional write.
 
 - no item: expired -> ``expire``; due later -> ``schedule``; opted out -> ``block``; else ``claim``, send;
-- scheduled: expired -> ``expire``; not due -> wait (its schedule, or the queue); opted out -> ``block``;
+- scheduled: expired -> ``expire``; not due -> wait (its schedule, or the queue); in its recipient's quiet
+  hours -> ``defer`` (logic/send_waits.py); opted out -> ``block``; else ``claim``, send;
+- waiting: expired -> ``expire``; in its recipient's quiet hours -> ``defer``; opted out -> ``block``;
   else ``claim``, send;
-- waiting: expired -> ``expire``; opted out -> ``block``; else ``claim``, send;
 - sending under a live lease: look again later; an expired lease: ``give_up`` (at-most-once) or
   ``reclaim`` (at-least-once);
 - msg_send answered ambiguously (500/502/504, reset, read timeout): ``doubt`` (at-most-once: never sent
@@ -22,7 +23,6 @@ A request whose hash is not the item's (another request under a known message_id
 from __future__ import annotations
 
 import logging
-import math
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,10 +39,9 @@ from aculab_messaging.logic.ports import Aculab, MetricsSink, SendQueue
 from aculab_messaging.logic.pumping_guard import refusal
 from aculab_messaging.logic.record_outcome import RecordOutcome
 from aculab_messaging.logic.redact import mask_number
-from aculab_messaging.logic.scheduling import SQS_MAX_DELAY_SECONDS, Scheduler, Timing, enqueued_at, schedule_name
+from aculab_messaging.logic.scheduling import Scheduler, Timing, enqueued_at
 from aculab_messaging.logic.send_attempt import (
     Attempt,
-    event_time,
     first_sight,
     later,
     moment,
@@ -50,11 +49,11 @@ from aculab_messaging.logic.send_attempt import (
     not_ready_to_send,
     refused,
     reused,
-    scheduled_event,
     submitted_event,
     unsent_event,
 )
 from aculab_messaging.logic.send_failures import SendFailures
+from aculab_messaging.logic.send_waits import SendWaits
 from aculab_messaging.logic.smart_encoding import for_request
 from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
 from aculab_messaging.logic.store_ports import SendStore
@@ -100,7 +99,7 @@ class SendFlow:
             if timing.expired(now):
                 return self._finish_unsent(lc.EXPIRE, req, fingerprint, timing, None, attempt, now)
             if timing.wait_seconds(now) > 0:
-                return self._schedule(req, fingerprint, timing, attempt, now)
+                return self._waits().schedule(req, fingerprint, timing, attempt, now)
             if self._is_blocked(req, attempt):
                 return self._finish_unsent(lc.BLOCK, req, fingerprint, timing, None, attempt, now)
             return self._guarded(req, fingerprint, timing, None, attempt, now)
@@ -113,7 +112,13 @@ class SendFlow:
             if held.expired(now):
                 return self._finish_unsent(lc.EXPIRE, req, fingerprint, held, record, attempt, now)
             if record.status == lc.SCHEDULED and held.wait_seconds(now) > 0 and not attempt.fired:
-                return self._wait(req, record, held, attempt, now)
+                return self._waits().wait(req, record, held, attempt, now)
+            # quiet now (not at its due time: a copy its schedule fired early or twice must not claim it)
+            quiet = Timing(None, held.valid_until).quieted(req, self.policy.quiet_hours, now)
+            if quiet.quiet is not None:  # its recipient's quiet hours began while it waited: due at their end
+                if quiet.expired(now):
+                    return self._finish_unsent(lc.EXPIRE, req, fingerprint, quiet, record, attempt, now)
+                return self._waits().schedule(req, fingerprint, quiet, attempt, now, record)
             if self._is_blocked(req, attempt):
                 return self._finish_unsent(lc.BLOCK, req, fingerprint, held, record, attempt, now)
             return self._guarded(req, fingerprint, held, record, attempt, now)
@@ -137,6 +142,9 @@ class SendFlow:
             return self._claim(req, fingerprint, timing, attempt, now, counted=count)
         self.metrics.count(refused_by.metric)
         return self._finish_unsent(lc.BLOCK, req, fingerprint, timing, record, attempt, now, refused_by.reason)
+
+    def _waits(self) -> SendWaits:
+        return SendWaits(self.store, self.queue, self.scheduler, self.metrics)
 
     def _withdrawn(self, req: SendRequest) -> bool:
         """A request of a cancelled campaign (logic/campaigns.py): never sent, whenever it is seen."""
@@ -166,40 +174,6 @@ class SendFlow:
         self.metrics.count("OutcomeUnknown")
         log.error("outcome unknown: an attempt's lease ran out without refs", extra={"message_id": req.message_id})
         return RecordOutcome.stored(req.message_id, [event])
-
-    # -- waiting --------------------------------------------------------------------
-
-    def _schedule(self, req: SendRequest, fingerprint: str, timing: Timing, attempt: Attempt,
-                  now: datetime) -> RecordOutcome | MessageRecord:
-        due = timing.due_at
-        assert due is not None  # noqa: S101 - wait_seconds > 0 means a due time
-        far = timing.wait_seconds(now) > SQS_MAX_DELAY_SECONDS
-        if far and self.scheduler is None:
-            raise RuntimeError("a send due beyond 15 minutes needs the scheduler")
-        name = schedule_name(req.message_id) if far else None
-        event = scheduled_event(req, due, timing, now)
-        moved = self.store.messages.transition(lc.Change(
-            lc.SCHEDULE, req.message_id, now, keep={**first_sight(req, fingerprint, timing), "schedule_name": name},
-            events=[event], request_hash=fingerprint, pending_at=due, fields={"reason": timing.why},
-            history=history_entry(lc.stamp(now), Status.SCHEDULED.value, dueAt=lc.stamp(due), reason=timing.why)))
-        if not moved.done:
-            return refused(moved)
-        self.metrics.count("MessageScheduled")
-        log.info("message scheduled", extra={"message_id": req.message_id, "due_at": event_time(due)})
-        waited = self._wait(req, moved.record, timing, attempt, now)
-        return RecordOutcome.stored(req.message_id, [event], retry=waited.retry, reason=waited.reason,
-                                    requeued=waited.requeued)
-
-    def _wait(self, req: SendRequest, record: MessageRecord | None, held: Timing, attempt: Attempt,
-              now: datetime) -> RecordOutcome:
-        """Not due yet: its EventBridge schedule brings it back (made again if a crash lost it),
-        or, within SQS's 15 minutes, a fresh copy on the queue that costs no receive."""
-        wait = held.wait_seconds(now)
-        name = record.schedule_name if record else None
-        if name and wait > SQS_MAX_DELAY_SECONDS and self.scheduler is not None and held.due_at is not None:
-            self.scheduler.schedule(name, held.due_at, Timing.due_body(req))
-            return RecordOutcome()
-        return later(self.queue, attempt, math.ceil(min(wait, SQS_MAX_DELAY_SECONDS)), "waiting for its send_at")
 
     # -- never sent -------------------------------------------------------------------
 

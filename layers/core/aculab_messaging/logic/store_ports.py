@@ -106,6 +106,7 @@ class BlockedPairs(Protocol):
 
     def set_blocked(self, from_: str, to: str, blocked: bool, source: str, version: str, *,
                     announce: bool = False) -> bool: ...
+    def is_blocked(self, from_: str, to: str) -> bool: ...
     def blocked_for(self, from_: str) -> dict[str, str]: ...  # blocked mobile -> the source of its block
 
 

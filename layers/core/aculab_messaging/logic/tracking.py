@@ -102,25 +102,28 @@ def apply_status(store: TrackingStore, report: StatusReport, now: datetime, *, a
         if record.parts[report.msg_ref].get("status") != report.status.value:
             return Applied([], advanced=False)  # older than what we have
         # a repeat: its first try may have stopped after the part's write (the message's status and
-        # a resend are decided again on the message as it is)
-        _derive_message_status(store, record, report, now)
-        return _announced(store, record, report, now, resend_limit, advanced=False)
+        # a resend are decided again on the message as it is; a status written now is a change)
+        moved = _derive_message_status(store, record, report, now)
+        return _announced(store, record, report, now, resend_limit, advanced=moved)
     _derive_message_status(store, record, report, now)
     return _announced(store, record, report, now, resend_limit, advanced=True)
 
 
-def _derive_message_status(store: TrackingStore, record: MessageRecord, report: StatusReport, now: datetime) -> None:
-    """A multipart message's status from its parts, written when it is ahead of the stored one."""
+def _derive_message_status(store: TrackingStore, record: MessageRecord, report: StatusReport, now: datetime) -> bool:
+    """A multipart message's status from its parts, written when it is ahead of the stored one
+    (True: written)."""
     if len(record.parts) <= 1 and (report.multipart_count or 1) <= 1:
-        return  # one part: its write moved the message too
+        return False  # one part: its write moved the message too
     dlr = report.delivery_report
     derived = derive_message_status([Status(p["status"]) for p in record.parts.values()], delivery_report=dlr)
     derived_rank = rank(derived, delivery_report=dlr)
     if derived_rank >= FINAL_RANK and len(record.parts) < (report.multipart_count or 0):
         derived_rank = 0  # parts Aculab has not told us of yet: not final until they are known
-    if derived_rank > record.rank:
-        store.parts.write_message_status(record.message_id, derived, derived_rank, now)
-        record.status, record.rank = derived.value, derived_rank
+    if derived_rank <= record.rank:
+        return False
+    store.parts.write_message_status(record.message_id, derived, derived_rank, now)
+    record.status, record.rank = derived.value, derived_rank
+    return True
 
 
 def _announced(store: TrackingStore, record: MessageRecord, report: StatusReport, now: datetime, resend_limit: int, *,
