@@ -257,3 +257,43 @@ def test_without_a_margin_a_send_keeps_its_slot_only_within_a_millisecond() -> N
     # then a send waking half a millisecond after its slot (no real clock wakes exactly) keeps it; 3 ms does not
     assert pacer.in_time(slot, slot + timedelta(microseconds=500))
     assert not pacer.in_time(slot, slot + timedelta(milliseconds=3))
+
+
+def test_a_secret_read_before_msg_send_never_makes_a_send_leave_late_into_the_next_ones_second() -> None:
+    # given 5 a second, and the webhook's credentials (msg_send's status page password) read once in 150 ms (its
+    # cache refreshed from Secrets Manager), by the second send
+    world = PacedWorld(PacePolicy(max_per_second=5, lead_seconds=0))
+    reads = iter([0.0, 0.15])
+
+    def credentials() -> tuple[str, str]:
+        world.clock.advance(seconds=next(reads, 0.0))
+        return "aculab", "pw"
+
+    world.service.webhook_auth = credentials
+    # when three sends go one after another
+    for i in range(3):
+        world.send(f"m{i}")
+    # then each left at its slot: the read came before the slot, not between it and msg_send (where it would
+    # have sent the second at 0.36 s, 60 ms before the third)
+    assert world.departures == [0.0, 0.21, 0.42]
+    assert len(world.aculab.sent) == 3
+
+
+def test_a_send_whose_credentials_cannot_be_read_goes_back_claim_released_without_taking_a_slot() -> None:
+    # given 5 a second, and the webhook's credentials unreadable for the first send (Secrets Manager failing)
+    world = PacedWorld(PacePolicy(max_per_second=5, lead_seconds=0))
+    answers = iter([RuntimeError("secret unreadable")])
+
+    def credentials() -> tuple[str, str]:
+        failure = next(answers, None)
+        if failure is not None:
+            raise failure
+        return "aculab", "pw"
+
+    world.service.webhook_auth = credentials
+    # when two sends go
+    world.send("m0")
+    world.send("m1")
+    # then the first was not sent, its claim released for a retry; the second took the first slot (none wasted)
+    assert world.status("m0") == "retryable" and [p.content for p in world.aculab.sent] == ["hi"]
+    assert world.departures == [0.0]

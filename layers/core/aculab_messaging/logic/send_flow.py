@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aculab_messaging.aculab.errors import AculabError
+from aculab_messaging.aculab.params import SendParams
 from aculab_messaging.contracts.queue import SendRequest
 from aculab_messaging.logic import lifecycle as lc
 from aculab_messaging.logic.departure import Departure
@@ -54,7 +55,7 @@ from aculab_messaging.logic.send_attempt import (
 )
 from aculab_messaging.logic.send_failures import SendFailures
 from aculab_messaging.logic.send_waits import SendWaits
-from aculab_messaging.logic.smart_encoding import for_request
+from aculab_messaging.logic.smart_encoding import SmartEncoded, for_request
 from aculab_messaging.logic.status import OUTCOME_UNKNOWN, SENDING, Status
 from aculab_messaging.logic.store_ports import SendStore
 from aculab_messaging.logic.tracking import failed_event
@@ -211,6 +212,10 @@ class SendFlow:
         # the slot last, so that nothing but the request itself stands between the slot and Aculab
         held = Timing(None, moment(record.valid_until) if record else None)
         invocation_ends = attempt.lease_until - timedelta(seconds=self.policy.claim_margin_seconds)
+        try:  # its request made before its slot: a secret read (a cache refreshed) never makes it late
+            request = self._request(req)
+        except Exception as exc:  # noqa: BLE001 - a secret unreadable: it is tried again
+            return self._not_sent(req, attempt, exc)
         left = Departure(self.pacer, self.clock, self.sleep, self.metrics, self.policy).leave(
             req, lambda waited: self._last_look(req, waited=waited), held, invocation_ends)
         if isinstance(left, RecordOutcome):
@@ -220,7 +225,7 @@ class SendFlow:
             return self._finish_unsent(left, req, fingerprint, held, record, attempt, self.clock())
         if attempt.known_blocked is not None:
             attempt.known_blocked.sending()
-        return self._call_send(req, record, attempt, left)
+        return self._call_send(req, record, attempt, request, left)
 
     def _last_look(self, req: SendRequest, *, waited: bool) -> lc.Transition | None:
         """What may have changed while it waited for its slot (for a send that did not wait, only its
@@ -231,22 +236,29 @@ class SendFlow:
             return lc.BLOCK
         return None
 
+    def _request(self, req: SendRequest) -> tuple[SendParams, SmartEncoded | None]:
+        """msg_send's parameters (the status page naming the message, the webhook's credentials) and,
+        when it goes smart-encoded, its text so."""
+        query = urllib.parse.urlencode({"mid": req.message_id, "dlr": "1" if req.request_delivery_report else "0"})
+        smart = for_request(req, self.policy.smart_encoding)
+        return req.to_params(content=smart.text if smart else None, status_page=f"{self.policy.webhook_url}?{query}",
+                             status_method=self.policy.status_method, auth=self.webhook_auth()), smart
+
+    def _not_sent(self, req: SendRequest, attempt: Attempt, exc: Exception) -> RecordOutcome:
+        move(self.store, lc.RELEASE, req, attempt, self.clock(), reason=f"not sent: {type(exc).__name__}")
+        log.warning("not sent, claim released", extra={"message_id": req.message_id, "error": type(exc).__name__})
+        return RecordOutcome(retry=True, reason=f"not sent: {type(exc).__name__}")
+
     def _call_send(self, req: SendRequest, record: MessageRecord | None, attempt: Attempt,
-                   now: datetime) -> RecordOutcome:
+                   request: tuple[SendParams, SmartEncoded | None], now: datetime) -> RecordOutcome:
+        params, smart = request
         try:
-            query = urllib.parse.urlencode({"mid": req.message_id, "dlr": "1" if req.request_delivery_report else "0"})
-            smart = for_request(req, self.policy.smart_encoding)
-            params = req.to_params(content=smart.text if smart else None,
-                                   status_page=f"{self.policy.webhook_url}?{query}",
-                                   status_method=self.policy.status_method, auth=self.webhook_auth())
             refs = self.aculab.msg_send(params)
         except AculabError as exc:
             return SendFailures(self.store, self.policy, self.metrics, self.pacer).handle(req, exc, record, attempt,
                                                                                           now)
         except Exception as exc:  # noqa: BLE001 - the client wraps every failure after the request left
-            move(self.store, lc.RELEASE, req, attempt, now, reason=f"not sent: {type(exc).__name__}")
-            log.warning("not sent, claim released", extra={"message_id": req.message_id, "error": type(exc).__name__})
-            return RecordOutcome(retry=True, reason=f"not sent: {type(exc).__name__}")
+            return self._not_sent(req, attempt, exc)
         resends = record.resends if record else 0  # each attempt after a temporary failure is its own fact
         event = submitted_event(req, refs, now, f"resend {resends}" if resends else "", smart)
         change = lc.Change(lc.SUBMIT, req.message_id, now, events=[event], **attempt.lease,
