@@ -127,7 +127,8 @@ def test_ingest_with_simulator_duplicates_and_reordering(app: LocalApp, sim: Sim
     truth = {m["parts"][0]["ref"]: m for m in sim.messages()}
     for mid in mids:
         item = stored_message(app, mid)
-        assert item is not None
+        assert item is not None and "parts" in item, (mid, {k: item.get(k) for k in (  # type: ignore[union-attr]
+            "status", "reason", "history", "lease_until", "attempts")} if item else None)
         for ref, part in item["parts"].items():  # type: ignore[union-attr]
             sim_parts = {p["ref"]: p for m in truth.values() for p in m["parts"]}
             assert part["status"] == sim_parts[ref]["status"] == "delivered"

@@ -14,7 +14,7 @@ import pytest
 
 from aculab_messaging.aculab.errors import AculabRequestError
 from aculab_messaging.aculab.params import BlockedEntry, PartStatus
-from aculab_messaging.api.webhook.http import HttpRequest, http_status_for, parse_notification
+from aculab_messaging.api.webhook.http import HttpRequest, http_status_for, parse_notification, route_of
 from aculab_messaging.contracts import events as ev
 from aculab_messaging.contracts.events import Event
 from aculab_messaging.contracts.notification import BadNotification, Notification
@@ -331,3 +331,15 @@ def test_no_log_line_holds_a_whole_phone_number_or_the_text(world: World, caplog
         line = record.getMessage() + " " + " ".join(str(v) for v in record.__dict__.values())
         for secret in ("447700900123", "447700900124", "447700900999", "my secret"):
             assert secret not in line, (record.getMessage(), secret)
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded",
+                                          "Application/X-WWW-Form-Urlencoded; charset=UTF-8"])
+def test_a_form_body_is_read_whatever_the_case_of_its_media_type(content_type: str) -> None:
+    # given Aculab posting a status update form-encoded (its reference's example), its media type in any case
+    request = HttpRequest(method="POST", raw_query="mid=m-1", headers={"content-type": content_type},
+                          body=b"msg_ref=r1&status=delivered&to=447700900123&from=447700900001")
+    # then it is read as a form (media types are case-insensitive: RFC 9110), not refused as bad JSON
+    notification = parse_notification(request)
+    assert notification.msg_ref == "r1" and notification.status == "delivered"
+    assert route_of(request).message_id == "m-1"

@@ -99,7 +99,7 @@ def _from_body(body: bytes, content_type: str) -> dict[str, Any]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadNotification("body is not UTF-8") from None
-    if "application/x-www-form-urlencoded" in content_type:
+    if "application/x-www-form-urlencoded" in content_type.lower():  # media types are case-insensitive
         return _from_query(text)
     try:
         data = json.loads(text)
