@@ -18,7 +18,7 @@ import json
 import time
 import urllib.parse
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,15 +100,18 @@ NOT_REACHED: dict[str, Callable[[], Exception]] = {
 @dataclass(frozen=True)
 class Delivery:
     """One invocation of the send function: how many visible records it takes (0: none now), how its
-    msg_send calls end, and whether EventBridge refuses its PutEvents."""
+    msg_send calls end, whether EventBridge refuses its PutEvents, and how long each of its last looks'
+    reads takes (a STOP's, a campaign's mark: a slow read makes a paced send miss its slot and take another)."""
 
     limit: int
     outcome: str = "ok"
     eventbridge_down: bool = False
+    slow_reads: float = 0.0
 
 
 DELIVERIES = (Delivery(0), Delivery(0), *(Delivery(limit, outcome) for limit in (1, 10) for outcome in OUTCOMES),
-              Delivery(10, "ok", eventbridge_down=True), Delivery(1, "ok", eventbridge_down=True))
+              Delivery(10, "ok", eventbridge_down=True), Delivery(1, "ok", eventbridge_down=True),
+              Delivery(10, "ok", slow_reads=0.5), Delivery(10, "ok", slow_reads=4.0))
 # a part's road at Aculab (its true state; what msg_status answers)
 ROAD = ("queued", "submitted to carrier", "sent")
 TEMPORARY = "failed 301"  # failed with aculab_msg_err 301, "try again shortly": sent again, up to RETRIES times
@@ -387,7 +390,7 @@ class ModelAculab(FakeAculab):
 
 # -- the machine ------------------------------------------------------------------------------------
 
-EXAMPLES = {"run": 0, "steps": 0, "sent again": 0, "failed temporarily": 0}
+EXAMPLES = {"run": 0, "steps": 0, "sent again": 0, "failed temporarily": 0, "slots given up": 0, "deferred": 0}
 
 
 class Lifecycle(RuleBasedStateMachine):
@@ -404,11 +407,12 @@ class Lifecycle(RuleBasedStateMachine):
         self.queue = InMemorySendQueue(self.clock, max_receive_count=8)
         self.scheduler = FakeScheduler()
         self.pacer = Pacer(InMemoryPace(), PacePolicy(max_per_number=0.5, horizon_seconds=3.0))
+        self.send_metrics = RecordingMetrics()
         policy = SendPolicy(webhook_url="https://hooks.example/aculab/notify", concurrency=1,
                             retry_window_seconds=6 * 3600, max_receive_count=8)
         self.sender, self.other_invocation = (SendService(
             store=self.store, publisher=self.publisher, aculab=self.aculab, queue=self.queue,
-            webhook_auth=lambda: ("aculab", "pw"), policy=policy, clock=self.clock, metrics=RecordingMetrics(),
+            webhook_auth=lambda: ("aculab", "pw"), policy=policy, clock=self.clock, metrics=self.send_metrics,
             check_credentials=lambda: None, scheduler=self.scheduler, pacer=self.pacer,
             sleep=lambda s: self.clock.advance(seconds=s),
             campaign_page=1) for _ in range(2))  # a campaign's cancel goes a message a pass, its copies interleaved
@@ -506,11 +510,37 @@ class Lifecycle(RuleBasedStateMachine):
         records = self.queue.receive(how.limit)
         self.aculab.outcome, self.publisher.failing = how.outcome, how.eventbridge_down
         try:
-            outcomes = self._process(self.sender, records)
+            with self._slow_reads(how.slow_reads):
+                outcomes = self._process(self.sender, records)
         finally:
             self.aculab.outcome, self.publisher.failing = "ok", False
         if outcomes is not None:
             self.queue.settle(records, {sqs_id for sqs_id, o in outcomes.items() if o.retry})
+
+    @contextlib.contextmanager
+    def _slow_reads(self, seconds: float) -> Iterator[None]:
+        """Each opt-out and campaign-mark read the send path makes one at a time takes ``seconds``."""
+        if not seconds:
+            yield
+            return
+        blocked, campaigns = self.store.blocked, self.store.campaigns
+        is_blocked, cancelled_at = blocked.is_blocked, campaigns.campaign_cancelled_at
+
+        def slow_is_blocked(from_: str, to: str) -> bool:
+            found = is_blocked(from_, to)
+            self.clock.advance(seconds=seconds)
+            return found
+
+        def slow_cancelled_at(campaign_id: str) -> str | None:
+            found = cancelled_at(campaign_id)
+            self.clock.advance(seconds=seconds)
+            return found
+
+        blocked.is_blocked, campaigns.campaign_cancelled_at = slow_is_blocked, slow_cancelled_at  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            blocked.is_blocked, campaigns.campaign_cancelled_at = is_blocked, cancelled_at  # type: ignore[method-assign]
 
     @rule(how=st.sampled_from(DELIVERIES), parts=st.sampled_from([1, 1, 2]))
     def deliver(self, how: Delivery, parts: int) -> None:
@@ -692,6 +722,9 @@ class Lifecycle(RuleBasedStateMachine):
         self.checked = len(self.publisher.published)
 
     def teardown(self) -> None:
+        EXAMPLES["slots given up"] += self.send_metrics.counts["PaceSlotMissed"]
+        EXAMPLES["deferred"] += sum(1 for _, old, new in self.model.changes if (old, new) in (
+            (lc.WAITING, lc.SCHEDULED), (lc.SCHEDULED, lc.SCHEDULED)))
         if self.model.violations:
             return  # the invariant reports it
         self._heal_and_run_dry()
@@ -769,4 +802,5 @@ def test_the_lifecycle_keeps_its_promises(soak: bool) -> None:
         suppress_health_check=list(HealthCheck)))
     print(f"\nFIGURE lifecycle model: {EXAMPLES['run']} examples, {EXAMPLES['steps']} steps checked "
           f"in {time.monotonic() - started:.1f} s; {EXAMPLES['failed temporarily']} parts failed temporarily, "
-          f"{EXAMPLES['sent again']} sends after a temporary failure; known defects met: {dict(KNOWN)}")
+          f"{EXAMPLES['sent again']} sends after a temporary failure, {EXAMPLES['slots given up']} pace slots "
+          f"given up, {EXAMPLES['deferred']} deferrals to the end of quiet hours; known defects met: {dict(KNOWN)}")
