@@ -2,11 +2,11 @@
 have changed while it waited for it, and leaving at the slot itself.
 
 The last look (the campaign's mark, a STOP; the validity and the recipient's quiet hours at the moment it
-would leave) is taken a little
-before the slot, as far ahead as such looks took lately (``Pacer.look_ahead``), so that nothing stands
-between the slot and msg_send. A send never leaves late into the next send's second: one whose look ran
-past the slot's margin (``Pacer.in_time``) gives the slot up (a gap, never a crowd) and, looking first this
-time, takes another; a send without the time left in its invocation for another try goes back to the queue.
+would leave) is taken a little before the slot, as far ahead as such looks took lately (``Pacer.look_ahead``),
+so that nothing stands between the slot and msg_send. A send never leaves late into the next send's second:
+one whose look ran past the slot's margin (``Pacer.in_time``) gives the slot up (a gap, never a crowd) and,
+looking first this time, takes another; a send without the time left in its invocation for another try, or
+whose recipient's quiet hours have begun, goes back to the queue.
 """
 
 from __future__ import annotations

@@ -6,18 +6,15 @@ for an item whose events never went out."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aculab_messaging.aculab.params import is_e164
 from aculab_messaging.contracts.events import Event, opt_out_event, stamp, utc_now_iso
 from aculab_messaging.contracts.events.base import AculabMsgErr
+from aculab_messaging.logic.policy import KEYWORD_DELIVERY_WINDOW
 from aculab_messaging.logic.pools import set_pools_blocked
 from aculab_messaging.logic.store_ports import OptOutStore
-
-# how long after Aculab received a keyword its notification may reach us (its retries): the most its
-# timestamp may move the keyword back in the pair's order (README, What we assume about Aculab)
-KEYWORD_DELIVERY_WINDOW = timedelta(hours=1)
 
 
 def keyword_of(content: str | None) -> str:

@@ -24,6 +24,9 @@ GIVE_UP_AGE = timedelta(hours=48)
 TEMPORARY_FAILURE_RETRIES = 2
 # a long inbound message waits this long for its missing parts before it is announced without them
 INBOUND_PARTS_WAIT = timedelta(minutes=10)
+# how long after Aculab received a keyword its notification may reach us (its retries): the most its
+# timestamp may move the keyword back in the pair's order (README, What we assume about Aculab)
+KEYWORD_DELIVERY_WINDOW = timedelta(hours=1)
 
 
 def _split(value: object) -> object:
