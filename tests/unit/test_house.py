@@ -82,3 +82,13 @@ def test_every_consumers_store_port_names_kinds_and_holds_no_call_of_its_own() -
     assert set(consumers) >= {"SendStore", "IngestStore", "ReconcileStore", "TrackingStore", "CancelStore",
                               "CampaignStore", "OptOutStore", "LookupStore", "ResendStore"}
     assert {name: found for name, found in calls.items() if found} == {}
+
+
+def test_the_readmes_layout_names_every_module_of_the_layer() -> None:
+    # given the README's layout (a module is named by its file name, on its own line or beside a kin's)
+    readme = (ROOT / "README.md").read_text()
+    # when every module of the layer is looked for in it
+    unnamed = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                     if p.name != "__init__.py" and "__pycache__" not in p.parts and p.name not in readme)
+    # then none is left out (a module added without its line in the layout fails here)
+    assert unnamed == []
