@@ -6,7 +6,9 @@ again (and be redriven to the DLQ by SQS after maxReceiveCount)."""
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -80,6 +82,9 @@ class SqsPoller:
         except Exception:  # noqa: BLE001 - a failed invocation fails the whole batch, as in Lambda
             failed = {m["MessageId"] for m in messages}
             self.errors += 1
+            # as Lambda logs a failed invocation (its init's too): its error and stack trace, never silent
+            print(f"invocation failed ({len(messages)} records from {self._url.rsplit('/', 1)[-1]} go back "
+                  f"to the queue):\n{traceback.format_exc()}", file=sys.stderr, flush=True)
         self.batches += 1
         done = [m for m in messages if m["MessageId"] not in failed]
         # one DeleteMessage each: IAM authorises DeleteMessageBatch as sqs:DeleteMessage, which is
@@ -103,8 +108,10 @@ class SqsPoller:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception:  # noqa: BLE001 - keep polling, as the event source mapping does
+            except Exception as exc:  # noqa: BLE001 - keep polling, as the event source mapping does
                 self.errors += 1
+                print(f"polling {self._url.rsplit('/', 1)[-1]} failed: {type(exc).__name__}: {exc}", file=sys.stderr,
+                      flush=True)
                 self._stop.wait(1)
 
     def stop(self) -> None:
