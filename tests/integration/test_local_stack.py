@@ -122,8 +122,11 @@ def test_local_stack_explains_a_taken_port() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "local", "--aws-port", str(port)], cwd=ROOT,
+        # the other ports free ones (a `make run` beside this test holds the defaults)
+        others = [str(free_port()) for _ in range(3)]
+        result = subprocess.run([sys.executable, "-m", "local", "--aws-port", str(port), "--simulator-port", others[0],
+                                 "--webhook-port", others[1], "--lambda-port", others[2]], cwd=ROOT,
                                 capture_output=True, text=True, timeout=60, check=False,
                                 env={**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"})
     assert result.returncode == 1
-    assert f"port {port} already in use" in result.stderr
+    assert f"AWS (moto server) port {port} already in use" in result.stderr

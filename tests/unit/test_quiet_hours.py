@@ -282,9 +282,9 @@ def test_a_paced_send_whose_slot_falls_in_the_night_goes_back_and_waits_for_the_
     # given a stack paced at 1 a second: the first send leaves at 20:59:59.5, the second's slot is 21:00:00.5
     w = Evening(pacer=Pacer(InMemoryPace(), PacePolicy(max_per_second=1, margin=0, lead_seconds=0)))
     w.clock.now = utc(2026, 11, 25, 20, 59, 59, 500000)
-    for name in ("first", "second"):
+    for name in ("first", "second"):  # one batch each: a batch's records take their slots in any order
         w.put({"message_id": name, "to": UK, "from": "447700900001", "content": "Sale on"})
-    w.drain()
+        w.drain()
     # then the second, claimed by day, is not sent at its slot in the night: it goes back to the queue
     assert len(w.aculab.sent) == 1 and w.status("first") == Status.QUEUED.value
     assert w.status("second") == lc.WAITING and w.metrics.counts["QuietHoursBegan"] == 1
