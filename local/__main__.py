@@ -42,6 +42,15 @@ def _say(line: str) -> None:
 
 
 def _describe(event: dict[str, Any]) -> str:
+    """One line for the tail: what happened, then when (the detail's timestamp, UTC, to the millisecond)."""
+    stamp = str(event.get("detail", {}).get("timestamp") or "")
+    line = _what(event)
+    return f"{line} at {stamp[11:23]}" if len(stamp) >= 23 else line
+
+
+def _what(event: dict[str, Any]) -> str:
+    from aculab_messaging.logic.redact import mask_number
+
     d = event.get("detail", {})
     kind = event.get("detail-type", "?")
     if kind == "Media Archived":
@@ -49,7 +58,7 @@ def _describe(event: dict[str, Any]) -> str:
         return f"{kind}: {d.get('messageId')} -> {files or 'nothing'}" + (
             f"; missing {len(d['missing'])}" if d.get("missing") else "")
     if kind == "Opt-Out Changed":
-        return f"{kind}: from {d.get('from')} to {str(d.get('to', ''))[:4]}*** blocked={d.get('blocked')}"
+        return f"{kind}: from {d.get('from')} to {mask_number(str(d.get('to', '')))} blocked={d.get('blocked')}"
     bits = [f"{kind}: {d.get('messageId')}", *([f"status={d['status']}"] if d.get("status") else [])]
     if d.get("part") and (d["part"].get("count") or 1) > 1:
         bits.append(f"part {d['part'].get('position')}/{d['part'].get('count')}")

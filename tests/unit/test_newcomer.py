@@ -55,3 +55,15 @@ def test_a_campaign_rate_of_zero_is_refused_not_dropped(capsys: pytest.CaptureFi
                  "--to", "447700900123", "--from", "447700900001", "--text", "hi", "--campaign", "spring",
                  "--campaign-rate", "0", "--dry-run"])
     assert code == 2 and "campaign_max_per_second: Input should be greater than 0" in capsys.readouterr().err
+
+
+def test_the_tail_says_when_each_event_happened_and_masks_a_number_as_make_status_does() -> None:
+    # given events as the bus carries them (their detail's timestamp, UTC)
+    submitted = {"detail-type": "Message Submitted",
+                 "detail": {"messageId": "m-1", "status": "queued", "timestamp": "2026-12-01T06:32:09.489Z"}}
+    opt_out = {"detail-type": "Opt-Out Changed", "detail": {"from": "+447700900001", "to": "+447700900123",
+                                                           "blocked": True, "timestamp": "2026-12-01T06:33:00.000Z"}}
+    # then each line ends with its time (a paced send's second can be read off the tail), and a mobile is
+    # masked the one way (+4477*****123)
+    assert _describe(submitted) == "Message Submitted: m-1 status=queued at 06:32:09.489"
+    assert _describe(opt_out) == "Opt-Out Changed: from +447700900001 to +4477*****123 blocked=True at 06:33:00.000"
