@@ -194,6 +194,20 @@ def test_a_message_scheduled_beyond_its_ttl_is_kept_past_its_due_time(app: Local
     assert item is not None and int(item["expires_at"]) == int(due.timestamp()) + 86400
 
 
+def test_a_deferred_message_is_kept_a_day_past_its_new_due_time(app: LocalApp) -> None:
+    # given a message scheduled an hour ahead (kept 90 days, the table's TTL), seen again in its recipient's
+    # quiet hours and deferred 100 days on (a contrived window: past the expiry it had)
+    store = TableStore.on(app.stack.client("dynamodb"), app.stack.refs["MessagesTable"])
+    mid = f"defer-{uuid.uuid4().hex[:8]}"
+    seeding.scheduled(store, mid, NOW, NOW + timedelta(hours=1))
+    due = NOW + timedelta(days=100)
+    moved = store.messages.transition(lc.Change(lc.DEFER, mid, NOW, fields={"due_at": lc.stamp(due)},
+                                                pending_at=due))
+    # then DynamoDB keeps it until a day after its new due time
+    item = store.messages.get_message_item(mid)
+    assert moved.done and item is not None and int(item["expires_at"]) == int(due.timestamp()) + 86400
+
+
 def test_refs_a_status_update_proves_are_kept_when_the_message_moved_on_meanwhile(store: WholeStore) -> None:
     # given a message whose msg_send answered ambiguously, as the webhook read it
     run = uuid.uuid4().hex[:8]

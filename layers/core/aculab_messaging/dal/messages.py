@@ -81,12 +81,17 @@ class Messages(Table):
         t, stamp = change.transition, iso(change.now)
         names = {"#status": "status", "#rank": "rank"}
         expires = self._expires(change.now)
-        if change.keep.get("due_at"):  # a scheduled message is kept at least a day past its due time
-            expires = max(expires, epoch(datetime.fromisoformat(str(change.keep["due_at"]))) + 86400)
+        # a scheduled message is kept at least a day past its due time: the first sight's, or a deferral's
+        # (set outright: the expiry the item had may come first)
+        moved_due = change.fields.get("due_at")
+        due = change.keep.get("due_at") or moved_due
+        if due:
+            expires = max(expires, epoch(datetime.fromisoformat(str(due))) + 86400)
         values: dict[str, Any] = {":to": t.target, ":rank": rank_of(t.target), ":now": stamp,
                                   ":id": change.message_id, ":exp": expires}
         sets = ["#status = :to", "#rank = :rank", "updated_at = :now", "message_id = :id",
-                "created_at = if_not_exists(created_at, :now)", "expires_at = if_not_exists(expires_at, :exp)"]
+                "created_at = if_not_exists(created_at, :now)",
+                "expires_at = :exp" if moved_due else "expires_at = if_not_exists(expires_at, :exp)"]
         removes: list[str] = []
         if t.target == SENDING:  # a claim lives until its lease runs out
             if change.lease_until is None:
