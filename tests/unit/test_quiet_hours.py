@@ -311,3 +311,21 @@ def test_a_send_whose_validity_ends_in_the_night_it_met_on_a_retry_expires_sayin
     assert w.aculab.sent == [] and w.status("code") == Status.EXPIRED.value
     (expired,) = [e for e in w.publisher.published if e.detail_type == ev.MESSAGE_EXPIRED]
     assert "quiet hours (21:00-08:00 in Europe/London) end later" in expired.detail["reason"]
+
+
+def test_a_deferral_leaves_no_schedule_of_the_message_behind_but_its_own() -> None:
+    # given a send_at of 20:50 (by day when it was sent, at 12:00): its schedule made for 20:50
+    w = Evening()
+    w.clock.now = utc(2026, 11, 25, 12, 0)
+    w.put({"message_id": "late", "to": UK, "from": "447700900001", "content": "Your order shipped",
+           "send_at": "2026-11-25T20:50:00+00:00"})
+    w.drain()
+    (first,) = w.scheduler.schedules
+    # when a copy of the request comes at 21:05, in the night, before that schedule has fired (it runs late)
+    w.clock.now = utc(2026, 11, 25, 21, 5)
+    w.put({"message_id": "late", "to": UK, "from": "447700900001", "content": "Your order shipped",
+           "send_at": "2026-11-25T20:50:00+00:00"})
+    w.drain()
+    # then it is deferred to 08:00 under its own schedule, and the first one (holding the request) is deleted
+    ((name, (at, _body)),) = w.scheduler.schedules.items()
+    assert name != first and at == utc(2026, 11, 26, 8, 0) and w.aculab.sent == []

@@ -58,6 +58,8 @@ class SendWaits:
         self.metrics.count("MessageScheduled")
         log.info("message scheduled", extra={"message_id": req.message_id, "due_at": event_time(due)})
         waited = self.wait(req, moved.record, timing, attempt, now)
+        if record is not None and record.schedule_name and record.schedule_name != name and self.scheduler:
+            self.scheduler.unschedule(record.schedule_name)  # the one it had: its request is not left behind
         return RecordOutcome.stored(req.message_id, [event], retry=waited.retry, reason=waited.reason,
                                     requeued=waited.requeued)
 
