@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,14 +41,27 @@ _FUNCTION_KEYS = ("AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "WEBHOOK_URL"
 _init_lock = threading.Lock()
 
 
+def put_function_environment(target: MutableMapping[str, str], env: Mapping[str, str]) -> None:
+    """``target`` as one function's container has it: less every variable only some function sets
+    (another function's secrets, name, session token), then that function's own over it."""
+    for key in _FUNCTION_KEYS:
+        target.pop(key, None)
+    target.update(env)
+
+
+def sqs_batch_size(sam: Mapping[str, Any], logical: str) -> int:
+    """The BatchSize of the function's SQS event source mapping, as the template declares it."""
+    events = sam["Resources"][logical]["Properties"]["Events"]
+    (props,) = [e["Properties"] for e in events.values() if e.get("Type") == "SQS"]
+    return int(props.get("BatchSize", 10))
+
+
 @contextmanager
 def _environment(env: dict[str, str]) -> Iterator[None]:
     """This process's environment as one function's container has it, while
     that function initialises (its clients take their credentials then)."""
     saved = {key: os.environ.get(key) for key in (*env, *_FUNCTION_KEYS)}
-    for key in _FUNCTION_KEYS:
-        os.environ.pop(key, None)
-    os.environ.update(env)
+    put_function_environment(os.environ, env)
     try:
         yield
     finally:
@@ -147,10 +160,7 @@ class LocalApp:
         """Put ``environment(name)`` into ``environ`` (default: this process's),
         for code that builds a function's service in-process; the next
         invocation of each handler starts a new container."""
-        target = os.environ if environ is None else environ
-        for key in _FUNCTION_KEYS:
-            target.pop(key, None)
-        target.update(self.environment(name))
+        put_function_environment(os.environ if environ is None else environ, self.environment(name))
         self._handlers.clear()
 
     def handler(self, name: str) -> Handler:
@@ -279,8 +289,6 @@ class LocalApp:
         """An SQS event source mapping as the template declares it (its BatchSize), polling
         with the function's role, as Lambda's does."""
         logical = FUNCTIONS[name]
-        events = self.sam["Resources"][logical]["Properties"]["Events"]
-        (props,) = [e["Properties"] for e in events.values() if e.get("Type") == "SQS"]
         creds = self.stack.function_credentials[logical]
         sqs = self.stack.session().client("sqs", endpoint_url=self.stack.endpoint_url, region_name=REGION,
                                           aws_access_key_id=creds["aws_access_key_id"],
@@ -289,7 +297,7 @@ class LocalApp:
         invoke = (lambda event: handler(event, self.context(name))) if handler else (
             lambda event: self.invoke(name, event))
         return SqsPoller(sqs, self.stack.refs[queue], self.stack.attrs[(queue, "Arn")], invoke,
-                         batch_size=int(props.get("BatchSize", 10)),
+                         batch_size=sqs_batch_size(self.sam, logical),
                          retry_visibility_seconds=retry_visibility_seconds, wait_seconds=wait_seconds)
 
     def scheduler_runner(self) -> SchedulerRunner:

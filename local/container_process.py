@@ -18,7 +18,7 @@ import os
 import queue
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,29 +57,17 @@ class ContainerCounts:
 def container_spec(app: Any, function: str, queue_ref: str, wait_seconds: int = 1) -> ContainerSpec:
     """The spec of a container of ``function`` on ``app`` (a ``LocalApp``) fed by queue ``queue_ref``,
     its event source mapping's BatchSize read from the template as ``LocalApp`` reads it."""
-    from local.app import FUNCTIONS
+    from local.app import FUNCTIONS, sqs_batch_size
     from local.template import REGION
 
     logical = FUNCTIONS[function]
-    events = app.sam["Resources"][logical]["Properties"]["Events"]
-    (props,) = [e["Properties"] for e in events.values() if e.get("Type") == "SQS"]
     context = app.context(function)
     return ContainerSpec(
         function=function, environment=app.environment(function), code_uri=app.stack.code_dirs[logical],
         handler=app.stack.handler(logical), function_name=context.function_name,
         timeout_seconds=context.timeout_seconds, memory_limit_in_mb=context.memory_limit_in_mb,
         queue_url=app.stack.refs[queue_ref], queue_arn=app.stack.attrs[(queue_ref, "Arn")],
-        batch_size=int(props.get("BatchSize", 10)), wait_seconds=wait_seconds, region=REGION)
-
-
-def container_environ(inherited: Mapping[str, str], function_env: Mapping[str, str],
-                      function_keys: tuple[str, ...]) -> dict[str, str]:
-    """A container process's environment as ``local.app._environment`` sets one up: what the process
-    inherited, less every variable only some function sets (``function_keys``: another function's
-    secrets, name, session token), then this function's own over it."""
-    environ = {k: v for k, v in inherited.items() if k not in function_keys}
-    environ.update(function_env)
-    return environ
+        batch_size=sqs_batch_size(app.sam, logical), wait_seconds=wait_seconds, region=REGION)
 
 
 def _container_main(index: int, spec: ContainerSpec, go: Any, stop: Any, reports: Any) -> None:
@@ -87,13 +75,11 @@ def _container_main(index: int, spec: ContainerSpec, go: Any, stop: Any, reports
     try:
         import boto3
 
-        from local.app import _FUNCTION_KEYS
+        from local.app import put_function_environment
         from local.lambda_runtime import LambdaContext, load_handler
         from local.sqs_poller import SqsPoller
 
-        environ = container_environ(os.environ, spec.environment, _FUNCTION_KEYS)
-        os.environ.clear()
-        os.environ.update(environ)
+        put_function_environment(os.environ, spec.environment)
         # Lambda's init: the handler module imported under the function's environment, its service built
         fn = load_handler(spec.code_uri, spec.handler)
         module = sys.modules[fn.__module__]

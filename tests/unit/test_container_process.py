@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.app import _FUNCTION_KEYS
-from local.container_process import ContainerSpec, container_environ, run_in_processes
+from local.app import put_function_environment
+from local.container_process import ContainerSpec, run_in_processes
 
 
 def test_a_container_process_takes_its_functions_environment_over_what_it_inherited() -> None:
@@ -13,7 +13,8 @@ def test_a_container_process_takes_its_functions_environment_over_what_it_inheri
                  "POWERTOOLS_LOG_LEVEL": "ERROR"}
     send = {"AWS_ACCESS_KEY_ID": "send-role", "AWS_SESSION_TOKEN": "send-token", "MAX_SENDS_PER_SECOND": "10"}
 
-    environ = container_environ(inherited, send, _FUNCTION_KEYS)
+    environ = dict(inherited)
+    put_function_environment(environ, send)
 
     assert environ == {"PATH": "/usr/bin", "POWERTOOLS_LOG_LEVEL": "ERROR", "AWS_ACCESS_KEY_ID": "send-role",
                        "AWS_SESSION_TOKEN": "send-token", "MAX_SENDS_PER_SECOND": "10"}
