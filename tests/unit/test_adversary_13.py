@@ -343,3 +343,18 @@ def test_a_form_body_is_read_whatever_the_case_of_its_media_type(content_type: s
     notification = parse_notification(request)
     assert notification.msg_ref == "r1" and notification.status == "delivered"
     assert route_of(request).message_id == "m-1"
+
+
+def test_aculabs_time_orders_a_keyword_only_within_the_hour_before_we_stored_it() -> None:
+    from aculab_messaging.logic.inbound import opt_out_version
+
+    stored = "2026-11-25T09:00:00.000+00:00"
+    # given keywords Aculab says it received 10 minutes and 3 hours before we stored them, and a day after
+    def version(received: str) -> str:
+        return opt_out_version({"msg_ref": "r", "stored_at": stored, "received_at": received})
+
+    # then 10 minutes back is believed; 3 hours back counts as an hour back (a stamp long ago cannot lose to every
+    # change before it); one in the future counts as our own arrival (it cannot outrank every STOP after it)
+    assert version("2026-11-25T08:50:00Z").startswith("2026-11-25T08:50:00.000Z#")
+    assert version("2026-11-25T06:00:00Z").startswith("2026-11-25T08:00:00.000Z#")
+    assert version("2026-11-26T09:00:00Z").startswith("2026-11-25T09:00:00.000Z#")
